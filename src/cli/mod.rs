@@ -1,0 +1,285 @@
+//! The command line: clap types for the whole CLI contract (ARCHITECTURE.md, "CLI contract")
+//! and one file per command. This is the composition root: it may import every module and is
+//! the only place that wires them together for scripts.
+//!
+//! Exit codes: 0 success, 1 the action failed or drift was found, 2 usage, config or connection
+//! error. Errors are printed to stderr as one or two plain lines by [`run`]; commands return
+//! [`Failure`] rather than printing and exiting themselves.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A terminal operations console for GitOps.
+#[derive(Debug, Parser)]
+#[command(name = "driftdeck", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Commands>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file (default: ./driftdeck.yaml, then the user config dir).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Refuse every mutating action (enforced by the controller, not just the keys).
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Colour theme: dark, light, high-contrast, monochrome, or a theme file.
+    #[arg(long, global = true, value_name = "THEME")]
+    pub theme: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Run the embedded sandbox cluster, a demo repo and the console (no setup needed).
+    Demo(DemoArgs),
+    /// Serve the sandbox Kubernetes API; one kubeconfig context per cluster.
+    Sandbox(SandboxArgs),
+    /// Read-only wall-monitor view.
+    Watch,
+    /// Headless reconcile loop (logs to stderr).
+    Controller,
+    /// Per env: revision, synced revision, sync, health, drift, paused, hold, lease, error.
+    Status(OutputArgs),
+    /// Unified diff of live against Git; exit 0 no drift, 1 drift, 2 error.
+    Diff(DiffArgs),
+    /// Apply an env's rendered state to its cluster.
+    Sync(SyncArgs),
+    /// Copy FROM's image versions into TO's path in Git as one commit.
+    Promote(PromoteArgs),
+    /// Apply an earlier revision and hold the env there.
+    Rollback(RollbackArgs),
+    /// Stop auto-sync and self-heal for an env (or all: the emergency stop).
+    Pause(PauseArgs),
+    /// Undo a pause (and end a hold).
+    Resume(ResumeArgs),
+    /// Git commits for the env and its operations.
+    History(HistoryArgs),
+    /// Rendered manifests as multi-document YAML.
+    Render(RenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[command(subcommand)]
+    pub action: Option<DemoAction>,
+    /// Wall-monitor view instead of the interactive console.
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoAction {
+    /// Write DIR/repo (git, with history) and DIR/driftdeck.yaml.
+    Init {
+        /// Folder to write into (created if missing).
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on, e.g. 127.0.0.1:6443 (port 0 picks a free one).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Kubeconfig to write, with one context per cluster.
+    #[arg(long)]
+    pub kubeconfig: PathBuf,
+    /// Simulated clusters, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "dev,staging,production")]
+    pub clusters: Vec<String>,
+    /// Bearer token clients must send (default: none required).
+    #[arg(long)]
+    pub token: Option<String>,
+    /// Allow listening on a non-loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// Simulated time runs this many times faster (pod start-up, deadlines).
+    #[arg(long, default_value_t = 1.0)]
+    pub time_scale: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    pub env: String,
+    #[arg(long)]
+    pub revision: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    pub env: String,
+    #[arg(long)]
+    pub revision: Option<String>,
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long)]
+    pub prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    pub from: String,
+    pub to: String,
+    /// Make the commit; without it the rendered diff is printed and nothing changes.
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(short = 'm', long = "message")]
+    pub message: Option<String>,
+    /// Promote even when FROM is not Synced and Healthy.
+    #[arg(long)]
+    pub force: bool,
+    /// Type the target env's name to confirm a protected env.
+    #[arg(long, value_name = "ENV")]
+    pub confirm: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    pub env: String,
+    /// Revision to roll back to (default: the previous last_good).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Also commit a `git revert` of the bad commits.
+    #[arg(long)]
+    pub revert: bool,
+    #[arg(long, value_name = "ENV")]
+    pub confirm: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub env: Option<String>,
+    #[arg(long)]
+    pub all: bool,
+    #[arg(long, default_value = "")]
+    pub reason: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ResumeArgs {
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub env: Option<String>,
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    pub env: String,
+    #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
+    pub output: OutputFormat,
+    /// Commits per page.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Commits to skip (for paging).
+    #[arg(long, default_value_t = 0)]
+    pub skip: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// A folder on disk (kustomization or plain YAML).
+    #[arg(required_unless_present = "env", conflicts_with = "env")]
+    pub path: Option<PathBuf>,
+    /// Render a configured env from Git instead.
+    #[arg(long)]
+    pub env: Option<String>,
+    /// Revision for --env (default: the branch head).
+    #[arg(long, requires = "env")]
+    pub revision: Option<String>,
+}
+
+/// How a command ended when it did not succeed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The action failed or drift was found: exit 1, with an optional message.
+    Action(Option<String>),
+    /// Usage, config or connection error: exit 2.
+    Setup(String),
+}
+
+impl Failure {
+    pub fn setup(e: impl std::fmt::Display) -> Self {
+        Failure::Setup(e.to_string())
+    }
+
+    pub fn action(e: impl std::fmt::Display) -> Self {
+        Failure::Action(Some(e.to_string()))
+    }
+}
+
+pub type CmdResult = Result<(), Failure>;
+
+/// Parses arguments, runs the command, prints any error and maps it to the exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = dispatch(cli);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Action(msg)) => {
+            if let Some(msg) = msg {
+                eprintln!("driftdeck: {msg}");
+            }
+            ExitCode::from(1)
+        }
+        Err(Failure::Setup(msg)) => {
+            eprintln!("driftdeck: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> CmdResult {
+    let global = cli.global;
+    match cli.command {
+        None => not_yet("the console", 6),
+        Some(Commands::Render(args)) => render::run(&global, args),
+        Some(Commands::Demo(DemoArgs {
+            action: Some(DemoAction::Init { dir }),
+            ..
+        })) => demo::init(&dir),
+        Some(Commands::Demo(_)) => not_yet("demo", 6),
+        Some(Commands::Sandbox(_)) => not_yet("sandbox", 3),
+        Some(Commands::Watch) => not_yet("watch", 6),
+        Some(Commands::Controller) => not_yet("controller", 5),
+        Some(Commands::Status(_)) => not_yet("status", 4),
+        Some(Commands::Diff(_)) => not_yet("diff", 4),
+        Some(Commands::Sync(_)) => not_yet("sync", 5),
+        Some(Commands::Promote(_)) => not_yet("promote", 5),
+        Some(Commands::Rollback(_)) => not_yet("rollback", 5),
+        Some(Commands::Pause(_)) => not_yet("pause", 5),
+        Some(Commands::Resume(_)) => not_yet("resume", 5),
+        Some(Commands::History(args)) => history::run(&global, args),
+    }
+}
+
+/// A verb of the contract this build does not have yet: say so plainly (exit 2), never
+/// pretend to have done it.
+fn not_yet(what: &str, issue: u32) -> CmdResult {
+    Err(Failure::Setup(format!(
+        "{what} is not available in this build yet (tracked in issue {issue})"
+    )))
+}
+
+mod demo;
+mod history;
+mod render;
