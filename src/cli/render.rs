@@ -1,7 +1,42 @@
-//! `driftdeck render PATH | --env ENV [--revision R]`: rendered manifests as multi-document YAML.
+//! `driftdeck render PATH | --env ENV [--revision R]`: rendered manifests as multi-document
+//! YAML on stdout. `PATH` is a folder on disk rendered with the native renderer (kustomize or
+//! plain YAML); errors go to stderr and exit 2. `--env` needs config and git and is wired by the
+//! composition root later.
 
-use super::{CmdResult, GlobalArgs, RenderArgs};
+use std::path::Path;
 
-pub fn run(_global: &GlobalArgs, _args: RenderArgs) -> CmdResult {
-    super::not_yet("render", 2)
+use super::{CmdResult, Failure, GlobalArgs, RenderArgs};
+use crate::render::{DiskFs, Renderer, render, to_yaml};
+
+pub fn run(_global: &GlobalArgs, args: RenderArgs) -> CmdResult {
+    let Some(path) = args.path else {
+        return super::not_yet("render --env", 2);
+    };
+    let (root, rel) = split(&path);
+    let fs = DiskFs::new(root);
+    let rendered = render(&fs, &rel, &Renderer::Auto).map_err(Failure::setup)?;
+    print!("{}", to_yaml(&rendered.manifests));
+    Ok(())
+}
+
+/// The folder becomes the root of the file system, so a kustomization can reach siblings of
+/// the rendered folder: the root is the filesystem root of an absolute path, or the current
+/// folder for a relative one; `rel` is the path below it.
+fn split(path: &Path) -> (std::path::PathBuf, String) {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    let rel: Vec<String> = abs
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+            std::path::Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    (Path::new("/").to_path_buf(), rel.join("/"))
 }

@@ -1,0 +1,603 @@
+//! The native kustomize build: accumulate `resources:` (files and nested kustomizations),
+//! apply `components:`, run generators, then the transformers in kustomize's order
+//! (patchesStrategicMerge, patches, namespace, prefix/suffix, labels, annotations,
+//! patchesJson6902, replicas, images). The top-level build then appends generator hashes and
+//! rewrites name references once, as kustomize does ("must be done last, not as part of the
+//! recursion").
+//!
+//! Reads only through `FileSystem`; imports nothing from the crate outside `render`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Map, Value};
+
+use super::Error;
+use super::fs::{EntryKind, FileSystem, join};
+use super::generator::{self, Source};
+use super::json6902;
+use super::kustomization::{GeneratorEntry, GeneratorOptions, Kustomization, PatchEntry};
+use super::resource::{Generated, Res};
+use super::smp;
+use super::target::Selector;
+use super::transform;
+use super::yaml::{self, YamlError};
+
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The kustomization file of a folder, if it has one.
+pub fn kustomization_file(fs: &dyn FileSystem, dir: &str) -> Option<String> {
+    KUSTOMIZATION_FILES.iter().find_map(|f| {
+        let p = join(dir, f).ok()?;
+        (fs.kind(&p) == Some(EntryKind::File)).then_some(p)
+    })
+}
+
+pub struct Builder<'a> {
+    fs: &'a dyn FileSystem,
+    stack: Vec<String>,
+    pub inputs: BTreeSet<String>,
+}
+
+fn display(path: &str) -> &str {
+    if path.is_empty() { "." } else { path }
+}
+
+impl<'a> Builder<'a> {
+    pub fn new(fs: &'a dyn FileSystem) -> Self {
+        Self {
+            fs,
+            stack: Vec::new(),
+            inputs: BTreeSet::new(),
+        }
+    }
+
+    pub fn read(&mut self, path: &str) -> Result<Vec<u8>, Error> {
+        let bytes = self.fs.read(path)?;
+        self.inputs.insert(path.to_owned());
+        Ok(bytes)
+    }
+
+    pub fn read_text(&mut self, path: &str) -> Result<String, Error> {
+        let bytes = self.read(path)?;
+        String::from_utf8(bytes).map_err(|_| Error::Invalid {
+            path: path.to_owned(),
+            message: "not UTF-8 text".into(),
+        })
+    }
+
+    /// Parses the manifests of one file.
+    pub fn objects(&mut self, path: &str) -> Result<Vec<Value>, Error> {
+        let text = self.read_text(path)?;
+        yaml::parse_objects(&text).map_err(|e| Error::Yaml(e.describe(path)))
+    }
+
+    /// Builds the kustomization in `dir` completely: what `kustomize build dir` prints.
+    pub fn build_root(&mut self, dir: &str) -> Result<Vec<Res>, Error> {
+        let mut set = self.build(dir)?;
+        for r in set.iter_mut() {
+            if r.generated.as_ref().is_some_and(|g| g.hash) {
+                let name = format!("{}-{}", r.name(), generator::hash_suffix(&r.obj));
+                r.set_name(&name);
+            }
+        }
+        super::nameref::fix(&mut set);
+        Ok(set)
+    }
+
+    fn build(&mut self, dir: &str) -> Result<Vec<Res>, Error> {
+        if let Some(pos) = self.stack.iter().position(|d| d == dir) {
+            let mut chain: Vec<&str> = self.stack[pos..].iter().map(|s| display(s)).collect();
+            chain.push(display(dir));
+            return Err(Error::Cycle(chain.join(" -> ")));
+        }
+        let (file, k) = self.load(dir)?;
+        if k.kind.as_deref() == Some("Component") {
+            return Err(Error::Kustomization {
+                file,
+                message: "a Component can only be listed under `components:`".into(),
+            });
+        }
+        self.stack.push(dir.to_owned());
+        let mut set = Vec::new();
+        let result = self.accumulate(dir, &file, &k, &mut set);
+        self.stack.pop();
+        result.map(|()| set)
+    }
+
+    fn load(&mut self, dir: &str) -> Result<(String, Kustomization), Error> {
+        let Some(file) = kustomization_file(self.fs, dir) else {
+            return Err(Error::Invalid {
+                path: display(dir).to_owned(),
+                message: "no kustomization.yaml, kustomization.yml or Kustomization in this folder"
+                    .into(),
+            });
+        };
+        let text = self.read_text(&file)?;
+        let k: Kustomization = if text.trim().is_empty() {
+            Kustomization::default()
+        } else {
+            serde_saphyr::from_str(&text).map_err(|e| Error::Kustomization {
+                file: file.clone(),
+                message: describe_at(&yaml::from_saphyr(&e)),
+            })?
+        };
+        if let Some(kind) = k.kind.as_deref()
+            && kind != "Kustomization"
+            && kind != "Component"
+        {
+            return Err(Error::Kustomization {
+                file,
+                message: format!("unknown kind {kind:?} (want Kustomization or Component)"),
+            });
+        }
+        let unsupported = k.unsupported();
+        if !unsupported.is_empty() {
+            return Err(Error::Unsupported {
+                file,
+                what: unsupported.join(", "),
+            });
+        }
+        Ok((file, k))
+    }
+
+    fn accumulate(
+        &mut self,
+        dir: &str,
+        file: &str,
+        k: &Kustomization,
+        set: &mut Vec<Res>,
+    ) -> Result<(), Error> {
+        for entry in k.resources.iter().chain(&k.bases) {
+            let added = self.resource(dir, file, entry)?;
+            for r in added {
+                add_unique(set, r, file)?;
+            }
+        }
+        for entry in &k.components {
+            let cdir = self.local(dir, file, entry)?;
+            if self.fs.kind(&cdir) != Some(EntryKind::Dir) {
+                return Err(Error::MissingResource {
+                    from: file.to_owned(),
+                    entry: entry.clone(),
+                });
+            }
+            if self.stack.contains(&cdir) {
+                return Err(Error::Cycle(format!(
+                    "{} -> {}",
+                    display(dir),
+                    display(&cdir)
+                )));
+            }
+            let (cfile, ck) = self.load(&cdir)?;
+            if ck.kind.as_deref() != Some("Component") {
+                return Err(Error::Kustomization {
+                    file: cfile,
+                    message: "listed under `components:` but its kind is not Component".into(),
+                });
+            }
+            self.stack.push(cdir.clone());
+            let result = self.accumulate(&cdir, &cfile, &ck, set);
+            self.stack.pop();
+            result?;
+        }
+        self.generators(dir, file, k, set)?;
+        self.transformers(dir, file, k, set)
+    }
+
+    fn local(&self, dir: &str, file: &str, entry: &str) -> Result<String, Error> {
+        let remote =
+            entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@");
+        if remote {
+            return Err(Error::Unsupported {
+                file: file.to_owned(),
+                what: format!("remote resource {entry:?}"),
+            });
+        }
+        Ok(join(dir, entry)?)
+    }
+
+    fn resource(&mut self, dir: &str, file: &str, entry: &str) -> Result<Vec<Res>, Error> {
+        let path = self.local(dir, file, entry)?;
+        match self.fs.kind(&path) {
+            Some(EntryKind::File) => Ok(self.objects(&path)?.into_iter().map(Res::new).collect()),
+            Some(EntryKind::Dir) => self.build(&path),
+            None => Err(Error::MissingResource {
+                from: file.to_owned(),
+                entry: entry.to_owned(),
+            }),
+        }
+    }
+
+    fn generators(
+        &mut self,
+        dir: &str,
+        file: &str,
+        k: &Kustomization,
+        set: &mut Vec<Res>,
+    ) -> Result<(), Error> {
+        let global = k.generator_options.clone().unwrap_or_default();
+        let all = k
+            .config_map_generator
+            .iter()
+            .map(|g| (false, g))
+            .chain(k.secret_generator.iter().map(|g| (true, g)));
+        for (secret, g) in all {
+            self.generator(dir, file, &global, secret, g, set)?;
+        }
+        Ok(())
+    }
+
+    fn generator(
+        &mut self,
+        dir: &str,
+        file: &str,
+        global: &GeneratorOptions,
+        secret: bool,
+        g: &GeneratorEntry,
+        set: &mut Vec<Res>,
+    ) -> Result<(), Error> {
+        let kind = if secret { "Secret" } else { "ConfigMap" };
+        let bad = |message: String| Error::Kustomization {
+            file: file.to_owned(),
+            message,
+        };
+        let name = g
+            .name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| bad(format!("a {kind} generator needs a name")))?;
+        let mut sources = Vec::new();
+        for l in &g.literals {
+            sources.push(Source::Literal(l.clone()));
+        }
+        for f in &g.files {
+            let (key, rel) = match f.split_once('=') {
+                Some((k, p)) => (k.to_owned(), p),
+                None => (f.rsplit('/').next().unwrap_or(f).to_owned(), f.as_str()),
+            };
+            let path = self.local(dir, file, rel)?;
+            let bytes = self.read(&path)?;
+            sources.push(Source::File { key, bytes });
+        }
+        for e in g.envs.iter().chain(&g.env) {
+            let path = self.local(dir, file, e)?;
+            sources.push(Source::Env(self.read_text(&path)?));
+        }
+        let data =
+            generator::collect(&sources).map_err(|m| bad(format!("{kind} {name:?}: {m}")))?;
+
+        let per = g.options.clone().unwrap_or_default();
+        let mut labels = global.labels.clone();
+        labels.extend(per.labels.clone());
+        let mut annotations = global.annotations.clone();
+        annotations.extend(per.annotations.clone());
+        let no_hash = global.disable_name_suffix_hash.unwrap_or(false)
+            || per.disable_name_suffix_hash.unwrap_or(false);
+        let immutable = per.immutable.or(global.immutable);
+
+        let behavior = g.behavior.as_deref().unwrap_or("create");
+        if behavior == "create" {
+            let mut meta = Map::new();
+            meta.insert("name".into(), Value::String(name.clone()));
+            if let Some(ns) = g.namespace.as_ref().filter(|n| !n.is_empty()) {
+                meta.insert("namespace".into(), Value::String(ns.clone()));
+            }
+            if !labels.is_empty() {
+                meta.insert("labels".into(), string_map(&labels));
+            }
+            if !annotations.is_empty() {
+                meta.insert("annotations".into(), string_map(&annotations));
+            }
+            let mut obj = Map::new();
+            obj.insert("apiVersion".into(), Value::String("v1".into()));
+            obj.insert("kind".into(), Value::String(kind.into()));
+            obj.insert("metadata".into(), Value::Object(meta));
+            generator::fill(&mut obj, secret, &data);
+            if secret {
+                let t = g.kind.clone().unwrap_or_else(|| "Opaque".into());
+                obj.insert("type".into(), Value::String(t));
+            }
+            if let Some(i) = immutable {
+                obj.insert("immutable".into(), Value::Bool(i));
+            }
+            let mut r = Res::new(Value::Object(obj));
+            r.generated = Some(Generated { hash: !no_hash });
+            return add_unique(set, r, file);
+        }
+        if behavior != "merge" && behavior != "replace" {
+            return Err(bad(format!(
+                "{kind} {name:?}: unknown behavior {behavior:?}"
+            )));
+        }
+        let ns = g.namespace.clone().unwrap_or_default();
+        let found = set.iter_mut().find(|r| {
+            r.kind() == kind && r.had_name(&name) && (ns.is_empty() || r.had_namespace(&ns))
+        });
+        let Some(existing) = found else {
+            return Err(bad(format!(
+                "{kind} {name:?} has behavior {behavior} but no {kind} of that name is in the build"
+            )));
+        };
+        let mut merged: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        if behavior == "merge" {
+            merged = existing_data(&existing.obj, secret);
+        }
+        merged.extend(data);
+        if let Value::Object(obj) = &mut existing.obj {
+            obj.remove("data");
+            obj.remove("binaryData");
+            generator::fill(obj, secret, &merged);
+        }
+        if !labels.is_empty() {
+            transform::labels(std::slice::from_mut(existing), &labels, false, false);
+        }
+        transform::annotations(std::slice::from_mut(existing), &annotations);
+        let hash = existing.generated.as_ref().is_none_or(|g| g.hash) && !no_hash;
+        existing.generated = Some(Generated { hash });
+        Ok(())
+    }
+
+    fn transformers(
+        &mut self,
+        dir: &str,
+        file: &str,
+        k: &Kustomization,
+        set: &mut Vec<Res>,
+    ) -> Result<(), Error> {
+        for entry in &k.patches_strategic_merge {
+            let (origin, text) = self.patch_text(dir, file, Some(entry), None)?;
+            let docs =
+                yaml::parse_documents(&text).map_err(|e| Error::Yaml(e.describe(&origin)))?;
+            for doc in docs {
+                apply_smp_by_id(set, &doc, &origin)?;
+            }
+        }
+        for p in &k.patches {
+            self.patch(dir, file, p, set, false)?;
+        }
+        if let Some(ns) = k.namespace.as_deref().filter(|n| !n.is_empty()) {
+            transform::namespace(set, ns);
+        }
+        let prefix = k.name_prefix.as_deref().unwrap_or("");
+        let suffix = k.name_suffix.as_deref().unwrap_or("");
+        if !prefix.is_empty() || !suffix.is_empty() {
+            transform::prefix_suffix(set, prefix, suffix);
+        }
+        transform::labels(set, &k.common_labels, true, true);
+        for l in &k.labels {
+            transform::labels(set, &l.pairs, l.include_selectors, l.include_templates);
+        }
+        transform::annotations(set, &k.common_annotations);
+        for p in &k.patches_json6902 {
+            self.patch(dir, file, p, set, true)?;
+        }
+        for r in &k.replicas {
+            transform::replicas(set, &r.name, r.count);
+        }
+        transform::images(set, &k.images);
+        Ok(())
+    }
+
+    fn patch_text(
+        &mut self,
+        dir: &str,
+        file: &str,
+        path: Option<&String>,
+        inline: Option<&String>,
+    ) -> Result<(String, String), Error> {
+        match (path, inline) {
+            (Some(p), None) => {
+                let full = self.local(dir, file, p)?;
+                if self.fs.kind(&full) == Some(EntryKind::File) {
+                    Ok((full.clone(), self.read_text(&full)?))
+                } else if p.contains('\n') || p.contains(": ") {
+                    // patchesStrategicMerge also takes inline patches in place of paths.
+                    Ok((file.to_owned(), p.clone()))
+                } else {
+                    Err(Error::MissingResource {
+                        from: file.to_owned(),
+                        entry: p.clone(),
+                    })
+                }
+            }
+            (None, Some(t)) => Ok((file.to_owned(), t.clone())),
+            _ => Err(Error::Kustomization {
+                file: file.to_owned(),
+                message: "a patch needs exactly one of `path` and `patch`".into(),
+            }),
+        }
+    }
+
+    fn patch(
+        &mut self,
+        dir: &str,
+        file: &str,
+        p: &PatchEntry,
+        set: &mut Vec<Res>,
+        json_only: bool,
+    ) -> Result<(), Error> {
+        let (origin, text) = self.patch_text(dir, file, p.path.as_ref(), p.patch.as_ref())?;
+        let docs = yaml::parse_documents(&text).map_err(|e| Error::Yaml(e.describe(&origin)))?;
+        let selector = p
+            .target
+            .as_ref()
+            .map(Selector::new)
+            .transpose()
+            .map_err(|m| Error::Patch {
+                file: origin.clone(),
+                message: m,
+            })?;
+        let patch_err = |message: String| Error::Patch {
+            file: origin.clone(),
+            message,
+        };
+        let first = docs.first().cloned().unwrap_or(Value::Array(Vec::new()));
+        if let Some(ops) = json6902::parse_ops(&first) {
+            let ops = ops.map_err(patch_err)?;
+            let Some(sel) = selector else {
+                return Err(patch_err("a JSON 6902 patch needs a `target`".into()));
+            };
+            for r in set.iter_mut().filter(|r| sel.selects(r)) {
+                let new = json6902::apply(&r.obj, &ops)
+                    .map_err(|e| patch_err(format!("{}: {e}", describe(r))))?;
+                r.obj = new;
+            }
+            return Ok(());
+        }
+        if json_only {
+            return Err(patch_err("not a list of JSON 6902 operations".into()));
+        }
+        for doc in &docs {
+            match &selector {
+                Some(sel) => {
+                    let picked: Vec<usize> =
+                        (0..set.len()).filter(|&i| sel.selects(&set[i])).collect();
+                    apply_smp(set, doc, &picked);
+                }
+                None => apply_smp_by_id(set, doc, &origin)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe(r: &Res) -> String {
+    format!("{}/{}", r.kind(), r.name())
+}
+
+fn describe_at(e: &YamlError) -> String {
+    match e.at {
+        Some((l, c)) => format!("{l}:{c}: {}", e.message),
+        None => e.message.clone(),
+    }
+}
+
+fn string_map(m: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        m.iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+fn existing_data(obj: &Value, secret: bool) -> BTreeMap<String, Vec<u8>> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = BTreeMap::new();
+    if let Some(Value::Object(d)) = obj.get("data") {
+        for (k, v) in d {
+            let s = v.as_str().unwrap_or("");
+            let bytes = if secret {
+                let clean: String = s.split_whitespace().collect();
+                b64.decode(clean).unwrap_or_else(|_| s.as_bytes().to_vec())
+            } else {
+                s.as_bytes().to_vec()
+            };
+            out.insert(k.clone(), bytes);
+        }
+    }
+    if let Some(Value::Object(d)) = obj.get("binaryData") {
+        for (k, v) in d {
+            if let Ok(bytes) = b64.decode(v.as_str().unwrap_or("")) {
+                out.insert(k.clone(), bytes);
+            }
+        }
+    }
+    out
+}
+
+fn add_unique(set: &mut Vec<Res>, r: Res, file: &str) -> Result<(), Error> {
+    let clash = set.iter().any(|o| {
+        o.kind() == r.kind()
+            && o.group() == r.group()
+            && o.name() == r.name()
+            && o.namespace() == r.namespace()
+    });
+    if clash {
+        return Err(Error::Kustomization {
+            file: file.to_owned(),
+            message: format!(
+                "may not add resource with an already registered id: {}",
+                describe(&r)
+            ),
+        });
+    }
+    set.push(r);
+    Ok(())
+}
+
+/// Identity fields of a patch are where it applies, not what it changes.
+fn strip_identity(patch: &Value) -> Value {
+    let mut p = patch.clone();
+    if let Value::Object(m) = &mut p {
+        m.remove("apiVersion");
+        m.remove("kind");
+        if let Some(Value::Object(meta)) = m.get_mut("metadata") {
+            meta.remove("name");
+            meta.remove("namespace");
+        }
+    }
+    p
+}
+
+fn apply_smp(set: &mut Vec<Res>, patch: &Value, picked: &[usize]) {
+    let body = strip_identity(patch);
+    let mut deleted = Vec::new();
+    for &i in picked {
+        let schema = smp::has_schema(set[i].group());
+        match smp::merge(&set[i].obj, &body, schema) {
+            Some(obj) => set[i].obj = obj,
+            None => deleted.push(i),
+        }
+    }
+    for i in deleted.into_iter().rev() {
+        set.remove(i);
+    }
+}
+
+fn apply_smp_by_id(set: &mut Vec<Res>, patch: &Value, origin: &str) -> Result<(), Error> {
+    let text = |path: &[&str]| {
+        let mut v = patch;
+        for p in path {
+            match v.get(p) {
+                Some(n) => v = n,
+                None => return String::new(),
+            }
+        }
+        v.as_str().unwrap_or("").to_owned()
+    };
+    let kind = text(&["kind"]);
+    let name = text(&["metadata", "name"]);
+    let ns = text(&["metadata", "namespace"]);
+    let group = text(&["apiVersion"])
+        .rsplit_once('/')
+        .map_or(String::new(), |(g, _)| g.to_owned());
+    if kind.is_empty() || name.is_empty() {
+        return Err(Error::Patch {
+            file: origin.to_owned(),
+            message: "a strategic merge patch without `target` needs kind and metadata.name".into(),
+        });
+    }
+    let fits = |r: &Res| {
+        r.kind() == kind
+            && (text(&["apiVersion"]).is_empty() || r.group() == group)
+            && (ns.is_empty() || r.had_namespace(&ns))
+    };
+    let mut picked: Vec<usize> = (0..set.len())
+        .filter(|&i| fits(&set[i]) && set[i].name() == name)
+        .collect();
+    if picked.is_empty() {
+        picked = (0..set.len())
+            .filter(|&i| fits(&set[i]) && set[i].had_name(&name))
+            .collect();
+    }
+    if picked.is_empty() {
+        return Err(Error::Patch {
+            file: origin.to_owned(),
+            message: format!("no {kind} named {name:?} in the build to patch"),
+        });
+    }
+    apply_smp(set, patch, &picked);
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! The `kustomization.yaml` file as serde types: every field kustomize v5 defines is known (so
+//! a misspelled field is an error with its line:col, as kustomize rejects it), deprecated
+//! fields (`commonLabels`, `bases`, `patchesJson6902`, `patchesStrategicMerge`) included.
+//! Fields the native renderer does not implement are accepted by the parser and refused with
+//! a clear message by the builder, never silently ignored.
+//!
+//! Imports nothing from the crate.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Kustomization {
+    pub api_version: Option<String>,
+    pub kind: Option<String>,
+    pub metadata: Option<Value>,
+    #[serde(default)]
+    pub resources: Vec<String>,
+    #[serde(default)]
+    pub bases: Vec<String>,
+    #[serde(default)]
+    pub components: Vec<String>,
+    pub namespace: Option<String>,
+    pub name_prefix: Option<String>,
+    pub name_suffix: Option<String>,
+    #[serde(default)]
+    pub common_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub labels: Vec<LabelEntry>,
+    #[serde(default)]
+    pub common_annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub images: Vec<ImageEntry>,
+    #[serde(default)]
+    pub replicas: Vec<ReplicaEntry>,
+    #[serde(default)]
+    pub patches: Vec<PatchEntry>,
+    #[serde(default)]
+    pub patches_strategic_merge: Vec<String>,
+    #[serde(default)]
+    pub patches_json6902: Vec<PatchEntry>,
+    #[serde(default)]
+    pub config_map_generator: Vec<GeneratorEntry>,
+    #[serde(default)]
+    pub secret_generator: Vec<GeneratorEntry>,
+    pub generator_options: Option<GeneratorOptions>,
+    // Known to kustomize, not implemented natively: refused by the builder when non-empty.
+    pub open_api: Option<Value>,
+    pub image_tags: Option<Value>,
+    pub replacements: Option<Value>,
+    pub vars: Option<Value>,
+    pub sort_options: Option<Value>,
+    pub crds: Option<Value>,
+    pub helm_globals: Option<Value>,
+    pub helm_charts: Option<Value>,
+    pub helm_chart_inflation_generator: Option<Value>,
+    pub configurations: Option<Value>,
+    pub generators: Option<Value>,
+    pub transformers: Option<Value>,
+    pub validators: Option<Value>,
+    pub build_metadata: Option<Value>,
+}
+
+impl Kustomization {
+    /// Names of set fields this renderer cannot honour; kustomize would change the output, so
+    /// silently ignoring them would render something else than what Git means.
+    pub fn unsupported(&self) -> Vec<&'static str> {
+        let set = |v: &Option<Value>| match v {
+            None | Some(Value::Null) => false,
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(Value::Object(o)) => !o.is_empty(),
+            Some(_) => true,
+        };
+        let mut out = Vec::new();
+        for (name, v) in [
+            ("openapi", &self.open_api),
+            ("imageTags", &self.image_tags),
+            ("replacements", &self.replacements),
+            ("vars", &self.vars),
+            ("crds", &self.crds),
+            ("helmGlobals", &self.helm_globals),
+            ("helmCharts", &self.helm_charts),
+            (
+                "helmChartInflationGenerator",
+                &self.helm_chart_inflation_generator,
+            ),
+            ("configurations", &self.configurations),
+            ("generators", &self.generators),
+            ("transformers", &self.transformers),
+            ("validators", &self.validators),
+        ] {
+            if set(v) {
+                out.push(name);
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LabelEntry {
+    #[serde(default)]
+    pub pairs: BTreeMap<String, String>,
+    #[serde(default)]
+    pub include_selectors: bool,
+    #[serde(default)]
+    pub include_templates: bool,
+    pub fields: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageEntry {
+    pub name: String,
+    pub new_name: Option<String>,
+    pub new_tag: Option<String>,
+    pub digest: Option<String>,
+    pub tag_suffix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReplicaEntry {
+    pub name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PatchEntry {
+    pub path: Option<String>,
+    pub patch: Option<String>,
+    pub target: Option<Target>,
+    pub options: Option<BTreeMap<String, bool>>,
+}
+
+/// A patch target selector; `name`/`namespace` are anchored regexes.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Target {
+    pub group: Option<String>,
+    pub version: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub label_selector: Option<String>,
+    pub annotation_selector: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GeneratorEntry {
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub behavior: Option<String>,
+    #[serde(default)]
+    pub literals: Vec<String>,
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub envs: Vec<String>,
+    pub env: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub options: Option<GeneratorOptions>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GeneratorOptions {
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    pub disable_name_suffix_hash: Option<bool>,
+    pub immutable: Option<bool>,
+}
