@@ -14,7 +14,7 @@ pub fn run(_global: &GlobalArgs, args: RenderArgs) -> CmdResult {
     };
     let (root, rel) = split(&path);
     let fs = DiskFs::new(root);
-    let rendered = render(&fs, &rel, &Renderer::Auto).map_err(Failure::setup)?;
+    let rendered = render(&fs, &rel, &Renderer::Auto).map_err(|e| Failure::setup(e.rooted("/")))?;
     print!("{}", to_yaml(&rendered.manifests));
     Ok(())
 }

@@ -20,7 +20,7 @@ use super::resource::{Generated, Res};
 use super::smp;
 use super::target::Selector;
 use super::transform;
-use super::yaml::{self, YamlError};
+use super::yaml;
 
 pub const KUSTOMIZATION_FILES: [&str; 3] =
     ["kustomization.yaml", "kustomization.yml", "Kustomization"];
@@ -69,7 +69,7 @@ impl<'a> Builder<'a> {
     /// Parses the manifests of one file.
     pub fn objects(&mut self, path: &str) -> Result<Vec<Value>, Error> {
         let text = self.read_text(path)?;
-        yaml::parse_objects(&text).map_err(|e| Error::Yaml(e.describe(path)))
+        yaml::parse_objects(&text).map_err(|e| Error::yaml(path, &e))
     }
 
     /// Builds the kustomization in `dir` completely: what `kustomize build dir` prints.
@@ -87,9 +87,12 @@ impl<'a> Builder<'a> {
 
     fn build(&mut self, dir: &str) -> Result<Vec<Res>, Error> {
         if let Some(pos) = self.stack.iter().position(|d| d == dir) {
-            let mut chain: Vec<&str> = self.stack[pos..].iter().map(|s| display(s)).collect();
-            chain.push(display(dir));
-            return Err(Error::Cycle(chain.join(" -> ")));
+            let mut chain: Vec<String> = self.stack[pos..]
+                .iter()
+                .map(|s| display(s).to_owned())
+                .collect();
+            chain.push(display(dir).to_owned());
+            return Err(Error::Cycle(chain));
         }
         let (file, k) = self.load(dir)?;
         if k.kind.as_deref() == Some("Component") {
@@ -117,10 +120,7 @@ impl<'a> Builder<'a> {
         let k: Kustomization = if text.trim().is_empty() {
             Kustomization::default()
         } else {
-            serde_saphyr::from_str(&text).map_err(|e| Error::Kustomization {
-                file: file.clone(),
-                message: describe_at(&yaml::from_saphyr(&e)),
-            })?
+            serde_saphyr::from_str(&text).map_err(|e| Error::yaml(&file, &yaml::from_saphyr(&e)))?
         };
         if let Some(kind) = k.kind.as_deref()
             && kind != "Kustomization"
@@ -163,11 +163,10 @@ impl<'a> Builder<'a> {
                 });
             }
             if self.stack.contains(&cdir) {
-                return Err(Error::Cycle(format!(
-                    "{} -> {}",
-                    display(dir),
-                    display(&cdir)
-                )));
+                return Err(Error::Cycle(vec![
+                    display(dir).to_owned(),
+                    display(&cdir).to_owned(),
+                ]));
             }
             let (cfile, ck) = self.load(&cdir)?;
             if ck.kind.as_deref() != Some("Component") {
@@ -347,8 +346,7 @@ impl<'a> Builder<'a> {
     ) -> Result<(), Error> {
         for entry in &k.patches_strategic_merge {
             let (origin, text) = self.patch_text(dir, file, Some(entry), None)?;
-            let docs =
-                yaml::parse_documents(&text).map_err(|e| Error::Yaml(e.describe(&origin)))?;
+            let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
             for doc in docs {
                 apply_smp_by_id(set, &doc, &origin)?;
             }
@@ -418,7 +416,7 @@ impl<'a> Builder<'a> {
         json_only: bool,
     ) -> Result<(), Error> {
         let (origin, text) = self.patch_text(dir, file, p.path.as_ref(), p.patch.as_ref())?;
-        let docs = yaml::parse_documents(&text).map_err(|e| Error::Yaml(e.describe(&origin)))?;
+        let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
         let selector = p
             .target
             .as_ref()
@@ -464,13 +462,6 @@ impl<'a> Builder<'a> {
 
 fn describe(r: &Res) -> String {
     format!("{}/{}", r.kind(), r.name())
-}
-
-fn describe_at(e: &YamlError) -> String {
-    match e.at {
-        Some((l, c)) => format!("{l}:{c}: {}", e.message),
-        None => e.message.clone(),
-    }
 }
 
 fn string_map(m: &BTreeMap<String, String>) -> Value {

@@ -14,8 +14,10 @@ use serde_json::Value;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Kustomization {
+    #[expect(dead_code, reason = "accepted as kustomize does; any version renders the same")]
     pub api_version: Option<String>,
     pub kind: Option<String>,
+    #[expect(dead_code, reason = "a kustomization's own metadata never reaches the output")]
     pub metadata: Option<Value>,
     #[serde(default)]
     pub resources: Vec<String>,
@@ -52,6 +54,7 @@ pub struct Kustomization {
     pub image_tags: Option<Value>,
     pub replacements: Option<Value>,
     pub vars: Option<Value>,
+    #[expect(dead_code, reason = "output order does not change what is applied")]
     pub sort_options: Option<Value>,
     pub crds: Option<Value>,
     pub helm_globals: Option<Value>,
@@ -91,10 +94,21 @@ impl Kustomization {
             ("generators", &self.generators),
             ("transformers", &self.transformers),
             ("validators", &self.validators),
+            ("buildMetadata", &self.build_metadata),
         ] {
             if set(v) {
                 out.push(name);
             }
+        }
+        if self.labels.iter().any(|l| l.fields.is_some()) {
+            out.push("labels[].fields");
+        }
+        if self.images.iter().any(|i| i.tag_suffix.is_some()) {
+            out.push("images[].tagSuffix");
+        }
+        let options = |p: &PatchEntry| p.options.as_ref().is_some_and(|o| o.values().any(|v| *v));
+        if self.patches.iter().chain(&self.patches_json6902).any(options) {
+            out.push("patches[].options");
         }
         out
     }

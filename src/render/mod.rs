@@ -60,15 +60,19 @@ pub struct Rendered {
 pub enum Error {
     #[error(transparent)]
     Fs(#[from] FsError),
-    /// Already `path:line:col: message`.
-    #[error("{0}")]
-    Yaml(String),
+    /// `at` is `line:col: ` when the parser located the problem, else empty.
+    #[error("{path}:{at}{message}")]
+    Yaml {
+        path: String,
+        at: String,
+        message: String,
+    },
     #[error("{file}: {message}")]
     Kustomization { file: String, message: String },
     #[error("{from}: resource {entry:?} does not exist")]
     MissingResource { from: String, entry: String },
-    #[error("kustomization cycle: {0}")]
-    Cycle(String),
+    #[error("kustomization cycle: {}", .0.join(" -> "))]
+    Cycle(Vec<String>),
     #[error("{file}: patch: {message}")]
     Patch { file: String, message: String },
     #[error(
@@ -79,6 +83,57 @@ pub enum Error {
     Invalid { path: String, message: String },
     #[error("external renderer `{command}`: {message}")]
     External { command: String, message: String },
+}
+
+impl Error {
+    fn yaml(path: &str, e: &yaml::YamlError) -> Self {
+        Error::Yaml {
+            path: path.to_owned(),
+            at: e.at.map_or(" ".into(), |(l, c)| format!("{l}:{c}: ")),
+            message: e.message.clone(),
+        }
+    }
+
+    /// The same error with `prefix` put before every path in it: the CLI renders a disk
+    /// folder through a file system rooted at `/` and shows absolute paths.
+    pub fn rooted(self, prefix: &str) -> Self {
+        let p = |s: String| format!("{prefix}{s}");
+        match self {
+            Error::Fs(FsError::NotFound(s)) => Error::Fs(FsError::NotFound(p(s))),
+            Error::Fs(FsError::Escapes(s)) => Error::Fs(FsError::Escapes(p(s))),
+            Error::Fs(FsError::Io { path, message }) => Error::Fs(FsError::Io {
+                path: p(path),
+                message,
+            }),
+            Error::Yaml { path, at, message } => Error::Yaml {
+                path: p(path),
+                at,
+                message,
+            },
+            Error::Kustomization { file, message } => Error::Kustomization {
+                file: p(file),
+                message,
+            },
+            Error::MissingResource { from, entry } => Error::MissingResource {
+                from: p(from),
+                entry,
+            },
+            Error::Cycle(chain) => Error::Cycle(chain.into_iter().map(p).collect()),
+            Error::Patch { file, message } => Error::Patch {
+                file: p(file),
+                message,
+            },
+            Error::Unsupported { file, what } => Error::Unsupported {
+                file: p(file),
+                what,
+            },
+            Error::Invalid { path, message } => Error::Invalid {
+                path: p(path),
+                message,
+            },
+            e @ Error::External { .. } => e,
+        }
+    }
 }
 
 /// Renders `path` (a folder, or one YAML file) of the tree.

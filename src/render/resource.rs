@@ -69,13 +69,6 @@ impl Res {
         self.str_at(&["metadata", "namespace"])
     }
 
-    /// The name this object had when it entered the build.
-    pub fn original_name(&self) -> &str {
-        self.previous
-            .first()
-            .map_or(self.name(), |(n, _)| n.as_str())
-    }
-
     pub fn had_name(&self, name: &str) -> bool {
         self.name() == name || self.previous.iter().any(|(n, _)| n == name)
     }
@@ -206,7 +199,7 @@ mod tests {
         r.set_name("p-a");
         r.set_namespace("ns");
         assert!(r.had_name("a") && r.had_name("p-a"));
-        assert_eq!(r.original_name(), "a");
+        assert_eq!(r.previous[0].0, "a");
         assert_eq!(r.namespace(), "ns");
     }
 }

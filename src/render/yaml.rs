@@ -32,7 +32,15 @@ pub(crate) fn from_saphyr(e: &serde_saphyr::Error) -> YamlError {
         .map(|l| (l.line(), l.column()));
     // The parser's own text repeats the location; keep its first line only.
     let text = inner.to_string();
-    let message = text.lines().next().unwrap_or("invalid YAML").to_owned();
+    let mut message = text.lines().next().unwrap_or("invalid YAML").to_owned();
+    // The location is reported separately; an unknown field's list of every valid field
+    // drowns the one that matters.
+    if let Some(i) = message.rfind(" at line ") {
+        message.truncate(i);
+    }
+    if let Some(i) = message.find(", expected one of") {
+        message.truncate(i);
+    }
     YamlError { at, message }
 }
 
