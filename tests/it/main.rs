@@ -1,5 +1,7 @@
 //! The one integration-test binary (ripgrep style). Modules:
 //!
-//! (none yet)
+//! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod render;
