@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | [`model`] | vocabulary: `ResourceKey`, `Manifest`, `Snapshot`, `Command`, `Notice`, … | nothing |
 //! | [`render`] | files of a tree → manifests: native kustomize, plain YAML, external command; `FileSystem` trait | model |
+//! | [`source`] | git2: open/clone/fetch, revisions, trees without checkout, history per path, commits | model |
 //! | [`cli`] | clap commands, exit codes; the composition root | everything |
 //!
 //! Leaf modules never import each other; only `controller` composes them, and `cli` wires the
@@ -21,3 +22,4 @@
 pub mod cli;
 pub mod model;
 pub mod render;
+pub mod source;

@@ -1,0 +1,181 @@
+//! Talking to remotes: the bare mirror clone in the cache, fetches, and credentials.
+//!
+//! Imports nothing from the crate. The cache clone is a bare repository whose
+//! `refs/heads/<branch>` mirrors the remote branch (force-updated on every fetch: local commits
+//! that were not pushed are not kept, because the writer pushes right after committing) and whose
+//! tags mirror the remote's. A clone is built in a `.partial-<pid>` sibling and renamed into place
+//! only once the first fetch succeeded, so an interrupted clone never looks like a valid cache.
+//!
+//! Credentials are never stored: ssh URLs ask the ssh-agent, http(s) URLs ask git's credential
+//! helpers (the user's git config). libgit2 calls the credential callback again after every
+//! rejection, so attempts are bounded and the final error says what was tried.
+
+use std::path::Path;
+
+use git2::{AutotagOption, Cred, CredentialType, FetchOptions, RemoteCallbacks, Repository};
+
+use super::Error;
+use super::location::Transport;
+
+const REMOTE: &str = "origin";
+/// Attempts per fetch before giving up on credentials.
+const MAX_AUTH_ATTEMPTS: usize = 3;
+
+/// Clones `url` bare into `dest` (which must not exist) and fetches `branch` and the tags.
+pub(crate) fn clone_bare(
+    url: &str,
+    transport: Transport,
+    dest: &Path,
+    branch: &str,
+) -> Result<Repository, Error> {
+    let partial = dest.with_file_name(format!(
+        "{}.partial-{}",
+        dest.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    if partial.exists() {
+        remove_dir(&partial)?;
+    }
+    if let Some(parent) = partial.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    }
+    let result = init_and_fetch(url, transport, &partial, branch);
+    if let Err(e) = result {
+        // Best effort: the fetch error is what the user needs to see.
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(e);
+    }
+    std::fs::rename(&partial, dest).map_err(|source| Error::Io {
+        path: dest.to_path_buf(),
+        source,
+    })?;
+    Repository::open_bare(dest).map_err(|source| Error::Open {
+        path: dest.to_path_buf(),
+        source,
+    })
+}
+
+fn init_and_fetch(url: &str, transport: Transport, dir: &Path, branch: &str) -> Result<(), Error> {
+    let clone_err = |source: git2::Error| Error::Remote {
+        action: "clone",
+        url: url.to_owned(),
+        message: source.message().to_owned(),
+    };
+    let repo = Repository::init_bare(dir).map_err(|source| Error::Open {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    repo.remote(REMOTE, url).map_err(clone_err)?;
+    repo.reference_symbolic(
+        "HEAD",
+        &format!("refs/heads/{branch}"),
+        true,
+        "driftdeck clone",
+    )
+    .map_err(clone_err)?;
+    fetch(&repo, url, transport, branch).map_err(|e| match e {
+        Error::Remote { url, message, .. } => Error::Remote {
+            action: "clone",
+            url,
+            message,
+        },
+        other => other,
+    })
+}
+
+/// Fetches `branch` (forced into `refs/heads/<branch>`) and all tags from the `origin` remote.
+pub(crate) fn fetch(
+    repo: &Repository,
+    url: &str,
+    transport: Transport,
+    branch: &str,
+) -> Result<(), Error> {
+    let fail = |message: String| Error::Remote {
+        action: "fetch",
+        url: url.to_owned(),
+        message,
+    };
+    let mut remote = repo
+        .find_remote(REMOTE)
+        .or_else(|_| repo.remote(REMOTE, url))
+        .map_err(|e| fail(e.message().to_owned()))?;
+    let config = repo.config().map_err(|e| fail(e.message().to_owned()))?;
+    let mut options = FetchOptions::new();
+    options
+        .remote_callbacks(callbacks(&config, transport))
+        .download_tags(AutotagOption::None);
+    let refspecs = [
+        format!("+refs/heads/{branch}:refs/heads/{branch}"),
+        "+refs/tags/*:refs/tags/*".to_owned(),
+    ];
+    remote
+        .fetch(&refspecs, Some(&mut options), Some("driftdeck fetch"))
+        .map_err(|e| fail(e.message().to_owned()))?;
+    if repo
+        .find_reference(&format!("refs/heads/{branch}"))
+        .is_err()
+    {
+        return Err(fail(format!("the remote has no branch \"{branch}\"")));
+    }
+    Ok(())
+}
+
+/// Credential callbacks: ssh-agent for ssh, git credential helpers for http(s), bounded.
+fn callbacks<'a>(config: &'a git2::Config, transport: Transport) -> RemoteCallbacks<'a> {
+    let mut attempts = 0;
+    let mut callbacks = RemoteCallbacks::new();
+    callbacks.credentials(move |url, username, allowed| {
+        attempts += 1;
+        let tried = match transport {
+            Transport::Ssh => "the ssh-agent",
+            Transport::Http => "git credential helpers",
+            Transport::Other => "no credentials",
+        };
+        if attempts > MAX_AUTH_ATTEMPTS {
+            return Err(git2::Error::from_str(&format!(
+                "authentication failed after {MAX_AUTH_ATTEMPTS} attempts with {tried}"
+            )));
+        }
+        credential(config, url, username, allowed)
+    });
+    callbacks
+}
+
+fn credential(
+    config: &git2::Config,
+    url: &str,
+    username: Option<&str>,
+    allowed: CredentialType,
+) -> Result<Cred, git2::Error> {
+    if allowed.contains(CredentialType::USERNAME) {
+        return Cred::username(username.unwrap_or("git"));
+    }
+    if allowed.contains(CredentialType::SSH_KEY) {
+        return Cred::ssh_key_from_agent(username.unwrap_or("git"));
+    }
+    if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
+        return Cred::credential_helper(config, url, username).map_err(|_| {
+            git2::Error::from_str(
+                "no credentials: no git credential helper supplied a username and password",
+            )
+        });
+    }
+    if allowed.contains(CredentialType::DEFAULT) {
+        return Cred::default();
+    }
+    Err(git2::Error::from_str(
+        "the server asked for a kind of credentials driftdeck does not support",
+    ))
+}
+
+fn remove_dir(path: &Path) -> Result<(), Error> {
+    std::fs::remove_dir_all(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
