@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | [`model`] | vocabulary: `ResourceKey`, `Manifest`, `Snapshot`, `Command`, `Notice`, … | nothing |
 //! | [`config`] | `driftdeck.yaml`: discovery, raw serde types → validated `Config` (keymap and theme files: tui) | model |
+//! | [`demo`] | `demo init`: the demo GitOps repo (with history) and its config, from embedded `assets/demo/` | model (later sandbox, source) |
 //! | [`cli`] | clap commands, exit codes; the composition root | everything |
 //!
 //! Leaf modules never import each other; only `controller` composes them, and `cli` wires the
@@ -20,4 +21,5 @@
 
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod model;
