@@ -14,12 +14,16 @@
 //! | [`model`] | vocabulary: `ResourceKey`, `Manifest`, `Snapshot`, `Command`, `Notice`, … | nothing |
 //! | [`render`] | files of a tree → manifests: native kustomize, plain YAML, external command; `FileSystem` trait | model |
 //! | [`source`] | git2: open/clone/fetch, revisions, trees without checkout, history per path, commits | model |
+//! | [`config`] | `driftdeck.yaml`: discovery, raw serde types → validated `Config` (keymap and theme files: tui) | model |
+//! | [`demo`] | `demo init`: the demo GitOps repo (with history) and its config, from embedded `assets/demo/` | model (later sandbox, source) |
 //! | [`cli`] | clap commands, exit codes; the composition root | everything |
 //!
 //! Leaf modules never import each other; only `controller` composes them, and `cli` wires the
 //! `tui` to the controller with bare channel ends. The design is in `../shared/ARCHITECTURE.md`.
 
 pub mod cli;
+pub mod config;
+pub mod demo;
 pub mod model;
 pub mod render;
 pub mod source;

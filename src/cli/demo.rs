@@ -1,9 +1,30 @@
-//! `driftdeck demo init DIR`.
+//! `driftdeck demo init DIR`: writes the demo repo and config, then says what it wrote and how
+//! to start.
 
 use std::path::Path;
 
-use super::CmdResult;
+use super::{CmdResult, Failure};
+use crate::demo;
 
-pub fn init(_dir: &Path) -> CmdResult {
-    super::not_yet("demo init", 2)
+pub fn init(dir: &Path) -> CmdResult {
+    let layout = demo::init(dir).map_err(Failure::setup)?;
+    let short = layout.head.get(..7).unwrap_or(&layout.head);
+    println!(
+        "wrote {} (git, branch {}, {} commits by {}; HEAD {short})",
+        layout.repo.display(),
+        layout.branch,
+        layout.commits,
+        layout.authors.join(", "),
+    );
+    println!(
+        "wrote {} (environments dev, staging, production; kubeconfig {})",
+        layout.config.display(),
+        layout.kubeconfig.display(),
+    );
+    println!(
+        "next: point {} at clusters with contexts dev, staging and production (or run `driftdeck demo`), then `driftdeck --config {}`",
+        layout.kubeconfig.display(),
+        layout.config.display(),
+    );
+    Ok(())
 }

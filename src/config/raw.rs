@@ -1,0 +1,66 @@
+//! Stage one: serde types that mirror `driftdeck.yaml` field for field (ripgrep's `LowArgs`).
+//! Unknown fields are rejected here; values stay as written (durations as text, paths
+//! unresolved) and carry their positions so stage two can point at them.
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub repo: Spanned<RawRepo>,
+    pub kubeconfig: Option<Spanned<String>>,
+    pub validation_timeout: Option<Spanned<String>>,
+    pub environments: Spanned<Vec<Spanned<RawEnv>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRepo {
+    pub url: Spanned<String>,
+    pub branch: Option<Spanned<String>>,
+    pub poll_interval: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEnv {
+    pub name: Spanned<String>,
+    pub path: Spanned<String>,
+    pub context: Spanned<String>,
+    pub namespace: Spanned<String>,
+    pub state_namespace: Option<Spanned<String>>,
+    #[serde(default)]
+    pub auto_sync: bool,
+    #[serde(default)]
+    pub self_heal: bool,
+    #[serde(default)]
+    pub prune: bool,
+    #[serde(default)]
+    pub protected: bool,
+    #[serde(default)]
+    pub auto_rollback: bool,
+    pub promote_from: Option<Spanned<String>>,
+    pub renderer: Option<Spanned<RawRenderer>>,
+    #[serde(default)]
+    pub ignore_differences: Vec<Spanned<RawIgnoreRule>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRenderer {
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIgnoreRule {
+    pub group: Option<String>,
+    pub kind: String,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub json_pointers: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub managers: Vec<String>,
+}
