@@ -23,6 +23,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod controller;
 pub mod demo;
 pub mod model;
 pub mod render;

@@ -272,6 +272,26 @@ fn dispatch(cli: Cli) -> CmdResult {
     }
 }
 
+/// Finds and loads the config file (flag, ./driftdeck.yaml, user config dir).
+pub(crate) fn load_config(global: &GlobalArgs) -> Result<crate::config::Config, Failure> {
+    let path = crate::config::discover(global.config.as_deref()).map_err(Failure::setup)?;
+    crate::config::load(&path).map_err(Failure::setup)
+}
+
+/// The message for an env name the config does not have, listing the ones it does.
+pub(crate) fn unknown_env(config: &crate::config::Config, name: &str) -> String {
+    let names: Vec<&str> = config
+        .environments
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    format!(
+        "{}: no environment named {name:?} (configured: {})",
+        config.file.display(),
+        names.join(", ")
+    )
+}
+
 /// A verb of the contract this build does not have yet: say so plainly (exit 2), never
 /// pretend to have done it.
 fn not_yet(what: &str, issue: u32) -> CmdResult {

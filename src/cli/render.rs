@@ -1,16 +1,26 @@
 //! `driftdeck render PATH | --env ENV [--revision R]`: rendered manifests as multi-document
 //! YAML on stdout. `PATH` is a folder on disk rendered with the native renderer (kustomize or
-//! plain YAML); errors go to stderr and exit 2. `--env` needs config and git and is wired by the
-//! composition root later.
+//! plain YAML); `--env ENV` renders a configured env from the committed Git tree at a revision
+//! (default: the branch head), never the working tree. Errors go to stderr and exit 2.
 
 use std::path::Path;
 
-use super::{CmdResult, Failure, GlobalArgs, RenderArgs};
+use super::{CmdResult, Failure, GlobalArgs, RenderArgs, load_config};
+use crate::controller;
 use crate::render::{DiskFs, Renderer, render, to_yaml};
 
-pub fn run(_global: &GlobalArgs, args: RenderArgs) -> CmdResult {
+pub fn run(global: &GlobalArgs, args: RenderArgs) -> CmdResult {
     let Some(path) = args.path else {
-        return super::not_yet("render --env", 2);
+        let name = args.env.unwrap_or_default();
+        let config = load_config(global)?;
+        let env = config
+            .env(&name)
+            .ok_or_else(|| Failure::Setup(super::unknown_env(&config, &name)))?;
+        let source = controller::open_source(&config).map_err(Failure::setup)?;
+        let desired =
+            controller::desired(&source, env, args.revision.as_deref()).map_err(Failure::setup)?;
+        print!("{}", to_yaml(&desired.rendered.manifests));
+        return Ok(());
     };
     let (root, rel) = split(&path);
     let fs = DiskFs::new(root);

@@ -3,6 +3,7 @@
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
+//! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
 //! - `source`: git2 against real temporary repositories (local, `file://` remotes, history, commits)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -10,4 +11,5 @@
 mod config;
 mod demo;
 mod render;
+mod render_env;
 mod source;
