@@ -93,11 +93,13 @@ impl H {
         Self::ready_with(policy, false, synced_at_c1())
     }
 
+    /// As [`H::ready`] with `state`; the head is the state's synced revision (else `c1`).
     pub fn ready_with(policy: Policy, read_only: bool, state: HeldState) -> Self {
         let mut h = Self::new(policy, read_only);
+        let head = state.synced_revision.clone().unwrap_or_else(|| "c1".into());
         h.load(state);
         h.lease(true, Some(ME));
-        h.git("c1");
+        h.git(&head);
         h.live(0, 0, 0, HealthCode::Healthy);
         h
     }

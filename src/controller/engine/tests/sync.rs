@@ -18,7 +18,7 @@ fn manual_sync_applies_head_then_validates_and_succeeds() {
     h.git("c2");
     let fx = h.cmd(sync_cmd(None));
     let op = the_apply(&fx, "c2");
-    assert_eq!(applies(&fx)[0].2, false, "prune follows the policy (off)");
+    assert!(!applies(&fx)[0].2, "prune follows the policy (off)");
     assert_eq!(started(&fx), [(OperationKind::Sync, "c2".to_string())]);
     let running = &last_write(&fx).unwrap().history[0];
     assert_eq!(running.result, OperationResult::Running);
@@ -205,7 +205,7 @@ fn retry_after_a_transient_failure_can_succeed() {
 fn empty_render_never_prunes() {
     let mut h = H::ready(auto());
     let fx = h.git_digest("c2", "d-empty", 0);
-    assert_eq!(applies(&fx)[0].2, false, "prune off for an empty render");
+    assert!(!applies(&fx)[0].2, "prune off for an empty render");
     assert!(warnings(&fx)[0].contains("allowEmpty"));
 }
 
