@@ -7,6 +7,7 @@
 //! feeding the same events again (a restart, a re-read after a 409) gives the same decisions.
 //! Operations live in `operation.rs`, commands in `command.rs`.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -110,6 +111,9 @@ pub struct Engine {
     pub(super) next_op: u64,
     pub(super) last_heal: Option<Timestamp>,
     pub(super) heal_wake: Option<Timestamp>,
+    /// Every console seen holding the Lease: one that held it and no longer does has died or
+    /// lost it, so its `Running` operation is over.
+    pub(super) seen_holders: BTreeSet<String>,
 }
 
 impl Engine {
@@ -139,6 +143,7 @@ impl Engine {
             next_op: 1,
             last_heal: None,
             heal_wake: None,
+            seen_holders: BTreeSet::new(),
         }
     }
 
@@ -168,7 +173,12 @@ impl Engine {
             }
             Event::LiveUnavailable { error, .. } => self.live = Live::Unavailable { error, at },
             Event::ClusterStateLoaded { state, .. } => self.on_state_loaded(state),
-            Event::LeaseObserved { mine, holder, .. } => self.lease = Some(Lease { mine, holder }),
+            Event::LeaseObserved { mine, holder, .. } => {
+                if let Some(holder) = &holder {
+                    self.seen_holders.insert(holder.clone());
+                }
+                self.lease = Some(Lease { mine, holder });
+            }
             Event::Command { command, .. } => self.on_command(command, at, &mut fx),
             Event::Applied { op, result, .. } => self.on_applied(op, result, at, &mut fx),
             Event::Validated { op, health, .. } => self.on_validated(op, health, at, &mut fx),
@@ -260,10 +270,13 @@ impl Engine {
     }
 
     /// Marks `Running` entries whose console is gone as `Interrupted`, like gitops-engine
-    /// re-entering `Sync()` after a crash. Gone means: no console holds the Lease, or it is an
-    /// entry under our own name that this engine is not running (a previous life of this
-    /// console), or it is older than any operation can run and its console does not hold
-    /// the Lease. Waits until both the state and the Lease have been observed.
+    /// re-entering `Sync()` after a crash. Gone means: no console holds the Lease; or the entry
+    /// is under our own name but this engine is not running it (a previous life); or its
+    /// console was seen holding the Lease and no longer does (died, lease expired, taken
+    /// over); or it is older than any operation can run and its console does not hold the
+    /// Lease (a CLI that died while a console held the Lease). Waits until both the state and
+    /// the Lease have been observed. The driver reports the Lease as read before acquiring
+    /// it, so an expired holder shows as `None` or as a holder that then changes.
     fn reap_orphans(&mut self, at: Timestamp, fx: &mut Vec<Effect>) {
         let Some(lease) = &self.lease else { return };
         if !self.loaded {
@@ -278,9 +291,11 @@ impl Engine {
             .filter(|e| e.result == OperationResult::Running && Some(&e.id) != mine.as_ref())
             .filter(|e| {
                 let holder = lease.holder.as_deref();
+                let holds = holder == Some(e.operator.as_str());
                 holder.is_none()
                     || e.operator == self.operator
-                    || (holder != Some(e.operator.as_str()) && later(e.started, stale_after) <= at)
+                    || (!holds && self.seen_holders.contains(&e.operator))
+                    || (!holds && later(e.started, stale_after) <= at)
             })
             .cloned()
             .collect();
@@ -358,15 +373,25 @@ impl Engine {
         if self.foreign_running().is_some() {
             return;
         }
-        let Some(Head {
-            revision,
-            render: Ok(render),
-        }) = &self.head
-        else {
+        let Some(Head { revision, render }) = &self.head else {
             return;
         };
         let Live::Observed { drift, .. } = &self.live else {
             return;
+        };
+        let render = match render {
+            Ok(render) => render,
+            // A new head that does not render is recorded once as a failed auto-sync (it is
+            // then rejected), so history and a toast say why nothing was applied.
+            Err(_) => {
+                let fresh = self.held.synced_revision.as_deref() != Some(revision.as_str())
+                    && !self.held.is_rejected(revision, None);
+                if self.policy.auto_sync && fresh {
+                    let revision = revision.clone();
+                    self.start(OperationKind::AutoSync, revision, None, at, fx);
+                }
+                return;
+            }
         };
         if self.held.is_rejected(revision, Some(&render.digest)) {
             return;

@@ -163,3 +163,24 @@ fn automation_waits_while_live_is_unavailable() {
     assert!(view.error.unwrap().contains("connection refused"));
     the_apply(&h.live(0, 1, 0, HealthCode::Healthy), "c2");
 }
+
+#[test]
+fn auto_sync_of_a_head_that_does_not_render_fails_once_without_apply() {
+    let mut h = H::ready(auto());
+    let fx = h.git_err(
+        "c2",
+        "overlays/dev/kustomization.yaml:4:3: unknown field \"imagez\"",
+    );
+    assert!(applies(&fx).is_empty());
+    let done = finished(&fx);
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].op, OperationKind::AutoSync);
+    assert!(matches!(&done[0].failure, Some(FailureReason::Render(m)) if m.contains("imagez")));
+    h.advance(30);
+    assert!(
+        finished(&h.tick()).is_empty(),
+        "recorded once, not on every event"
+    );
+    assert!(finished(&h.git_err("c2", "same")).is_empty());
+    the_apply(&h.git("c3"), "c3");
+}

@@ -188,3 +188,29 @@ fn with_two_changes() -> Policy {
         ..auto()
     }
 }
+
+#[test]
+fn takeover_after_the_holder_dies_marks_its_operation_interrupted() {
+    let bob = "bob@host/7";
+    let mut h = H::new(auto(), false);
+    h.load(with_running(bob, 0));
+    h.git("c2");
+    h.live(0, 0, 0, HealthCode::Healthy);
+    assert!(
+        finished(&h.lease(false, Some(bob))).is_empty(),
+        "bob is alive"
+    );
+    h.advance(20);
+    // bob was killed; his Lease expired and this console took it over.
+    let fx = h.lease(true, Some(ME));
+    let done = finished(&fx);
+    assert_eq!(done[0].id, "dead-op");
+    assert_eq!(done[0].result, OperationResult::Interrupted);
+    the_apply(&fx, "c2");
+    let held = last_write(&fx).unwrap();
+    assert_eq!(
+        held.history.iter().filter(|e| e.revision == "c2").count(),
+        2,
+        "bob's interrupted entry and this console's auto-sync, nothing twice"
+    );
+}
