@@ -5,7 +5,7 @@
 //!
 //! Imports only `crate::model` and its siblings. No IO, no clock: time comes in events, so
 //! feeding the same events again (a restart, a re-read after a 409) gives the same decisions.
-//! Operations live in `operation.rs`, commands in `command.rs`.
+//! Operations live in `operation.rs`, commands in `command.rs`, `view()` in `view.rs`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -15,10 +15,9 @@ use jiff::Timestamp;
 use super::event::{Effect, Event, OpId, RenderSummary};
 use super::held::{self, HeldState, Pending};
 use super::policy::{ORPHAN_GRACE, Policy, SELF_HEAL_INTERVAL};
-use super::view::EnvView;
 use crate::model::{
-    DriftCount, FailureReason, Health, HealthCode, HistoryEntry, Hold, Notice, OperationKind,
-    OperationResult, Pause, RunningOperation, SyncStatus,
+    DriftCount, FailureReason, Health, HistoryEntry, Hold, Notice, OperationKind, OperationResult,
+    Pause,
 };
 
 /// Cluster-held state writes that failed are retried after this.
@@ -464,101 +463,5 @@ impl Engine {
         self.pending.history.insert(entry.id.clone());
         self.held.upsert(entry);
         self.unsaved = true;
-    }
-
-    /// The env as the UI and `status` show it.
-    pub fn view(&self) -> EnvView {
-        let (head_revision, render_digest, render_error) = match &self.head {
-            None => (None, None, None),
-            Some(Head {
-                revision,
-                render: Ok(r),
-            }) => (Some(revision.clone()), Some(r.digest.clone()), None),
-            Some(Head {
-                revision,
-                render: Err(e),
-            }) => (
-                Some(revision.clone()),
-                None,
-                Some(format!(
-                    "render of {} failed: {e}",
-                    crate::model::short_sha(revision)
-                )),
-            ),
-        };
-        let (sync, health, drift, observed_at, live_error) = match &self.live {
-            Live::NotObserved => (
-                SyncStatus::Unknown,
-                Health::new(HealthCode::Unknown, "live state not observed yet"),
-                DriftCount::default(),
-                None,
-                None,
-            ),
-            Live::Unavailable { error, at } => (
-                SyncStatus::Unknown,
-                Health::new(HealthCode::Unknown, error.clone()),
-                DriftCount::default(),
-                Some(*at),
-                Some(format!("cluster unreachable: {error}")),
-            ),
-            Live::Observed { drift, health, at } => {
-                let sync = if head_revision.is_none() || render_error.is_some() {
-                    SyncStatus::Unknown
-                } else if drift.total() > 0 {
-                    SyncStatus::OutOfSync
-                } else {
-                    SyncStatus::Synced
-                };
-                (sync, health.clone(), *drift, Some(*at), None)
-            }
-        };
-        let operation = match &self.op {
-            Some(op) => Some(RunningOperation {
-                op: op.kind,
-                revision: op.revision.clone(),
-                by: self.operator.clone(),
-                started: op.started,
-                phase: self.phase_text(op),
-            }),
-            None => self.foreign_running().map(|e| RunningOperation {
-                op: e.op,
-                revision: e.revision.clone(),
-                by: e.operator.clone(),
-                started: e.started,
-                phase: "running in another console".into(),
-            }),
-        };
-        EnvView {
-            name: self.env.clone(),
-            revision: head_revision,
-            render_digest,
-            synced_revision: self.held.synced_revision.clone(),
-            last_good: self.held.last_good.clone(),
-            sync,
-            health,
-            drift,
-            paused: self.held.paused.clone(),
-            hold: self.held.hold.clone(),
-            lease_holder: self.lease.as_ref().and_then(|l| l.holder.clone()),
-            operation,
-            history: self.held.history.clone(),
-            error: live_error.or(render_error).or(self.write_error.clone()),
-            observed_at,
-        }
-    }
-
-    fn phase_text(&self, op: &Operation) -> String {
-        match op.phase {
-            Phase::Applying if op.retries == 0 => "applying".into(),
-            Phase::Applying => format!("applying (retry {})", op.retries),
-            Phase::RetryWait { until } => format!("retry {} at {until}", op.retries),
-            Phase::Validating { deadline } => match &op.last_health {
-                Some(h) if !h.message.is_empty() => {
-                    format!("validating until {deadline}: {}", h.message)
-                }
-                _ => format!("validating until {deadline}"),
-            },
-            Phase::Committing => "committing the revert".into(),
-        }
     }
 }
