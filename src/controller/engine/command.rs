@@ -72,7 +72,9 @@ impl Engine {
             }
             Command::Resume { .. } => {
                 let had_hold = self.held.hold.is_some();
-                self.set_paused(None);
+                if self.held.paused.is_some() {
+                    self.set_paused(None);
+                }
                 if had_hold {
                     self.set_hold(None, None);
                 }

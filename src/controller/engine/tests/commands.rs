@@ -176,3 +176,11 @@ fn another_consoles_running_operation_makes_the_env_busy() {
         "no automation beside it either"
     );
 }
+
+#[test]
+fn resume_of_a_running_env_writes_nothing() {
+    let mut h = H::ready(Policy::default());
+    let fx = h.cmd(resume_cmd());
+    assert_eq!(writes(&fx), 0);
+    assert!(fx.contains(&Effect::Notify(Notice::Resumed { env: "dev".into() })));
+}

@@ -295,3 +295,19 @@ fn rollback_is_refused_while_an_apply_is_in_flight() {
     assert!(matches!(refusal(&fx), Some(FailureReason::Refused(m)) if m.contains("busy")));
     assert!(applies(&fx).is_empty());
 }
+
+#[test]
+fn manual_sync_while_held_is_allowed_and_keeps_the_hold() {
+    let mut h = H::ready_with(auto(), false, synced_at_c2());
+    let op = the_apply(&h.cmd(rollback_cmd(None, false, None)), "c1");
+    h.succeed(op, "c1");
+    h.git("c3");
+    let op = the_apply(&h.cmd(sync_cmd(None)), "c3");
+    let fx = h.succeed(op, "c3");
+    assert_eq!(finished(&fx)[0].result, OperationResult::Succeeded);
+    assert!(
+        h.engine.view().hold.is_some(),
+        "only resume or Git ends a hold"
+    );
+    assert!(applies(&h.git("c4")).is_empty(), "still no auto-sync");
+}

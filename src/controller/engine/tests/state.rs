@@ -214,3 +214,53 @@ fn takeover_after_the_holder_dies_marks_its_operation_interrupted() {
         "bob's interrupted entry and this console's auto-sync, nothing twice"
     );
 }
+
+#[test]
+fn refeeding_the_same_observations_is_idempotent() {
+    let mut h = H::ready(auto());
+    let op = the_apply(&h.git("c2"), "c2");
+    let fx = h.succeed(op, "c2");
+    let held = last_write(&fx).unwrap().clone();
+    let Some(Effect::WriteState { seq, .. }) =
+        fx.iter().find(|e| matches!(e, Effect::WriteState { .. }))
+    else {
+        panic!("expected a write");
+    };
+    let seq = *seq;
+    let at = h.at();
+    h.send(Event::StateWritten {
+        seq,
+        result: Ok(()),
+        at,
+    });
+    // A re-read and re-observation of everything changes nothing and applies nothing.
+    for _ in 0..3 {
+        h.advance(10);
+        assert!(h.load(held.clone()).is_empty());
+        assert!(h.lease(true, Some(ME)).is_empty());
+        assert!(h.git("c2").is_empty());
+        assert!(h.live(0, 0, 0, HealthCode::Healthy).is_empty());
+    }
+    assert_eq!(h.engine.held(), &held);
+}
+
+#[test]
+fn view_fills_the_snapshot_row() {
+    let mut h = H::ready(auto());
+    the_apply(&h.git("c2"), "c2");
+    h.cmd(pause_cmd());
+    let mut row = crate::model::EnvState::unknown("dev");
+    h.engine.view().fill(&mut row);
+    assert_eq!(row.revision.as_deref(), Some("c2"));
+    assert_eq!(row.synced_revision.as_deref(), Some("c1"));
+    assert_eq!(row.sync, SyncStatus::Synced);
+    assert_eq!(row.lease_holder.as_deref(), Some(ME));
+    assert!(row.paused.is_some());
+    let running = row.operation.unwrap();
+    assert_eq!(
+        (running.op, running.phase.as_str()),
+        (OperationKind::AutoSync, "applying")
+    );
+    assert_eq!(row.history[0].result, OperationResult::Running);
+    assert_eq!(row.observed_at, Some(t(0)));
+}
