@@ -23,10 +23,19 @@
 //!   auto-sync can race it; a rollback that then fails keeps the hold.
 //! - Validation failure of a Rollback/AutoRollback never triggers another rollback.
 //!
+//! - A failed operation (including one whose transient retries ran out) bans its revision
+//!   from automation; the cluster coming back does not retry it, a new commit or a manual
+//!   sync does (Argo CD's retry limit behaves the same way).
+//! - A `Running` entry is reaped as `Interrupted` when no console holds the Lease, when its
+//!   console was seen holding the Lease and no longer does, or when it is older than
+//!   `validation_timeout` + [`ORPHAN_GRACE`] and its console does not hold the Lease.
+//!
 //! Driver duties: resolve a `Sync`/`Rollback` revision to a full sha before sending the
 //! command; render fully before applying (a render error is `Applied(Err(Render, not
 //! transient))`); answer `WriteState` with `StateWritten` and a 409 by re-reading the ConfigMap
-//! into `ClusterStateLoaded`; honour `WakeAt` with `Tick`; fan out `EnvTarget::All`.
+//! into `ClusterStateLoaded`; honour `WakeAt` with `Tick`; fan out `EnvTarget::All`; report
+//! the Lease as read *before* trying to acquire it (an expired holder as `None`); call
+//! [`Engine::view`] after each `handle` and publish it into the Snapshot.
 
 mod command;
 mod event;
