@@ -16,6 +16,7 @@
 //! | [`source`] | git2: open/clone/fetch, revisions, trees without checkout, history per path, commits | model |
 //! | [`config`] | `driftdeck.yaml`: discovery, raw serde types → validated `Config` (keymap and theme files: tui) | model |
 //! | [`demo`] | `demo init`: the demo GitOps repo (with history) and its config, from embedded `assets/demo/` | model (later sandbox, source) |
+//! | [`controller`] | the reconcile loop: the sans-IO per-env [`controller::engine`] (+ the async driver) | model, config, source, render, diff, health, cluster |
 //! | [`cli`] | clap commands, exit codes; the composition root | everything |
 //!
 //! Leaf modules never import each other; only `controller` composes them, and `cli` wires the

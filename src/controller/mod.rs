@@ -1,10 +1,14 @@
-//! The controller: the only module that composes the leaf modules (config, source, render,
-//! diff, health, cluster). Today it holds the pipeline's first stage — what Git wants for an
-//! env at a revision ([`desired`]); the reconcile engine and its async driver follow.
+//! The controller: the reconcile loop, and the only module that composes the leaf modules
+//! (config, source, render, diff, health, cluster). It holds the pipeline's first stage — what
+//! Git wants for an env at a revision ([`desired`]) — and the per-env decision engine
+//! ([`engine`], pure, sans-IO); the async driver that executes the engine's effects and is the
+//! only writer of the `Snapshot` follows.
 //!
-//! May import model, config, source, render, diff, health, cluster. Must not import tui.
+//! May import model, config, source, render, diff, health, cluster. Must not import tui. The
+//! engine half imports only `model`.
 
 mod desired;
+pub mod engine;
 
 pub use desired::{
     Desired, DesiredError, GitFs, cache_dir, desired, env_path, open_source, renderer_for,

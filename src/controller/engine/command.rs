@@ -1,0 +1,349 @@
+//! Operator commands for one env: admission (routing, read-only, state loaded, busy) and the
+//! verbs Sync, Rollback, Pause, Resume, Refresh. Every command is audited, accepted or not;
+//! a refusal is the first effect and nothing mutating follows it.
+//!
+//! Imports only `crate::model` and sibling engine files. Promote is not an env operation (it
+//! is a Git commit); see `promotion.rs`.
+//!
+//! Busy rule: one operation at a time per env, across consoles. A Sync or Rollback arriving
+//! while one runs is refused (not queued: a queued sync would apply a revision chosen before
+//! the running operation's outcome was known). One exception: a Rollback supersedes this
+//! console's operation while it only waits (validation or retry backoff), so an operator need
+//! not sit out a 300 s validation of a release they already know is bad.
+
+use jiff::Timestamp;
+
+use super::event::Effect;
+use super::reconciler::{Engine, Phase};
+use crate::model::{
+    Command, EnvTarget, FailureReason, Hold, Notice, OperationKind, OperationResult, Pause,
+    short_sha,
+};
+
+fn verb(command: &Command) -> &'static str {
+    match command {
+        Command::Sync { dry_run: true, .. } => "sync --dry-run",
+        Command::Sync { .. } => "sync",
+        Command::Promote { .. } => "promote",
+        Command::Rollback { .. } => "rollback",
+        Command::Pause { .. } => "pause",
+        Command::Resume { .. } => "resume",
+        Command::Refresh { .. } => "refresh",
+    }
+}
+
+/// The env a command names, `None` for "every env" (the driver fans those out).
+fn target(command: &Command) -> Option<&str> {
+    match command {
+        Command::Sync { env, .. } | Command::Rollback { env, .. } => Some(env),
+        Command::Promote { to, .. } => Some(to),
+        Command::Pause { target, .. } | Command::Resume { target } => match target {
+            EnvTarget::One(env) => Some(env),
+            EnvTarget::All => None,
+        },
+        Command::Refresh { env } => env.as_deref(),
+    }
+}
+
+impl Engine {
+    pub(super) fn on_command(&mut self, command: Command, at: Timestamp, fx: &mut Vec<Effect>) {
+        let action = verb(&command);
+        if let Err(reason) = self.admit(&command) {
+            self.refuse(action, reason, fx);
+            return;
+        }
+        match command {
+            Command::Refresh { .. } => {
+                fx.push(Effect::Refresh);
+                self.audit(action, "re-reading Git, live and cluster-held state", fx);
+            }
+            Command::Pause { reason, .. } => {
+                if self.held.paused.is_none() {
+                    self.set_paused(Some(Pause {
+                        by: self.operator.clone(),
+                        at,
+                        reason: reason.clone(),
+                    }));
+                }
+                fx.push(Effect::Notify(Notice::Paused {
+                    env: self.env.clone(),
+                }));
+                self.audit(action, &format!("paused: {reason}"), fx);
+            }
+            Command::Resume { .. } => {
+                let had_hold = self.held.hold.is_some();
+                if self.held.paused.is_some() {
+                    self.set_paused(None);
+                }
+                if had_hold {
+                    self.set_hold(None, None);
+                }
+                fx.push(Effect::Notify(Notice::Resumed {
+                    env: self.env.clone(),
+                }));
+                let detail = if had_hold {
+                    "resumed; hold ended"
+                } else {
+                    "resumed"
+                };
+                self.audit(action, detail, fx);
+            }
+            Command::Sync {
+                revision,
+                prune,
+                dry_run,
+                ..
+            } => self.sync(revision, prune, dry_run, at, fx),
+            Command::Rollback {
+                to,
+                revert,
+                confirm,
+                ..
+            } => {
+                if self.policy.protected && confirm.as_deref() != Some(self.env.as_str()) {
+                    let reason = FailureReason::Refused(format!(
+                        "{} is protected: confirm the rollback by typing its name (--confirm {})",
+                        self.env, self.env
+                    ));
+                    self.refuse(action, reason, fx);
+                    return;
+                }
+                self.rollback(to, revert, at, fx);
+            }
+            // Refused by `admit`.
+            Command::Promote { .. } => {}
+        }
+    }
+
+    /// Checks that hold for every command, in this order: routed here, read-only, Promote,
+    /// state known. Per-verb checks (busy, protected) come later in the verb.
+    fn admit(&self, command: &Command) -> Result<(), FailureReason> {
+        if let Some(env) = target(command)
+            && env != self.env
+        {
+            return Err(FailureReason::Refused(format!(
+                "{} for {env} reached the engine of {}",
+                verb(command),
+                self.env
+            )));
+        }
+        if self.read_only && command.is_mutating() {
+            return Err(FailureReason::ReadOnly(format!(
+                "{} {}: this console is read-only",
+                verb(command),
+                self.env
+            )));
+        }
+        if let Command::Promote { .. } = command {
+            return Err(FailureReason::Refused(
+                "promote is a Git commit made by the controller, not an env operation".into(),
+            ));
+        }
+        if command.is_mutating() && !self.loaded {
+            return Err(FailureReason::Refused(format!(
+                "state of {} not read yet from ConfigMap driftdeck-{}; try again",
+                self.env, self.env
+            )));
+        }
+        Ok(())
+    }
+
+    fn refuse(&self, action: &str, reason: FailureReason, fx: &mut Vec<Effect>) {
+        let detail = format!("{}: refused: {reason}", self.env);
+        fx.push(Effect::Notify(Notice::Refused {
+            env: Some(self.env.clone()),
+            reason,
+        }));
+        fx.push(Effect::Audit {
+            action: action.into(),
+            detail,
+        });
+    }
+
+    fn audit(&self, action: &str, detail: &str, fx: &mut Vec<Effect>) {
+        fx.push(Effect::Audit {
+            action: action.into(),
+            detail: format!("{}: {detail} (by {})", self.env, self.operator),
+        });
+    }
+
+    /// Why a new operation cannot start now, if it cannot.
+    fn busy(&self) -> Option<FailureReason> {
+        if let Some(op) = &self.op {
+            return Some(FailureReason::Refused(format!(
+                "{} is busy: {} of {} ({}) is running; try again when it finishes",
+                self.env,
+                op.kind,
+                short_sha(&op.revision),
+                op.id
+            )));
+        }
+        self.foreign_running().map(|e| {
+            FailureReason::Refused(format!(
+                "{} is busy: {} of {} is running in {}",
+                self.env,
+                e.op,
+                short_sha(&e.revision),
+                e.operator
+            ))
+        })
+    }
+
+    fn sync(
+        &mut self,
+        revision: Option<String>,
+        prune: Option<bool>,
+        dry_run: bool,
+        at: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        let head = self.head.as_ref().map(|h| h.revision.clone());
+        let Some(revision) = revision.or(head) else {
+            let reason = FailureReason::Refused(format!(
+                "{}: no revision given and the branch head is not known yet",
+                self.env
+            ));
+            self.refuse("sync", reason, fx);
+            return;
+        };
+        if dry_run {
+            let view = self.view();
+            let message = format!(
+                "dry run: nothing applied to {}; live differs from {} in {} missing, {} \
+                 modified, {} extra",
+                self.env,
+                view.revision
+                    .as_deref()
+                    .map(short_sha)
+                    .unwrap_or("the head"),
+                view.drift.missing,
+                view.drift.modified,
+                view.drift.extra
+            );
+            fx.push(self.warn(message));
+            self.audit(
+                "sync --dry-run",
+                &format!("dry run at {}", short_sha(&revision)),
+                fx,
+            );
+            return;
+        }
+        if let Some(reason) = self.busy() {
+            self.refuse("sync", reason, fx);
+            return;
+        }
+        self.audit("sync", &format!("sync to {}", short_sha(&revision)), fx);
+        // An explicit sync is the operator's word: automation may use this revision again.
+        self.unreject(&revision);
+        self.start(OperationKind::Sync, revision, prune, at, fx);
+    }
+
+    fn rollback(&mut self, to: Option<String>, revert: bool, at: Timestamp, fx: &mut Vec<Effect>) {
+        match self.plan_rollback(to) {
+            Ok((to, bad)) => {
+                let superseded = self.op.is_some();
+                if superseded {
+                    let reason = FailureReason::Interrupted(format!(
+                        "superseded by a rollback to {} by {}",
+                        short_sha(&to),
+                        self.operator
+                    ));
+                    self.finish(OperationResult::Interrupted, Some(reason), at, fx);
+                }
+                self.audit(
+                    "rollback",
+                    &format!(
+                        "rollback from {} to {}{}",
+                        short_sha(&bad),
+                        short_sha(&to),
+                        if revert { " with revert" } else { "" }
+                    ),
+                    fx,
+                );
+                let bad_digest = self.digest_of_revision(&bad);
+                self.reject(&bad, bad_digest);
+                let hold = Hold {
+                    revision: to.clone(),
+                    bad_revision: bad.clone(),
+                    by: self.operator.clone(),
+                    at,
+                    reason: format!("rollback by {}", self.operator),
+                };
+                self.set_hold(Some(hold), None);
+                self.start(OperationKind::Rollback, to, None, at, fx);
+                if let Some(op) = self.op.as_mut()
+                    && revert
+                {
+                    op.revert_from = Some(bad);
+                }
+            }
+            Err(reason) => self.refuse("rollback", reason, fx),
+        }
+    }
+
+    /// (target, bad revision) of a rollback, or why it is refused.
+    fn plan_rollback(&self, to: Option<String>) -> Result<(String, String), FailureReason> {
+        if let Some(reason) = self.busy() {
+            let waiting = self.op.as_ref().is_some_and(|o| {
+                matches!(o.phase, Phase::Validating { .. } | Phase::RetryWait { .. })
+            });
+            if !waiting {
+                return Err(reason);
+            }
+        }
+        let Some(bad) = self
+            .op
+            .as_ref()
+            .map(|o| o.revision.clone())
+            .or_else(|| self.held.synced_revision.clone())
+        else {
+            return Err(FailureReason::Refused(format!(
+                "nothing has been synced to {} yet; nothing to roll back",
+                self.env
+            )));
+        };
+        let to = match to {
+            Some(to) => to,
+            None => self.previous_good(&bad).ok_or_else(|| {
+                FailureReason::Refused(format!(
+                    "no earlier good revision of {} in its history; name one with --to",
+                    self.env
+                ))
+            })?,
+        };
+        if to == bad {
+            return Err(FailureReason::Refused(format!(
+                "{} already runs {}",
+                self.env,
+                short_sha(&to)
+            )));
+        }
+        Ok((to, bad))
+    }
+
+    /// The newest revision that applied and validated and is not `bad`.
+    fn previous_good(&self, bad: &str) -> Option<String> {
+        self.held
+            .history
+            .iter()
+            .find(|e| e.result == OperationResult::Succeeded && e.revision != bad)
+            .map(|e| e.revision.clone())
+            .or_else(|| self.held.last_good.clone().filter(|g| g != bad))
+    }
+
+    fn digest_of_revision(&self, revision: &str) -> Option<String> {
+        if let Some(op) = self.op.as_ref().filter(|o| o.revision == revision)
+            && !op.render_digest.is_empty()
+        {
+            return Some(op.render_digest.clone());
+        }
+        if let Some(d) = self.held.digest_of(revision) {
+            return Some(d.to_owned());
+        }
+        self.head
+            .as_ref()
+            .filter(|h| h.revision == revision)
+            .and_then(|h| h.render.as_ref().ok())
+            .map(|r| r.digest.clone())
+    }
+}

@@ -1,0 +1,59 @@
+//! The controller's sans-IO reconcile engine (atuin-ai's `fsm/` shape): one [`Engine`] per
+//! environment, `handle(Event) -> Vec<Effect>`. The async driver executes the effects (git2,
+//! kube, the ConfigMap and Lease, the audit log) and feeds their results back as events.
+//!
+//! Imports only `crate::model` (plus std, serde, jiff). No tokio, no IO, no clock reads: every
+//! event carries its time, so the engine is deterministic and tested by feeding events.
+//!
+//! Decisions the design left open, made here:
+//! - One operation at a time; a Sync/Rollback arriving during one is refused, not queued
+//!   (except Rollback superseding a validation or backoff wait — see `command.rs`).
+//! - Mutating commands are refused until cluster-held state has been read once: writing a
+//!   state built from nothing would erase other consoles' history.
+//! - Manual operations need no Lease (the CLI runs beside a console that holds it);
+//!   automation runs only in the Lease holder. A `Running` history entry of another
+//!   live console makes the env busy for everyone.
+//! - `synced_revision` is what last *applied*; `last_good` what applied *and* validated.
+//! - Automation never applies a revision in `HeldState::rejected`: one whose operation failed
+//!   (until a new commit or a manual sync of it) and the bad revision of a rollback — also by
+//!   render digest, so re-committing the bad render does not bring it back after the hold.
+//! - A hold blocks all automation; it ends on Resume or when Git's head renders to the held
+//!   render's digest. A manual Sync while held is allowed and does not end the hold.
+//! - A rollback's hold is set when the rollback starts (before its apply), so no console's
+//!   auto-sync can race it; a rollback that then fails keeps the hold.
+//! - Validation failure of a Rollback/AutoRollback never triggers another rollback.
+//!
+//! - A failed operation (including one whose transient retries ran out) bans its revision
+//!   from automation; the cluster coming back does not retry it, a new commit or a manual
+//!   sync does (Argo CD's retry limit behaves the same way).
+//! - A `Running` entry is reaped as `Interrupted` when no console holds the Lease, when its
+//!   console was seen holding the Lease and no longer does, or when it is older than
+//!   `validation_timeout` + [`ORPHAN_GRACE`] and its console does not hold the Lease.
+//!
+//! Driver duties: resolve a `Sync`/`Rollback` revision to a full sha before sending the
+//! command; render fully before applying (a render error is `Applied(Err(Render, not
+//! transient))`); answer `WriteState` with `StateWritten` and a 409 by re-reading the ConfigMap
+//! into `ClusterStateLoaded`; honour `WakeAt` with `Tick`; fan out `EnvTarget::All`; report
+//! the Lease as read *before* trying to acquire it (an expired holder as `None`); call
+//! [`Engine::view`] after each `handle` and publish it into the Snapshot.
+
+mod command;
+mod event;
+mod held;
+mod operation;
+mod policy;
+mod promotion;
+mod reconciler;
+mod view;
+
+pub use event::{ApplyFailure, ApplyReport, CommitReport, Effect, Event, OpId, RenderSummary};
+pub use held::{HISTORY_LIMIT, HeldState, REJECTED_LIMIT, Rejected};
+pub use policy::{
+    ORPHAN_GRACE, Policy, RETRY_BASE, RETRY_LIMIT, RETRY_MAX, SELF_HEAL_INTERVAL, retry_delay,
+};
+pub use promotion::{ImageChange, promotion_check, promotion_message};
+pub use reconciler::Engine;
+pub use view::EnvView;
+
+#[cfg(test)]
+mod tests;

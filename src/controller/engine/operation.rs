@@ -1,0 +1,359 @@
+//! The life of one operation, flux's `reconcile()` read top to bottom: start (history entry
+//! `Running`) → apply (retrying transient failures with backoff) → validate (Healthy within
+//! `validation_timeout`, Degraded fails at once) → optional revert commit → finish (history
+//! entry final, `last_good`), with auto-rollback and its hold when validation fails.
+//!
+//! Imports only `crate::model` and sibling engine files. Every step is a reaction to an event;
+//! nothing here waits.
+
+use jiff::Timestamp;
+
+use super::event::{ApplyFailure, ApplyReport, CommitReport, Effect, OpId};
+use super::policy::{RETRY_LIMIT, retry_delay};
+use super::reconciler::{Engine, Head, Operation, Phase, later};
+use crate::model::{
+    FailureReason, Health, HealthCode, HistoryEntry, Hold, Notice, OperationKind, OperationResult,
+    short_sha,
+};
+
+impl Engine {
+    /// Starts an operation at `revision`; `prune: None` takes the env's policy. A head whose
+    /// render failed fails here, before any `Apply`.
+    pub(super) fn start(
+        &mut self,
+        kind: OperationKind,
+        revision: String,
+        prune: Option<bool>,
+        at: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        let id = OpId(self.next_op);
+        self.next_op += 1;
+        let mut prune = prune.unwrap_or(self.policy.prune);
+        let head = self.head.as_ref().filter(|h| h.revision == revision);
+        let (digest, render_error, empty) = match head {
+            Some(Head { render: Ok(r), .. }) => (r.digest.clone(), None, r.resources == 0),
+            Some(Head { render: Err(e), .. }) => (String::new(), Some(e.clone()), false),
+            None => (String::new(), None, false),
+        };
+        let entry = HistoryEntry {
+            id: format!("{}-{}-{}", self.operator, at.as_millisecond(), id.0),
+            op: kind,
+            revision: revision.clone(),
+            render_digest: digest.clone(),
+            operator: self.operator.clone(),
+            started: at,
+            finished: None,
+            result: OperationResult::Running,
+            resources_changed: 0,
+            failure: None,
+        };
+        fx.push(Effect::Notify(Notice::OperationStarted {
+            env: self.env.clone(),
+            op: kind,
+            revision: revision.clone(),
+        }));
+        fx.push(Effect::Audit {
+            action: kind.to_string(),
+            detail: format!(
+                "{}: started {id} at {} (prune {prune})",
+                self.env,
+                short_sha(&revision)
+            ),
+        });
+        self.op = Some(Operation {
+            id,
+            kind,
+            revision: revision.clone(),
+            prune,
+            started: at,
+            entry_id: entry.id.clone(),
+            phase: Phase::Applying,
+            retries: 0,
+            render_digest: digest,
+            changed: 0,
+            revert_from: None,
+            last_health: None,
+        });
+        self.upsert(entry);
+        if let Some(error) = render_error {
+            // Never a partial apply: the whole revision must render first.
+            self.reject(&revision, None);
+            self.finish(
+                OperationResult::Failed,
+                Some(FailureReason::Render(error)),
+                at,
+                fx,
+            );
+            return;
+        }
+        if prune && empty {
+            prune = false;
+            if let Some(op) = self.op.as_mut() {
+                op.prune = false;
+            }
+            fx.push(self.warn(format!(
+                "{} at {} renders no objects: prune skipped so an empty render cannot delete \
+                 everything (allowEmpty guard)",
+                self.env,
+                short_sha(&revision)
+            )));
+        }
+        fx.push(Effect::Apply {
+            op: id,
+            revision,
+            prune,
+        });
+    }
+
+    /// Ends the running operation, records it and tells everyone. Returns it for follow-ups.
+    pub(super) fn finish(
+        &mut self,
+        result: OperationResult,
+        failure: Option<FailureReason>,
+        at: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) -> Option<Operation> {
+        let op = self.op.take()?;
+        if matches!(op.phase, Phase::Validating { .. }) {
+            fx.push(Effect::StopValidation { op: op.id });
+        }
+        let entry = HistoryEntry {
+            id: op.entry_id.clone(),
+            op: op.kind,
+            revision: op.revision.clone(),
+            render_digest: op.render_digest.clone(),
+            operator: self.operator.clone(),
+            started: op.started,
+            finished: Some(at),
+            result,
+            resources_changed: op.changed,
+            failure: failure.clone(),
+        };
+        let outcome = match &failure {
+            Some(reason) => format!("{result}: {reason}"),
+            None => result.to_string(),
+        };
+        fx.push(Effect::Audit {
+            action: op.kind.to_string(),
+            detail: format!(
+                "{}: {} at {} {outcome}",
+                self.env,
+                op.id,
+                short_sha(&op.revision)
+            ),
+        });
+        fx.push(Effect::Notify(Notice::OperationFinished {
+            env: self.env.clone(),
+            entry: entry.clone(),
+        }));
+        self.upsert(entry);
+        Some(op)
+    }
+
+    pub(super) fn on_applied(
+        &mut self,
+        id: OpId,
+        result: Result<ApplyReport, ApplyFailure>,
+        at: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(op) = self.op.as_mut() else { return };
+        if op.id != id || op.phase != Phase::Applying {
+            return; // late answer for an operation that already ended
+        }
+        match result {
+            Ok(report) => {
+                op.render_digest = report.render_digest;
+                op.changed = report.changed;
+                let deadline = later(at, self.policy.validation_timeout);
+                op.phase = Phase::Validating { deadline };
+                let op = op.clone();
+                self.set_synced(&op.revision);
+                if let Some(mut entry) = self.held.entry(&op.entry_id).cloned() {
+                    entry.render_digest.clone_from(&op.render_digest);
+                    entry.resources_changed = op.changed;
+                    self.upsert(entry);
+                }
+                let rolled_back_to_it = matches!(
+                    op.kind,
+                    OperationKind::Rollback | OperationKind::AutoRollback
+                ) && self
+                    .held
+                    .hold
+                    .as_ref()
+                    .is_some_and(|h| h.revision == op.revision);
+                if rolled_back_to_it {
+                    let hold = self.held.hold.clone();
+                    self.set_hold(hold, Some(op.render_digest.clone()));
+                }
+                fx.push(Effect::Validate { op: op.id });
+                fx.push(Effect::WakeAt(deadline));
+            }
+            Err(failure) if failure.transient && op.retries < RETRY_LIMIT => {
+                op.retries += 1;
+                let delay = retry_delay(op.retries);
+                let until = later(at, delay);
+                op.phase = Phase::RetryWait { until };
+                let message = format!(
+                    "{} of {} at {}: {}; retry {}/{RETRY_LIMIT} in {}s",
+                    op.kind,
+                    self.env,
+                    short_sha(&op.revision),
+                    failure.reason,
+                    op.retries,
+                    delay.as_secs()
+                );
+                fx.push(self.warn(message));
+                fx.push(Effect::WakeAt(until));
+            }
+            Err(failure) => {
+                let revision = op.revision.clone();
+                self.reject(&revision, None);
+                self.finish(OperationResult::Failed, Some(failure.reason), at, fx);
+            }
+        }
+    }
+
+    pub(super) fn on_validated(
+        &mut self,
+        id: OpId,
+        health: Health,
+        at: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(op) = self.op.as_mut() else { return };
+        if op.id != id || !matches!(op.phase, Phase::Validating { .. }) {
+            return;
+        }
+        op.last_health = Some(health.clone());
+        match health.code {
+            HealthCode::Healthy => self.validation_passed(at, fx),
+            HealthCode::Degraded => {
+                let reason = FailureReason::Degraded(if health.message.is_empty() {
+                    "a workload is Degraded".into()
+                } else {
+                    health.message
+                });
+                self.validation_failed(reason, at, fx);
+            }
+            // Progressing, Missing, Suspended, Unknown: keep waiting for the deadline.
+            _ => {}
+        }
+    }
+
+    fn validation_passed(&mut self, at: Timestamp, fx: &mut Vec<Effect>) {
+        let Some(op) = self.op.as_mut() else { return };
+        let revision = op.revision.clone();
+        if let Some(bad) = op.revert_from.clone() {
+            fx.push(Effect::StopValidation { op: op.id });
+            op.phase = Phase::Committing;
+            fx.push(Effect::Revert {
+                op: op.id,
+                bad_revision: bad,
+                good_revision: revision.clone(),
+            });
+            self.set_last_good(&revision);
+            return;
+        }
+        self.set_last_good(&revision);
+        self.finish(OperationResult::Succeeded, None, at, fx);
+    }
+
+    /// Fails the running operation on validation and, with `auto_rollback`, rolls back to
+    /// `last_good` under a hold. Rollbacks themselves never trigger another rollback.
+    fn validation_failed(&mut self, reason: FailureReason, at: Timestamp, fx: &mut Vec<Effect>) {
+        let Some(op) = self.finish(OperationResult::Failed, Some(reason.clone()), at, fx) else {
+            return;
+        };
+        let digest = (!op.render_digest.is_empty()).then(|| op.render_digest.clone());
+        let rollbackable = matches!(
+            op.kind,
+            OperationKind::Sync | OperationKind::AutoSync | OperationKind::SelfHeal
+        );
+        if !(self.policy.auto_rollback && rollbackable) {
+            self.reject(&op.revision, None);
+            return;
+        }
+        let Some(good) = self.held.last_good.clone().filter(|g| *g != op.revision) else {
+            self.reject(&op.revision, None);
+            fx.push(self.warn(format!(
+                "auto-rollback of {} skipped: no earlier good revision",
+                self.env
+            )));
+            return;
+        };
+        // The bad render is banned by digest too: re-committing it under another sha must not
+        // bring it back once the hold ends.
+        self.reject(&op.revision, digest);
+        let hold = Hold {
+            revision: good.clone(),
+            bad_revision: op.revision.clone(),
+            by: self.operator.clone(),
+            at,
+            reason: format!("auto-rollback: {reason}"),
+        };
+        self.set_hold(Some(hold), None);
+        self.start(OperationKind::AutoRollback, good, None, at, fx);
+    }
+
+    pub(super) fn tick_operation(&mut self, at: Timestamp, fx: &mut Vec<Effect>) {
+        let Some(op) = self.op.as_mut() else { return };
+        match op.phase {
+            Phase::RetryWait { until } if until <= at => {
+                op.phase = Phase::Applying;
+                fx.push(Effect::Apply {
+                    op: op.id,
+                    revision: op.revision.clone(),
+                    prune: op.prune,
+                });
+            }
+            Phase::Validating { deadline } if deadline <= at => {
+                let last = match &op.last_health {
+                    Some(h) if h.message.is_empty() => format!("last seen {}", h.code),
+                    Some(h) => format!("last seen {}: {}", h.code, h.message),
+                    None => "no health reading".into(),
+                };
+                let reason = FailureReason::ValidationTimeout(format!(
+                    "not Healthy within {}s ({last})",
+                    self.policy.validation_timeout.as_secs()
+                ));
+                self.validation_failed(reason, at, fx);
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn on_committed(
+        &mut self,
+        id: OpId,
+        result: Result<CommitReport, String>,
+        at: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(op) = self.op.as_ref() else { return };
+        if op.id != id || op.phase != Phase::Committing {
+            return;
+        }
+        match result {
+            Ok(commit) => {
+                fx.push(Effect::Notify(Notice::Committed {
+                    sha: commit.sha,
+                    summary: commit.summary,
+                    pushed: commit.pushed,
+                }));
+                self.finish(OperationResult::Succeeded, None, at, fx);
+            }
+            // Live is already rolled back and validated; only the Git half failed, the hold
+            // stays until Git matches or `resume`.
+            Err(error) => {
+                self.finish(
+                    OperationResult::Failed,
+                    Some(FailureReason::Git(format!("revert commit: {error}"))),
+                    at,
+                    fx,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Promotion's pure half: may FROM be promoted into TO, and the commit message. Promote is not
+//! an env apply — the controller writes a Git commit into TO's path and TO's own engine then
+//! syncs it like any other commit — so it needs no engine state beyond FROM's [`EnvView`].
+//!
+//! Imports only `crate::model`.
+
+use crate::model::{FailureReason, HealthCode, SyncStatus};
+
+use super::view::EnvView;
+
+/// One image whose version a promotion copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageChange {
+    /// Short image name as the message shows it (`log-api`).
+    pub image: String,
+    /// TO's version before; `None` when TO does not have the image yet.
+    pub old: Option<String>,
+    pub new: String,
+}
+
+/// Refuses a promotion before anything is written. The typed confirmation of a protected TO is
+/// checked first (it is needed even with `force`); then FROM must be Synced and Healthy unless
+/// `force` — promoting what FROM does not demonstrably run promotes an untested release.
+pub fn promotion_check(
+    from: &EnvView,
+    to: &str,
+    to_protected: bool,
+    force: bool,
+    confirm: Option<&str>,
+) -> Result<(), FailureReason> {
+    if from.name == to {
+        return Err(FailureReason::Refused(format!(
+            "cannot promote {to} into itself"
+        )));
+    }
+    if to_protected && confirm != Some(to) {
+        return Err(FailureReason::Refused(format!(
+            "{to} is protected: confirm the promotion by typing its name (--confirm {to})"
+        )));
+    }
+    if force {
+        return Ok(());
+    }
+    let synced = from.sync == SyncStatus::Synced;
+    let healthy = from.health.code == HealthCode::Healthy;
+    if synced && healthy {
+        return Ok(());
+    }
+    let mut state = format!("{} is {} and {}", from.name, from.sync, from.health.code);
+    if !from.health.message.is_empty() {
+        state.push_str(&format!(" ({})", from.health.message));
+    }
+    Err(FailureReason::Refused(format!(
+        "{state}; only a Synced and Healthy env is promoted (override with --force)"
+    )))
+}
+
+/// `promote(dev→staging): log-api 1.4.2 → 1.5.0, log-processor 2.0.1 → 2.1.0`.
+pub fn promotion_message(from: &str, to: &str, changes: &[ImageChange]) -> String {
+    let body = if changes.is_empty() {
+        "no image version changes".to_owned()
+    } else {
+        changes
+            .iter()
+            .map(|c| match &c.old {
+                Some(old) => format!("{} {old} → {}", c.image, c.new),
+                None => format!("{} (new) → {}", c.image, c.new),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!("promote({from}→{to}): {body}")
+}

@@ -1,0 +1,467 @@
+//! [`Engine`]: one environment's reconcile state machine. `handle(event) -> Vec<Effect>` folds
+//! one event into the engine's facts, then runs the same three checks after every event —
+//! reap orphaned operations, release a hold Git has caught up with, converge (auto-sync /
+//! self-heal) — and finally persists cluster-held state once if anything in it changed.
+//!
+//! Imports only `crate::model` and its siblings. No IO, no clock: time comes in events, so
+//! feeding the same events again (a restart, a re-read after a 409) gives the same decisions.
+//! Operations live in `operation.rs`, commands in `command.rs`, `view()` in `view.rs`.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::event::{Effect, Event, OpId, RenderSummary};
+use super::held::{self, HeldState, Pending};
+use super::policy::{ORPHAN_GRACE, Policy, SELF_HEAL_INTERVAL};
+use crate::model::{
+    DriftCount, FailureReason, Health, HistoryEntry, Hold, Notice, OperationKind, OperationResult,
+    Pause,
+};
+
+/// Cluster-held state writes that failed are retried after this.
+const WRITE_RETRY: Duration = Duration::from_secs(5);
+
+/// `at + d`, saturating: no input can make the engine panic on time arithmetic.
+pub(super) fn later(at: Timestamp, d: Duration) -> Timestamp {
+    at.checked_add(d).unwrap_or(Timestamp::MAX)
+}
+
+/// The branch head as last rendered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Head {
+    pub revision: String,
+    pub render: Result<RenderSummary, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Live {
+    NotObserved,
+    Observed {
+        drift: DriftCount,
+        health: Health,
+        at: Timestamp,
+    },
+    Unavailable {
+        error: String,
+        at: Timestamp,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Lease {
+    pub mine: bool,
+    pub holder: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// `Apply` sent, waiting for `Applied`.
+    Applying,
+    /// A transient failure; `Apply` is sent again at `until`.
+    RetryWait { until: Timestamp },
+    /// Applied; waiting for Healthy until `deadline`.
+    Validating { deadline: Timestamp },
+    /// Validated; waiting for the `Revert` commit.
+    Committing,
+}
+
+/// The one operation in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Operation {
+    pub id: OpId,
+    pub kind: OperationKind,
+    pub revision: String,
+    pub prune: bool,
+    pub started: Timestamp,
+    /// Its `HistoryEntry::id`.
+    pub entry_id: String,
+    pub phase: Phase,
+    /// Retries done so far (not counting the first attempt).
+    pub retries: u32,
+    pub render_digest: String,
+    pub changed: usize,
+    /// Rollback with `--revert`: the bad revision whose commits are reverted after validation.
+    pub revert_from: Option<String>,
+    pub last_health: Option<Health>,
+}
+
+/// One environment's reconcile engine. See the module docs of `controller::engine`.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(super) env: String,
+    pub(super) operator: String,
+    pub(super) policy: Policy,
+    pub(super) read_only: bool,
+    pub(super) head: Option<Head>,
+    pub(super) live: Live,
+    pub(super) lease: Option<Lease>,
+    pub(super) held: HeldState,
+    /// Cluster-held state has been read at least once; nothing mutating happens before.
+    pub(super) loaded: bool,
+    pub(super) pending: Pending,
+    /// `held` changed during this `handle` call; one `WriteState` goes out at its end.
+    pub(super) unsaved: bool,
+    pub(super) write_seq: u64,
+    pub(super) write_retry: Option<Timestamp>,
+    pub(super) write_error: Option<String>,
+    pub(super) op: Option<Operation>,
+    pub(super) next_op: u64,
+    pub(super) last_heal: Option<Timestamp>,
+    pub(super) heal_wake: Option<Timestamp>,
+    /// Every console seen holding the Lease: one that held it and no longer does has died or
+    /// lost it, so its `Running` operation is over.
+    pub(super) seen_holders: BTreeSet<String>,
+}
+
+impl Engine {
+    /// `operator` is `user@host/pid`: recorded in history, holds and pauses.
+    pub fn new(
+        env: impl Into<String>,
+        operator: impl Into<String>,
+        policy: Policy,
+        read_only: bool,
+    ) -> Self {
+        Self {
+            env: env.into(),
+            operator: operator.into(),
+            policy,
+            read_only,
+            head: None,
+            live: Live::NotObserved,
+            lease: None,
+            held: HeldState::default(),
+            loaded: false,
+            pending: Pending::default(),
+            unsaved: false,
+            write_seq: 0,
+            write_retry: None,
+            write_error: None,
+            op: None,
+            next_op: 1,
+            last_heal: None,
+            heal_wake: None,
+            seen_holders: BTreeSet::new(),
+        }
+    }
+
+    pub fn env(&self) -> &str {
+        &self.env
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The cluster-held state as this console currently believes it.
+    pub fn held(&self) -> &HeldState {
+        &self.held
+    }
+
+    /// Folds one event in and returns the effects to run, in order.
+    pub fn handle(&mut self, event: Event) -> Vec<Effect> {
+        let at = event.at();
+        let mut fx = Vec::new();
+        match event {
+            Event::GitObserved {
+                revision, render, ..
+            } => self.head = Some(Head { revision, render }),
+            Event::LiveObserved { drift, health, .. } => {
+                self.live = Live::Observed { drift, health, at }
+            }
+            Event::LiveUnavailable { error, .. } => self.live = Live::Unavailable { error, at },
+            Event::ClusterStateLoaded { state, .. } => self.on_state_loaded(state),
+            Event::LeaseObserved { mine, holder, .. } => {
+                if let Some(holder) = &holder {
+                    self.seen_holders.insert(holder.clone());
+                }
+                self.lease = Some(Lease { mine, holder });
+            }
+            Event::Command { command, .. } => self.on_command(command, at, &mut fx),
+            Event::Applied { op, result, .. } => self.on_applied(op, result, at, &mut fx),
+            Event::Validated { op, health, .. } => self.on_validated(op, health, at, &mut fx),
+            Event::Tick { .. } => self.on_tick(at, &mut fx),
+            Event::Committed { op, result, .. } => self.on_committed(op, result, at, &mut fx),
+            Event::StateWritten { seq, result, .. } => {
+                self.on_state_written(seq, result, at, &mut fx)
+            }
+        }
+        self.reap_orphans(at, &mut fx);
+        self.release_hold_if_git_matches(&mut fx);
+        self.converge(at, &mut fx);
+        if self.unsaved {
+            self.unsaved = false;
+            self.write_seq += 1;
+            fx.push(Effect::WriteState {
+                seq: self.write_seq,
+                state: self.held.clone(),
+            });
+        }
+        fx
+    }
+
+    fn on_state_loaded(&mut self, state: HeldState) {
+        self.held = held::merge(state, &self.held, &self.pending);
+        self.loaded = true;
+        self.write_retry = None;
+        if self.pending.any() {
+            self.unsaved = true;
+        }
+    }
+
+    fn on_state_written(
+        &mut self,
+        seq: u64,
+        result: Result<(), String>,
+        at: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        if seq != self.write_seq {
+            return; // a later write carries everything this one did
+        }
+        match result {
+            Ok(()) => {
+                self.pending = Pending::default();
+                self.write_retry = None;
+                self.write_error = None;
+            }
+            Err(error) => {
+                let message = format!(
+                    "could not write ConfigMap driftdeck-{}: {error}; retrying",
+                    self.env
+                );
+                self.write_error = Some(message.clone());
+                fx.push(self.warn(message));
+                let when = later(at, WRITE_RETRY);
+                self.write_retry = Some(when);
+                fx.push(Effect::WakeAt(when));
+            }
+        }
+    }
+
+    pub(super) fn on_tick(&mut self, at: Timestamp, fx: &mut Vec<Effect>) {
+        if self.write_retry.is_some_and(|t| t <= at) {
+            self.write_retry = None;
+            self.unsaved |= self.pending.any();
+        }
+        if self.heal_wake.is_some_and(|t| t <= at) {
+            self.heal_wake = None;
+        }
+        self.tick_operation(at, fx);
+    }
+
+    pub(super) fn warn(&self, message: impl Into<String>) -> Effect {
+        Effect::Notify(Notice::Warned {
+            env: Some(self.env.clone()),
+            message: message.into(),
+        })
+    }
+
+    /// A `Running` entry in history that is not this engine's operation: another console is
+    /// operating (reaping has already turned dead ones into `Interrupted`).
+    pub(super) fn foreign_running(&self) -> Option<&HistoryEntry> {
+        let mine = self.op.as_ref().map(|o| o.entry_id.as_str());
+        self.held
+            .history
+            .iter()
+            .find(|e| e.result == OperationResult::Running && Some(e.id.as_str()) != mine)
+    }
+
+    /// Marks `Running` entries whose console is gone as `Interrupted`, like gitops-engine
+    /// re-entering `Sync()` after a crash. Gone means: no console holds the Lease; or the entry
+    /// is under our own name but this engine is not running it (a previous life); or its
+    /// console was seen holding the Lease and no longer does (died, lease expired, taken
+    /// over); or it is older than any operation can run and its console does not hold the
+    /// Lease (a CLI that died while a console held the Lease). Waits until both the state and
+    /// the Lease have been observed. The driver reports the Lease as read before acquiring
+    /// it, so an expired holder shows as `None` or as a holder that then changes.
+    fn reap_orphans(&mut self, at: Timestamp, fx: &mut Vec<Effect>) {
+        let Some(lease) = &self.lease else { return };
+        if !self.loaded {
+            return;
+        }
+        let mine = self.op.as_ref().map(|o| o.entry_id.clone());
+        let stale_after = self.policy.validation_timeout.saturating_add(ORPHAN_GRACE);
+        let orphans: Vec<HistoryEntry> = self
+            .held
+            .history
+            .iter()
+            .filter(|e| e.result == OperationResult::Running && Some(&e.id) != mine.as_ref())
+            .filter(|e| {
+                let holder = lease.holder.as_deref();
+                let holds = holder == Some(e.operator.as_str());
+                holder.is_none()
+                    || e.operator == self.operator
+                    || (!holds && self.seen_holders.contains(&e.operator))
+                    || (!holds && later(e.started, stale_after) <= at)
+            })
+            .cloned()
+            .collect();
+        for mut entry in orphans {
+            entry.result = OperationResult::Interrupted;
+            entry.finished = Some(at);
+            entry.failure = Some(FailureReason::Interrupted(format!(
+                "{} stopped before the operation finished",
+                entry.operator
+            )));
+            fx.push(Effect::Audit {
+                action: "interrupted".into(),
+                detail: format!(
+                    "{}: marked {} {} at {} by {} as interrupted",
+                    self.env, entry.op, entry.id, entry.revision, entry.operator
+                ),
+            });
+            fx.push(Effect::Notify(Notice::OperationFinished {
+                env: self.env.clone(),
+                entry: entry.clone(),
+            }));
+            self.upsert(entry);
+        }
+    }
+
+    /// The hold ends when Git's head renders to exactly what the hold keeps live (a revert
+    /// landed), so auto-sync resumes without ever picking up the bad render.
+    fn release_hold_if_git_matches(&mut self, fx: &mut Vec<Effect>) {
+        let (Some(hold), Some(digest)) = (&self.held.hold, &self.held.hold_render_digest) else {
+            return;
+        };
+        let Some(Head {
+            revision,
+            render: Ok(render),
+        }) = &self.head
+        else {
+            return;
+        };
+        let rolling_back = self.op.as_ref().is_some_and(|o| {
+            matches!(
+                o.kind,
+                OperationKind::Rollback | OperationKind::AutoRollback
+            )
+        });
+        if rolling_back || render.digest != *digest || *revision == hold.bad_revision {
+            return;
+        }
+        let message = format!(
+            "hold on {} released: Git's head {} renders what the hold kept live ({})",
+            self.env,
+            crate::model::short_sha(revision),
+            crate::model::short_sha(&hold.revision)
+        );
+        self.set_hold(None, None);
+        fx.push(Effect::Audit {
+            action: "hold-released".into(),
+            detail: message.clone(),
+        });
+        fx.push(self.warn(message));
+    }
+
+    /// Automation: auto-sync a new head, or self-heal drift from the synced head. Only in the
+    /// console holding the Lease, never paused, held, read-only, busy, or before the facts it
+    /// needs (state, Git, live) have been observed.
+    fn converge(&mut self, at: Timestamp, fx: &mut Vec<Effect>) {
+        if self.read_only || !self.loaded || self.op.is_some() {
+            return;
+        }
+        if !self.lease.as_ref().is_some_and(|l| l.mine) {
+            return;
+        }
+        if self.held.paused.is_some() || self.held.hold.is_some() {
+            return;
+        }
+        if self.foreign_running().is_some() {
+            return;
+        }
+        let Some(Head { revision, render }) = &self.head else {
+            return;
+        };
+        let Live::Observed { drift, .. } = &self.live else {
+            return;
+        };
+        let render = match render {
+            Ok(render) => render,
+            // A new head that does not render is recorded once as a failed auto-sync (it is
+            // then rejected), so history and a toast say why nothing was applied.
+            Err(_) => {
+                let fresh = self.held.synced_revision.as_deref() != Some(revision.as_str())
+                    && !self.held.is_rejected(revision, None);
+                if self.policy.auto_sync && fresh {
+                    let revision = revision.clone();
+                    self.start(OperationKind::AutoSync, revision, None, at, fx);
+                }
+                return;
+            }
+        };
+        if self.held.is_rejected(revision, Some(&render.digest)) {
+            return;
+        }
+        let revision = revision.clone();
+        let synced = self.held.synced_revision.as_deref() == Some(revision.as_str());
+        if self.policy.auto_sync && !synced {
+            self.start(OperationKind::AutoSync, revision, None, at, fx);
+            return;
+        }
+        let fixable =
+            drift.missing + drift.modified + if self.policy.prune { drift.extra } else { 0 };
+        if self.policy.self_heal && synced && fixable > 0 {
+            if let Some(next) = self.last_heal.map(|t| later(t, SELF_HEAL_INTERVAL))
+                && next > at
+            {
+                if self.heal_wake != Some(next) {
+                    self.heal_wake = Some(next);
+                    fx.push(Effect::WakeAt(next));
+                }
+                return;
+            }
+            self.last_heal = Some(at);
+            self.start(OperationKind::SelfHeal, revision, None, at, fx);
+        }
+    }
+
+    // Every change to cluster-held state goes through these, so the pending set (what a
+    // re-read after a conflict must keep) can never miss a field.
+
+    pub(super) fn set_paused(&mut self, paused: Option<Pause>) {
+        self.held.paused = paused;
+        self.pending.paused = true;
+        self.unsaved = true;
+    }
+
+    pub(super) fn set_hold(&mut self, hold: Option<Hold>, digest: Option<String>) {
+        self.held.hold = hold;
+        self.held.hold_render_digest = digest;
+        self.pending.hold = true;
+        self.unsaved = true;
+    }
+
+    pub(super) fn set_last_good(&mut self, revision: &str) {
+        self.held.last_good = Some(revision.to_owned());
+        self.pending.last_good = true;
+        self.unsaved = true;
+    }
+
+    pub(super) fn set_synced(&mut self, revision: &str) {
+        self.held.synced_revision = Some(revision.to_owned());
+        self.pending.synced = true;
+        self.unsaved = true;
+    }
+
+    pub(super) fn reject(&mut self, revision: &str, digest: Option<String>) {
+        self.held.reject(revision, digest);
+        self.pending.rejected = true;
+        self.unsaved = true;
+    }
+
+    pub(super) fn unreject(&mut self, revision: &str) {
+        if self.held.unreject(revision) {
+            self.pending.rejected = true;
+            self.unsaved = true;
+        }
+    }
+
+    pub(super) fn upsert(&mut self, entry: HistoryEntry) {
+        self.pending.history.insert(entry.id.clone());
+        self.held.upsert(entry);
+        self.unsaved = true;
+    }
+}
