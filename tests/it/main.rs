@@ -1,5 +1,8 @@
 //! The one integration-test binary (ripgrep style). Modules:
 //!
-//! (none yet)
+//! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
+//! - `health`: one fixture file per case under `tests/fixtures/health/`
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod diff;
