@@ -17,6 +17,7 @@
 //! | [`config`] | `driftdeck.yaml`: discovery, raw serde types → validated `Config` (keymap and theme files: tui) | model |
 //! | [`demo`] | `demo init`: the demo GitOps repo (with history) and its config, from embedded `assets/demo/` | model (later sandbox, source) |
 //! | [`controller`] | the reconcile loop: the sans-IO per-env [`controller::engine`] (+ the async driver) | model, config, source, render, diff, health, cluster |
+//! | [`diff`] | pair desired/live by key, normalize, compare (dry-run or fallback), unified text, Secret masking | model |
 //! | [`cli`] | clap commands, exit codes; the composition root | everything |
 //!
 //! Leaf modules never import each other; only `controller` composes them, and `cli` wires the
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod controller;
 pub mod demo;
+pub mod diff;
 pub mod model;
 pub mod render;
 pub mod source;

@@ -1,0 +1,189 @@
+//! Drift: pairs desired manifests with live objects by [`ResourceKey`] and says, per resource,
+//! what a sync would change — field paths and a unified YAML diff — with nothing from server
+//! defaults, status or bookkeeping metadata, and never a Secret value.
+//!
+//! Imports only `crate::model` (plus serde_json, similar, sha2, base64). It is pure: no IO, no
+//! kube client. The `cluster` module supplies live objects and server-side dry-run results;
+//! the controller converts the config's `ignore_differences` into [`IgnoreRule`]s.
+//!
+//! Two strategies (ARCHITECTURE.md, "Diff/drift"):
+//! - **dry-run** (primary): the server-side dry-run apply of the desired object is what live
+//!   would become, so both sides carry the same defaults and they are compared whole;
+//! - **fallback** (dry-run refused): live is cut down to the fields the desired object sets
+//!   (lists matched by merge key) and compared with the desired object.
+//!
+//! Decisions where the design was silent: in the fallback, elements of keyed lists that live
+//! has and Git lacks (an env var set by hand, an injected container) count as drift; a
+//! manager-owned `k:` list element keeps its key fields when its other fields are ignored, so
+//! the element still pairs up; Missing and Extra drifts carry the whole (masked) object as an
+//! all-added or all-removed diff, and no paths.
+
+mod ignore;
+mod normalize;
+mod quantity;
+mod text;
+mod walk;
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use crate::model::{Drift, DriftKind, Manifest, ResourceKey};
+
+pub use normalize::{mask_secret, normalize};
+pub use text::to_yaml;
+
+/// How to compare: the fields to ignore.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiffOptions {
+    pub ignore: Vec<IgnoreRule>,
+}
+
+/// Mirrors the config's `ignore_differences` entry (the controller converts): match by
+/// group?/kind/name?/namespace?, then drop the `json_pointers` (RFC 6901, `name=<value>`
+/// segments allowed) and every field a listed manager owns in the live `managedFields`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IgnoreRule {
+    /// `None` matches any group.
+    pub group: Option<String>,
+    /// `*` matches any kind.
+    pub kind: String,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub json_pointers: Vec<String>,
+    pub managers: Vec<String>,
+}
+
+impl IgnoreRule {
+    pub fn matches(&self, key: &ResourceKey) -> bool {
+        self.group.as_ref().is_none_or(|g| *g == key.group)
+            && (self.kind == "*" || self.kind == key.kind)
+            && self.name.as_ref().is_none_or(|n| *n == key.name)
+            && self.namespace.as_ref().is_none_or(|n| *n == key.namespace)
+    }
+}
+
+/// What live WOULD be after a sync: the server-side dry-run apply result, or `Unavailable` when
+/// the server refused the dry-run (the fallback strategy is used then).
+#[derive(Debug, Clone, Copy)]
+pub enum Predicted<'a> {
+    DryRun(&'a Value),
+    Unavailable,
+}
+
+/// Compares one desired/live pair. `None` when in sync.
+pub fn compare(
+    desired: &Manifest,
+    live: &Value,
+    predicted: Predicted<'_>,
+    opts: &DiffOptions,
+) -> Option<Drift> {
+    let key = desired.key();
+    let mut drops = Vec::new();
+    for rule in opts.ignore.iter().filter(|r| r.matches(key)) {
+        drops.extend(
+            rule.json_pointers
+                .iter()
+                .filter_map(|p| ignore::parse_pointer(p)),
+        );
+        if !rule.managers.is_empty() {
+            drops.extend(ignore::managed_by(live, &rule.managers));
+        }
+    }
+    let mut live_n = normalize(live);
+    let (mut target, fallback) = match predicted {
+        Predicted::DryRun(p) => (normalize(p), false),
+        Predicted::Unavailable => (normalize(desired.object()), true),
+    };
+    for pattern in &drops {
+        ignore::remove(&mut live_n, pattern);
+        ignore::remove(&mut target, pattern);
+    }
+    if fallback {
+        live_n = walk::restrict(&live_n, &target);
+    }
+    let paths = walk::differences(&live_n, &target);
+    if paths.is_empty() {
+        return None;
+    }
+    walk::align(&mut live_n, &mut target);
+    let diff = text::unified(
+        key,
+        Some(&mask_secret(&live_n)),
+        Some(&mask_secret(&target)),
+    );
+    Some(Drift {
+        key: key.clone(),
+        kind: DriftKind::Modified,
+        paths,
+        diff,
+    })
+}
+
+/// The key of a live object; `None` when it lacks apiVersion, kind or name.
+pub fn live_key(obj: &Value) -> Option<ResourceKey> {
+    let text = |p: &str| obj.pointer(p).and_then(Value::as_str);
+    let api_version = text("/apiVersion").filter(|s| !s.is_empty())?;
+    let kind = text("/kind").filter(|s| !s.is_empty())?;
+    let name = text("/metadata/name").filter(|s| !s.is_empty())?;
+    let namespace = text("/metadata/namespace").unwrap_or("");
+    Some(ResourceKey::new(
+        ResourceKey::group_of(api_version),
+        kind,
+        namespace,
+        name,
+    ))
+}
+
+/// Pairs a desired set with live objects by [`ResourceKey`]: `Missing` (desired, not live),
+/// `Modified`, and `Extra` (objects of `managed_extra` — live objects the caller knows driftdeck
+/// manages for this env — that are not desired). `predicted` returns the dry-run result for a
+/// key, or `None` to use the fallback. Live objects without identity are skipped. The result is
+/// sorted by key.
+pub fn diff_sets(
+    desired: &[Manifest],
+    live: &[Value],
+    managed_extra: &[Value],
+    predicted: &dyn Fn(&ResourceKey) -> Option<Value>,
+    opts: &DiffOptions,
+) -> Vec<Drift> {
+    let live_by_key: HashMap<ResourceKey, &Value> = live
+        .iter()
+        .filter_map(|obj| Some((live_key(obj)?, obj)))
+        .collect();
+    let mut out = Vec::new();
+    let mut wanted: HashSet<&ResourceKey> = HashSet::with_capacity(desired.len());
+    for d in desired {
+        wanted.insert(d.key());
+        match live_by_key.get(d.key()) {
+            None => out.push(Drift {
+                key: d.key().clone(),
+                kind: DriftKind::Missing,
+                paths: Vec::new(),
+                diff: text::unified(d.key(), None, Some(&mask_secret(&normalize(d.object())))),
+            }),
+            Some(l) => {
+                let dry = predicted(d.key());
+                let p = dry
+                    .as_ref()
+                    .map_or(Predicted::Unavailable, Predicted::DryRun);
+                out.extend(compare(d, l, p, opts));
+            }
+        }
+    }
+    for obj in managed_extra {
+        let Some(key) = live_key(obj) else { continue };
+        if wanted.contains(&key) {
+            continue;
+        }
+        out.push(Drift {
+            diff: text::unified(&key, Some(&mask_secret(&normalize(obj))), None),
+            key,
+            kind: DriftKind::Extra,
+            paths: Vec::new(),
+        });
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key).then(a.kind.cmp(&b.kind)));
+    out.dedup_by(|a, b| a.key == b.key && a.kind == b.kind);
+    out
+}

@@ -1,0 +1,420 @@
+//! The field-by-field comparison: which paths differ between two normalized objects, and (for
+//! the fallback strategy) the live object restricted to the fields the desired object sets.
+//! Pure; imports nothing of the crate.
+//!
+//! Equality is Kubernetes' semantic equality, not JSON's, so that server-side spellings never
+//! show as drift: null, `{}` and `[]` equal an absent field; quantities compare by value
+//! (`1000m` = `1`, `512Mi` = `536870912`) under resource maps; int-or-string fields (ports,
+//! `maxSurge`...) compare by their text (`8080` = `"8080"`); numbers compare by value. Lists of
+//! objects with a merge key (see [`merge_key`]) are matched by key, and their paths use
+//! `name=<value>` segments instead of indexes.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value};
+
+use super::normalize::is_empty;
+use super::quantity;
+
+/// Fields whose values are `IntOrString` in the Kubernetes API.
+const INT_OR_STRING: &[&str] = &[
+    "port",
+    "targetPort",
+    "containerPort",
+    "nodePort",
+    "hostPort",
+    "maxSurge",
+    "maxUnavailable",
+    "minAvailable",
+];
+
+/// Maps whose values are resource quantities (`resources.limits`, `ResourceQuota.spec.hard`,
+/// PVC `requests`, `emptyDir.sizeLimit`...).
+const QUANTITY_MAPS: &[&str] = &[
+    "limits",
+    "requests",
+    "hard",
+    "capacity",
+    "allocatable",
+    "overhead",
+];
+
+/// The merge key of the list held in `field`, when every element of both sides has a distinct
+/// value for it. `None` means the list is compared as a whole (tolerations, args...) or by index.
+pub(crate) fn merge_key(field: &str, a: &[Value], b: &[Value]) -> Option<&'static str> {
+    let candidates: &[&'static str] = match field {
+        "containers"
+        | "initContainers"
+        | "ephemeralContainers"
+        | "env"
+        | "volumes"
+        | "imagePullSecrets"
+        | "ports" => {
+            if field == "ports" {
+                &["containerPort", "port"]
+            } else {
+                &["name"]
+            }
+        }
+        "volumeMounts" => &["mountPath"],
+        "volumeDevices" => &["devicePath"],
+        "hostAliases" => &["ip"],
+        "conditions" => &["type"],
+        // Whole-list semantics in Kubernetes' strategic merge: no key.
+        "tolerations" | "args" | "command" | "finalizers" => return None,
+        _ => &["name"],
+    };
+    candidates
+        .iter()
+        .copied()
+        .find(|key| keyed(a, key) && keyed(b, key))
+}
+
+fn keyed(list: &[Value], key: &str) -> bool {
+    let mut seen = HashSet::with_capacity(list.len());
+    list.iter().all(|e| match key_text(e, key) {
+        Some(k) => seen.insert(k),
+        None => false,
+    })
+}
+
+fn key_text(element: &Value, key: &str) -> Option<String> {
+    match element.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// RFC 6901 escaping of one path segment.
+pub(crate) fn escape(segment: &str) -> String {
+    if segment.contains(['~', '/']) {
+        segment.replace('~', "~0").replace('/', "~1")
+    } else {
+        segment.to_owned()
+    }
+}
+
+/// Where a value sits, for the semantic rules that depend on it.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    field: &'a str,
+    in_quantities: bool,
+}
+
+impl<'a> Ctx<'a> {
+    fn child(self, field: &'a str) -> Ctx<'a> {
+        Ctx {
+            field,
+            in_quantities: QUANTITY_MAPS.contains(&field)
+                || (self.in_quantities && self.field != "resources"),
+        }
+    }
+}
+
+/// The sorted RFC 6901 paths where `live` and `target` differ semantically.
+pub(crate) fn differences(live: &Value, target: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut path = String::new();
+    let ctx = Ctx {
+        field: "",
+        in_quantities: false,
+    };
+    walk(Some(live), Some(target), &mut path, ctx, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn present(v: Option<&Value>) -> Option<&Value> {
+    v.filter(|v| !is_empty(v))
+}
+
+fn walk(
+    a: Option<&Value>,
+    b: Option<&Value>,
+    path: &mut String,
+    ctx: Ctx<'_>,
+    out: &mut Vec<String>,
+) {
+    let (a, b) = match (present(a), present(b)) {
+        (None, None) => return,
+        (Some(a), Some(b)) => (a, b),
+        _ => {
+            out.push(path.clone());
+            return;
+        }
+    };
+    match (a, b) {
+        (Value::Object(am), Value::Object(bm)) => walk_maps(am, bm, path, ctx, out),
+        (Value::Array(al), Value::Array(bl)) => walk_lists(al, bl, path, ctx, out),
+        _ => {
+            if !scalar_eq(a, b, ctx) {
+                out.push(path.clone());
+            }
+        }
+    }
+}
+
+fn walk_maps(
+    am: &Map<String, Value>,
+    bm: &Map<String, Value>,
+    path: &mut String,
+    ctx: Ctx<'_>,
+    out: &mut Vec<String>,
+) {
+    let len = path.len();
+    let mut visit = |key: &str, out: &mut Vec<String>| {
+        path.push('/');
+        path.push_str(&escape(key));
+        walk(am.get(key), bm.get(key), path, ctx.child(key), out);
+        path.truncate(len);
+    };
+    for key in am.keys() {
+        visit(key, out);
+    }
+    for key in bm.keys().filter(|k| !am.contains_key(*k)) {
+        visit(key, out);
+    }
+}
+
+fn walk_lists(al: &[Value], bl: &[Value], path: &mut String, ctx: Ctx<'_>, out: &mut Vec<String>) {
+    let len = path.len();
+    if let Some(key) = merge_key(ctx.field, al, bl) {
+        let index: HashMap<String, &Value> = al
+            .iter()
+            .filter_map(|e| Some((key_text(e, key)?, e)))
+            .collect();
+        let mut matched = HashSet::with_capacity(bl.len());
+        for b in bl {
+            let Some(k) = key_text(b, key) else { continue };
+            path.push('/');
+            path.push_str(&escape(&format!("{key}={k}")));
+            walk(index.get(&k).copied(), Some(b), path, ctx, out);
+            path.truncate(len);
+            matched.insert(k);
+        }
+        for a in al {
+            if let Some(k) = key_text(a, key).filter(|k| !matched.contains(k)) {
+                out.push(format!("{path}/{}", escape(&format!("{key}={k}"))));
+            }
+        }
+        return;
+    }
+    let objects = al.iter().chain(bl).all(Value::is_object);
+    if al.len() != bl.len() || !objects {
+        let equal = al.len() == bl.len()
+            && al.iter().zip(bl).all(|(a, b)| {
+                let mut sub = Vec::new();
+                walk(Some(a), Some(b), &mut String::new(), ctx, &mut sub);
+                sub.is_empty()
+            });
+        if !equal {
+            out.push(path.clone());
+        }
+        return;
+    }
+    for (i, (a, b)) in al.iter().zip(bl).enumerate() {
+        path.push('/');
+        path.push_str(&i.to_string());
+        walk(Some(a), Some(b), path, ctx, out);
+        path.truncate(len);
+    }
+}
+
+fn scalar_eq(a: &Value, b: &Value, ctx: Ctx<'_>) -> bool {
+    if a == b {
+        return true;
+    }
+    if let (Value::Number(x), Value::Number(y)) = (a, b) {
+        return x.as_f64() == y.as_f64();
+    }
+    if INT_OR_STRING.contains(&ctx.field) {
+        return scalar_text(a) == scalar_text(b);
+    }
+    if ctx.in_quantities || ctx.field == "sizeLimit" || ctx.field == "storage" {
+        return match (quantity::parse(a), quantity::parse(b)) {
+            (Some(x), Some(y)) => quantity::same(x, y),
+            _ => false,
+        };
+    }
+    false
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Makes two objects print alike where they are semantically equal, so the unified diff shows
+/// only real changes: `target` takes live's spelling of equal scalars (`1000m` for `"1"`), and
+/// empty or null fields that the other side lacks are dropped from both.
+pub(crate) fn align(live: &mut Value, target: &mut Value) {
+    let ctx = Ctx {
+        field: "",
+        in_quantities: false,
+    };
+    align_in(live, target, ctx);
+}
+
+fn align_in(a: &mut Value, b: &mut Value, ctx: Ctx<'_>) {
+    match (a, b) {
+        (Value::Object(am), Value::Object(bm)) => {
+            am.retain(|k, v| !is_empty(v) || bm.contains_key(k));
+            bm.retain(|k, v| !is_empty(v) || am.contains_key(k));
+            for (k, bv) in bm.iter_mut() {
+                if let Some(av) = am.get_mut(k) {
+                    align_in(av, bv, ctx.child(k));
+                }
+            }
+        }
+        (Value::Array(al), Value::Array(bl)) => {
+            if let Some(key) = merge_key(ctx.field, al, bl) {
+                for be in bl.iter_mut() {
+                    let k = key_text(be, key);
+                    if let Some(ae) = al.iter_mut().find(|ae| key_text(ae, key) == k) {
+                        align_in(ae, be, ctx);
+                    }
+                }
+            } else if al.len() == bl.len() {
+                for (ae, be) in al.iter_mut().zip(bl.iter_mut()) {
+                    align_in(ae, be, ctx);
+                }
+            }
+        }
+        (a, b) => {
+            if !a.is_object() && !a.is_array() && *a != *b && scalar_eq(a, b, ctx) {
+                *b = a.clone();
+            }
+        }
+    }
+}
+
+/// `live` cut down to the fields `desired` sets, for the fallback strategy. Keyed list elements
+/// that live has and desired lacks are kept: a sync from Git would not have put them there, so
+/// an operator wants to see them (a sidecar someone patched in, an env var set by hand).
+pub(crate) fn restrict(live: &Value, desired: &Value) -> Value {
+    restrict_in(live, desired, "")
+}
+
+fn restrict_in(live: &Value, desired: &Value, field: &str) -> Value {
+    match (live, desired) {
+        (Value::Object(l), Value::Object(d)) => {
+            let mut out = Map::new();
+            for (k, dv) in d {
+                if let Some(lv) = l.get(k) {
+                    out.insert(k.clone(), restrict_in(lv, dv, k));
+                }
+            }
+            Value::Object(out)
+        }
+        (Value::Array(l), Value::Array(d)) => {
+            if let Some(key) = merge_key(field, l, d) {
+                let mut rest: Vec<Option<&Value>> = l.iter().map(Some).collect();
+                let mut out = Vec::with_capacity(l.len());
+                for de in d {
+                    let k = key_text(de, key);
+                    let found = rest
+                        .iter_mut()
+                        .find(|slot| slot.is_some_and(|le| key_text(le, key) == k));
+                    if let Some(slot) = found
+                        && let Some(le) = slot.take()
+                    {
+                        out.push(restrict_in(le, de, field));
+                    }
+                }
+                out.extend(rest.into_iter().flatten().cloned());
+                Value::Array(out)
+            } else if l.len() == d.len() {
+                Value::Array(
+                    l.iter()
+                        .zip(d)
+                        .map(|(le, de)| restrict_in(le, de, field))
+                        .collect(),
+                )
+            } else {
+                live.clone()
+            }
+        }
+        _ => live.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn absent_null_and_empty_are_equal() {
+        let a = json!({"a": null, "b": {}, "c": [], "d": 1});
+        let b = json!({"d": 1});
+        assert!(differences(&a, &b).is_empty());
+    }
+
+    #[test]
+    fn quantities_compare_by_value_under_resources() {
+        let a = json!({"resources": {"limits": {"cpu": "1", "memory": "536870912"}}});
+        let b = json!({"resources": {"limits": {"cpu": "1000m", "memory": "512Mi"}}});
+        assert!(differences(&a, &b).is_empty());
+        let c = json!({"resources": {"limits": {"cpu": "2", "memory": "512Mi"}}});
+        assert_eq!(differences(&a, &c), vec!["/resources/limits/cpu"]);
+    }
+
+    #[test]
+    fn quantities_do_not_leak_into_config_data() {
+        let a = json!({"data": {"cpu": "1"}});
+        let b = json!({"data": {"cpu": "1000m"}});
+        assert_eq!(differences(&a, &b), vec!["/data/cpu"]);
+    }
+
+    #[test]
+    fn int_or_string_ports_compare_by_text() {
+        let a = json!({"ports": [{"port": 80, "targetPort": 8080}]});
+        let b = json!({"ports": [{"port": 80, "targetPort": "8080"}]});
+        assert!(differences(&a, &b).is_empty());
+    }
+
+    #[test]
+    fn keyed_lists_use_key_segments() {
+        let a = json!({"containers": [{"name": "api", "image": "a:1"}, {"name": "side", "image": "s"}]});
+        let b = json!({"containers": [{"name": "side", "image": "s"}, {"name": "api", "image": "a:2"}]});
+        assert_eq!(differences(&a, &b), vec!["/containers/name=api/image"]);
+        let c = json!({"containers": [{"name": "api", "image": "a:1"}]});
+        assert_eq!(differences(&a, &c), vec!["/containers/name=side"]);
+    }
+
+    #[test]
+    fn escapes_slashes_in_keys() {
+        let a = json!({"labels": {"app.kubernetes.io/name": "x"}});
+        let b = json!({"labels": {"app.kubernetes.io/name": "y"}});
+        assert_eq!(differences(&a, &b), vec!["/labels/app.kubernetes.io~1name"]);
+    }
+
+    #[test]
+    fn unkeyed_lists_compare_whole() {
+        let a = json!({"tolerations": [{"key": "a"}]});
+        let b = json!({"tolerations": [{"key": "a"}, {"key": "b"}]});
+        assert_eq!(differences(&a, &b), vec!["/tolerations"]);
+        let c = json!({"args": ["--a", "--b"]});
+        let d = json!({"args": ["--b", "--a"]});
+        assert_eq!(differences(&c, &d), vec!["/args"]);
+    }
+
+    #[test]
+    fn restrict_keeps_only_desired_fields_and_extra_keyed_elements() {
+        let live = json!({"spec": {"replicas": 3, "revisionHistoryLimit": 10,
+            "containers": [{"name": "api", "image": "a", "imagePullPolicy": "Always"},
+                           {"name": "injected", "image": "x"}]}});
+        let desired =
+            json!({"spec": {"replicas": 3, "containers": [{"name": "api", "image": "a"}]}});
+        assert_eq!(
+            restrict(&live, &desired),
+            json!({"spec": {"replicas": 3, "containers": [{"name": "api", "image": "a"},
+                                                           {"name": "injected", "image": "x"}]}})
+        );
+    }
+}
