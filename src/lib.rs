@@ -18,4 +18,5 @@
 //! `tui` to the controller with bare channel ends. The design is in `../shared/ARCHITECTURE.md`.
 
 pub mod cli;
+pub mod cluster;
 pub mod model;
