@@ -28,6 +28,7 @@ pub mod config;
 pub mod controller;
 pub mod demo;
 pub mod diff;
+pub mod cluster;
 pub mod model;
 pub mod render;
 pub mod source;

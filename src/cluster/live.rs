@@ -1,0 +1,273 @@
+//! Live state from watchers, not polling (kube-runtime `reflector(writer, watcher(..))`).
+//!
+//! A [`LiveCache`] holds one reflector store per watched kind for one env. Each kind runs in its
+//! own task: resolve the kind through discovery (retrying while the cluster is unreachable), then
+//! watch with kube's default backoff, stripping `managedFields` before objects reach the store.
+//! Every change bumps a counter on a `tokio::sync::watch` so the controller re-diffs promptly.
+//! When the cluster is unreachable the cache keeps its last good objects and reports the error
+//! and the time data was last good; other envs have their own caches and are unaffected.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use jiff::Timestamp;
+use kube::api::{Api, DynamicObject};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher::{self, Event, watcher};
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{Cluster, ResolvedKind, ops::to_value};
+
+/// One kind to watch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WatchSpec {
+    pub api_version: String,
+    pub kind: String,
+    /// Namespace for namespaced kinds; ignored for cluster-scoped kinds.
+    pub namespace: String,
+    /// Optional label selector (e.g. the driftdeck tracking label for prune candidates).
+    pub label_selector: Option<String>,
+}
+
+/// The health of a cache as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveStatus {
+    /// Every kind has completed its initial list.
+    pub ready: bool,
+    /// The first current error, `kind: message`.
+    pub error: Option<String>,
+    /// When data was last known good: now when all watches are healthy, else when the
+    /// failing watch last succeeded (`None`: never).
+    pub observed_at: Option<Timestamp>,
+}
+
+#[derive(Default)]
+struct KindState {
+    store: Option<(Store<DynamicObject>, ResolvedKind)>,
+    ready: bool,
+    error: Option<String>,
+    last_ok: Option<Timestamp>,
+}
+
+/// A watched kind: its shared state and the task feeding it.
+type KindWatch = (Arc<Mutex<KindState>>, JoinHandle<()>);
+
+/// Watch caches for one env.
+pub struct LiveCache {
+    cluster: Arc<Cluster>,
+    kinds: Mutex<HashMap<WatchSpec, KindWatch>>,
+    changed_tx: Arc<watch::Sender<u64>>,
+    changed_rx: watch::Receiver<u64>,
+}
+
+impl std::fmt::Debug for LiveCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveCache")
+            .field("cluster", &self.cluster.context())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for LiveCache {
+    fn drop(&mut self) {
+        if let Ok(kinds) = self.kinds.lock() {
+            for (_, task) in kinds.values() {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl LiveCache {
+    pub fn new(cluster: Arc<Cluster>) -> Self {
+        let (tx, rx) = watch::channel(0);
+        Self {
+            cluster,
+            kinds: Mutex::new(HashMap::new()),
+            changed_tx: Arc::new(tx),
+            changed_rx: rx,
+        }
+    }
+
+    /// Starts watching every spec not watched yet; specs no longer listed are stopped, so the
+    /// cache follows the env's desired set as Git changes.
+    pub fn watch(&self, specs: &[WatchSpec]) {
+        let Ok(mut kinds) = self.kinds.lock() else {
+            return;
+        };
+        kinds.retain(|spec, (_, task)| {
+            let keep = specs.contains(spec);
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for spec in specs {
+            if kinds.contains_key(spec) {
+                continue;
+            }
+            let state = Arc::new(Mutex::new(KindState::default()));
+            let task = tokio::spawn(run_kind(
+                self.cluster.clone(),
+                spec.clone(),
+                state.clone(),
+                self.changed_tx.clone(),
+            ));
+            kinds.insert(spec.clone(), (state, task));
+        }
+    }
+
+    /// A receiver whose value changes whenever any watched object changes.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed_rx.clone()
+    }
+
+    /// All cached objects as JSON (with apiVersion and kind), in no particular order.
+    pub fn objects(&self) -> Vec<Value> {
+        self.collect(|_| true)
+    }
+
+    /// Cached objects of one kind.
+    pub fn objects_of(&self, api_version: &str, kind: &str) -> Vec<Value> {
+        self.collect(|spec| spec.api_version == api_version && spec.kind == kind)
+    }
+
+    fn collect(&self, want: impl Fn(&WatchSpec) -> bool) -> Vec<Value> {
+        let Ok(kinds) = self.kinds.lock() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (spec, (state, _)) in kinds.iter() {
+            if !want(spec) {
+                continue;
+            }
+            let Ok(state) = state.lock() else { continue };
+            if let Some((store, kind)) = &state.store {
+                for obj in store.state() {
+                    if let Ok(v) = to_value((*obj).clone(), kind) {
+                        out.push(v);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn status(&self) -> LiveStatus {
+        let Ok(kinds) = self.kinds.lock() else {
+            return LiveStatus {
+                ready: false,
+                error: Some("live cache poisoned".into()),
+                observed_at: None,
+            };
+        };
+        let mut status = LiveStatus {
+            ready: true,
+            error: None,
+            observed_at: Some(Timestamp::now()),
+        };
+        let mut specs: Vec<_> = kinds.iter().collect();
+        specs.sort_by(|a, b| (&a.0.api_version, &a.0.kind).cmp(&(&b.0.api_version, &b.0.kind)));
+        for (spec, (state, _)) in specs {
+            let Ok(state) = state.lock() else { continue };
+            status.ready &= state.ready;
+            if let Some(e) = &state.error {
+                if status.error.is_none() {
+                    status.error = Some(format!("{}: {e}", spec.kind));
+                }
+                status.observed_at = match (status.observed_at, state.last_ok) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    _ => None,
+                };
+            }
+        }
+        status
+    }
+
+    /// Waits until every kind has listed once, or the deadline passes. Returns whether ready.
+    pub async fn wait_ready(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut rx = self.subscribe();
+        loop {
+            if self.status().ready {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            // Readiness is signalled through the change counter too.
+            let tick = left.min(Duration::from_millis(200));
+            if let Ok(Err(_)) = tokio::time::timeout(tick, rx.changed()).await {
+                return false;
+            }
+        }
+    }
+}
+
+fn set(state: &Mutex<KindState>, f: impl FnOnce(&mut KindState)) {
+    if let Ok(mut s) = state.lock() {
+        f(&mut s);
+    }
+}
+
+async fn run_kind(
+    cluster: Arc<Cluster>,
+    spec: WatchSpec,
+    state: Arc<Mutex<KindState>>,
+    changed: Arc<watch::Sender<u64>>,
+) {
+    // Discovery first: while the cluster is unreachable, retry with a capped backoff.
+    let mut delay = Duration::from_millis(500);
+    let kind = loop {
+        match cluster.resolve(&spec.api_version, &spec.kind).await {
+            Ok(kind) => break kind,
+            Err(e) => {
+                set(&state, |s| s.error = Some(e.to_string()));
+                changed.send_modify(|n| *n += 1);
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    };
+    let api: Api<DynamicObject> = if kind.namespaced {
+        Api::namespaced_with(cluster.client().clone(), &spec.namespace, &kind.resource)
+    } else {
+        Api::all_with(cluster.client().clone(), &kind.resource)
+    };
+    let writer = reflector::store::Writer::new(kind.resource.clone());
+    set(&state, |s| {
+        s.store = Some((writer.as_reader(), kind.clone()))
+    });
+    let mut config = watcher::Config::default();
+    if let Some(selector) = &spec.label_selector {
+        config = config.labels(selector);
+    }
+    let stream = watcher(api, config)
+        .default_backoff()
+        .modify(|obj: &mut DynamicObject| obj.metadata.managed_fields = None)
+        .reflect(writer);
+    let mut stream = std::pin::pin!(stream);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(event) => {
+                let init_done = matches!(event, Event::InitDone);
+                set(&state, |s| {
+                    s.error = None;
+                    s.last_ok = Some(Timestamp::now());
+                    s.ready |= init_done;
+                });
+                changed.send_modify(|n| *n += 1);
+            }
+            Err(e) => {
+                set(&state, |s| s.error = Some(e.to_string()));
+                changed.send_modify(|n| *n += 1);
+            }
+        }
+    }
+}
