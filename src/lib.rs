@@ -18,17 +18,18 @@
 //! | [`demo`] | `demo init`: the demo GitOps repo (with history) and its config, from embedded `assets/demo/` | model (later sandbox, source) |
 //! | [`controller`] | the reconcile loop: the sans-IO per-env [`controller::engine`] (+ the async driver) | model, config, source, render, diff, health, cluster |
 //! | [`diff`] | pair desired/live by key, normalize, compare (dry-run or fallback), unified text, Secret masking | model |
+//! | [`cluster`] | kube-rs boundary: clients per context, discovery cache, server-side apply and dry-run, watch caches | model |
 //! | [`cli`] | clap commands, exit codes; the composition root | everything |
 //!
 //! Leaf modules never import each other; only `controller` composes them, and `cli` wires the
 //! `tui` to the controller with bare channel ends. The design is in `../shared/ARCHITECTURE.md`.
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod controller;
 pub mod demo;
 pub mod diff;
-pub mod cluster;
 pub mod model;
 pub mod render;
 pub mod source;
