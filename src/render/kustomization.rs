@@ -14,10 +14,16 @@ use serde_json::Value;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Kustomization {
-    #[expect(dead_code, reason = "accepted as kustomize does; any version renders the same")]
+    #[expect(
+        dead_code,
+        reason = "accepted as kustomize does; any version renders the same"
+    )]
     pub api_version: Option<String>,
     pub kind: Option<String>,
-    #[expect(dead_code, reason = "a kustomization's own metadata never reaches the output")]
+    #[expect(
+        dead_code,
+        reason = "a kustomization's own metadata never reaches the output"
+    )]
     pub metadata: Option<Value>,
     #[serde(default)]
     pub resources: Vec<String>,
@@ -107,7 +113,12 @@ impl Kustomization {
             out.push("images[].tagSuffix");
         }
         let options = |p: &PatchEntry| p.options.as_ref().is_some_and(|o| o.values().any(|v| *v));
-        if self.patches.iter().chain(&self.patches_json6902).any(options) {
+        if self
+            .patches
+            .iter()
+            .chain(&self.patches_json6902)
+            .any(options)
+        {
             out.push("patches[].options");
         }
         out
