@@ -357,6 +357,12 @@ impl<'a> Builder<'a> {
             let (origin, text) = self.patch_text(dir, file, Some(entry), None)?;
             let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
             for doc in docs {
+                if !doc.is_object() {
+                    return Err(Error::Patch {
+                        file: origin.clone(),
+                        message: "a strategic merge patch must be a mapping".into(),
+                    });
+                }
                 apply_smp_by_id(set, &doc, &origin)?;
             }
         }

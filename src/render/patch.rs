@@ -46,6 +46,12 @@ pub fn apply(
         return Err(patch_err("not a list of JSON 6902 operations".into()));
     }
     for doc in docs {
+        if !doc.is_object() {
+            return Err(patch_err(
+                "a strategic merge patch must be a mapping (or a list of JSON 6902 operations)"
+                    .into(),
+            ));
+        }
         match selector {
             Some(sel) => {
                 let picked: Vec<usize> = (0..set.len()).filter(|&i| sel.selects(&set[i])).collect();
