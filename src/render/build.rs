@@ -14,10 +14,9 @@ use serde_json::{Map, Value};
 use super::Error;
 use super::fs::{EntryKind, FileSystem, join};
 use super::generator::{self, Source};
-use super::json6902;
 use super::kustomization::{GeneratorEntry, GeneratorOptions, Kustomization, PatchEntry};
+use super::patch::{self, apply_smp_by_id, describe};
 use super::resource::{Generated, Res};
-use super::smp;
 use super::target::Selector;
 use super::transform;
 use super::yaml;
@@ -32,6 +31,8 @@ pub fn kustomization_file(fs: &dyn FileSystem, dir: &str) -> Option<String> {
         (fs.kind(&p) == Some(EntryKind::File)).then_some(p)
     })
 }
+
+const MAX_DEPTH: usize = 64;
 
 pub struct Builder<'a> {
     fs: &'a dyn FileSystem,
@@ -93,6 +94,14 @@ impl<'a> Builder<'a> {
                 .collect();
             chain.push(display(dir).to_owned());
             return Err(Error::Cycle(chain));
+        }
+        // Symlinked folders on disk can make an endless chain of distinct paths; no real repo
+        // nests kustomizations this deep.
+        if self.stack.len() >= MAX_DEPTH {
+            return Err(Error::Invalid {
+                path: display(dir).to_owned(),
+                message: format!("kustomizations nested more than {MAX_DEPTH} deep"),
+            });
         }
         let (file, k) = self.load(dir)?;
         if k.kind.as_deref() == Some("Component") {
@@ -162,7 +171,7 @@ impl<'a> Builder<'a> {
                     entry: entry.clone(),
                 });
             }
-            if self.stack.contains(&cdir) {
+            if self.stack.contains(&cdir) || self.stack.len() >= MAX_DEPTH {
                 return Err(Error::Cycle(vec![
                     display(dir).to_owned(),
                     display(&cdir).to_owned(),
@@ -348,6 +357,12 @@ impl<'a> Builder<'a> {
             let (origin, text) = self.patch_text(dir, file, Some(entry), None)?;
             let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
             for doc in docs {
+                if !doc.is_object() {
+                    return Err(Error::Patch {
+                        file: origin.clone(),
+                        message: "a strategic merge patch must be a mapping".into(),
+                    });
+                }
                 apply_smp_by_id(set, &doc, &origin)?;
             }
         }
@@ -426,42 +441,8 @@ impl<'a> Builder<'a> {
                 file: origin.clone(),
                 message: m,
             })?;
-        let patch_err = |message: String| Error::Patch {
-            file: origin.clone(),
-            message,
-        };
-        let first = docs.first().cloned().unwrap_or(Value::Array(Vec::new()));
-        if let Some(ops) = json6902::parse_ops(&first) {
-            let ops = ops.map_err(patch_err)?;
-            let Some(sel) = selector else {
-                return Err(patch_err("a JSON 6902 patch needs a `target`".into()));
-            };
-            for r in set.iter_mut().filter(|r| sel.selects(r)) {
-                let new = json6902::apply(&r.obj, &ops)
-                    .map_err(|e| patch_err(format!("{}: {e}", describe(r))))?;
-                r.obj = new;
-            }
-            return Ok(());
-        }
-        if json_only {
-            return Err(patch_err("not a list of JSON 6902 operations".into()));
-        }
-        for doc in &docs {
-            match &selector {
-                Some(sel) => {
-                    let picked: Vec<usize> =
-                        (0..set.len()).filter(|&i| sel.selects(&set[i])).collect();
-                    apply_smp(set, doc, &picked);
-                }
-                None => apply_smp_by_id(set, doc, &origin)?,
-            }
-        }
-        Ok(())
+        patch::apply(set, &origin, &docs, selector.as_ref(), json_only)
     }
-}
-
-fn describe(r: &Res) -> String {
-    format!("{}/{}", r.kind(), r.name())
 }
 
 fn string_map(m: &BTreeMap<String, String>) -> Value {
@@ -515,80 +496,5 @@ fn add_unique(set: &mut Vec<Res>, r: Res, file: &str) -> Result<(), Error> {
         });
     }
     set.push(r);
-    Ok(())
-}
-
-/// Identity fields of a patch are where it applies, not what it changes.
-fn strip_identity(patch: &Value) -> Value {
-    let mut p = patch.clone();
-    if let Value::Object(m) = &mut p {
-        m.remove("apiVersion");
-        m.remove("kind");
-        if let Some(Value::Object(meta)) = m.get_mut("metadata") {
-            meta.remove("name");
-            meta.remove("namespace");
-        }
-    }
-    p
-}
-
-fn apply_smp(set: &mut Vec<Res>, patch: &Value, picked: &[usize]) {
-    let body = strip_identity(patch);
-    let mut deleted = Vec::new();
-    for &i in picked {
-        let schema = smp::has_schema(set[i].group());
-        match smp::merge(&set[i].obj, &body, schema) {
-            Some(obj) => set[i].obj = obj,
-            None => deleted.push(i),
-        }
-    }
-    for i in deleted.into_iter().rev() {
-        set.remove(i);
-    }
-}
-
-fn apply_smp_by_id(set: &mut Vec<Res>, patch: &Value, origin: &str) -> Result<(), Error> {
-    let text = |path: &[&str]| {
-        let mut v = patch;
-        for p in path {
-            match v.get(p) {
-                Some(n) => v = n,
-                None => return String::new(),
-            }
-        }
-        v.as_str().unwrap_or("").to_owned()
-    };
-    let kind = text(&["kind"]);
-    let name = text(&["metadata", "name"]);
-    let ns = text(&["metadata", "namespace"]);
-    let group = text(&["apiVersion"])
-        .rsplit_once('/')
-        .map_or(String::new(), |(g, _)| g.to_owned());
-    if kind.is_empty() || name.is_empty() {
-        return Err(Error::Patch {
-            file: origin.to_owned(),
-            message: "a strategic merge patch without `target` needs kind and metadata.name".into(),
-        });
-    }
-    let fits = |r: &Res| {
-        r.kind() == kind
-            && (text(&["apiVersion"]).is_empty() || r.group() == group)
-            && (ns.is_empty() || r.had_namespace(&ns))
-    };
-    let mut picked: Vec<usize> = (0..set.len())
-        .filter(|&i| fits(&set[i]) && set[i].name() == name)
-        .collect();
-    if picked.is_empty() {
-        picked = (0..set.len())
-            .filter(|&i| fits(&set[i]) && set[i].had_name(&name))
-            .collect();
-    }
-    if picked.is_empty() {
-        return Err(Error::Patch {
-            file: origin.to_owned(),
-            message: format!("no {kind} named {name:?} in the build to patch"),
-        });
-    }
-    apply_smp(set, patch, &picked);
     Ok(())
 }

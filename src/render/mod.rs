@@ -20,6 +20,7 @@ mod generator;
 mod json6902;
 mod kustomization;
 mod nameref;
+mod patch;
 mod resource;
 mod smp;
 mod target;

@@ -262,7 +262,7 @@ const FIELDS: &[&str] = &[
     "images: [{name: nginx, newName: reg/nginx, newTag: '2', digest: 'sha256:ab'}]",
     "replicas: [{name: web, count: 3}]",
     "patches: [{patch: '[{op: add, path: /spec/replicas, value: 2}]', target: {kind: Deployment}}]",
-    "patches: [{patch: '[{op: remove, path: /spec/x/-}]', target: {name: 'w.*', labelSelector: 'app in (web)'}}]",
+    "patches: [{patch: '[{op: remove, path: /metadata/labels/app}]', target: {name: 'w.*', labelSelector: 'app in (web)'}}]",
     "patches: [{patch: '{kind: Deployment, apiVersion: apps/v1, metadata: {name: web}, spec: {template: {spec: {containers: [{name: web, $patch: delete}]}}}}'}]",
     "patches: [{path: patch.yaml}]",
     "patchesStrategicMerge: [patch.yaml]",
@@ -356,6 +356,27 @@ proptest! {
         if let Ok(r) = first {
             prop_assert_eq!(r.digest.len(), 64);
             let _ = to_yaml(&r.manifests);
+        }
+    }
+}
+
+/// The property test's building blocks are valid on their own (so its inputs reach the
+/// transformers instead of stopping at the parser), except the ones meant to fail.
+#[test]
+fn property_building_blocks_render_alone() {
+    let must_fail = ["missing.yaml", "behavior: merge", "kind: Component"];
+    for f in FIELDS {
+        let k = if f.starts_with("resources:") {
+            format!("{f}\n")
+        } else {
+            format!("resources: [deploy.yaml, svc.yaml]\n{f}\n")
+        };
+        let result = render(&tree(k, DEPLOY.to_owned()), "app", &Renderer::Auto);
+        if must_fail.iter().any(|m| f.contains(m)) {
+            assert!(result.is_err(), "{f} should fail");
+        } else {
+            let r = result.unwrap_or_else(|e| panic!("{f}: {e}"));
+            assert!(!r.manifests.is_empty(), "{f}");
         }
     }
 }
