@@ -189,6 +189,14 @@ fn yaml_error(e: &serde_saphyr::Error, ctx: &validate::Ctx<'_>) -> Error {
 
 /// The parser's wording for wrong types is terse; say what a config author should write.
 fn plain_words(message: &str) -> Option<String> {
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        // The parser's advice names its own options type, which means nothing to a config author.
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        return Some(format!("duplicate key \"{key}\""));
+    }
     let hint = match message {
         "invalid boolean" => "expected true or false",
         "expected sequence start" => "a list (\"- item\" lines or [a, b])",
@@ -227,6 +235,22 @@ mod tests {
         let err = parse(text, Path::new("dd.yaml")).unwrap_err().to_string();
         assert!(err.starts_with("dd.yaml:3:"), "{err}");
         assert!(err.contains("unknown field \"colour\""), "{err}");
+    }
+
+    proptest::proptest! {
+        // Input can never cause a panic: arbitrary text, and the minimal file with any
+        // slice cut out of it, either load or return an error.
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            let _ = parse(&text, Path::new("dd.yaml"));
+        }
+
+        #[test]
+        fn truncated_configs_never_panic(a in 0usize..200, b in 0usize..200) {
+            let (lo, hi) = (a.min(b).min(MINIMAL.len()), a.max(b).min(MINIMAL.len()));
+            let text = format!("{}{}", &MINIMAL[..lo], &MINIMAL[hi..]);
+            let _ = parse(&text, Path::new("dd.yaml"));
+        }
     }
 
     #[test]

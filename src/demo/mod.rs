@@ -65,7 +65,8 @@ pub enum Error {
 pub const BRANCH: &str = "main";
 
 /// Writes `dir/repo` (a git repo with about a dozen commits of history ending at the assets)
-/// and `dir/driftdeck.yaml`. Refuses when `dir/repo` exists and is not empty.
+/// and `dir/driftdeck.yaml`. Refuses when `dir/repo` exists and is not empty; an existing
+/// `dir/driftdeck.yaml` (without a repo beside it) is replaced, as it describes no repo.
 pub fn init(dir: &Path) -> Result<DemoLayout, Error> {
     let repo_dir = dir.join("repo");
     if is_non_empty_dir(&repo_dir)? {

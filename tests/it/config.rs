@@ -162,3 +162,17 @@ fn invalid_fixtures_fail_with_their_expected_message() {
     }
     assert!(mismatches.is_empty(), "\n{}", mismatches.join("\n"));
 }
+
+#[test]
+fn every_expect_file_has_its_fixture() {
+    for entry in std::fs::read_dir(fixtures("invalid")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "expect") {
+            assert!(
+                path.with_extension("yaml").is_file(),
+                "{} has no fixture",
+                path.display()
+            );
+        }
+    }
+}
