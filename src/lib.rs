@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | [`model`] | vocabulary: `ResourceKey`, `Manifest`, `Snapshot`, `Command`, `Notice`, … | nothing |
 //! | [`diff`] | pair desired/live by key, normalize, compare (dry-run or fallback), unified text, Secret masking | model |
+//! | [`health`] | `assess(obj) -> Health` per kind (one file each), `pod_row` for the pods pane | model |
 //! | [`cli`] | clap commands, exit codes; the composition root | everything |
 //!
 //! Leaf modules never import each other; only `controller` composes them, and `cli` wires the
@@ -20,4 +21,5 @@
 
 pub mod cli;
 pub mod diff;
+pub mod health;
 pub mod model;
