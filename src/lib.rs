@@ -19,6 +19,7 @@
 //! | [`controller`] | the reconcile loop: the sans-IO per-env [`controller::engine`] (+ the async driver) | model, config, source, render, diff, health, cluster |
 //! | [`diff`] | pair desired/live by key, normalize, compare (dry-run or fallback), unified text, Secret masking | model |
 //! | [`cluster`] | kube-rs boundary: clients per context, discovery cache, server-side apply and dry-run, watch caches | model |
+//! | [`health`] | `assess(obj) -> Health` per kind (one file each), `pod_row` for the pods pane | model |
 //! | [`cli`] | clap commands, exit codes; the composition root | everything |
 //!
 //! Leaf modules never import each other; only `controller` composes them, and `cli` wires the
@@ -30,6 +31,7 @@ pub mod config;
 pub mod controller;
 pub mod demo;
 pub mod diff;
+pub mod health;
 pub mod model;
 pub mod render;
 pub mod source;

@@ -135,6 +135,19 @@ pub fn live_key(obj: &Value) -> Option<ResourceKey> {
     ))
 }
 
+/// Whether a live object carries driftdeck's tracking metadata for `env` (label
+/// `app.kubernetes.io/managed-by=driftdeck`, annotation `driftdeck.io/env=<env>`): the test
+/// the caller applies to choose `managed_extra` for [`diff_sets`].
+pub fn is_managed(obj: &Value, env: &str) -> bool {
+    let label = obj
+        .pointer("/metadata/labels/app.kubernetes.io~1managed-by")
+        .and_then(Value::as_str);
+    let owner = obj
+        .pointer("/metadata/annotations/driftdeck.io~1env")
+        .and_then(Value::as_str);
+    label == Some("driftdeck") && owner == Some(env)
+}
+
 /// Pairs a desired set with live objects by [`ResourceKey`]: `Missing` (desired, not live),
 /// `Modified`, and `Extra` (objects of `managed_extra` — live objects the caller knows driftdeck
 /// manages for this env — that are not desired). `predicted` returns the dry-run result for a

@@ -64,6 +64,12 @@ mod tests {
     }
 
     #[test]
+    fn multi_line_strings_print_as_blocks_so_diffs_are_per_line() {
+        let text = to_yaml(&json!({"conf": "a: 1\nb: 2\n", "port": "8080"}));
+        assert_eq!(text, "conf: |\n  a: 1\n  b: 2\nport: \"8080\"\n");
+    }
+
+    #[test]
     fn unified_diff_has_headers_and_changes() {
         let key = ResourceKey::new("", "ConfigMap", "ns", "cfg");
         let text = unified(

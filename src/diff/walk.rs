@@ -60,14 +60,18 @@ pub(crate) fn merge_key(field: &str, a: &[Value], b: &[Value]) -> Option<&'stati
         "volumeDevices" => &["devicePath"],
         "hostAliases" => &["ip"],
         "conditions" => &["type"],
-        // Whole-list semantics in Kubernetes' strategic merge: no key.
-        "tolerations" | "args" | "command" | "finalizers" => return None,
+        _ if whole_list(field) => return None,
         _ => &["name"],
     };
     candidates
         .iter()
         .copied()
         .find(|key| keyed(a, key) && keyed(b, key))
+}
+
+/// Lists that strategic merge replaces whole: one path for the list, never per element.
+fn whole_list(field: &str) -> bool {
+    matches!(field, "tolerations" | "args" | "command" | "finalizers")
 }
 
 fn keyed(list: &[Value], key: &str) -> bool {
@@ -103,11 +107,11 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
+    /// The context of the value under `field`: a quantity when its map is a quantity map.
     fn child(self, field: &'a str) -> Ctx<'a> {
         Ctx {
             field,
-            in_quantities: QUANTITY_MAPS.contains(&field)
-                || (self.in_quantities && self.field != "resources"),
+            in_quantities: QUANTITY_MAPS.contains(&self.field),
         }
     }
 }
@@ -202,7 +206,7 @@ fn walk_lists(al: &[Value], bl: &[Value], path: &mut String, ctx: Ctx<'_>, out: 
         return;
     }
     let objects = al.iter().chain(bl).all(Value::is_object);
-    if al.len() != bl.len() || !objects {
+    if al.len() != bl.len() || !objects || whole_list(ctx.field) {
         let equal = al.len() == bl.len()
             && al.iter().zip(bl).all(|(a, b)| {
                 let mut sub = Vec::new();
@@ -399,6 +403,9 @@ mod tests {
         let a = json!({"tolerations": [{"key": "a"}]});
         let b = json!({"tolerations": [{"key": "a"}, {"key": "b"}]});
         assert_eq!(differences(&a, &b), vec!["/tolerations"]);
+        let e = json!({"tolerations": [{"key": "a", "value": "1"}]});
+        let f = json!({"tolerations": [{"key": "a", "value": "2"}]});
+        assert_eq!(differences(&e, &f), vec!["/tolerations"]);
         let c = json!({"args": ["--a", "--b"]});
         let d = json!({"args": ["--b", "--a"]});
         assert_eq!(differences(&c, &d), vec!["/args"]);

@@ -376,3 +376,77 @@ fn diff_text_has_context_and_only_changed_lines() {
     assert!(!drift.diff.contains("resourceVersion"), "{}", drift.diff);
     assert!(!drift.diff.contains("status:"), "{}", drift.diff);
 }
+
+#[test]
+fn managed_objects_are_recognised_per_env() {
+    let live = fixture("configmap-live.yaml");
+    assert!(driftdeck::diff::is_managed(&live, "production"));
+    assert!(!driftdeck::diff::is_managed(&live, "staging"));
+    let mut foreign = live.clone();
+    foreign["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("helm");
+    assert!(!driftdeck::diff::is_managed(&foreign, "production"));
+}
+
+mod no_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z0-9./=~-]{0,8}".prop_map(Value::from),
+            Just(json!("512Mi")),
+            Just(json!("1e400")),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("name".to_owned()),
+                        Just("containers".to_owned()),
+                        Just("ports".to_owned()),
+                        Just("data".to_owned()),
+                        Just("limits".to_owned()),
+                        "[a-z]{1,6}",
+                    ],
+                    inner,
+                    0..5
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Arbitrary live and predicted objects never panic the diff or health code.
+        #[test]
+        fn diff_and_health_never_panic(live in json_value(), predicted in json_value(), spec in json_value()) {
+            let mut desired = fixture("deployment-desired.yaml");
+            desired["spec"] = spec.clone();
+            let m = manifest(desired);
+            let mut secret = fixture("secret-live.yaml");
+            secret["data"] = spec;
+            let opts = DiffOptions { ignore: vec![IgnoreRule {
+                kind: "*".into(),
+                json_pointers: vec!["/spec/containers/name=api/x".into(), "/spec/0".into()],
+                managers: vec!["m".into()],
+                ..IgnoreRule::default()
+            }]};
+            let _ = compare(&m, &live, Predicted::DryRun(&predicted), &opts);
+            let _ = compare(&m, &live, Predicted::Unavailable, &opts);
+            let _ = mask_secret(&secret);
+            let _ = driftdeck::health::assess(&live);
+            let _ = driftdeck::health::pod_row(&live);
+            for kind in ["Deployment", "Pod", "CronJob", "HorizontalPodAutoscaler", "StatefulSet"] {
+                let obj = json!({"apiVersion": if kind == "Pod" { "v1" } else { "apps/v1" },
+                                 "kind": kind, "spec": live.clone(), "status": predicted.clone()});
+                let _ = driftdeck::health::assess(&obj);
+            }
+            // The equal pair is always in sync, whatever its shape.
+            prop_assert!(compare(&m, m.object(), Predicted::Unavailable, &DiffOptions::default()).is_none());
+        }
+    }
+}

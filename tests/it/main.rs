@@ -3,6 +3,7 @@
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
+//! - `health`:
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
 //! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
 //! - `source`: git2 against real temporary repositories (local, `file://` remotes, history, commits)
@@ -12,6 +13,7 @@
 mod config;
 mod demo;
 mod diff;
+mod health;
 mod render;
 mod render_env;
 mod source;
