@@ -261,8 +261,8 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Commands::Sandbox(_)) => not_yet("sandbox", 3),
         Some(Commands::Watch) => not_yet("watch", 6),
         Some(Commands::Controller) => not_yet("controller", 5),
-        Some(Commands::Status(_)) => not_yet("status", 4),
-        Some(Commands::Diff(_)) => not_yet("diff", 4),
+        Some(Commands::Status(args)) => status::run(&global, args),
+        Some(Commands::Diff(args)) => diff::run(&global, args),
         Some(Commands::Sync(_)) => not_yet("sync", 5),
         Some(Commands::Promote(_)) => not_yet("promote", 5),
         Some(Commands::Rollback(_)) => not_yet("rollback", 5),
@@ -276,6 +276,14 @@ fn dispatch(cli: Cli) -> CmdResult {
 pub(crate) fn load_config(global: &GlobalArgs) -> Result<crate::config::Config, Failure> {
     let path = crate::config::discover(global.config.as_deref()).map_err(Failure::setup)?;
     crate::config::load(&path).map_err(Failure::setup)
+}
+
+/// A multi-threaded runtime for the async commands.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Setup(format!("starting the async runtime: {e}")))
 }
 
 /// The message for an env name the config does not have, listing the ones it does.
@@ -301,5 +309,7 @@ fn not_yet(what: &str, issue: u32) -> CmdResult {
 }
 
 mod demo;
+mod diff;
 mod history;
 mod render;
+mod status;

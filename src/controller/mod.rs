@@ -9,7 +9,14 @@
 
 mod desired;
 pub mod engine;
+mod observe;
+mod status;
 
 pub use desired::{
     Desired, DesiredError, GitFs, cache_dir, desired, env_path, open_source, renderer_for,
 };
+pub use observe::{
+    ENV_ANNOTATION, LiveSet, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION, assess,
+    base_state, diff_options, list_live, observe, predict,
+};
+pub use status::{Observed, observe_all, observe_one};

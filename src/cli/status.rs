@@ -1,0 +1,141 @@
+//! `driftdeck status [-o json]`: per env, what Git wants, what runs, drift, health and the
+//! cluster-held state. Envs are observed concurrently; an unreachable cluster makes its env
+//! `Unknown` with the reason and the others are still reported. Exit 2 when any env could not
+//! be observed (config, Git or cluster error), else 0 — drift is not an error here (`diff` is
+//! the command whose exit code reports drift).
+
+use std::io::Write;
+
+use serde::Serialize;
+
+use super::{CmdResult, Failure, GlobalArgs, OutputArgs, OutputFormat, load_config};
+use crate::controller::{self, Observed};
+use crate::model::{DriftCount, EnvState, HealthCode, Hold, Pause, SyncStatus, short_sha};
+
+#[derive(Serialize)]
+struct StatusOut<'a> {
+    environments: Vec<EnvOut<'a>>,
+}
+
+/// The contract's shape (ARCHITECTURE.md, "CLI contract"); fields may be added, not renamed.
+#[derive(Serialize)]
+struct EnvOut<'a> {
+    name: &'a str,
+    revision: Option<&'a str>,
+    synced_revision: Option<&'a str>,
+    sync: SyncStatus,
+    health: HealthCode,
+    health_message: &'a str,
+    drift: DriftCount,
+    paused: Option<&'a Pause>,
+    hold: Option<&'a Hold>,
+    lease_holder: Option<&'a str>,
+    error: Option<&'a str>,
+    context: &'a str,
+    namespace: &'a str,
+    path: &'a str,
+    protected: bool,
+    resources: usize,
+    observed_at: Option<String>,
+}
+
+impl<'a> From<&'a EnvState> for EnvOut<'a> {
+    fn from(e: &'a EnvState) -> Self {
+        Self {
+            name: &e.name,
+            revision: e.revision.as_deref(),
+            synced_revision: e.synced_revision.as_deref(),
+            sync: e.sync,
+            health: e.health.code,
+            health_message: &e.health.message,
+            drift: e.drift_count(),
+            paused: e.paused.as_ref(),
+            hold: e.hold.as_ref(),
+            lease_holder: e.lease_holder.as_deref(),
+            error: e.error.as_deref(),
+            context: &e.context,
+            namespace: &e.namespace,
+            path: &e.path,
+            protected: e.protected,
+            resources: e.resources.len(),
+            observed_at: e.observed_at.map(|t| t.to_string()),
+        }
+    }
+}
+
+pub fn run(global: &GlobalArgs, args: OutputArgs) -> CmdResult {
+    let config = load_config(global)?;
+    let observed: Vec<Observed> = super::runtime()?.block_on(controller::observe_all(&config));
+    let failed = observed.iter().any(|o| o.state.error.is_some());
+    let states: Vec<&EnvState> = observed.iter().map(|o| &o.state).collect();
+    let mut out = std::io::stdout().lock();
+    let written = match args.output {
+        OutputFormat::Json => {
+            let doc = StatusOut {
+                environments: states.iter().map(|s| EnvOut::from(*s)).collect(),
+            };
+            serde_json::to_string_pretty(&doc)
+                .map_err(std::io::Error::other)
+                .and_then(|text| writeln!(out, "{text}"))
+        }
+        OutputFormat::Text => write_table(&mut out, &states),
+    };
+    written.map_err(|e| Failure::Setup(format!("writing to stdout: {e}")))?;
+    if failed {
+        for s in &states {
+            if let Some(e) = &s.error {
+                eprintln!("driftdeck: {}: {e}", s.name);
+            }
+        }
+        return Err(Failure::Setup(
+            "some environments could not be observed".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn write_table(out: &mut impl Write, states: &[&EnvState]) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<14} {:<8} {:<8} {:<10} {:<12} {:<9} NOTES",
+        "ENV", "GIT", "SYNCED", "SYNC", "HEALTH", "DRIFT"
+    )?;
+    for s in states {
+        let rev = |r: &Option<String>| r.as_deref().map(short_sha).unwrap_or("-").to_owned();
+        let d = s.drift_count();
+        let mut notes = Vec::new();
+        if s.protected {
+            notes.push("protected".to_owned());
+        }
+        if let Some(p) = &s.paused {
+            notes.push(format!("paused by {}", p.by));
+        }
+        if let Some(h) = &s.hold {
+            notes.push(format!(
+                "HOLD at {} (bad {})",
+                short_sha(&h.revision),
+                short_sha(&h.bad_revision)
+            ));
+        }
+        if let Some(l) = &s.lease_holder {
+            notes.push(format!("lease {l}"));
+        }
+        if let Some(e) = &s.error {
+            notes.push(format!("error: {e}"));
+        } else if !s.health.message.is_empty() {
+            notes.push(s.health.message.clone());
+        }
+        writeln!(
+            out,
+            "{:<14} {:<8} {:<8} {:<10} {:<12} {:<9} {}",
+            s.name,
+            rev(&s.revision),
+            rev(&s.synced_revision),
+            s.sync.to_string(),
+            s.health.code.to_string(),
+            format!("{}/{}/{}", d.missing, d.modified, d.extra),
+            notes.join("; ")
+        )?;
+    }
+    Ok(())
+}

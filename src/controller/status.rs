@@ -1,0 +1,152 @@
+//! Cold, one-shot observation of every env (for `status` and `diff`): Git first (blocking, on
+//! the blocking pool), then each env's cluster concurrently, each bounded by a timeout so one
+//! unreachable cluster cannot stall the report of the others.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::join_all;
+
+use crate::cluster::{self, Cluster};
+use crate::config::{Config, EnvConfig};
+use crate::model::{EnvState, Health, HealthCode, SyncStatus};
+
+use super::observe::{base_state, observe};
+use super::{Desired, desired, open_source};
+
+/// Upper bound for observing one env's cluster.
+const OBSERVE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The outcome of observing one env.
+#[derive(Debug)]
+pub struct Observed {
+    pub state: EnvState,
+}
+
+/// Renders every env at `revision` (default: the branch head). One error per env, as text.
+fn desired_all(config: &Config, revision: Option<&str>) -> Vec<Result<Desired, String>> {
+    let source = match open_source(config) {
+        Ok(s) => s,
+        Err(e) => {
+            return config
+                .environments
+                .iter()
+                .map(|_| Err(e.to_string()))
+                .collect();
+        }
+    };
+    // Resolve once so every env is rendered at the same commit.
+    let sha = match source.resolve(revision) {
+        Ok(r) => r.sha,
+        Err(e) => {
+            return config
+                .environments
+                .iter()
+                .map(|_| Err(e.to_string()))
+                .collect();
+        }
+    };
+    config
+        .environments
+        .iter()
+        .map(|env| desired(&source, env, Some(&sha)).map_err(|e| e.to_string()))
+        .collect()
+}
+
+async fn desired_all_blocking(
+    config: &Config,
+    revision: Option<&str>,
+) -> Vec<Result<Desired, String>> {
+    let owned = config.clone();
+    let revision = revision.map(str::to_owned);
+    tokio::task::spawn_blocking(move || desired_all(&owned, revision.as_deref()))
+        .await
+        .unwrap_or_else(|e| {
+            config
+                .environments
+                .iter()
+                .map(|_| Err(format!("rendering failed: {e}")))
+                .collect()
+        })
+}
+
+fn unobservable(state: &mut EnvState, error: String) {
+    state.error = Some(error);
+    state.sync = SyncStatus::Unknown;
+    state.health = Health::new(HealthCode::Unknown, "");
+}
+
+async fn observe_env(
+    env: &EnvConfig,
+    desired: Result<Desired, String>,
+    kubeconfig: &Result<Option<kube::config::Kubeconfig>, String>,
+) -> Observed {
+    let mut state = base_state(env);
+    let desired = match desired {
+        Ok(d) => d,
+        Err(e) => {
+            unobservable(&mut state, e);
+            return Observed { state };
+        }
+    };
+    state.revision = Some(desired.revision.sha.clone());
+    let kubeconfig = match kubeconfig {
+        Ok(kc) => kc,
+        Err(e) => {
+            unobservable(&mut state, e.clone());
+            return Observed { state };
+        }
+    };
+    let cluster = match Cluster::connect(kubeconfig.as_ref(), &env.context).await {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            unobservable(&mut state, e.to_string());
+            return Observed { state };
+        }
+    };
+    match tokio::time::timeout(
+        OBSERVE_TIMEOUT,
+        observe(&mut state, env, &desired, &cluster),
+    )
+    .await
+    {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => unobservable(&mut state, e.to_string()),
+        Err(_) => unobservable(
+            &mut state,
+            format!(
+                "context {}: no answer within {}s",
+                env.context,
+                OBSERVE_TIMEOUT.as_secs()
+            ),
+        ),
+    }
+    Observed { state }
+}
+
+/// Observes every configured env at the branch head.
+pub async fn observe_all(config: &Config) -> Vec<Observed> {
+    let desired = desired_all_blocking(config, None).await;
+    let kubeconfig =
+        cluster::load_kubeconfig(config.kubeconfig.as_deref()).map_err(|e| e.to_string());
+    let jobs = config
+        .environments
+        .iter()
+        .zip(desired)
+        .map(|(env, d)| observe_env(env, d, &kubeconfig));
+    join_all(jobs).await
+}
+
+/// Observes one env at `revision` (default: the branch head).
+pub async fn observe_one(config: &Config, env: &EnvConfig, revision: Option<&str>) -> Observed {
+    let mut one = config.clone();
+    one.environments.retain(|e| e.name == env.name);
+    let desired = desired_all_blocking(&one, revision)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(format!("unknown env {}", env.name)));
+    let kubeconfig =
+        cluster::load_kubeconfig(config.kubeconfig.as_deref()).map_err(|e| e.to_string());
+    observe_env(env, desired, &kubeconfig).await
+}
