@@ -41,12 +41,12 @@ fn documents(yaml: &str) -> Vec<(String, Value)> {
         .into_iter()
         .filter(|d| !d.is_null())
         .map(|mut d| {
-            if d["kind"] == "Secret" {
-                if let Some(data) = d.get_mut("data").and_then(Value::as_object_mut) {
-                    for v in data.values_mut() {
-                        if let Some(s) = v.as_str() {
-                            *v = Value::String(s.split_whitespace().collect());
-                        }
+            if d["kind"] == "Secret"
+                && let Some(data) = d.get_mut("data").and_then(Value::as_object_mut)
+            {
+                for v in data.values_mut() {
+                    if let Some(s) = v.as_str() {
+                        *v = Value::String(s.split_whitespace().collect());
                     }
                 }
             }
