@@ -12,6 +12,7 @@
 //! | module | owns | may import |
 //! |---|---|---|
 //! | [`model`] | vocabulary: `ResourceKey`, `Manifest`, `Snapshot`, `Command`, `Notice`, … | nothing |
+//! | [`sandbox`] | embedded Kubernetes API server + workload simulator for `demo` and tests | nothing |
 //! | [`cli`] | clap commands, exit codes; the composition root | everything |
 //!
 //! Leaf modules never import each other; only `controller` composes them, and `cli` wires the
@@ -19,3 +20,4 @@
 
 pub mod cli;
 pub mod model;
+pub mod sandbox;
