@@ -1,5 +1,9 @@
 //! The one integration-test binary (ripgrep style). Modules:
 //!
-//! (none yet)
+//! - `sandbox_support`: start a sandbox on 127.0.0.1:0 with a kubeconfig; kube clients
+//! - `sandbox_kube`: the sandbox through kube-rs (CRUD, SSA, dry-run, watch, reflector, 410)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod sandbox_kube;
+mod sandbox_support;
