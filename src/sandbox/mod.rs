@@ -14,19 +14,23 @@
 //! Layout: [`router`] resolves paths, [`crud`] / [`watch`] / [`subresources`] serve verbs,
 //! [`store`] holds objects, [`apply`] and [`patch`] compute writes, [`select`] parses
 //! selectors, [`table`] prints for kubectl, [`resources`] is the catalog, [`kubeconfig`]
-//! writes the client config.
+//! writes the client config. The pure-semantics half (written beside this core): API-server
+//! [`defaults`], the workload [`sim`]ulator, deterministic pod [`logs`] and injectable
+//! [`faults`]; none of these do IO, spawn tasks or read a clock — time is passed in.
 
 pub mod apply;
 pub mod body;
 pub mod crud;
 pub mod defaults;
 pub mod error;
+pub mod faults;
 pub mod kubeconfig;
 pub mod logs;
 pub mod patch;
 pub mod resources;
 pub mod router;
 pub mod select;
+pub mod sim;
 pub mod store;
 pub mod subresources;
 pub mod table;

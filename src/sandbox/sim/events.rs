@@ -1,0 +1,1 @@
+//! v1 Event bookkeeping (being written).

@@ -1,0 +1,1 @@
+//! In-memory world for the simulator's tests (being written).
