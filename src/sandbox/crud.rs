@@ -36,11 +36,7 @@ pub fn decode(req: &Req) -> Result<Value, ApiError> {
         .header(header::CONTENT_TYPE)
         .unwrap_or("application/json");
     if ct.contains("protobuf") {
-        return Err(ApiError::new(
-            415,
-            "UnsupportedMediaType",
-            format!("the sandbox accepts JSON and YAML bodies, not {ct}"),
-        ));
+        return super::proto::decode(&req.body);
     }
     if let Ok(v) = serde_json::from_slice::<Value>(&req.body) {
         return Ok(v);

@@ -26,36 +26,33 @@ pub mod error;
 pub mod faults;
 pub mod kubeconfig;
 pub mod logs;
+pub mod openapi;
 pub mod patch;
+pub mod proto;
 pub mod resources;
 pub mod router;
 pub mod select;
+pub mod server;
 pub mod sim;
+pub mod simloop;
 pub mod store;
 pub mod subresources;
 pub mod table;
 pub mod watch;
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::Instant;
 
 use bytes::Bytes;
-use http::{Request, Response, header};
-use http_body_util::BodyExt;
-use serde_json::json;
-use tokio::net::TcpListener;
+use http::{Response, header};
 
 pub use body::Body;
 pub use error::{ApiError, Error};
+pub use faults::{FaultConfig, Faults};
 use router::Req;
+pub use server::{Refused, SandboxService, serve};
 pub use store::Store;
-
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Knobs of a sandbox.
 #[derive(Debug, Clone)]
@@ -66,6 +63,8 @@ pub struct SandboxOptions {
     pub time_scale: f64,
     /// How many changes each cluster keeps for watches to resume from (older: 410 Expired).
     pub watch_history: usize,
+    /// Run the workload simulator (Deployments become ReplicaSets and Pods, ...).
+    pub simulate: bool,
 }
 
 impl Default for SandboxOptions {
@@ -74,6 +73,7 @@ impl Default for SandboxOptions {
             token: None,
             time_scale: 1.0,
             watch_history: 10_000,
+            simulate: true,
         }
     }
 }
@@ -82,6 +82,7 @@ impl Default for SandboxOptions {
 pub struct Cluster {
     pub name: String,
     store: Mutex<Store>,
+    faults: Mutex<Faults>,
 }
 
 impl Cluster {
@@ -94,9 +95,11 @@ impl Cluster {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The faults' "cut every watch after" setting, if any.
-    pub fn watch_drop_after(&self) -> Option<Duration> {
-        None
+    /// The cluster's injectable faults, locked.
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -112,6 +115,8 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
+    /// Creates the clusters. When called inside a tokio runtime (and `opts.simulate`), each
+    /// cluster's simulator starts ticking on it; it stops when the last clone is dropped.
     pub fn new(clusters: &[&str], opts: SandboxOptions) -> Self {
         let clusters = clusters
             .iter()
@@ -119,13 +124,20 @@ impl Sandbox {
                 let c = Cluster {
                     name: (*name).to_string(),
                     store: Mutex::new(Store::new(opts.watch_history)),
+                    faults: Mutex::new(Faults::new(FaultConfig::default(), 0x5eed)),
                 };
                 ((*name).to_string(), Arc::new(c))
             })
             .collect();
-        Sandbox {
+        let sandbox = Sandbox {
             inner: Arc::new(Inner { clusters, opts }),
+        };
+        if sandbox.inner.opts.simulate && tokio::runtime::Handle::try_current().is_ok() {
+            for c in sandbox.inner.clusters.values() {
+                simloop::spawn(Arc::downgrade(c), sandbox.inner.opts.time_scale);
+            }
         }
+        sandbox
     }
 
     pub fn cluster_names(&self) -> Vec<String> {
@@ -147,10 +159,51 @@ impl Sandbox {
     /// A tower service serving one cluster at the root path, for
     /// `kube::Client::new(sandbox.service("dev")?, "default")`.
     pub fn service(&self, cluster: &str) -> Result<SandboxService, Error> {
-        Ok(SandboxService {
-            sandbox: self.clone(),
-            cluster: self.cluster(cluster)?,
-        })
+        Ok(SandboxService::new(self.clone(), self.cluster(cluster)?))
+    }
+
+    /// Switches the faults of one cluster, or of all when `cluster` is None.
+    pub fn set_faults(&self, cluster: Option<&str>, cfg: FaultConfig) -> Result<(), Error> {
+        let now = Instant::now();
+        match cluster {
+            Some(name) => self.cluster(name)?.faults().set(cfg, now),
+            None => self
+                .inner
+                .clusters
+                .values()
+                .for_each(|c| c.faults().set(cfg.clone(), now)),
+        }
+        Ok(())
+    }
+
+    fn faults_endpoint(
+        &self,
+        cluster: Option<&str>,
+        method: &http::Method,
+        body: &Bytes,
+    ) -> Response<Body> {
+        if method == http::Method::POST || method == http::Method::PUT {
+            let cfg: FaultConfig = match serde_json::from_slice(body) {
+                Ok(c) => c,
+                Err(e) => return body::error(&ApiError::bad_request(format!("fault config: {e}"))),
+            };
+            if let Err(e) = self.set_faults(cluster, cfg) {
+                return body::error(&ApiError::new(404, "NotFound", e.to_string()));
+            }
+        }
+        let view: serde_json::Map<String, serde_json::Value> = self
+            .inner
+            .clusters
+            .iter()
+            .filter(|(n, _)| cluster.is_none_or(|c| c == n.as_str()))
+            .map(|(n, c)| {
+                (
+                    n.clone(),
+                    serde_json::to_value(c.faults().config()).unwrap_or_default(),
+                )
+            })
+            .collect();
+        body::json(200, &serde_json::Value::Object(view))
     }
 
     fn authorized(&self, headers: &http::HeaderMap) -> bool {
@@ -164,119 +217,102 @@ impl Sandbox {
         }
     }
 
-    /// Answers one request for `cluster` (path relative to the cluster root).
+    /// Answers one request for `cluster` (path relative to the cluster root), after the
+    /// cluster's faults had their say; `Err` means "drop the connection without answering".
     async fn answer(
         &self,
         cluster: &Arc<Cluster>,
         path: &str,
         parts: http::request::Parts,
         body: Bytes,
-    ) -> Response<Body> {
+    ) -> Result<Response<Body>, Refused> {
         if !self.authorized(&parts.headers) {
-            return body::error(&ApiError::new(401, "Unauthorized", "Unauthorized"));
+            return Ok(body::error(&ApiError::new(
+                401,
+                "Unauthorized",
+                "Unauthorized",
+            )));
+        }
+        if path == "/sandbox/faults" {
+            return Ok(self.faults_endpoint(Some(&cluster.name), &parts.method, &body));
+        }
+        let query = body::Query::parse(parts.uri.query());
+        let is_watch = query.flag("watch");
+        let decision = cluster.faults().decide(is_watch, Instant::now());
+        if decision.refuse_connection {
+            return Err(Refused);
+        }
+        if !decision.delay.is_zero() {
+            tokio::time::sleep(decision.delay).await;
+        }
+        let mut expire_watch = false;
+        if let Some((code, retry_after)) = decision.error {
+            if code == 410 && is_watch {
+                expire_watch = true;
+            } else {
+                return Ok(injected_error(code, retry_after));
+            }
         }
         let req = Req {
             method: parts.method,
-            query: body::Query::parse(parts.uri.query()),
+            query,
             headers: parts.headers,
             body,
+            drop_watch_after: decision.drop_watch_after,
+            expire_watch,
         };
-        router::route(cluster, path, req).await
+        Ok(router::route(cluster, path, req).await)
     }
 
-    /// Answers one HTTP request of the multi-cluster server (`/clusters/<name>/…`).
-    pub async fn handle_http(&self, parts: http::request::Parts, body: Bytes) -> Response<Body> {
+    /// Answers one HTTP request of the multi-cluster server (`/clusters/<name>/…`, and the
+    /// admin endpoint `/sandbox/faults`).
+    pub async fn handle_http(
+        &self,
+        parts: http::request::Parts,
+        body: Bytes,
+    ) -> Result<Response<Body>, Refused> {
         let path = parts.uri.path().to_string();
         let Some(rest) = path.strip_prefix("/clusters/") else {
             if path == "/sandbox/faults" {
-                return body::json(200, &json!({"clusters": self.cluster_names()}));
+                if !self.authorized(&parts.headers) {
+                    return Ok(body::error(&ApiError::new(
+                        401,
+                        "Unauthorized",
+                        "Unauthorized",
+                    )));
+                }
+                return Ok(self.faults_endpoint(None, &parts.method, &body));
             }
-            return body::error(&ApiError::new(
-                404,
-                "NotFound",
-                format!(
-                    "{path}: not a sandbox path; use /clusters/<name>/… (clusters: {})",
-                    self.cluster_names().join(", ")
-                ),
-            ));
+            let names = self.cluster_names().join(", ");
+            let msg =
+                format!("{path}: not a sandbox path; use /clusters/<name>/… (clusters: {names})");
+            return Ok(body::error(&ApiError::new(404, "NotFound", msg)));
         };
-        let (name, sub) = rest.split_once('/').map_or((rest, ""), |(n, s)| (n, s));
+        let (name, sub) = rest.split_once('/').unwrap_or((rest, ""));
         let Ok(cluster) = self.cluster(name) else {
-            return body::error(&ApiError::new(
-                404,
-                "NotFound",
-                format!("no cluster named \"{name}\""),
-            ));
+            let msg = format!("no cluster named \"{name}\"");
+            return Ok(body::error(&ApiError::new(404, "NotFound", msg)));
         };
         let sub = format!("/{sub}");
         self.answer(&cluster, &sub, parts, body).await
     }
 }
 
-/// The in-process tower service of one cluster.
-#[derive(Clone)]
-pub struct SandboxService {
-    sandbox: Sandbox,
-    cluster: Arc<Cluster>,
-}
-
-impl<B> tower::Service<Request<B>> for SandboxService
-where
-    B: http_body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    type Response = Response<Body>;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
+fn injected_error(code: u16, retry_after: Option<u64>) -> Response<Body> {
+    let reason = match code {
+        429 => "TooManyRequests",
+        503 => "ServiceUnavailable",
+        _ => "InternalError",
+    };
+    let mut r = body::error(&ApiError::new(
+        code,
+        reason,
+        format!("injected fault: {reason} ({code})"),
+    ));
+    if let Some(secs) = retry_after
+        && let Ok(v) = http::HeaderValue::from_str(&secs.to_string())
+    {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
     }
-
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        let sandbox = self.sandbox.clone();
-        let cluster = self.cluster.clone();
-        Box::pin(async move {
-            let (parts, body) = req.into_parts();
-            let bytes = body.collect().await.map_err(Into::into)?.to_bytes();
-            let path = parts.uri.path().to_string();
-            Ok(sandbox.answer(&cluster, &path, parts, bytes).await)
-        })
-    }
-}
-
-/// Serves the sandbox on `listener` until `shutdown` completes; then every open connection
-/// (including watches) is closed.
-pub async fn serve(listener: TcpListener, sandbox: Sandbox, shutdown: impl Future) {
-    let mut conns = tokio::task::JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut shutdown => break,
-            a = listener.accept() => a,
-        };
-        // Reap finished connections so the set does not grow without bound.
-        while conns.try_join_next().is_some() {}
-        let Ok((stream, _)) = accepted else { continue };
-        let sandbox = sandbox.clone();
-        conns.spawn(async move {
-            let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let sandbox = sandbox.clone();
-                async move {
-                    let (parts, body) = req.into_parts();
-                    let bytes = match body.collect().await {
-                        Ok(b) => b.to_bytes(),
-                        Err(_) => Bytes::new(),
-                    };
-                    Ok::<_, Infallible>(sandbox.handle_http(parts, bytes).await)
-                }
-            });
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let builder =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            let _ = builder.serve_connection(io, svc).await;
-        });
-    }
-    conns.abort_all();
+    r
 }

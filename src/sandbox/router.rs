@@ -14,7 +14,7 @@ use serde_json::json;
 use super::body::{self, Body, Query};
 use super::error::ApiError;
 use super::resources::{self, ResourceType};
-use super::{Cluster, crud, subresources, watch};
+use super::{Cluster, crud, openapi, subresources, watch};
 
 /// A resolved resource path.
 #[derive(Debug, Clone)]
@@ -31,6 +31,10 @@ pub struct Req {
     pub query: Query,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// Faults: end a watch after this long.
+    pub drop_watch_after: Option<std::time::Duration>,
+    /// Faults: answer a watch with 410 Expired.
+    pub expire_watch: bool,
 }
 
 impl Req {
@@ -94,6 +98,8 @@ pub async fn route(cluster: &Arc<Cluster>, path: &str, req: Req) -> Response<Bod
             }
         }
         ["apis", group, version] => discovery(resources::resource_list(&types, group, version)),
+        ["openapi", "v3"] => body::json(200, &openapi::root(&types)),
+        ["openapi", "v3", gv @ ..] => discovery(openapi::group_version(&types, &gv.join("/"))),
         ["api", "v1", rest @ ..] => resource(cluster, &types, "", "v1", rest, req).await,
         ["apis", group, version, rest @ ..] => {
             resource(cluster, &types, group, version, rest, req).await

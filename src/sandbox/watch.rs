@@ -99,7 +99,7 @@ pub async fn watch(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Response<Bo
         .get("timeoutSeconds")
         .and_then(|s| s.parse::<u64>().ok())
         .map_or(Duration::from_secs(1800), Duration::from_secs);
-    let drop_after = cluster.watch_drop_after();
+    let drop_after = req.drop_watch_after;
     let mut enc = Encoder {
         table: req.wants_table(),
         sent_columns: false,
@@ -113,7 +113,11 @@ pub async fn watch(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Response<Bo
         let now = store.resource_version();
         let mut lines = Vec::new();
         let mut expired = None;
-        if rv_param == "0" || send_initial {
+        if req.expire_watch {
+            expired = Some(ApiError::expired(format!(
+                "too old resource version: {rv_param} (injected fault)"
+            )));
+        } else if rv_param == "0" || send_initial {
             for obj in store.list(&t.rt, t.namespace.as_deref()) {
                 if filter.labels.matches(obj) && filter.fields.matches(obj) {
                     lines.push(enc.line("ADDED", obj));

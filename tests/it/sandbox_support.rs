@@ -10,6 +10,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 pub struct Running {
     pub sandbox: Sandbox,
+    #[allow(dead_code)]
     pub addr: SocketAddr,
     pub kubeconfig: PathBuf,
     _dir: tempfile::TempDir,
@@ -28,8 +29,13 @@ impl Running {
     /// A kube client for `context` through the written kubeconfig (HTTP, path prefix).
     pub async fn client(&self, context: &str) -> kube::Client {
         let kc = Kubeconfig::read_from(&self.kubeconfig).unwrap();
-        let opts = KubeConfigOptions { context: Some(context.to_string()), ..Default::default() };
-        let config = kube::Config::from_custom_kubeconfig(kc, &opts).await.unwrap();
+        let opts = KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kc, &opts)
+            .await
+            .unwrap();
         kube::Client::try_from(config).unwrap()
     }
 }
@@ -41,12 +47,24 @@ pub async fn start(clusters: &[&str], opts: SandboxOptions) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     let names: Vec<String> = clusters.iter().map(|c| c.to_string()).collect();
-    sandbox::kubeconfig::write(&kubeconfig, addr, &names, sandbox.options().token.as_deref()).unwrap();
+    sandbox::kubeconfig::write(
+        &kubeconfig,
+        addr,
+        &names,
+        sandbox.options().token.as_deref(),
+    )
+    .unwrap();
     let (stop, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(sandbox::serve(listener, sandbox.clone(), async {
         let _ = rx.await;
     }));
-    Running { sandbox, addr, kubeconfig, _dir: dir, stop: Some(stop) }
+    Running {
+        sandbox,
+        addr,
+        kubeconfig,
+        _dir: dir,
+        stop: Some(stop),
+    }
 }
 
 /// An in-process client (tower service, no socket).
