@@ -16,8 +16,6 @@
 //! One file per controller; `meta` holds the object helpers they share and `events` the v1 Event
 //! bookkeeping (count bumps instead of endless new events).
 
-#![allow(dead_code)] // temporary while the controllers are written
-
 mod clock;
 mod container;
 mod daemonset;

@@ -25,13 +25,20 @@ pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
         if meta::uid(&rs).is_empty() {
             continue;
         }
+        let template = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
+        let selector = rs.pointer("/spec/selector").cloned().unwrap_or(Value::Null);
+        // The API server rejects a ReplicaSet whose template does not match its selector; here
+        // it would make pods that never count, forever — so such a ReplicaSet is left alone.
+        if !meta::selector_matches(&selector, &meta::labels(&template)) {
+            continue;
+        }
         let mut owned: Vec<&Value> = pods
             .iter()
             .filter(|p| meta::namespace(p) == meta::namespace(&rs) && meta::controlled_by(p, &rs))
+            .filter(|p| meta::selector_matches(&selector, &meta::labels(p)))
             .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
             .collect();
         let want = usize::try_from(meta::int_at(&rs, "/spec/replicas", 1).max(0)).unwrap_or(0);
-        let template = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let source = || Source {
             component: "replicaset-controller",
             host: "",
