@@ -16,9 +16,8 @@
 //! One file per controller; `meta` holds the object helpers they share and `events` the v1 Event
 //! bookkeeping (count bumps instead of endless new events).
 
-#![allow(dead_code)] // temporary while the controllers are written
-
 mod clock;
+mod container;
 mod daemonset;
 mod deployment;
 mod endpoints;
@@ -27,6 +26,8 @@ mod job;
 mod meta;
 mod pod;
 mod replicaset;
+#[cfg(test)]
+mod scenarios;
 mod statefulset;
 #[cfg(test)]
 mod testkit;
@@ -100,8 +101,8 @@ impl Default for SimConfig {
 pub struct Simulator {
     pub(crate) cfg: SimConfig,
     pub(crate) clock: Clock,
-    /// Pod key (`ns/name`) → its uid when first seen and when that was.
-    pub(crate) pods: HashMap<String, (String, Instant)>,
+    /// Pod key (`ns/name`) → when it was first seen and when to look at it again.
+    pub(crate) pods: HashMap<String, pod::PodTrack>,
     /// Deployment key → uid and the last time it made progress (for the progress deadline).
     pub(crate) progress: HashMap<String, (String, Instant)>,
     /// Round-robin cursor for scheduling.
