@@ -320,3 +320,124 @@ async fn kubectl_discovery_crud_patches_and_apply() {
             .contains("web-config")
     );
 }
+
+/// Reads lines from a running kubectl's stdout until one satisfies `want` (deadline 30 s).
+async fn read_until(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    mut want: impl FnMut(&str) -> bool,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let next = tokio::time::timeout_at(deadline, lines.next_line()).await;
+        match next {
+            Ok(Ok(Some(line))) => {
+                let done = want(&line);
+                seen.push(line);
+                if done {
+                    return seen;
+                }
+            }
+            other => panic!(
+                "stream ended or timed out ({other:?}) before the expected line; saw {seen:#?}"
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn kubectl_rollouts_watch_logs_events_and_cascade() {
+    use tokio::io::AsyncBufReadExt;
+
+    let sb = start(
+        &["dev"],
+        SandboxOptions {
+            time_scale: 20.0,
+            ..Default::default()
+        },
+    )
+    .await;
+    let k = Kubectl::new(&sb);
+    k.ok(&["apply", "-f", FIXTURE]).await;
+    let rollout = k
+        .ok(&["rollout", "status", "deploy/web", "--timeout=60s"])
+        .await;
+    assert!(rollout.contains("successfully rolled out"), "{rollout}");
+
+    // get pods -w streams a change: scaling up shows a new pod.
+    let before = k.ok(&["get", "pods", "-o", "name"]).await;
+    let mut watch = k.command(&["get", "pods", "-w", "--no-headers"]);
+    watch.stdout(std::process::Stdio::piped());
+    let mut child = watch.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = read_until(&mut lines, |l| l.contains("Running")).await;
+    assert!(first.iter().any(|l| l.starts_with("web-")), "{first:?}");
+    k.ok(&["scale", "deploy/web", "--replicas=2"]).await;
+    let streamed = read_until(&mut lines, |l| {
+        let name = l.split_whitespace().next().unwrap_or_default();
+        name.starts_with("web-") && !before.contains(name)
+    })
+    .await;
+    assert!(!streamed.is_empty());
+    child.kill().await.unwrap();
+    k.ok(&["rollout", "status", "deploy/web", "--timeout=60s"])
+        .await;
+
+    // logs and logs -f.
+    let logs = k.ok(&["logs", "deploy/web"]).await;
+    assert!(logs.lines().count() >= 1, "{logs}");
+    let mut follow = k.command(&["logs", "-f", "deploy/web"]);
+    follow.stdout(std::process::Stdio::piped());
+    let mut child = follow.spawn().unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let already = logs.lines().count();
+    let mut n = 0;
+    let followed = read_until(&mut lines, |_| {
+        n += 1;
+        n > already + 2
+    })
+    .await;
+    assert!(
+        followed.len() > already + 2,
+        "logs -f keeps streaming new lines"
+    );
+    child.kill().await.unwrap();
+
+    // describe and events.
+    let describe = k.ok(&["describe", "deploy", "web"]).await;
+    assert!(
+        describe.contains("ScalingReplicaSet") && describe.contains("RollingUpdateStrategy"),
+        "{describe}"
+    );
+    let pod_describe = k.ok(&["describe", "pod", "-l", "app=web"]).await;
+    assert!(
+        pod_describe.contains("Scheduled") && pod_describe.contains("nginx:1.27"),
+        "{pod_describe}"
+    );
+    let events = k.ok(&["get", "events"]).await;
+    assert!(
+        events.contains("Scheduled") && events.contains("SuccessfulCreate"),
+        "{events}"
+    );
+
+    // A crash-looping image never completes its rollout.
+    k.ok(&["set", "image", "deploy/web", "web=nginx:crashloop"])
+        .await;
+    let stuck = k
+        .output(&["rollout", "status", "deploy/web", "--timeout=5s"])
+        .await;
+    assert!(
+        !stuck.status.success(),
+        "rollout of a crashloop image must not complete"
+    );
+    let crash = k.ok(&["get", "pods"]).await;
+    assert!(
+        crash.contains("CrashLoopBackOff") || crash.contains("Error"),
+        "{crash}"
+    );
+
+    // Delete cascades to ReplicaSets and Pods.
+    k.ok(&["delete", "deploy", "web"]).await;
+    let rs = k.ok(&["get", "rs,pods", "-o", "name"]).await;
+    assert!(rs.trim().is_empty(), "dependents remain: {rs}");
+}
