@@ -20,6 +20,7 @@
 //! | [`diff`] | pair desired/live by key, normalize, compare (dry-run or fallback), unified text, Secret masking | model |
 //! | [`cluster`] | kube-rs boundary: clients per context, discovery cache, server-side apply and dry-run, watch caches | model |
 //! | [`health`] | `assess(obj) -> Health` per kind (one file each), `pod_row` for the pods pane | model |
+//! | [`sandbox`] | embedded Kubernetes API server + workload simulator for `demo` and tests | nothing |
 //! | [`cli`] | clap commands, exit codes; the composition root | everything |
 //!
 //! Leaf modules never import each other; only `controller` composes them, and `cli` wires the
@@ -35,3 +36,4 @@ pub mod health;
 pub mod model;
 pub mod render;
 pub mod source;
+pub mod sandbox;

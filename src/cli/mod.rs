@@ -258,7 +258,7 @@ fn dispatch(cli: Cli) -> CmdResult {
             ..
         })) => demo::init(&dir),
         Some(Commands::Demo(_)) => not_yet("demo", 6),
-        Some(Commands::Sandbox(_)) => not_yet("sandbox", 3),
+        Some(Commands::Sandbox(args)) => sandbox::run(args),
         Some(Commands::Watch) => not_yet("watch", 6),
         Some(Commands::Controller) => not_yet("controller", 5),
         Some(Commands::Status(args)) => status::run(&global, args),
@@ -312,4 +312,5 @@ mod demo;
 mod diff;
 mod history;
 mod render;
+mod sandbox;
 mod status;

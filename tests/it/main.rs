@@ -6,6 +6,10 @@
 //! - `health`:
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
 //! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
+//! - `sandbox_faults`: each fault mode as a kube client observes it
+//! - `sandbox_kube`: the sandbox through kube-rs (CRUD, SSA, dry-run, watch, reflector, 410)
+//! - `sandbox_kubectl`: the real kubectl against the sandbox (fails loudly without kubectl)
+//! - `sandbox_support`: start a sandbox on 127.0.0.1:0 with a kubeconfig; kube clients
 //! - `source`: git2 against real temporary repositories (local, `file://` remotes, history, commits)
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -16,4 +20,8 @@ mod diff;
 mod health;
 mod render;
 mod render_env;
+mod sandbox_faults;
+mod sandbox_kube;
+mod sandbox_kubectl;
+mod sandbox_support;
 mod source;

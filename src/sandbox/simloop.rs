@@ -1,0 +1,106 @@
+//! The driver of the workload simulator: one tokio task per cluster that, every tick, lets
+//! [`sim::Simulator`](super::sim::Simulator) look at the store (through [`ObjectView`]) and
+//! applies the [`Action`]s it returns as ordinary writes — so they get defaults, new
+//! resourceVersions and watch events like any client write. A stale `Update` (the object
+//! changed since the simulator read it) is dropped; the next tick recomputes. The task holds
+//! only a weak reference and ends when the sandbox is dropped. Imports nothing of the crate.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::Cluster;
+use super::sim::{Action, ObjectView, SimConfig, Simulator};
+use super::store::{Propagation, Store, UpdateMode};
+
+pub const TICK: Duration = Duration::from_millis(100);
+
+impl ObjectView for Store {
+    fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
+        match self.type_for_kind(api_version, kind) {
+            Some(rt) => Store::list(self, &rt, namespace).cloned().collect(),
+            None => Vec::new(),
+        }
+    }
+
+    fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
+        let rt = self.type_for_kind(api_version, kind)?;
+        Store::get(self, &rt, namespace.unwrap_or_default(), name).cloned()
+    }
+}
+
+/// Applies the simulator's writes; returns how many were refused (stale or invalid).
+pub fn apply(store: &mut Store, actions: Vec<Action>) -> usize {
+    let mut refused = 0;
+    for action in actions {
+        let ok = match action {
+            Action::Create(obj) => {
+                let av = obj["apiVersion"].as_str().unwrap_or_default();
+                let kind = obj["kind"].as_str().unwrap_or_default();
+                match store.type_for_kind(av, kind) {
+                    Some(rt) => store.create(&rt, obj, false).is_ok(),
+                    None => false,
+                }
+            }
+            Action::Update(obj) => {
+                let av = obj["apiVersion"].as_str().unwrap_or_default();
+                let kind = obj["kind"].as_str().unwrap_or_default();
+                match store.type_for_kind(av, kind) {
+                    Some(rt) => store.update(&rt, obj, UpdateMode::Internal, false).is_ok(),
+                    None => false,
+                }
+            }
+            Action::Delete {
+                api_version,
+                kind,
+                namespace,
+                name,
+            } => match store.type_for_kind(&api_version, &kind) {
+                Some(rt) => store
+                    .delete(
+                        &rt,
+                        namespace.as_deref().unwrap_or_default(),
+                        &name,
+                        Propagation::Background,
+                        false,
+                    )
+                    .is_ok(),
+                None => false,
+            },
+        };
+        if !ok {
+            refused += 1;
+        }
+    }
+    refused
+}
+
+/// Spawns the simulator of `cluster` on the current tokio runtime.
+pub fn spawn(cluster: Weak<Cluster>, time_scale: f64) {
+    let mut sim = Simulator::new(SimConfig {
+        time_scale,
+        ..SimConfig::default()
+    });
+    let unix_millis = jiff::Timestamp::now().as_millisecond();
+    sim.set_wall_clock(Instant::now(), unix_millis);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(cluster): Option<Arc<Cluster>> = cluster.upgrade() else {
+                return;
+            };
+            let mut store = cluster.lock();
+            let actions = sim.step(Instant::now(), &*store);
+            apply(&mut store, actions);
+        }
+    });
+}
