@@ -7,7 +7,7 @@
 //! Only the commits returned get a tree-to-tree diff (names only) for their file list. Nothing is
 //! collected beyond the page asked for.
 
-use git2::{Commit as GitCommit, Oid, Repository, Sort};
+use git2::{Commit as GitCommit, Oid, Repository};
 use jiff::Timestamp;
 
 use super::Error;
@@ -30,45 +30,39 @@ pub(crate) fn walk(
         .iter()
         .map(|p| normalize(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut walk = repo.revwalk().map_err(Error::git("start history walk"))?;
-    walk.set_sorting(Sort::NONE)
-        .and_then(|()| walk.simplify_first_parent())
-        .and_then(|()| walk.push(start))
-        .map_err(Error::git(format!("start history walk at {start}")))?;
-
-    // The walk follows first parents, so a commit's parent is usually the next commit walked:
-    // keep the parent's ids to reuse them and touch every tree once.
-    let mut cached: Option<(Oid, Vec<Option<Oid>>)> = None;
+    // Follow first parents by hand rather than with a `Revwalk`: a revwalk keeps a node for
+    // every commit it has visited and parses each commit a second time; the chain needs only the
+    // current commit and its parent, whose ids are carried over to the next step.
+    let mut commit = find_commit(repo, start)?;
+    let mut mine = ids_at(repo, commit.tree_id(), &paths)?;
     let mut skipped = 0;
-    for oid in walk {
-        let oid = oid.map_err(Error::git("walk history"))?;
-        let commit = find_commit(repo, oid)?;
-        let mine = match cached.take() {
-            Some((id, ids)) if id == oid => ids,
-            _ => ids_at(repo, commit.tree_id(), &paths)?,
-        };
+    loop {
         let parent = match commit.parent_id(0) {
-            Ok(parent_id) => {
-                let parent = find_commit(repo, parent_id)?;
-                Some((parent_id, ids_at(repo, parent.tree_id(), &paths)?))
-            }
+            Ok(id) => Some(find_commit(repo, id)?),
             Err(_) => None,
         };
-        let touched = match &parent {
-            Some((_, theirs)) => *theirs != mine,
-            None => mine.iter().any(Option::is_some),
+        let theirs = match &parent {
+            // Same tree, same ids: no need to look inside.
+            Some(p) if p.tree_id() == commit.tree_id() => mine.clone(),
+            Some(p) => ids_at(repo, p.tree_id(), &paths)?,
+            None => vec![None; paths.len()],
         };
-        cached = parent;
-        if !touched {
-            continue;
+        if theirs != mine {
+            if skipped < skip {
+                skipped += 1;
+            } else {
+                out.push(to_model(repo, &commit)?);
+                if out.len() == limit {
+                    break;
+                }
+            }
         }
-        if skipped < skip {
-            skipped += 1;
-            continue;
-        }
-        out.push(to_model(repo, &commit)?);
-        if out.len() == limit {
-            break;
+        match parent {
+            Some(p) => {
+                commit = p;
+                mine = theirs;
+            }
+            None => break,
         }
     }
     Ok(out)
