@@ -577,3 +577,10 @@ fn history_pages_cheaply_from_the_last_commit_returned() {
     assert_eq!(next, by_skip);
     assert_eq!(next[0].summary, "step 4");
 }
+
+#[test]
+fn a_source_can_move_into_a_blocking_task() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Source>();
+    assert_send::<Error>();
+}
