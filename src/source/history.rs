@@ -26,15 +26,15 @@ pub(crate) fn walk(
     if limit == 0 {
         return Ok(out);
     }
-    let paths = paths
+    let mut paths = paths
         .iter()
-        .map(|p| normalize(p))
+        .map(|p| normalize(p).map(Probe::new))
         .collect::<Result<Vec<_>, _>>()?;
     // Follow first parents by hand rather than with a `Revwalk`: a revwalk keeps a node for
     // every commit it has visited and parses each commit a second time; the chain needs only the
     // current commit and its parent, whose ids are carried over to the next step.
     let mut commit = find_commit(repo, start)?;
-    let mut mine = ids_at(repo, commit.tree_id(), &paths)?;
+    let mut mine = ids_at(repo, commit.tree_id(), &mut paths)?;
     let mut skipped = 0;
     loop {
         let parent = match commit.parent_id(0) {
@@ -44,7 +44,7 @@ pub(crate) fn walk(
         let theirs = match &parent {
             // Same tree, same ids: no need to look inside.
             Some(p) if p.tree_id() == commit.tree_id() => mine.clone(),
-            Some(p) => ids_at(repo, p.tree_id(), &paths)?,
+            Some(p) => ids_at(repo, p.tree_id(), &mut paths)?,
             None => vec![None; paths.len()],
         };
         if theirs != mine {
@@ -68,30 +68,67 @@ pub(crate) fn walk(
     Ok(out)
 }
 
-/// The ids of the entries at `paths` in a tree (`None` where absent). The root path (empty
-/// component list) is the tree itself, so `history(&[""], ..)` lists every non-empty commit.
-fn ids_at(repo: &Repository, tree: Oid, paths: &[Vec<String>]) -> Result<Vec<Option<Oid>>, Error> {
+/// One path being watched, with the last lookup below its top-level entry remembered: most
+/// commits leave `overlays/` alone, and then `overlays/production` needs no tree reads at all.
+struct Probe {
+    parts: Vec<String>,
+    /// Path joined with `/`, for `get_path`.
+    path: std::path::PathBuf,
+    /// (id of the top-level entry, id found at the full path under it).
+    memo: Option<(Oid, Option<Oid>)>,
+}
+
+impl Probe {
+    fn new(parts: Vec<String>) -> Self {
+        let path = std::path::PathBuf::from(parts.join("/"));
+        Self {
+            parts,
+            path,
+            memo: None,
+        }
+    }
+}
+
+/// The ids of the entries at the probes' paths in a tree (`None` where absent). The root path
+/// (no components) is the tree itself, so `history(&[""], ..)` lists every commit that changed
+/// anything.
+fn ids_at(repo: &Repository, tree: Oid, probes: &mut [Probe]) -> Result<Vec<Option<Oid>>, Error> {
     let root = repo.find_tree(tree).map_err(|source| Error::Git {
         what: format!("read tree {tree}"),
         source,
     })?;
-    let mut ids = Vec::with_capacity(paths.len());
-    for parts in paths {
-        if parts.is_empty() {
+    let mut ids = Vec::with_capacity(probes.len());
+    for probe in probes.iter_mut() {
+        let Some(first) = probe.parts.first() else {
             ids.push(Some(tree));
             continue;
+        };
+        let Some(top) = root.get_name(first).map(|e| e.id()) else {
+            ids.push(None);
+            continue;
+        };
+        if probe.parts.len() == 1 {
+            ids.push(Some(top));
+            continue;
         }
-        let path = std::path::Path::new(parts.join("/").as_str()).to_path_buf();
-        ids.push(match root.get_path(&path) {
+        if let Some((memo_top, found)) = probe.memo
+            && memo_top == top
+        {
+            ids.push(found);
+            continue;
+        }
+        let found = match root.get_path(&probe.path) {
             Ok(entry) => Some(entry.id()),
             Err(e) if e.code() == git2::ErrorCode::NotFound => None,
             Err(source) => {
                 return Err(Error::Git {
-                    what: format!("read {} in tree {tree}", path.display()),
+                    what: format!("read {} in tree {tree}", probe.path.display()),
                     source,
                 });
             }
-        });
+        };
+        probe.memo = Some((top, found));
+        ids.push(found);
     }
     Ok(ids)
 }
