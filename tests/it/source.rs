@@ -584,3 +584,24 @@ fn a_source_can_move_into_a_blocking_task() {
     assert_send::<Source>();
     assert_send::<Error>();
 }
+
+#[test]
+fn a_failed_fetch_names_the_url_and_keeps_the_last_good_state() {
+    let origin_dir = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    let origin = init(origin_dir.path());
+    let first = commit(&origin, &[("a", Some("1"))], "one", 1);
+    let url = format!("file://{}", origin_dir.path().display());
+    let spec = RepoSpec {
+        url: url.clone(),
+        branch: "main".into(),
+    };
+    let source = Source::open(&spec, cache.path()).unwrap();
+    drop(origin);
+    std::fs::remove_dir_all(origin_dir.path()).unwrap();
+    let message = source.fetch().unwrap_err().to_string();
+    assert!(message.starts_with(&format!("fetch {url}: ")), "{message}");
+    // The mirror still answers with what it had.
+    assert_eq!(source.resolve(None).unwrap().sha, first);
+    assert_eq!(text(&source, &first, "a"), "1");
+}
