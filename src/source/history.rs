@@ -7,7 +7,7 @@
 //! Only the commits returned get a tree-to-tree diff (names only) for their file list. Nothing is
 //! collected beyond the page asked for.
 
-use git2::{Commit as GitCommit, Oid, Repository, Sort};
+use git2::{Commit as GitCommit, Oid, Repository};
 use jiff::Timestamp;
 
 use super::Error;
@@ -26,78 +26,109 @@ pub(crate) fn walk(
     if limit == 0 {
         return Ok(out);
     }
-    let paths = paths
+    let mut paths = paths
         .iter()
-        .map(|p| normalize(p))
+        .map(|p| normalize(p).map(Probe::new))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut walk = repo.revwalk().map_err(Error::git("start history walk"))?;
-    walk.set_sorting(Sort::NONE)
-        .and_then(|()| walk.simplify_first_parent())
-        .and_then(|()| walk.push(start))
-        .map_err(Error::git(format!("start history walk at {start}")))?;
-
-    // The walk follows first parents, so a commit's parent is usually the next commit walked:
-    // keep the parent's ids to reuse them and touch every tree once.
-    let mut cached: Option<(Oid, Vec<Option<Oid>>)> = None;
+    // Follow first parents by hand rather than with a `Revwalk`: a revwalk keeps a node for
+    // every commit it has visited and parses each commit a second time; the chain needs only the
+    // current commit and its parent, whose ids are carried over to the next step.
+    let mut commit = find_commit(repo, start)?;
+    let mut mine = ids_at(repo, commit.tree_id(), &mut paths)?;
     let mut skipped = 0;
-    for oid in walk {
-        let oid = oid.map_err(Error::git("walk history"))?;
-        let commit = find_commit(repo, oid)?;
-        let mine = match cached.take() {
-            Some((id, ids)) if id == oid => ids,
-            _ => ids_at(repo, commit.tree_id(), &paths)?,
-        };
+    loop {
         let parent = match commit.parent_id(0) {
-            Ok(parent_id) => {
-                let parent = find_commit(repo, parent_id)?;
-                Some((parent_id, ids_at(repo, parent.tree_id(), &paths)?))
-            }
+            Ok(id) => Some(find_commit(repo, id)?),
             Err(_) => None,
         };
-        let touched = match &parent {
-            Some((_, theirs)) => *theirs != mine,
-            None => mine.iter().any(Option::is_some),
+        let theirs = match &parent {
+            // Same tree, same ids: no need to look inside.
+            Some(p) if p.tree_id() == commit.tree_id() => mine.clone(),
+            Some(p) => ids_at(repo, p.tree_id(), &mut paths)?,
+            None => vec![None; paths.len()],
         };
-        cached = parent;
-        if !touched {
-            continue;
+        if theirs != mine {
+            if skipped < skip {
+                skipped += 1;
+            } else {
+                out.push(to_model(repo, &commit)?);
+                if out.len() == limit {
+                    break;
+                }
+            }
         }
-        if skipped < skip {
-            skipped += 1;
-            continue;
-        }
-        out.push(to_model(repo, &commit)?);
-        if out.len() == limit {
-            break;
+        match parent {
+            Some(p) => {
+                commit = p;
+                mine = theirs;
+            }
+            None => break,
         }
     }
     Ok(out)
 }
 
-/// The ids of the entries at `paths` in a tree (`None` where absent). The root path (empty
-/// component list) is the tree itself, so `history(&[""], ..)` lists every non-empty commit.
-fn ids_at(repo: &Repository, tree: Oid, paths: &[Vec<String>]) -> Result<Vec<Option<Oid>>, Error> {
+/// One path being watched, with the last lookup below its top-level entry remembered: most
+/// commits leave `overlays/` alone, and then `overlays/production` needs no tree reads at all.
+struct Probe {
+    parts: Vec<String>,
+    /// Path joined with `/`, for `get_path`.
+    path: std::path::PathBuf,
+    /// (id of the top-level entry, id found at the full path under it).
+    memo: Option<(Oid, Option<Oid>)>,
+}
+
+impl Probe {
+    fn new(parts: Vec<String>) -> Self {
+        let path = std::path::PathBuf::from(parts.join("/"));
+        Self {
+            parts,
+            path,
+            memo: None,
+        }
+    }
+}
+
+/// The ids of the entries at the probes' paths in a tree (`None` where absent). The root path
+/// (no components) is the tree itself, so `history(&[""], ..)` lists every commit that changed
+/// anything.
+fn ids_at(repo: &Repository, tree: Oid, probes: &mut [Probe]) -> Result<Vec<Option<Oid>>, Error> {
     let root = repo.find_tree(tree).map_err(|source| Error::Git {
         what: format!("read tree {tree}"),
         source,
     })?;
-    let mut ids = Vec::with_capacity(paths.len());
-    for parts in paths {
-        if parts.is_empty() {
+    let mut ids = Vec::with_capacity(probes.len());
+    for probe in probes.iter_mut() {
+        let Some(first) = probe.parts.first() else {
             ids.push(Some(tree));
             continue;
+        };
+        let Some(top) = root.get_name(first).map(|e| e.id()) else {
+            ids.push(None);
+            continue;
+        };
+        if probe.parts.len() == 1 {
+            ids.push(Some(top));
+            continue;
         }
-        let path = std::path::Path::new(parts.join("/").as_str()).to_path_buf();
-        ids.push(match root.get_path(&path) {
+        if let Some((memo_top, found)) = probe.memo
+            && memo_top == top
+        {
+            ids.push(found);
+            continue;
+        }
+        let found = match root.get_path(&probe.path) {
             Ok(entry) => Some(entry.id()),
             Err(e) if e.code() == git2::ErrorCode::NotFound => None,
             Err(source) => {
                 return Err(Error::Git {
-                    what: format!("read {} in tree {tree}", path.display()),
+                    what: format!("read {} in tree {tree}", probe.path.display()),
                     source,
                 });
             }
-        });
+        };
+        probe.memo = Some((top, found));
+        ids.push(found);
     }
     Ok(ids)
 }

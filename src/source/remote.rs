@@ -50,10 +50,16 @@ pub(crate) fn clone_bare(
         let _ = std::fs::remove_dir_all(&partial);
         return Err(e);
     }
-    std::fs::rename(&partial, dest).map_err(|source| Error::Io {
-        path: dest.to_path_buf(),
-        source,
-    })?;
+    if let Err(source) = std::fs::rename(&partial, dest) {
+        // Another process may have finished the same clone first; its copy is as good as ours.
+        let _ = std::fs::remove_dir_all(&partial);
+        if !dest.exists() {
+            return Err(Error::Io {
+                path: dest.to_path_buf(),
+                source,
+            });
+        }
+    }
     Repository::open_bare(dest).map_err(|source| Error::Open {
         path: dest.to_path_buf(),
         source,
@@ -127,23 +133,48 @@ pub(crate) fn fetch(
 
 /// Credential callbacks: ssh-agent for ssh, git credential helpers for http(s), bounded.
 fn callbacks<'a>(config: &'a git2::Config, transport: Transport) -> RemoteCallbacks<'a> {
-    let mut attempts = 0;
+    let mut auth = Auth::new(config, transport);
     let mut callbacks = RemoteCallbacks::new();
-    callbacks.credentials(move |url, username, allowed| {
-        attempts += 1;
-        let tried = match transport {
-            Transport::Ssh => "the ssh-agent",
-            Transport::Http => "git credential helpers",
-            Transport::Other => "no credentials",
-        };
-        if attempts > MAX_AUTH_ATTEMPTS {
+    callbacks.credentials(move |url, username, allowed| auth.next(url, username, allowed));
+    callbacks
+}
+
+/// One fetch's credential attempts. libgit2 calls back again after every rejection, forever if
+/// we let it.
+struct Auth<'a> {
+    config: &'a git2::Config,
+    transport: Transport,
+    attempts: usize,
+}
+
+impl<'a> Auth<'a> {
+    fn new(config: &'a git2::Config, transport: Transport) -> Self {
+        Self {
+            config,
+            transport,
+            attempts: 0,
+        }
+    }
+
+    fn next(
+        &mut self,
+        url: &str,
+        username: Option<&str>,
+        allowed: CredentialType,
+    ) -> Result<Cred, git2::Error> {
+        self.attempts += 1;
+        if self.attempts > MAX_AUTH_ATTEMPTS {
+            let tried = match self.transport {
+                Transport::Ssh => "the ssh-agent",
+                Transport::Http => "git credential helpers",
+                Transport::Other => "no credentials",
+            };
             return Err(git2::Error::from_str(&format!(
                 "authentication failed after {MAX_AUTH_ATTEMPTS} attempts with {tried}"
             )));
         }
-        credential(config, url, username, allowed)
-    });
-    callbacks
+        credential(self.config, url, username, allowed)
+    }
 }
 
 fn credential(
@@ -178,4 +209,29 @@ fn remove_dir(path: &Path) -> Result<(), Error> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_attempts_are_bounded() {
+        let config = git2::Config::new().unwrap();
+        let mut auth = Auth::new(&config, Transport::Ssh);
+        for _ in 0..MAX_AUTH_ATTEMPTS {
+            assert!(
+                auth.next("ssh://git@host/r", None, CredentialType::USERNAME)
+                    .is_ok()
+            );
+        }
+        let err = auth
+            .next("ssh://git@host/r", None, CredentialType::USERNAME)
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.message(),
+            "authentication failed after 3 attempts with the ssh-agent"
+        );
+    }
 }

@@ -540,3 +540,68 @@ fn commit_files_creates_a_missing_branch_with_a_root_commit() {
     assert_eq!(source.resolve(Some("fresh")).unwrap().sha, sha);
     assert_eq!(text(&source, &sha, "x/y"), "z");
 }
+
+#[test]
+fn an_existing_clone_fetches_a_branch_it_does_not_have_yet() {
+    let origin_dir = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    let origin = init(origin_dir.path());
+    let first = commit(&origin, &[("a", Some("1"))], "one", 1);
+    let head = origin.head().unwrap().peel_to_commit().unwrap();
+    origin.branch("release", &head, false).unwrap();
+    let url = format!("file://{}", origin_dir.path().display());
+    let main = RepoSpec {
+        url: url.clone(),
+        branch: "main".into(),
+    };
+    drop(Source::open(&main, cache.path()).unwrap());
+    let release = RepoSpec {
+        url,
+        branch: "release".into(),
+    };
+    let source = Source::open(&release, cache.path()).unwrap();
+    assert_eq!(source.resolve(None).unwrap().sha, first);
+    assert_eq!(std::fs::read_dir(cache.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn history_pages_cheaply_from_the_last_commit_returned() {
+    let tmp = TempDir::new().unwrap();
+    let (_repo, _shas) = history_repo(tmp.path());
+    let source = local(tmp.path());
+    let env = vec!["overlays/dev".to_string(), "base".to_string()];
+    let first = source.history(&env, None, 0, 3).unwrap();
+    let last = &first.last().unwrap().sha;
+    let next = source.history(&env, Some(last), 1, 3).unwrap();
+    let by_skip = source.history(&env, None, 3, 3).unwrap();
+    assert_eq!(next, by_skip);
+    assert_eq!(next[0].summary, "step 4");
+}
+
+#[test]
+fn a_source_can_move_into_a_blocking_task() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Source>();
+    assert_send::<Error>();
+}
+
+#[test]
+fn a_failed_fetch_names_the_url_and_keeps_the_last_good_state() {
+    let origin_dir = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    let origin = init(origin_dir.path());
+    let first = commit(&origin, &[("a", Some("1"))], "one", 1);
+    let url = format!("file://{}", origin_dir.path().display());
+    let spec = RepoSpec {
+        url: url.clone(),
+        branch: "main".into(),
+    };
+    let source = Source::open(&spec, cache.path()).unwrap();
+    drop(origin);
+    std::fs::remove_dir_all(origin_dir.path()).unwrap();
+    let message = source.fetch().unwrap_err().to_string();
+    assert!(message.starts_with(&format!("fetch {url}: ")), "{message}");
+    // The mirror still answers with what it had.
+    assert_eq!(source.resolve(None).unwrap().sha, first);
+    assert_eq!(text(&source, &first, "a"), "1");
+}
