@@ -1,0 +1,73 @@
+//! The history pane: the selected env's commits, newest first, with markers naming every env
+//! whose synced revision is that commit (`◀ dev staging`), so "which commit runs where" is read
+//! off one column. Imports `crate::model` and `crate::config`.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::Span;
+use ratatui::widgets::{Cell, Row, Table};
+
+use crate::config::theme::{Slot, Theme};
+use crate::model::Snapshot;
+use crate::tui::panes::{pane_block, row_style};
+use crate::tui::rows::{CommitRow, commit_matches, filtered};
+use crate::tui::state::{Pane, ViewState};
+
+pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewState, theme: &Theme) {
+    let focused = view.focus == Pane::Commits;
+    let Some(env) = view.selected_env(snap) else {
+        frame.render_widget(pane_block(Pane::Commits.title(), focused, theme), area);
+        return;
+    };
+    let title = format!(
+        "{} · {} ({})",
+        Pane::Commits.title(),
+        env.path,
+        env.commits.len()
+    );
+    let block = pane_block(title, focused, theme);
+    let height = usize::from(area.height.saturating_sub(3));
+    let len = if view.filter.is_empty() {
+        env.commits.len()
+    } else {
+        filtered(&env.commits, &view.filter, commit_matches).count()
+    };
+    let range = view.commits.window(len, height);
+    let selected = view.commits.selected;
+    let rows: Vec<Row> = filtered(&env.commits, &view.filter, commit_matches)
+        .skip(range.start)
+        .take(range.len())
+        .enumerate()
+        .map(|(i, commit)| {
+            let row = CommitRow::of(commit, snap, view.now);
+            let running = if row.running.is_empty() {
+                String::new()
+            } else {
+                format!("◀ {}", row.running.join(" "))
+            };
+            Row::new(vec![
+                Cell::from(Span::styled(row.short, theme.style(Slot::Marker))),
+                Cell::from(Span::styled(row.age, theme.style(Slot::Dim))),
+                Cell::from(row.author),
+                Cell::from(Span::styled(running, theme.style(Slot::Marker))),
+                Cell::from(row.summary),
+            ])
+            .style(row_style(range.start + i == selected, focused, theme))
+        })
+        .collect();
+    let header =
+        Row::new(["SHA", "AGE", "AUTHOR", "RUNNING", "SUMMARY"]).style(theme.style(Slot::Dim));
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(7),
+            Constraint::Length(4),
+            Constraint::Length(8),
+            Constraint::Length(12),
+            Constraint::Min(10),
+        ],
+    )
+    .header(header)
+    .block(block);
+    frame.render_widget(table, area);
+}
