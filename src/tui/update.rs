@@ -329,3 +329,7 @@ fn on_action(view: &mut ViewState, snap: &Snapshot, action: Action) -> Option<Co
     }
     None
 }
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod tests;
