@@ -403,6 +403,9 @@ fn rgb_of(c: Color) -> Option<(u8, u8, u8)> {
     }
 }
 
+/// Folds a colour onto the 16 ANSI colours by hue and lightness. Plain RGB distance is not
+/// enough: muted palettes (One Dark's green and red) would both land on dark gray and lose
+/// their meaning, so saturated colours keep their hue family and greys keep their lightness.
 fn nearest_ansi(c: Color) -> Color {
     if is_ansi16(c) {
         return c;
@@ -410,15 +413,36 @@ fn nearest_ansi(c: Color) -> Color {
     let Some((r, g, b)) = rgb_of(c) else {
         return c;
     };
-    let dist = |(r2, g2, b2): (u8, u8, u8)| {
-        let d = |a: u8, b: u8| (i32::from(a) - i32::from(b)).pow(2);
-        d(r, r2) + d(g, g2) + d(b, b2)
+    let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
+    let max = r.max(g).max(b);
+    let min = r.min(g).min(b);
+    let chroma = max - min;
+    let lightness = (max + min) / 2;
+    if chroma < 40 {
+        return match lightness {
+            0..50 => Color::Black,
+            50..140 => Color::DarkGray,
+            140..215 => Color::Gray,
+            _ => Color::White,
+        };
+    }
+    let hue = if max == r {
+        (60 * (g - b) / chroma).rem_euclid(360)
+    } else if max == g {
+        60 * (b - r) / chroma + 120
+    } else {
+        60 * (r - g) / chroma + 240
     };
-    ANSI16
-        .iter()
-        .min_by_key(|(_, rgb)| dist(*rgb))
-        .map(|(c, _)| *c)
-        .unwrap_or(Color::Reset)
+    let bright = lightness >= 140;
+    let pick = |normal, light| if bright { light } else { normal };
+    match hue {
+        20..90 => pick(Color::Yellow, Color::LightYellow),
+        90..150 => pick(Color::Green, Color::LightGreen),
+        150..210 => pick(Color::Cyan, Color::LightCyan),
+        210..270 => pick(Color::Blue, Color::LightBlue),
+        270..345 => pick(Color::Magenta, Color::LightMagenta),
+        _ => pick(Color::Red, Color::LightRed),
+    }
 }
 
 #[cfg(test)]
@@ -467,6 +491,14 @@ mod tests {
         let rich = TermCaps::from_vars(false, Some("xterm"), Some("truecolor"));
         assert!(!rich.ansi16);
         assert_eq!(nearest_ansi(Color::Rgb(250, 10, 10)), Color::LightRed);
+        // One Dark's muted green and red keep their hue instead of both turning gray.
+        assert_eq!(
+            nearest_ansi(Color::Rgb(0x98, 0xc3, 0x79)),
+            Color::LightGreen
+        );
+        assert_eq!(nearest_ansi(Color::Rgb(0xe0, 0x6c, 0x75)), Color::LightRed);
+        assert_eq!(nearest_ansi(Color::Rgb(0x3e, 0x44, 0x51)), Color::DarkGray);
+        assert_eq!(nearest_ansi(Color::Indexed(196)), Color::LightRed);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct EnvRow {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Badge {
+    /// The reason behind a health other than Healthy.
+    Health(String),
     Paused,
     Hold(String),
     Lease(String),
@@ -36,6 +38,9 @@ pub enum Badge {
 impl EnvRow {
     pub fn of(env: &EnvState) -> Self {
         let mut badges = Vec::new();
+        if env.health.code != HealthCode::Healthy && !env.health.message.is_empty() {
+            badges.push(Badge::Health(env.health.message.clone()));
+        }
         if env.paused.is_some() {
             badges.push(Badge::Paused);
         }

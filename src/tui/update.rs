@@ -113,6 +113,8 @@ fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
                 return;
             }
             view.awaiting_preview = None;
+            view.toasts
+                .retain(|t| !t.text.starts_with("computing promotion preview"));
             let to_protected = snap.env(&to).is_some_and(|e| e.protected);
             let mut editor = TextArea::new(message.lines().map(str::to_owned).collect());
             editor.move_cursor(ratatui_textarea::CursorMove::Bottom);

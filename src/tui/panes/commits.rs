@@ -34,17 +34,31 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
     };
     let range = view.commits.window(len, height);
     let selected = view.commits.selected;
-    let rows: Vec<Row> = filtered(&env.commits, &view.filter, commit_matches)
+    let visible: Vec<(usize, CommitRow)> = filtered(&env.commits, &view.filter, commit_matches)
         .skip(range.start)
         .take(range.len())
         .enumerate()
-        .map(|(i, commit)| {
-            let row = CommitRow::of(commit, snap, view.now);
-            let running = if row.running.is_empty() {
-                String::new()
-            } else {
-                format!("◀ {}", row.running.join(" "))
-            };
+        .map(|(i, commit)| (range.start + i, CommitRow::of(commit, snap, view.now)))
+        .collect();
+    let running_text = |row: &CommitRow| {
+        if row.running.is_empty() {
+            String::new()
+        } else {
+            format!("◀ {}", row.running.join(","))
+        }
+    };
+    // The marker column is as wide as the widest marker shown (bounded), so env names are
+    // never cut while the summary keeps the rest.
+    let running_width = visible
+        .iter()
+        .map(|(_, row)| running_text(row).chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(7, 26);
+    let rows: Vec<Row> = visible
+        .into_iter()
+        .map(|(index, row)| {
+            let running = running_text(&row);
             Row::new(vec![
                 Cell::from(Span::styled(row.short, theme.style(Slot::Marker))),
                 Cell::from(Span::styled(row.age, theme.style(Slot::Dim))),
@@ -52,7 +66,7 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
                 Cell::from(Span::styled(running, theme.style(Slot::Marker))),
                 Cell::from(row.summary),
             ])
-            .style(row_style(range.start + i == selected, focused, theme))
+            .style(row_style(index == selected, focused, theme))
         })
         .collect();
     let header =
@@ -62,8 +76,8 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
         [
             Constraint::Length(7),
             Constraint::Length(4),
-            Constraint::Length(8),
-            Constraint::Length(12),
+            Constraint::Length(6),
+            Constraint::Length(u16::try_from(running_width).unwrap_or(7)),
             Constraint::Min(10),
         ],
     )

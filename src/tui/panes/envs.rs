@@ -30,7 +30,14 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
         } else {
             theme.style(Slot::Base)
         };
-        let marker = if row.protected { "◆ " } else { "  " };
+        // The selection is marked in text too, for monochrome terminals and screen readers.
+        let is_selected = range.start + i == selected;
+        let marker = match (is_selected, row.protected) {
+            (true, true) => "›◆ ",
+            (true, false) => "›  ",
+            (false, true) => " ◆ ",
+            (false, false) => "   ",
+        };
         let drift_style = if row.drift > 0 {
             theme.style(Slot::SyncOutOfSync)
         } else {
@@ -46,6 +53,9 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
             .iter()
             .flat_map(|b| {
                 let span = match b {
+                    Badge::Health(m) => {
+                        Span::styled(m.clone(), theme.style(health_slot(row.health)))
+                    }
                     Badge::Paused => Span::styled(" PAUSED ", theme.style(Slot::BadgePaused)),
                     Badge::Hold(rev) => {
                         Span::styled(format!(" HOLD {rev} "), theme.style(Slot::BadgeHold))
@@ -81,7 +91,7 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
             Cell::from(Span::styled(row.drift.to_string(), drift_style)),
             Cell::from(Line::from(badges)),
         ])
-        .style(row_style(range.start + i == selected, focused, theme))
+        .style(row_style(is_selected, focused, theme))
     });
     let header = Row::new([
         "ENV", "SYNC", "HEALTH", "DESIRED", "SYNCED", "DRIFT", "STATUS",
@@ -90,7 +100,7 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
     let table = Table::new(
         rows,
         [
-            Constraint::Length(14),
+            Constraint::Length(15),
             Constraint::Length(10),
             Constraint::Length(12),
             Constraint::Length(8),

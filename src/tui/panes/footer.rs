@@ -39,19 +39,26 @@ pub fn entries(view: &ViewState, snap: &Snapshot) -> Vec<(String, &'static str)>
             Action::Quit,
         ]
     };
-    actions
-        .iter()
-        .filter(|a| !(read_only && a.is_mutating()))
-        .filter_map(|a| {
-            let key = view.keymap.label_for(*a)?;
-            let label = a.footer_label().unwrap_or(match a {
-                Action::Back => "back",
-                Action::Up | Action::Down => "scroll",
-                _ => a.name(),
-            });
-            Some((key, label))
-        })
-        .collect()
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    for action in actions {
+        if read_only && action.is_mutating() {
+            continue;
+        }
+        let Some(key) = view.keymap.label_for(*action) else {
+            continue;
+        };
+        match action {
+            // One entry for both scroll keys.
+            Action::Up => continue,
+            Action::Down => {
+                let up = view.keymap.label_for(Action::Up).unwrap_or_default();
+                out.push((format!("{up}/{key}"), "scroll"));
+            }
+            Action::Back => out.push((key, "back")),
+            other => out.push((key, other.footer_label().unwrap_or(other.name()))),
+        }
+    }
+    out
 }
 
 pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, theme: &Theme) {
@@ -77,7 +84,10 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
         ));
         spans.push(Span::raw(" "));
     }
-    for (key, label) in entries(view, snap) {
+    let mut entries = entries(view, snap);
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    fit(&mut entries, usize::from(area.width).saturating_sub(used));
+    for (key, label) in entries {
         spans.push(Span::styled(key, theme.style(Slot::Key)));
         spans.push(Span::styled(format!(" {label}  "), theme.style(Slot::Dim)));
     }
@@ -88,6 +98,22 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
         ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Drops the least needed entries until the footer fits; help and quit always stay, since
+/// help lists everything dropped.
+fn fit(entries: &mut Vec<(String, &'static str)>, width: usize) {
+    let len = |e: &[(String, &'static str)]| -> usize {
+        e.iter()
+            .map(|(k, l)| k.chars().count() + l.chars().count() + 3)
+            .sum()
+    };
+    for droppable in ["open", "filter", "logs", "diff", "cmd", "scroll"] {
+        if len(entries) <= width {
+            return;
+        }
+        entries.retain(|(_, label)| *label != droppable);
+    }
 }
 
 /// The compact layout's tab strip naming the detail pane shown.

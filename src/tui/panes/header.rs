@@ -68,15 +68,15 @@ pub fn render_hold_banner(
     now: Timestamp,
     theme: &Theme,
 ) {
+    // Most important first: a narrow terminal cuts the tail, not the env or the revisions.
     let text = format!(
-        " HOLD {} at {} — rolled back from {} by {} {} ago: {} · auto-sync will not redeploy {}; resume to release",
+        " ⚠ HOLD {} @ {} · {} will not be redeployed · {} · by {} {} ago · resume to release",
         env.name,
         short_sha(&hold.revision),
         short_sha(&hold.bad_revision),
+        hold.reason,
         hold.by,
         format_age(now, hold.at),
-        hold.reason,
-        short_sha(&hold.bad_revision),
     );
     frame.render_widget(
         Paragraph::new(text).style(theme.style(Slot::BannerHold)),

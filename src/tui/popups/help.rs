@@ -65,9 +65,9 @@ pub fn render(
         .unwrap_or(u16::MAX)
         .saturating_add(2);
     let title = if view.is_read_only(snap) {
-        " Help (read-only) "
+        " Help (read-only) · j/k scroll · Esc close "
     } else {
-        " Help "
+        " Help · j/k scroll · Esc close "
     };
     let inner = dialog_frame(
         frame,

@@ -51,9 +51,14 @@ pub fn render(
                 Some(OperationResult::Running) => ("Running", Slot::HealthProgressing),
                 None => ("-", Slot::Dim),
             };
+            let mark = if range.start + i == selected {
+                "› "
+            } else {
+                "  "
+            };
             Row::new(vec![
                 Cell::from(Span::styled(
-                    short_sha(&e.sha).to_owned(),
+                    format!("{mark}{}", short_sha(&e.sha)),
                     theme.style(Slot::Marker),
                 )),
                 Cell::from(e.time.strftime("%Y-%m-%d %H:%M").to_string()),
@@ -70,7 +75,7 @@ pub fn render(
         })
         .collect();
     let header = Row::new([
-        "SHA",
+        "  SHA",
         "TIME (UTC)",
         "AGE",
         "AUTHOR",
@@ -82,7 +87,7 @@ pub fn render(
     let table = Table::new(
         rows,
         [
-            Constraint::Length(7),
+            Constraint::Length(9),
             Constraint::Length(16),
             Constraint::Length(4),
             Constraint::Length(8),

@@ -1,4 +1,4 @@
-//! Toasts: the newest notices, stacked at the top right, expiring after a few seconds (the
+//! Toasts: the newest notices, stacked at the bottom right, expiring after a few seconds (the
 //! tick drops them). Imports `crate::config` only.
 
 use ratatui::Frame;
@@ -15,8 +15,11 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ViewState, theme: &Theme) {
         let width = u16::try_from(text.chars().count())
             .unwrap_or(u16::MAX)
             .min(max_width);
-        let y = area.y + 1 + u16::try_from(i).unwrap_or(0);
-        if y >= area.bottom() || width == 0 {
+        // Bottom right, above the footer: dialogs are centred, so toasts do not hide them.
+        let Some(y) = area.bottom().checked_sub(2 + u16::try_from(i).unwrap_or(0)) else {
+            break;
+        };
+        if y <= area.y || width == 0 {
             break;
         }
         let rect = Rect {
