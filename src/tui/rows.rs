@@ -150,7 +150,48 @@ pub fn filtered<'a, T>(
         .filter(move |row| needle.is_empty() || matches(row, &needle))
 }
 
+/// The indices of the rows matching the filter, in one pass; `None` when the filter is empty
+/// (every row matches and rows can be sliced directly).
+pub fn matching<T>(rows: &[T], filter: &str, matches: fn(&T, &str) -> bool) -> Option<Vec<usize>> {
+    if filter.is_empty() {
+        return None;
+    }
+    let needle = filter.to_lowercase();
+    Some(
+        rows.iter()
+            .enumerate()
+            .filter(|(_, row)| matches(row, &needle))
+            .map(|(i, _)| i)
+            .collect(),
+    )
+}
+
+/// The rows at positions `range` of the (possibly filtered) list, with their positions.
+pub fn rows_in<'a, T>(
+    rows: &'a [T],
+    matched: Option<&'a [usize]>,
+    range: std::ops::Range<usize>,
+) -> impl Iterator<Item = (usize, &'a T)> + 'a {
+    range.filter_map(move |pos| {
+        let index = match matched {
+            Some(m) => *m.get(pos)?,
+            None => pos,
+        };
+        rows.get(index).map(|row| (pos, row))
+    })
+}
+
+/// Case-insensitive substring test against an already lower-cased needle, without
+/// allocating for ASCII text: filters run over every row each frame (5,000 pods).
 fn contains(haystack: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    // Kubernetes names are lower-case already: search them in place (std's substring search
+    // is fast even in debug builds); only mixed-case text pays for a lower-cased copy.
+    if !haystack.bytes().any(|b| b.is_ascii_uppercase()) && haystack.is_ascii() {
+        return haystack.contains(needle);
+    }
     haystack.to_lowercase().contains(needle)
 }
 
@@ -159,7 +200,13 @@ pub fn commit_matches(c: &Commit, needle: &str) -> bool {
 }
 
 pub fn drift_matches(d: &Drift, needle: &str) -> bool {
-    contains(&d.key.to_string(), needle) || contains(&d.kind.to_string(), needle)
+    // The parts first (no allocation); the joined `Kind/ns/name` only for needles that span
+    // a separator.
+    contains(&d.key.name, needle)
+        || contains(&d.key.kind, needle)
+        || contains(&d.key.namespace, needle)
+        || (needle.contains('/') && contains(&d.key.to_string(), needle))
+        || contains(&d.kind.to_string(), needle)
 }
 
 pub fn pod_matches(p: &PodRow, needle: &str) -> bool {
@@ -179,5 +226,14 @@ mod tests {
         assert_eq!(format_age(now, t("2026-11-21T20:45:00Z")), "3h");
         assert_eq!(format_age(now, t("2026-11-09T23:45:00Z")), "12d");
         assert_eq!(format_age(now, t("2026-11-22T00:00:00Z")), "0s");
+    }
+
+    #[test]
+    fn filter_is_case_insensitive_substring() {
+        assert!(contains("Deployment", "deploy"));
+        assert!(contains("CrashLoopBackOff", "loopback"));
+        assert!(!contains("Running", "crash"));
+        assert!(contains("Ünïcode-Pod", "ünï"));
+        assert!(contains("x", ""));
     }
 }

@@ -10,7 +10,7 @@ use ratatui::widgets::{Cell, Row, Table};
 use crate::config::theme::{Slot, Theme};
 use crate::model::Snapshot;
 use crate::tui::panes::{pane_block, row_style};
-use crate::tui::rows::{CommitRow, commit_matches, filtered};
+use crate::tui::rows::{CommitRow, commit_matches, matching, rows_in};
 use crate::tui::state::{Pane, ViewState};
 
 pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewState, theme: &Theme) {
@@ -27,18 +27,12 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
     );
     let block = pane_block(title, focused, theme);
     let height = usize::from(area.height.saturating_sub(3));
-    let len = if view.filter.is_empty() {
-        env.commits.len()
-    } else {
-        filtered(&env.commits, &view.filter, commit_matches).count()
-    };
+    let matched = matching(&env.commits, &view.filter, commit_matches);
+    let len = matched.as_ref().map_or(env.commits.len(), Vec::len);
     let range = view.commits.window(len, height);
     let selected = view.commits.selected;
-    let visible: Vec<(usize, CommitRow)> = filtered(&env.commits, &view.filter, commit_matches)
-        .skip(range.start)
-        .take(range.len())
-        .enumerate()
-        .map(|(i, commit)| (range.start + i, CommitRow::of(commit, snap, view.now)))
+    let visible: Vec<(usize, CommitRow)> = rows_in(&env.commits, matched.as_deref(), range.clone())
+        .map(|(i, commit)| (i, CommitRow::of(commit, snap, view.now)))
         .collect();
     let running_text = |row: &CommitRow| {
         if row.running.is_empty() {

@@ -10,7 +10,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use crate::config::theme::{Slot, Theme};
 use crate::model::Snapshot;
 use crate::tui::panes::{drift_slot, pane_block, row_style};
-use crate::tui::rows::{DriftRow, drift_matches, filtered};
+use crate::tui::rows::{DriftRow, drift_matches, matching, rows_in};
 use crate::tui::state::{Pane, ViewState};
 
 pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewState, theme: &Theme) {
@@ -40,17 +40,11 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
         return;
     }
     let height = usize::from(area.height.saturating_sub(3));
-    let len = if view.filter.is_empty() {
-        env.drift.len()
-    } else {
-        filtered(&env.drift, &view.filter, drift_matches).count()
-    };
+    let matched = matching(&env.drift, &view.filter, drift_matches);
+    let len = matched.as_ref().map_or(env.drift.len(), Vec::len);
     let range = view.drift.window(len, height);
     let selected = view.drift.selected;
-    let rows: Vec<Row> = filtered(&env.drift, &view.filter, drift_matches)
-        .skip(range.start)
-        .take(range.len())
-        .enumerate()
+    let rows: Vec<Row> = rows_in(&env.drift, matched.as_deref(), range.clone())
         .map(|(i, drift)| {
             let row = DriftRow::of(drift);
             Row::new(vec![
@@ -61,7 +55,7 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
                 Cell::from(row.resource),
                 Cell::from(Span::styled(row.fields, theme.style(Slot::Dim))),
             ])
-            .style(row_style(range.start + i == selected, focused, theme))
+            .style(row_style(i == selected, focused, theme))
         })
         .collect();
     let header = Row::new(["KIND", "RESOURCE", "FIELDS"]).style(theme.style(Slot::Dim));

@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell, Row, Table};
 use crate::config::theme::{Slot, Theme};
 use crate::model::{HealthCode, Snapshot};
 use crate::tui::panes::{health_slot, pane_block, row_style};
-use crate::tui::rows::{filtered, format_age_opt, pod_matches};
+use crate::tui::rows::{format_age_opt, matching, pod_matches, rows_in};
 use crate::tui::state::{Pane, ViewState};
 
 pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewState, theme: &Theme) {
@@ -32,17 +32,11 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
     );
     let block = pane_block(title, focused, theme);
     let height = usize::from(area.height.saturating_sub(3));
-    let len = if view.filter.is_empty() {
-        env.pods.len()
-    } else {
-        filtered(&env.pods, &view.filter, pod_matches).count()
-    };
+    let matched = matching(&env.pods, &view.filter, pod_matches);
+    let len = matched.as_ref().map_or(env.pods.len(), Vec::len);
     let range = view.pods.window(len, height);
     let selected = view.pods.selected;
-    let rows: Vec<Row> = filtered(&env.pods, &view.filter, pod_matches)
-        .skip(range.start)
-        .take(range.len())
-        .enumerate()
+    let rows: Vec<Row> = rows_in(&env.pods, matched.as_deref(), range.clone())
         .map(|(i, pod)| {
             let status_style = theme.style(health_slot(pod.health));
             let restarts_style = if pod.restarts > 0 {
@@ -58,7 +52,7 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
                 Cell::from(format_age_opt(view.now, pod.created)),
                 Cell::from(Span::styled(pod.reason.clone(), theme.style(Slot::Dim))),
             ])
-            .style(row_style(range.start + i == selected, focused, theme))
+            .style(row_style(i == selected, focused, theme))
         })
         .collect();
     let header = Row::new(["NAME", "STATUS", "READY", "RESTARTS", "AGE", "REASON"])
