@@ -300,6 +300,13 @@ impl Default for Keymap {
 }
 
 impl Keymap {
+    /// `<config dir>/keymap.yaml` (e.g. `~/.config/driftdeck/keymap.yaml` on Linux), where a
+    /// user keymap is looked for when none is given.
+    pub fn default_user_file() -> Option<std::path::PathBuf> {
+        directories::ProjectDirs::from("", "", "driftdeck")
+            .map(|dirs| dirs.config_dir().join("keymap.yaml"))
+    }
+
     /// Embedded defaults plus the user file when it exists; returns the warnings to show at
     /// startup. A missing file is not a warning; an unreadable one is.
     pub fn load(user_file: Option<&Path>) -> (Self, Vec<String>) {

@@ -433,7 +433,7 @@ fn nearest_ansi(c: Color) -> Color {
     } else {
         60 * (r - g) / chroma + 240
     };
-    let bright = lightness >= 140;
+    let bright = lightness >= 140 || max >= 240;
     let pick = |normal, light| if bright { light } else { normal };
     match hue {
         20..90 => pick(Color::Yellow, Color::LightYellow),

@@ -79,11 +79,12 @@ impl Default for UiOptions {
 }
 
 impl UiOptions {
-    /// Resolves `--theme` (with `NO_COLOR`, `TERM`, `COLORTERM`) and the user keymap file,
-    /// collecting their warnings.
+    /// Resolves `--theme` (with `NO_COLOR`, `TERM`, `COLORTERM`) and the user keymap file
+    /// (default: [`Keymap::default_user_file`]), collecting their warnings.
     pub fn load(theme: Option<&str>, keymap_file: Option<&Path>) -> Self {
         let (theme, mut warnings) = Theme::resolve(theme, TermCaps::from_env());
-        let (keymap, keymap_warnings) = Keymap::load(keymap_file);
+        let default_file = Keymap::default_user_file();
+        let (keymap, keymap_warnings) = Keymap::load(keymap_file.or(default_file.as_deref()));
         warnings.extend(keymap_warnings);
         Self {
             theme,

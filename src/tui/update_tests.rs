@@ -458,3 +458,32 @@ fn toasts_and_logs_are_bounded() {
     assert_eq!(view.toasts.len(), crate::tui::state::MAX_TOASTS);
     assert_eq!(view.logs.len(), crate::tui::state::MAX_LOG_LINES);
 }
+
+#[test]
+fn key_releases_and_unbound_keys_do_nothing() {
+    let snap = fixtures::demo_healthy();
+    let view = fixtures::view_state();
+    let mut release = KeyEvent::new(KeyCode::Char('s'), KeyModifiers::NONE);
+    release.kind = crossterm::event::KeyEventKind::Release;
+    assert_eq!(translate(&view, release), None);
+    assert_eq!(
+        translate(&view, KeyEvent::new(KeyCode::Char('z'), KeyModifiers::NONE)),
+        None
+    );
+    let _ = snap;
+}
+
+#[test]
+fn a_rebound_key_drives_the_same_flow() {
+    let (keymap, warnings) =
+        crate::config::keymap::Keymap::from_yaml(Some(("user.yaml", "sync: [S]\n")));
+    assert!(warnings.is_empty());
+    let snap = fixtures::demo_healthy();
+    let mut view = ViewState::new(keymap, fixtures::NOW);
+    assert_eq!(press(&mut view, &snap, 's'), None);
+    assert!(view.dialog.is_none(), "s is no longer sync");
+    press(&mut view, &snap, 'S');
+    assert_eq!(dialog_title(&view), "Sync dev @ f6a81c2");
+    let footer = crate::tui::panes::footer::entries(&view, &snap);
+    assert!(footer.contains(&("S".to_owned(), "sync")), "{footer:?}");
+}
