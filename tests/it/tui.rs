@@ -303,3 +303,53 @@ fn large_snapshot_renders_only_visible_rows() {
     );
     assert_eq!(view.pods.selected, 4_999);
 }
+
+#[test]
+fn yaml_logs_and_palette_at_80x24() {
+    let snap = fixtures::drifted();
+    let theme = Theme::default();
+
+    let mut view = fixtures::view_on_env(1);
+    view.focus = tui::Pane::Drift;
+    press(&mut view, &snap, KeyCode::Char('y'));
+    let yaml = text(&draw(&snap, &mut view, &theme, (80, 24)));
+    assert!(
+        yaml.contains("replicas: 2") && !yaml.contains("replicas: 5"),
+        "desired side only:\n{yaml}"
+    );
+    insta::assert_snapshot!("yaml_80x24", yaml);
+
+    let mut view = fixtures::view_on_env(1);
+    view.focus = tui::Pane::Pods;
+    for i in 0..500 {
+        view.push_log_line(format!(
+            "2026-11-21T23:44:{:02}Z INFO flushed batch {i} (512 records)",
+            i % 60
+        ));
+    }
+    press(&mut view, &snap, KeyCode::Char('l'));
+    let logs = text(&draw(&snap, &mut view, &theme, (80, 24)));
+    assert!(
+        logs.contains("flushed batch 499") && logs.contains("following"),
+        "{logs}"
+    );
+    insta::assert_snapshot!("logs_80x24", logs);
+    press(&mut view, &snap, KeyCode::Char('k'));
+    let scrolled = text(&draw(&snap, &mut view, &theme, (80, 24)));
+    assert!(
+        !scrolled.contains("flushed batch 499") && scrolled.contains("paused"),
+        "{scrolled}"
+    );
+
+    let mut view = fixtures::view_state();
+    type_text(&mut view, &snap, ":promote dev stag");
+    let palette = text(&draw(&snap, &mut view, &theme, (80, 24)));
+    assert!(
+        palette
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with(":promote dev stag█"),
+        "{palette}"
+    );
+}

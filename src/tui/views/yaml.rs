@@ -32,7 +32,11 @@ pub fn render(
     env: &str,
     key: &ResourceKey,
 ) {
-    let block = pane_block(format!("YAML · {env} · {key} (desired)"), true, theme);
+    let block = pane_block(
+        format!("YAML · {env} · {key} (desired; diff context only)"),
+        true,
+        theme,
+    );
     let drift = snap
         .env(env)
         .and_then(|e| e.drift.iter().find(|d| &d.key == key));
