@@ -84,11 +84,19 @@ pub fn sync(view: &mut ViewState, snap: &Snapshot, env: &str, revision: Option<&
             }
         },
     };
-    let lines = vec![
+    let mut lines = vec![
         format!("Sync {} to {}", env.name, describe_revision(env, &revision)),
         format!("context {} · namespace {}", env.context, env.namespace),
         format!("{} resources drifted now", env.drift.len()),
     ];
+    if let Some(hold) = env.hold.as_ref().filter(|h| h.bad_revision == revision) {
+        lines.push(format!(
+            "⚠ {} is the revision {} was rolled back from ({})",
+            short_sha(&revision),
+            env.name,
+            hold.reason
+        ));
+    }
     let command = Command::Sync {
         env: env.name.clone(),
         revision: Some(revision.clone()),

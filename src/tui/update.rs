@@ -46,8 +46,13 @@ pub fn update(view: &mut ViewState, snap: &Snapshot, action: UiAction) -> Option
             view.quit = true;
             None
         }
-        UiAction::Act(_) if view.dialog.is_some() || view.input.is_some() => {
-            // Keymap actions cannot answer dialogs (see `translate`); Back still closes them.
+        UiAction::Act(action) if view.dialog.is_some() || view.input.is_some() => {
+            // Keymap actions cannot answer dialogs (see `translate`); Back still closes them,
+            // and never confirms anything.
+            if action == Action::Back {
+                view.dialog = None;
+                view.input = None;
+            }
             None
         }
         UiAction::Act(action) => on_action(view, snap, action),

@@ -487,3 +487,22 @@ fn a_rebound_key_drives_the_same_flow() {
     let footer = crate::tui::panes::footer::entries(&view, &snap);
     assert!(footer.contains(&("S".to_owned(), "sync")), "{footer:?}");
 }
+
+#[test]
+fn syncing_a_held_env_to_its_bad_revision_says_so() {
+    let snap = fixtures::degraded_with_hold();
+    let mut view = fixtures::view_on_env(2);
+    press(&mut view, &snap, 's');
+    let Some(Dialog::Typed(typed)) = &view.dialog else {
+        panic!("production is protected");
+    };
+    assert!(
+        typed
+            .lines
+            .iter()
+            .any(|l| l.contains("f6a81c2 is the revision production was rolled back from"))
+    );
+    // The keymap's Back closes a dialog without confirming it.
+    assert_eq!(update(&mut view, &snap, UiAction::Act(Action::Back)), None);
+    assert!(view.dialog.is_none());
+}
