@@ -80,11 +80,8 @@ fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
                     .failure
                     .as_ref()
                     .map_or_else(|| entry.result.to_string(), ToString::to_string);
-                view.toast_error(format!("{} {env} failed", entry.op));
-                view.dialog = Some(Dialog::Error {
-                    title: format!("{} {env} @ {} failed", entry.op, short_sha(&entry.revision)),
-                    message: reason,
-                });
+                let title = format!("{} {env} @ {} failed", entry.op, short_sha(&entry.revision));
+                show_error(view, title, reason);
             }
             OperationResult::Succeeded | OperationResult::Running => {
                 view.toast(format!(
@@ -101,10 +98,7 @@ fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
                 Some(env) => format!("Refused ({env})"),
                 None => "Refused".to_owned(),
             };
-            view.dialog = Some(Dialog::Error {
-                title,
-                message: reason.to_string(),
-            });
+            show_error(view, title, reason.to_string());
         }
         Notice::PromotionPreviewed {
             from,
@@ -147,6 +141,16 @@ fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
             Some(env) => view.toast_error(format!("{env}: {message}")),
             None => view.toast_error(message),
         },
+    }
+}
+
+/// An error dialog — unless the operator is in the middle of another dialog (typing a
+/// protected env's name, say), which an unrelated failure must not wipe: then a toast.
+fn show_error(view: &mut ViewState, title: String, message: String) {
+    if view.dialog.is_some() {
+        view.toast_error(format!("{title}: {message}"));
+    } else {
+        view.dialog = Some(Dialog::Error { title, message });
     }
 }
 

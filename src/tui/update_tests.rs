@@ -506,3 +506,29 @@ fn syncing_a_held_env_to_its_bad_revision_says_so() {
     assert_eq!(update(&mut view, &snap, UiAction::Act(Action::Back)), None);
     assert!(view.dialog.is_none());
 }
+
+#[test]
+fn a_failure_elsewhere_does_not_wipe_a_dialog_being_answered() {
+    let snap = fixtures::degraded_with_hold();
+    let mut view = fixtures::view_on_env(2);
+    press(&mut view, &snap, 's');
+    type_text(&mut view, &snap, "produ");
+    let entry = snap.envs[2].history[1].clone();
+    update(
+        &mut view,
+        &snap,
+        UiAction::Notice(Notice::OperationFinished {
+            env: "dev".into(),
+            entry,
+        }),
+    );
+    assert!(
+        matches!(view.dialog, Some(Dialog::Typed(_))),
+        "the typed confirmation survives"
+    );
+    assert!(
+        view.toasts
+            .back()
+            .is_some_and(|t| t.error && t.text.contains("CrashLoopBackOff"))
+    );
+}
