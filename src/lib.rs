@@ -21,6 +21,8 @@
 //! | [`cluster`] | kube-rs boundary: clients per context, discovery cache, server-side apply and dry-run, watch caches | model |
 //! | [`health`] | `assess(obj) -> Health` per kind (one file each), `pod_row` for the pods pane | model |
 //! | [`sandbox`] | embedded Kubernetes API server + workload simulator for `demo` and tests | nothing |
+//! | [`config`] | config file; `keymap` and `theme` (keys and colours as data) | model |
+//! | [`tui`] | the console: `ViewState`, pure `update`, panes and popups rendered from `&Snapshot`, event loop | model, config |
 //! | [`cli`] | clap commands, exit codes; the composition root | everything |
 //!
 //! Leaf modules never import each other; only `controller` composes them, and `cli` wires the
@@ -37,3 +39,4 @@ pub mod model;
 pub mod render;
 pub mod source;
 pub mod sandbox;
+pub mod tui;

@@ -11,6 +11,7 @@
 //! - `sandbox_kubectl`: the real kubectl against the sandbox (fails loudly without kubectl)
 //! - `sandbox_support`: start a sandbox on 127.0.0.1:0 with a kubeconfig; kube clients
 //! - `source`: git2 against real temporary repositories (local, `file://` remotes, history, commits)
+//! - `tui`: console snapshots (insta, TestBackend at 120×36 and 80×24), colour legibility
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -25,3 +26,4 @@ mod sandbox_kube;
 mod sandbox_kubectl;
 mod sandbox_support;
 mod source;
+mod tui;

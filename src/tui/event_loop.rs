@@ -1,0 +1,222 @@
+//! The event loop: one closed [`UiEvent`] enum fed by one `tokio::select!` over crossterm's
+//! `EventStream`, the snapshot watch, the notice channel, a tick and the signals that must
+//! restore the terminal (SIGTERM, SIGHUP — an SSH drop). Every trigger is in one `match`.
+//!
+//! Terminal hygiene: [`run_in_terminal`] enters raw mode and the alternate screen through
+//! `ratatui::try_init` (which also installs a panic hook that restores the terminal) and
+//! restores it on every exit path. Nothing is drawn unless something visible changed: a new
+//! snapshot `seq`, input, a notice, a resize, a toast expiring, the header's minute, or — in
+//! watch mode only — the second ("updated Ns ago"). So an idle console writes nothing.
+//!
+//! This is the only IO in the module. Imports `crate::model` and `crate::config`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream};
+use futures::StreamExt;
+use jiff::Timestamp;
+use ratatui::DefaultTerminal;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::keymap::Keymap;
+use crate::config::theme::{TermCaps, Theme};
+use crate::model::{Command, Notice, Snapshot};
+use crate::tui::action::{UiAction, translate};
+use crate::tui::draw::render;
+use crate::tui::state::{DemoRequest, ViewState};
+use crate::tui::update::update;
+
+/// How often the clock is looked at; redraws still happen only on visible change.
+const TICK: Duration = Duration::from_millis(250);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+}
+
+/// Everything that can wake the UI.
+#[derive(Debug)]
+pub enum UiEvent {
+    Input(Event),
+    /// The controller published a snapshot.
+    Snapshot,
+    Notice(Notice),
+    Tick,
+    /// SIGTERM or SIGHUP: restore the terminal and leave.
+    Shutdown,
+}
+
+/// How the console runs.
+#[derive(Debug, Clone)]
+pub struct UiOptions {
+    pub read_only: bool,
+    pub watch_mode: bool,
+    pub theme: Theme,
+    pub keymap: Keymap,
+    /// The repo poll interval; watch mode calls data stale after twice this.
+    pub poll_interval: Duration,
+    /// Keymap/theme warnings to show as toasts at startup.
+    pub warnings: Vec<String>,
+    /// Where `:demo …` requests go (only `driftdeck demo` wires one).
+    pub demo_tx: Option<mpsc::Sender<DemoRequest>>,
+}
+
+impl Default for UiOptions {
+    fn default() -> Self {
+        Self {
+            read_only: false,
+            watch_mode: false,
+            theme: Theme::default(),
+            keymap: Keymap::default(),
+            poll_interval: Duration::from_secs(30),
+            warnings: Vec::new(),
+            demo_tx: None,
+        }
+    }
+}
+
+impl UiOptions {
+    /// Resolves `--theme` (with `NO_COLOR`, `TERM`, `COLORTERM`) and the user keymap file
+    /// (default: [`Keymap::default_user_file`]), collecting their warnings.
+    pub fn load(theme: Option<&str>, keymap_file: Option<&Path>) -> Self {
+        let (theme, mut warnings) = Theme::resolve(theme, TermCaps::from_env());
+        let default_file = Keymap::default_user_file();
+        let (keymap, keymap_warnings) = Keymap::load(keymap_file.or(default_file.as_deref()));
+        warnings.extend(keymap_warnings);
+        Self {
+            theme,
+            keymap,
+            warnings,
+            ..Self::default()
+        }
+    }
+}
+
+/// Sets the terminal up, runs the console, and restores the terminal however it ends.
+pub async fn run_in_terminal(
+    snapshot_rx: watch::Receiver<Snapshot>,
+    notice_rx: mpsc::Receiver<Notice>,
+    command_tx: mpsc::Sender<Command>,
+    opts: UiOptions,
+) -> Result<(), Error> {
+    let mut terminal = ratatui::try_init()?;
+    let result = run(&mut terminal, snapshot_rx, notice_rx, command_tx, opts).await;
+    ratatui::try_restore()?;
+    result
+}
+
+/// The event loop proper, on a terminal already set up. Returns on quit, on a signal, when
+/// the input stream ends, or on a terminal error.
+pub async fn run(
+    terminal: &mut DefaultTerminal,
+    mut snapshot_rx: watch::Receiver<Snapshot>,
+    mut notice_rx: mpsc::Receiver<Notice>,
+    command_tx: mpsc::Sender<Command>,
+    opts: UiOptions,
+) -> Result<(), Error> {
+    let mut view = ViewState::new(opts.keymap, Timestamp::now());
+    view.read_only = opts.read_only;
+    view.watch_mode = opts.watch_mode;
+    view.poll_interval = opts.poll_interval;
+    for warning in opts.warnings {
+        view.toast_error(warning);
+    }
+    let theme = opts.theme;
+    let mut snap = snapshot_rx.borrow_and_update().clone();
+    let mut input = EventStream::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut snapshots_open = true;
+    let mut notices_open = true;
+    let mut dirty = true;
+    let mut shown_clock = clock_key(&view);
+
+    loop {
+        if dirty {
+            terminal.draw(|frame| render(frame, &snap, &mut view, &theme))?;
+            dirty = false;
+        }
+        if view.quit {
+            return Ok(());
+        }
+        let event = tokio::select! {
+            next = input.next() => match next {
+                Some(Ok(event)) => UiEvent::Input(event),
+                Some(Err(e)) => return Err(Error::Terminal(e)),
+                None => return Ok(()),
+            },
+            changed = snapshot_rx.changed(), if snapshots_open => match changed {
+                Ok(()) => UiEvent::Snapshot,
+                Err(_) => {
+                    snapshots_open = false;
+                    UiEvent::Notice(Notice::Warned { env: None, message: "controller stopped; data is frozen".into() })
+                }
+            },
+            notice = notice_rx.recv(), if notices_open => match notice {
+                Some(notice) => UiEvent::Notice(notice),
+                None => {
+                    notices_open = false;
+                    UiEvent::Tick
+                }
+            },
+            _ = tick.tick() => UiEvent::Tick,
+            _ = sigterm.recv() => UiEvent::Shutdown,
+            _ = sighup.recv() => UiEvent::Shutdown,
+        };
+        let action = match event {
+            UiEvent::Input(Event::Key(key)) => translate(&view, key),
+            UiEvent::Input(Event::Resize(..)) => {
+                dirty = true;
+                None
+            }
+            UiEvent::Input(_) => None,
+            UiEvent::Snapshot => {
+                let next = snapshot_rx.borrow_and_update().clone();
+                dirty |= next.seq != snap.seq;
+                snap = next;
+                None
+            }
+            UiEvent::Notice(notice) => Some(UiAction::Notice(notice)),
+            UiEvent::Tick => {
+                let toasts = view.toasts.len();
+                let watch_index = view.watch_index;
+                update(&mut view, &snap, UiAction::Tick(Timestamp::now()));
+                let clock = clock_key(&view);
+                dirty |= clock != shown_clock
+                    || toasts != view.toasts.len()
+                    || watch_index != view.watch_index;
+                shown_clock = clock;
+                None
+            }
+            UiEvent::Shutdown => return Ok(()),
+        };
+        if let Some(action) = action {
+            dirty = true;
+            if let Some(command) = update(&mut view, &snap, action)
+                && let Err(e) = command_tx.try_send(command)
+            {
+                tracing::warn!("command not delivered: {e}");
+                view.toast_error(format!("controller busy or gone: {e}"));
+            }
+            if let (Some(request), Some(tx)) = (view.demo_request.take(), &opts.demo_tx)
+                && let Err(e) = tx.try_send(request)
+            {
+                view.toast_error(format!("demo request not delivered: {e}"));
+            }
+        }
+    }
+}
+
+/// What of the clock is on screen: the minute in the console, the second in watch mode.
+fn clock_key(view: &ViewState) -> i64 {
+    if view.watch_mode {
+        view.now.as_second()
+    } else {
+        view.now.as_second().div_euclid(60)
+    }
+}

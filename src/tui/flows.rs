@@ -1,0 +1,335 @@
+//! The operator's verbs as UI flows: each checks read-only and the snapshot, then either opens
+//! the dialog that names the exact target (carrying the finished [`Command`]) or, for the
+//! emergency brake (pause) and previews, returns the command at once. Keys and palette
+//! commands both come through here, so `s` and `:sync staging` behave the same.
+//!
+//! Imports `crate::model` only (plus sibling UI state); pure.
+
+use crate::model::{Command, EnvState, EnvTarget, OperationKind, Snapshot, short_sha};
+use crate::tui::dialogs;
+use crate::tui::palette::PaletteCommand;
+use crate::tui::state::{
+    Confirm, Cursor, DemoRequest, Dialog, PickEntry, RollbackPicker, ViewState,
+};
+
+/// Refuses mutating actions in read-only mode with a toast; true when refused.
+fn refused_read_only(view: &mut ViewState, snap: &Snapshot, what: &str) -> bool {
+    if view.is_read_only(snap) {
+        view.toast_error(format!("read-only: {what} refused"));
+        true
+    } else {
+        false
+    }
+}
+
+fn find_env<'s>(view: &mut ViewState, snap: &'s Snapshot, name: &str) -> Option<&'s EnvState> {
+    let env = snap.env(name);
+    if env.is_none() {
+        view.toast_error(format!("no environment named `{name}`"));
+    }
+    env
+}
+
+/// Resolves a typed revision (full or short sha) against the env's commits; unknown text is
+/// passed on as typed (a branch or tag the controller can resolve).
+fn resolve_revision(env: &EnvState, typed: &str) -> String {
+    let mut matches = env.commits.iter().filter(|c| c.sha.starts_with(typed));
+    match (matches.next(), matches.next()) {
+        (Some(commit), None) => commit.sha.clone(),
+        _ => typed.to_owned(),
+    }
+}
+
+/// "abc1234 "promote(dev→staging): …"" for dialogs.
+fn describe_revision(env: &EnvState, sha: &str) -> String {
+    match env.commits.iter().find(|c| c.sha == sha) {
+        Some(c) => format!("{} \"{}\" ({})", c.short_sha(), c.summary, c.author),
+        None => short_sha(sha).to_owned(),
+    }
+}
+
+/// Opens the confirmation for `command` on `env`: typed for protected envs, yes/no otherwise.
+fn open_confirm(
+    view: &mut ViewState,
+    env: &EnvState,
+    title: String,
+    lines: Vec<String>,
+    command: Command,
+) {
+    view.dialog = Some(if env.protected {
+        dialogs::typed_dialog(title, lines, &env.name, command)
+    } else {
+        Dialog::Confirm(Confirm {
+            title,
+            lines,
+            command,
+        })
+    });
+}
+
+pub fn sync(view: &mut ViewState, snap: &Snapshot, env: &str, revision: Option<&str>) {
+    if refused_read_only(view, snap, "sync") {
+        return;
+    }
+    let Some(env) = find_env(view, snap, env) else {
+        return;
+    };
+    let revision = match revision {
+        Some(typed) => resolve_revision(env, typed),
+        None => match &env.revision {
+            Some(rev) => rev.clone(),
+            None => {
+                view.toast_error(format!("{}: desired revision not known yet", env.name));
+                return;
+            }
+        },
+    };
+    let mut lines = vec![
+        format!("Sync {} to {}", env.name, describe_revision(env, &revision)),
+        format!("context {} · namespace {}", env.context, env.namespace),
+        format!("{} resources drifted now", env.drift.len()),
+    ];
+    if let Some(hold) = env.hold.as_ref().filter(|h| h.bad_revision == revision) {
+        lines.push(format!(
+            "⚠ {} is the revision {} was rolled back from ({})",
+            short_sha(&revision),
+            env.name,
+            hold.reason
+        ));
+    }
+    let command = Command::Sync {
+        env: env.name.clone(),
+        revision: Some(revision.clone()),
+        prune: None,
+        dry_run: false,
+    };
+    let title = format!("Sync {} @ {}", env.name, short_sha(&revision));
+    open_confirm(view, env, title, lines, command);
+}
+
+/// The env whose `promote_from` is `from`: the next stage.
+pub fn next_stage<'s>(snap: &'s Snapshot, from: &str) -> Option<&'s EnvState> {
+    snap.envs
+        .iter()
+        .find(|e| e.promote_from.as_deref() == Some(from))
+}
+
+/// Asks the controller for a preview; the preview dialog opens when its notice arrives.
+pub fn promote(
+    view: &mut ViewState,
+    snap: &Snapshot,
+    from: &str,
+    to: Option<&str>,
+) -> Option<Command> {
+    if refused_read_only(view, snap, "promote") {
+        return None;
+    }
+    find_env(view, snap, from)?;
+    let to = match to {
+        Some(to) => find_env(view, snap, to)?,
+        None => match next_stage(snap, from) {
+            Some(env) => env,
+            None => {
+                view.toast_error(format!("no environment promotes from {from}"));
+                return None;
+            }
+        },
+    };
+    view.awaiting_preview = Some((from.to_owned(), to.name.clone()));
+    view.toast(format!("computing promotion preview {from} → {}…", to.name));
+    Some(Command::Promote {
+        from: from.to_owned(),
+        to: to.name.clone(),
+        message: None,
+        force: false,
+        confirm: None,
+        preview: true,
+    })
+}
+
+/// Pause at once (the emergency brake); resume asks first, since it restarts automation and
+/// ends a hold.
+pub fn pause_resume(view: &mut ViewState, snap: &Snapshot, env: &str) -> Option<Command> {
+    if refused_read_only(view, snap, "pause/resume") {
+        return None;
+    }
+    let env = find_env(view, snap, env)?;
+    if env.paused.is_some() || env.hold.is_some() {
+        resume(view, snap, EnvTarget::One(env.name.clone()));
+        None
+    } else {
+        view.toast(format!("pausing {}", env.name));
+        Some(Command::Pause {
+            target: EnvTarget::One(env.name.clone()),
+            reason: "paused from the console".to_owned(),
+        })
+    }
+}
+
+pub fn resume(view: &mut ViewState, snap: &Snapshot, target: EnvTarget) {
+    let (title, mut lines) = match &target {
+        EnvTarget::All => (
+            "Resume ALL environments".to_owned(),
+            vec!["Auto-sync and self-heal restart everywhere.".to_owned()],
+        ),
+        EnvTarget::One(name) => (
+            format!("Resume {name}"),
+            vec![format!("Auto-sync and self-heal restart for {name}.")],
+        ),
+    };
+    let held: Vec<&str> = snap
+        .envs
+        .iter()
+        .filter(|e| e.hold.is_some())
+        .filter(|e| {
+            matches!(&target, EnvTarget::All)
+                || matches!(&target, EnvTarget::One(n) if *n == e.name)
+        })
+        .map(|e| e.name.as_str())
+        .collect();
+    if !held.is_empty() {
+        lines.push(format!("This ends the hold on {}.", held.join(", ")));
+    }
+    view.dialog = Some(Dialog::Confirm(Confirm {
+        title,
+        lines,
+        command: Command::Resume { target },
+    }));
+}
+
+/// Opens the picker (no revision given) or the confirmation for rolling back to `to`.
+pub fn rollback(view: &mut ViewState, snap: &Snapshot, env: &str, to: Option<&str>) {
+    if refused_read_only(view, snap, "rollback") {
+        return;
+    }
+    let Some(env) = find_env(view, snap, env) else {
+        return;
+    };
+    match to {
+        Some(typed) => {
+            let sha = resolve_revision(env, typed);
+            confirm_rollback(view, env, &sha);
+        }
+        None => {
+            let entries = pick_entries(env);
+            if entries.is_empty() {
+                view.toast_error(format!("{}: no history to roll back to", env.name));
+                return;
+            }
+            // Preselect the newest revision older than the one running: the usual target.
+            let current = entries.iter().position(|e| e.current);
+            let selected = current.map_or(0, |i| (i + 1).min(entries.len() - 1));
+            view.dialog = Some(Dialog::Picker(RollbackPicker {
+                env: env.name.clone(),
+                entries,
+                cursor: Cursor {
+                    selected,
+                    offset: 0,
+                },
+            }));
+        }
+    }
+}
+
+pub fn confirm_rollback(view: &mut ViewState, env: &EnvState, sha: &str) {
+    let mut lines = vec![
+        format!("Roll back {} to {}", env.name, describe_revision(env, sha)),
+        format!("context {} · namespace {}", env.context, env.namespace),
+    ];
+    if let Some(current) = &env.synced_revision {
+        lines.push(format!(
+            "now running {}; a hold keeps auto-sync from redeploying it",
+            short_sha(current)
+        ));
+    }
+    let command = Command::Rollback {
+        env: env.name.clone(),
+        to: Some(sha.to_owned()),
+        revert: false,
+        confirm: None,
+    };
+    let title = format!("Rollback {} → {}", env.name, short_sha(sha));
+    open_confirm(view, env, title, lines, command);
+}
+
+/// The env's commits, each with the result of the newest operation that applied it.
+pub fn pick_entries(env: &EnvState) -> Vec<PickEntry> {
+    env.commits
+        .iter()
+        .map(|c| PickEntry {
+            sha: c.sha.clone(),
+            time: c.time,
+            author: c.author.clone(),
+            summary: c.summary.clone(),
+            result: env
+                .history
+                .iter()
+                .find(|h| h.revision == c.sha && h.op != OperationKind::Promote)
+                .map(|h| h.result),
+            current: env.synced_revision.as_deref() == Some(c.sha.as_str()),
+        })
+        .collect()
+}
+
+/// Runs a parsed palette command; returns a command only for the ones that need no dialog.
+pub fn palette(view: &mut ViewState, snap: &Snapshot, cmd: PaletteCommand) -> Option<Command> {
+    match cmd {
+        PaletteCommand::Sync { env, revision } => {
+            sync(view, snap, &env, revision.as_deref());
+            None
+        }
+        PaletteCommand::Promote { from, to } => promote(view, snap, &from, Some(&to)),
+        PaletteCommand::Pause(target) => {
+            if refused_read_only(view, snap, "pause") {
+                return None;
+            }
+            if let EnvTarget::One(name) = &target {
+                find_env(view, snap, name)?;
+            }
+            view.toast(match &target {
+                EnvTarget::All => "pausing ALL environments".to_owned(),
+                EnvTarget::One(name) => format!("pausing {name}"),
+            });
+            Some(Command::Pause {
+                target,
+                reason: "paused from the console".to_owned(),
+            })
+        }
+        PaletteCommand::Resume(target) => {
+            if refused_read_only(view, snap, "resume") {
+                return None;
+            }
+            if let EnvTarget::One(name) = &target {
+                find_env(view, snap, name)?;
+            }
+            resume(view, snap, target);
+            None
+        }
+        PaletteCommand::Rollback { env, to } => {
+            rollback(view, snap, &env, to.as_deref());
+            None
+        }
+        PaletteCommand::Refresh(env) => {
+            if let Some(name) = &env {
+                find_env(view, snap, name)?;
+            }
+            Some(Command::Refresh { env })
+        }
+        PaletteCommand::Demo(args) => {
+            if refused_read_only(view, snap, "demo") {
+                return None;
+            }
+            view.toast(format!("demo: {}", args.join(" ")));
+            view.demo_request = Some(DemoRequest { args });
+            None
+        }
+        PaletteCommand::Help => {
+            view.dialog = Some(Dialog::Help { scroll: 0 });
+            None
+        }
+        PaletteCommand::Quit => {
+            view.quit = true;
+            None
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The environments pane: per env, sync, health, desired vs synced revision, drift count and
+//! badges (PAUSED, HOLD, lease holder, running operation, error); protected envs carry a ◆
+//! and the `env.protected` accent. Imports `crate::model` and `crate::config`.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Row, Table};
+
+use crate::config::theme::{Slot, Theme};
+use crate::model::Snapshot;
+use crate::tui::panes::{health_slot, pane_block, row_style, sync_slot};
+use crate::tui::rows::{Badge, EnvRow};
+use crate::tui::state::{Pane, ViewState};
+
+pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewState, theme: &Theme) {
+    let focused = view.focus == Pane::Envs;
+    let block = pane_block(
+        format!("{} ({})", Pane::Envs.title(), snap.envs.len()),
+        focused,
+        theme,
+    );
+    let height = usize::from(area.height.saturating_sub(3));
+    let range = view.env.window(snap.envs.len(), height);
+    let selected = view.env.selected;
+    let rows = snap.envs[range.clone()].iter().enumerate().map(|(i, env)| {
+        let row = EnvRow::of(env);
+        let name_style = if row.protected {
+            theme.style(Slot::EnvProtected)
+        } else {
+            theme.style(Slot::Base)
+        };
+        // The selection is marked in text too, for monochrome terminals and screen readers.
+        let is_selected = range.start + i == selected;
+        let marker = match (is_selected, row.protected) {
+            (true, true) => "›◆ ",
+            (true, false) => "›  ",
+            (false, true) => " ◆ ",
+            (false, false) => "   ",
+        };
+        let drift_style = if row.drift > 0 {
+            theme.style(Slot::SyncOutOfSync)
+        } else {
+            theme.style(Slot::Dim)
+        };
+        let synced_style = if row.synced == row.desired {
+            theme.style(Slot::Base)
+        } else {
+            theme.style(Slot::SyncOutOfSync)
+        };
+        let badges: Vec<Span> = row
+            .badges
+            .iter()
+            .flat_map(|b| {
+                let span = match b {
+                    Badge::Health(m) => {
+                        Span::styled(m.clone(), theme.style(health_slot(row.health)))
+                    }
+                    Badge::Paused => Span::styled(" PAUSED ", theme.style(Slot::BadgePaused)),
+                    Badge::Hold(rev) => {
+                        Span::styled(format!(" HOLD {rev} "), theme.style(Slot::BadgeHold))
+                    }
+                    Badge::Lease(holder) => {
+                        Span::styled(format!("held by {holder}"), theme.style(Slot::BadgeLease))
+                    }
+                    Badge::Operation(op) => {
+                        Span::styled(format!("⟳ {op}"), theme.style(Slot::HealthProgressing))
+                    }
+                    Badge::Error(e) => {
+                        Span::styled(format!("✗ {e}"), theme.style(Slot::HealthDegraded))
+                    }
+                };
+                [span, Span::raw(" ")]
+            })
+            .collect();
+        Row::new(vec![
+            Cell::from(Line::from(vec![
+                Span::styled(marker, theme.style(Slot::EnvProtected)),
+                Span::styled(row.name, name_style),
+            ])),
+            Cell::from(Span::styled(
+                row.sync.to_string(),
+                theme.style(sync_slot(row.sync)),
+            )),
+            Cell::from(Span::styled(
+                row.health.to_string(),
+                theme.style(health_slot(row.health)),
+            )),
+            Cell::from(row.desired),
+            Cell::from(Span::styled(row.synced, synced_style)),
+            Cell::from(Span::styled(row.drift.to_string(), drift_style)),
+            Cell::from(Line::from(badges)),
+        ])
+        .style(row_style(is_selected, focused, theme))
+    });
+    let header = Row::new([
+        "ENV", "SYNC", "HEALTH", "DESIRED", "SYNCED", "DRIFT", "STATUS",
+    ])
+    .style(theme.style(Slot::Dim));
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(15),
+            Constraint::Length(10),
+            Constraint::Length(12),
+            Constraint::Length(8),
+            Constraint::Length(8),
+            Constraint::Length(6),
+            Constraint::Min(10),
+        ],
+    )
+    .header(header)
+    .block(block);
+    frame.render_widget(table, area);
+}

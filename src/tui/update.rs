@@ -1,0 +1,346 @@
+//! The pure heart of the console: `update(&mut ViewState, &Snapshot, UiAction) ->
+//! Option<Command>`. Navigation, drill-downs, filter and palette input, notices and ticks are
+//! handled here; the verbs live in `flows` and the dialogs' keys in `dialogs`. No IO, no
+//! clock reads (the clock arrives in `Tick`), so every path is unit-testable.
+//!
+//! Imports `crate::model` and `crate::config`.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use jiff::Timestamp;
+use ratatui_textarea::TextArea;
+
+use crate::config::keymap::Action;
+use crate::model::{Command, Notice, OperationResult, Snapshot, short_sha};
+use crate::tui::action::UiAction;
+use crate::tui::dialogs;
+use crate::tui::flows;
+use crate::tui::palette::parse_palette;
+use crate::tui::rows;
+use crate::tui::state::{
+    Dialog, InputLine, Pane, Preview, TOAST_SECONDS, View, ViewState, WATCH_ROTATE_SECONDS,
+};
+
+/// Rows moved by PageUp/PageDown.
+const PAGE: isize = 10;
+
+pub fn update(view: &mut ViewState, snap: &Snapshot, action: UiAction) -> Option<Command> {
+    match action {
+        UiAction::Tick(now) => {
+            tick(view, snap, now);
+            None
+        }
+        UiAction::Notice(notice) => {
+            on_notice(view, snap, notice);
+            None
+        }
+        UiAction::Key(key) => {
+            if view.dialog.is_some() {
+                dialogs::on_key(view, snap, key)
+            } else if view.input.is_some() {
+                on_input_key(view, snap, key)
+            } else {
+                None
+            }
+        }
+        UiAction::Act(Action::Quit) => {
+            view.quit = true;
+            None
+        }
+        UiAction::Act(action) if view.dialog.is_some() || view.input.is_some() => {
+            // Keymap actions cannot answer dialogs (see `translate`); Back still closes them,
+            // and never confirms anything.
+            if action == Action::Back {
+                view.dialog = None;
+                view.input = None;
+            }
+            None
+        }
+        UiAction::Act(action) => on_action(view, snap, action),
+    }
+}
+
+fn tick(view: &mut ViewState, snap: &Snapshot, now: Timestamp) {
+    view.now = now;
+    let cutoff = now.as_second() - TOAST_SECONDS;
+    view.toasts.retain(|t| t.at.as_second() > cutoff);
+    if view.watch_mode && !snap.envs.is_empty() {
+        let slot = now.as_second().div_euclid(WATCH_ROTATE_SECONDS);
+        view.watch_index = usize::try_from(slot.rem_euclid(snap.envs.len() as i64)).unwrap_or(0);
+    }
+}
+
+fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
+    match notice {
+        Notice::OperationStarted { env, op, revision } => {
+            view.toast(format!("{op} {env} @ {} started", short_sha(&revision)));
+        }
+        Notice::OperationFinished { env, entry } => match entry.result {
+            OperationResult::Failed | OperationResult::Interrupted => {
+                let reason = entry
+                    .failure
+                    .as_ref()
+                    .map_or_else(|| entry.result.to_string(), ToString::to_string);
+                let title = format!("{} {env} @ {} failed", entry.op, short_sha(&entry.revision));
+                show_error(view, title, reason);
+            }
+            OperationResult::Succeeded | OperationResult::Running => {
+                view.toast(format!(
+                    "{} {env} @ {}: {}",
+                    entry.op,
+                    short_sha(&entry.revision),
+                    entry.result
+                ));
+            }
+        },
+        Notice::Refused { env, reason } => {
+            view.awaiting_preview = None;
+            let title = match env {
+                Some(env) => format!("Refused ({env})"),
+                None => "Refused".to_owned(),
+            };
+            show_error(view, title, reason.to_string());
+        }
+        Notice::PromotionPreviewed {
+            from,
+            to,
+            message,
+            drift,
+        } => {
+            // Only the preview this console asked for opens a dialog; another console's is
+            // none of our business.
+            if view.awaiting_preview.as_ref() != Some(&(from.clone(), to.clone())) {
+                return;
+            }
+            view.awaiting_preview = None;
+            view.toasts
+                .retain(|t| !t.text.starts_with("computing promotion preview"));
+            let to_protected = snap.env(&to).is_some_and(|e| e.protected);
+            let mut editor = TextArea::new(message.lines().map(str::to_owned).collect());
+            editor.move_cursor(ratatui_textarea::CursorMove::Bottom);
+            editor.move_cursor(ratatui_textarea::CursorMove::End);
+            view.dialog = Some(Dialog::Preview(Preview {
+                from,
+                to,
+                drift,
+                message: editor,
+                to_protected,
+                scroll: 0,
+            }));
+        }
+        Notice::Committed {
+            sha,
+            summary,
+            pushed,
+        } => {
+            let pushed = if pushed { ", pushed" } else { "" };
+            view.toast(format!("committed {} {summary}{pushed}", short_sha(&sha)));
+        }
+        Notice::Paused { env } => view.toast(format!("{env} paused")),
+        Notice::Resumed { env } => view.toast(format!("{env} resumed")),
+        Notice::Warned { env, message } => match env {
+            Some(env) => view.toast_error(format!("{env}: {message}")),
+            None => view.toast_error(message),
+        },
+    }
+}
+
+/// An error dialog — unless the operator is in the middle of another dialog (typing a
+/// protected env's name, say), which an unrelated failure must not wipe: then a toast.
+fn show_error(view: &mut ViewState, title: String, message: String) {
+    if view.dialog.is_some() {
+        view.toast_error(format!("{title}: {message}"));
+    } else {
+        view.dialog = Some(Dialog::Error { title, message });
+    }
+}
+
+fn on_input_key(view: &mut ViewState, snap: &Snapshot, key: KeyEvent) -> Option<Command> {
+    let input = view.input.take()?;
+    let (mut text, is_filter) = match input {
+        InputLine::Filter(t) => (t, true),
+        InputLine::Palette(t) => (t, false),
+    };
+    match key.code {
+        KeyCode::Esc => {
+            if is_filter {
+                view.filter.clear();
+            }
+            return None;
+        }
+        KeyCode::Enter => {
+            if is_filter {
+                view.filter = text;
+                return None;
+            }
+            return match parse_palette(&text) {
+                Ok(cmd) => flows::palette(view, snap, cmd),
+                Err(e) => {
+                    view.toast_error(format!(":{text}: {e}"));
+                    None
+                }
+            };
+        }
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
+        _ => {}
+    }
+    if is_filter {
+        // The filter applies while typing, so the operator sees the rows narrow.
+        view.filter = text.clone();
+        view.commits.selected = 0;
+        view.drift.selected = 0;
+        view.pods.selected = 0;
+        view.input = Some(InputLine::Filter(text));
+    } else {
+        view.input = Some(InputLine::Palette(text));
+    }
+    None
+}
+
+fn list_len(view: &ViewState, snap: &Snapshot, pane: Pane) -> usize {
+    let Some(env) = view.selected_env(snap) else {
+        return 0;
+    };
+    match pane {
+        Pane::Envs => snap.envs.len(),
+        Pane::Commits => rows::filtered(&env.commits, &view.filter, rows::commit_matches).count(),
+        Pane::Drift => rows::filtered(&env.drift, &view.filter, rows::drift_matches).count(),
+        Pane::Pods => rows::filtered(&env.pods, &view.filter, rows::pod_matches).count(),
+    }
+}
+
+fn move_cursor(view: &mut ViewState, snap: &Snapshot, delta: isize, absolute: Option<bool>) {
+    if view.view != View::Main {
+        // Logs and events count their scroll upwards from the tail (so they follow by
+        // default): up there means further from the tail.
+        let from_tail = matches!(view.view, View::Logs { .. } | View::Events { .. });
+        let (delta, absolute) = if from_tail {
+            (-delta, absolute.map(|top| !top))
+        } else {
+            (delta, absolute)
+        };
+        view.view_scroll = match absolute {
+            Some(true) => 0,
+            Some(false) => usize::MAX / 2,
+            None => view.view_scroll.saturating_add_signed(delta),
+        };
+        return;
+    }
+    let pane = view.focus;
+    let len = list_len(view, snap, pane);
+    let cursor = match pane {
+        Pane::Envs => &mut view.env,
+        Pane::Commits => &mut view.commits,
+        Pane::Drift => &mut view.drift,
+        Pane::Pods => &mut view.pods,
+    };
+    match absolute {
+        Some(true) => cursor.selected = 0,
+        Some(false) => cursor.selected = len.saturating_sub(1),
+        None => cursor.move_by(delta, len),
+    }
+    if pane == Pane::Envs {
+        // A different env: its lists start from the top.
+        view.commits = Default::default();
+        view.drift = Default::default();
+        view.pods = Default::default();
+    }
+}
+
+fn set_focus(view: &mut ViewState, pane: Pane) {
+    view.focus = pane;
+    if pane != Pane::Envs {
+        view.last_detail = pane;
+    }
+}
+
+/// The drift row under the cursor, as (env, key).
+fn selected_drift(
+    view: &ViewState,
+    snap: &Snapshot,
+) -> Option<(String, crate::model::ResourceKey)> {
+    let env = view.selected_env(snap)?;
+    let drift =
+        rows::filtered(&env.drift, &view.filter, rows::drift_matches).nth(view.drift.selected)?;
+    Some((env.name.clone(), drift.key.clone()))
+}
+
+fn selected_pod(view: &ViewState, snap: &Snapshot) -> Option<(String, String)> {
+    let env = view.selected_env(snap)?;
+    let pod = rows::filtered(&env.pods, &view.filter, rows::pod_matches).nth(view.pods.selected)?;
+    Some((env.name.clone(), pod.name.clone()))
+}
+
+fn open_view(view: &mut ViewState, next: View) {
+    view.view = next;
+    view.view_scroll = 0;
+}
+
+fn on_action(view: &mut ViewState, snap: &Snapshot, action: Action) -> Option<Command> {
+    if view.watch_mode && !matches!(action, Action::Quit | Action::Help | Action::Back) {
+        return None;
+    }
+    let env_name = view.selected_env(snap).map(|e| e.name.clone());
+    match action {
+        Action::Quit => view.quit = true,
+        Action::Help => view.dialog = Some(Dialog::Help { scroll: 0 }),
+        Action::Back => {
+            if view.view != View::Main {
+                open_view(view, View::Main);
+            } else if !view.filter.is_empty() {
+                view.filter.clear();
+            } else {
+                set_focus(view, Pane::Envs);
+            }
+        }
+        Action::FocusNext if view.view == View::Main => set_focus(view, view.focus.next()),
+        Action::FocusPrev if view.view == View::Main => set_focus(view, view.focus.prev()),
+        Action::FocusNext | Action::FocusPrev => {}
+        Action::Up => move_cursor(view, snap, -1, None),
+        Action::Down => move_cursor(view, snap, 1, None),
+        Action::PageUp => move_cursor(view, snap, -PAGE, None),
+        Action::PageDown => move_cursor(view, snap, PAGE, None),
+        Action::Top => move_cursor(view, snap, 0, Some(true)),
+        Action::Bottom => move_cursor(view, snap, 0, Some(false)),
+        Action::Enter => match view.focus {
+            _ if view.view != View::Main => {}
+            Pane::Envs | Pane::Commits => set_focus(view, Pane::Drift),
+            Pane::Drift => return on_action(view, snap, Action::Diff),
+            Pane::Pods => return on_action(view, snap, Action::Logs),
+        },
+        Action::Diff | Action::Yaml => match selected_drift(view, snap) {
+            Some((env, key)) => open_view(
+                view,
+                if action == Action::Diff {
+                    View::Diff { env, key }
+                } else {
+                    View::Yaml { env, key }
+                },
+            ),
+            None => view.toast(format!("{}: no drift", env_name.unwrap_or_default())),
+        },
+        Action::Logs => match selected_pod(view, snap) {
+            Some((env, pod)) => open_view(view, View::Logs { env, pod }),
+            None => view.toast(format!("{}: no pods", env_name.unwrap_or_default())),
+        },
+        Action::Events => {
+            if let Some(env) = env_name {
+                open_view(view, View::Events { env });
+            }
+        }
+        Action::Filter => view.input = Some(InputLine::Filter(view.filter.clone())),
+        Action::Palette => view.input = Some(InputLine::Palette(String::new())),
+        Action::Refresh => return Some(Command::Refresh { env: env_name }),
+        Action::Sync => flows::sync(view, snap, &env_name?, None),
+        Action::Promote => return flows::promote(view, snap, &env_name?, None),
+        Action::PauseResume => return flows::pause_resume(view, snap, &env_name?),
+        Action::Rollback => flows::rollback(view, snap, &env_name?, None),
+    }
+    None
+}
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod tests;

@@ -1,0 +1,16 @@
+//! Full-screen drill-downs in front of the panes (diff, YAML, logs and events) and the watch
+//! mode screen, one file each. Imports `crate::model` and `crate::config`.
+
+pub mod diff;
+pub mod logs;
+pub mod watch;
+pub mod yaml;
+
+use std::ops::Range;
+
+/// The slice of `len` lines to show in `height` rows at `scroll`, clamping the scroll so
+/// "bottom" (a huge scroll) lands on the last page.
+pub fn page(scroll: &mut usize, len: usize, height: usize) -> Range<usize> {
+    *scroll = (*scroll).min(len.saturating_sub(height));
+    *scroll..(*scroll + height).min(len)
+}

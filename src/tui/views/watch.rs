@@ -1,0 +1,206 @@
+//! Watch mode, for a wall monitor: no input needed, one large tile per env (name, sync,
+//! health, synced revision, drift, badges), and below them the detail of one env, rotating
+//! every few seconds. The top line says how old the data is ("updated 12s ago", from
+//! `Snapshot.taken_at`) and turns into a stale warning past twice the poll interval. Draws
+//! only from the snapshot and the tick's clock, so memory stays flat however long it runs.
+//! Imports `crate::model` and `crate::config`.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+
+use crate::config::theme::{Slot, Theme};
+use crate::model::{HealthCode, Snapshot, SyncStatus, short_sha};
+use crate::tui::panes::{health_slot, sync_slot};
+use crate::tui::rows::{DriftRow, format_age};
+use crate::tui::state::ViewState;
+
+/// Seconds since the snapshot was taken, if known.
+pub fn data_age(snap: &Snapshot, view: &ViewState) -> Option<i64> {
+    snap.taken_at
+        .map(|t| (view.now.as_second() - t.as_second()).max(0))
+}
+
+/// Whether the data is older than twice the poll interval.
+pub fn is_stale(snap: &Snapshot, view: &ViewState) -> bool {
+    let limit = i64::try_from(view.poll_interval.as_secs().saturating_mul(2)).unwrap_or(i64::MAX);
+    data_age(snap, view).is_none_or(|age| age > limit)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, theme: &Theme) {
+    let [top, tiles, detail] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(9.min(area.height / 2)),
+        Constraint::Min(3),
+    ])
+    .areas(area);
+    let age = data_age(snap, view);
+    let freshness = match age {
+        Some(secs) => format!("updated {secs}s ago"),
+        None => "no data yet".to_owned(),
+    };
+    let mut spans = vec![
+        Span::styled(" driftdeck watch ", theme.style(Slot::Title)),
+        Span::raw(format!(" {} ⎇ {}  ", snap.repo.url, snap.repo.branch)),
+    ];
+    if is_stale(snap, view) {
+        spans.push(Span::styled(
+            format!(
+                " STALE: {freshness} (poll every {}s) ",
+                view.poll_interval.as_secs()
+            ),
+            theme.style(Slot::Stale),
+        ));
+    } else {
+        spans.push(Span::styled(freshness, theme.style(Slot::Dim)));
+    }
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme.style(Slot::Header)),
+        top,
+    );
+    frame.render_widget(
+        Paragraph::new(view.now.strftime("%H:%M:%S UTC ").to_string())
+            .alignment(Alignment::Right)
+            .style(theme.style(Slot::Header)),
+        top,
+    );
+    if snap.envs.is_empty() {
+        return;
+    }
+    let columns = Layout::horizontal(
+        snap.envs
+            .iter()
+            .map(|_| Constraint::Ratio(1, u32::try_from(snap.envs.len()).unwrap_or(1))),
+    )
+    .split(tiles);
+    for (i, (env, rect)) in snap.envs.iter().zip(columns.iter()).enumerate() {
+        let worst = env.health.code;
+        let border = if i == view.watch_index {
+            theme.style(Slot::BorderFocused)
+        } else if worst == HealthCode::Degraded || env.sync == SyncStatus::OutOfSync {
+            theme.style(health_slot(HealthCode::Degraded))
+        } else {
+            theme.style(Slot::Border)
+        };
+        let name_style = if env.protected {
+            theme.style(Slot::EnvProtected)
+        } else {
+            theme.style(Slot::Title)
+        };
+        let mut lines = vec![
+            Line::from(Span::styled(env.name.to_uppercase(), name_style))
+                .alignment(Alignment::Center),
+            Line::default(),
+            Line::from(Span::styled(
+                format!("{}", env.sync),
+                theme.style(sync_slot(env.sync)),
+            ))
+            .alignment(Alignment::Center),
+            Line::from(Span::styled(
+                format!("{}", env.health.code),
+                theme.style(health_slot(env.health.code)),
+            ))
+            .alignment(Alignment::Center),
+            Line::from(format!(
+                "{} · drift {}",
+                env.synced_revision.as_deref().map_or("-", short_sha),
+                env.drift.len()
+            ))
+            .alignment(Alignment::Center),
+        ];
+        let mut badges = Vec::new();
+        if env.paused.is_some() {
+            badges.push(Span::styled(" PAUSED ", theme.style(Slot::BadgePaused)));
+        }
+        if let Some(hold) = &env.hold {
+            badges.push(Span::styled(
+                format!(" HOLD {} ", short_sha(&hold.revision)),
+                theme.style(Slot::BadgeHold),
+            ));
+        }
+        lines.push(Line::from(badges).alignment(Alignment::Center));
+        let tile = Paragraph::new(lines)
+            .style(theme.style(Slot::WatchTile))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_type(BorderType::Thick)
+                    .border_style(border),
+            );
+        frame.render_widget(tile, *rect);
+    }
+    render_detail(frame, detail, snap, view, theme);
+}
+
+fn render_detail(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, theme: &Theme) {
+    let Some(env) = snap
+        .envs
+        .get(view.watch_index.min(snap.envs.len().saturating_sub(1)))
+    else {
+        return;
+    };
+    let height = usize::from(area.height.saturating_sub(2));
+    let mut lines = Vec::new();
+    if !env.health.message.is_empty() {
+        lines.push(Line::from(Span::styled(
+            env.health.message.clone(),
+            theme.style(health_slot(env.health.code)),
+        )));
+    }
+    if let Some(error) = &env.error {
+        lines.push(Line::from(Span::styled(
+            format!("✗ {error}"),
+            theme.style(Slot::HealthDegraded),
+        )));
+    }
+    for drift in env.drift.iter().take(height / 2) {
+        let row = DriftRow::of(drift);
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<9}", row.kind.to_string()),
+                theme.style(Slot::SyncOutOfSync),
+            ),
+            Span::raw(row.resource),
+            Span::styled(format!("  {}", row.fields), theme.style(Slot::Dim)),
+        ]));
+    }
+    let unhealthy = env.pods.iter().filter(|p| p.health != HealthCode::Healthy);
+    for pod in unhealthy.take(height.saturating_sub(lines.len())) {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<18}", pod.status),
+                theme.style(health_slot(pod.health)),
+            ),
+            Span::raw(format!("{}  restarts {}  ", pod.name, pod.restarts)),
+            Span::styled(pod.reason.clone(), theme.style(Slot::Dim)),
+        ]));
+    }
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "{}: all {} pods healthy, live matches Git",
+                env.name,
+                env.pods.len()
+            ),
+            theme.style(Slot::HealthHealthy),
+        )));
+    }
+    let last = env
+        .history
+        .first()
+        .map(|h| {
+            format!(
+                " · last {} {} {} ago",
+                h.op,
+                h.result,
+                format_age(view.now, h.started)
+            )
+        })
+        .unwrap_or_default();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(Slot::Border))
+        .title(Line::from(format!(" {} detail{last} ", env.name)).style(theme.style(Slot::Title)));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}

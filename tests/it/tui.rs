@@ -1,0 +1,355 @@
+//! UI snapshots: each screen rendered from fabricated snapshots into a `TestBackend` at 120×36
+//! and 80×24, compared with insta. The fixture clock is fixed, so times are stable without
+//! filters. Colour legibility (NO_COLOR, 16-colour terminals) is checked on the styled buffer.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use driftdeck::config::theme::{Slot, TermCaps, Theme, is_ansi16};
+use driftdeck::model::Snapshot;
+use driftdeck::tui::{self, UiAction, ViewState, fixtures, translate, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::{Color, Modifier};
+
+const SIZES: [(u16, u16); 2] = [(120, 36), (80, 24)];
+
+fn draw(snap: &Snapshot, view: &mut ViewState, theme: &Theme, (w, h): (u16, u16)) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal
+        .draw(|frame| tui::render(frame, snap, view, theme))
+        .unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The buffer as text, one line per row, trailing blanks trimmed.
+fn text(buffer: &Buffer) -> String {
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut line = String::new();
+        for x in 0..area.width {
+            line.push_str(buffer[(x, y)].symbol());
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn press(view: &mut ViewState, snap: &Snapshot, code: KeyCode) {
+    let action = translate(view, KeyEvent::new(code, KeyModifiers::NONE)).unwrap();
+    update(view, snap, action);
+}
+
+fn type_text(view: &mut ViewState, snap: &Snapshot, text: &str) {
+    for c in text.chars() {
+        press(view, snap, KeyCode::Char(c));
+    }
+}
+
+/// Renders the same state at both sizes and snapshots each.
+fn snapshot_both(name: &str, snap: &Snapshot, setup: impl Fn(&mut ViewState)) {
+    let theme = Theme::default();
+    for size in SIZES {
+        let mut view = fixtures::view_state();
+        setup(&mut view);
+        let buffer = draw(snap, &mut view, &theme, size);
+        insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), text(&buffer));
+    }
+}
+
+#[test]
+fn healthy_overview() {
+    let snap = fixtures::demo_healthy();
+    snapshot_both("healthy_overview", &snap, |_| {});
+}
+
+#[test]
+fn drifted_env_with_diff_open() {
+    let snap = fixtures::drifted();
+    snapshot_both("drifted_diff_open", &snap, |view| {
+        view.env.selected = 1;
+        press(view, &snap, KeyCode::Enter);
+        press(view, &snap, KeyCode::Enter);
+    });
+}
+
+#[test]
+fn drifted_env_panes() {
+    let snap = fixtures::drifted();
+    snapshot_both("drifted_panes", &snap, |view| {
+        view.env.selected = 1;
+        press(view, &snap, KeyCode::Enter);
+    });
+}
+
+#[test]
+fn degraded_env_with_hold_banner() {
+    let snap = fixtures::degraded_with_hold();
+    snapshot_both("degraded_hold", &snap, |view| {
+        view.env.selected = 2;
+        view.focus = tui::Pane::Pods;
+        view.last_detail = tui::Pane::Pods;
+    });
+}
+
+#[test]
+fn promotion_preview() {
+    let snap = fixtures::demo_healthy();
+    snapshot_both("promotion_preview", &snap, |view| {
+        view.env.selected = 1;
+        press(view, &snap, KeyCode::Char('p'));
+        update(view, &snap, UiAction::Notice(fixtures::promotion_preview()));
+    });
+}
+
+#[test]
+fn typed_confirmation() {
+    let snap = fixtures::degraded_with_hold();
+    snapshot_both("typed_confirmation", &snap, |view| {
+        view.env.selected = 2;
+        type_text(view, &snap, ":rollback production c3d0f15");
+        press(view, &snap, KeyCode::Enter);
+        type_text(view, &snap, "prod");
+    });
+}
+
+#[test]
+fn rollback_picker() {
+    let snap = fixtures::degraded_with_hold();
+    snapshot_both("rollback_picker", &snap, |view| {
+        view.env.selected = 2;
+        press(view, &snap, KeyCode::Char('r'));
+    });
+}
+
+#[test]
+fn help() {
+    let snap = fixtures::demo_healthy();
+    snapshot_both("help", &snap, |view| press(view, &snap, KeyCode::Char('?')));
+}
+
+#[test]
+fn watch_mode() {
+    let snap = fixtures::degraded_with_hold();
+    snapshot_both("watch_mode", &snap, |view| {
+        view.watch_mode = true;
+        view.watch_index = 2;
+    });
+}
+
+#[test]
+fn watch_mode_says_when_data_is_stale() {
+    let mut snap = fixtures::demo_healthy();
+    snap.taken_at = fixtures::NOW
+        .checked_sub(jiff::SignedDuration::from_secs(75))
+        .ok();
+    let mut view = fixtures::view_state();
+    view.watch_mode = true;
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (120, 36)));
+    assert!(
+        screen.contains("STALE: updated 75s ago (poll every 30s)"),
+        "{screen}"
+    );
+    snap.taken_at = fixtures::NOW
+        .checked_sub(jiff::SignedDuration::from_secs(12))
+        .ok();
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (120, 36)));
+    assert!(
+        screen.contains("updated 12s ago") && !screen.contains("STALE"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn read_only_footer() {
+    let snap = fixtures::demo_healthy();
+    snapshot_both("read_only", &snap, |view| view.read_only = true);
+    let mut view = fixtures::view_state();
+    view.read_only = true;
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (120, 36)));
+    let footer = screen.lines().nth(35).unwrap();
+    assert!(
+        footer.contains("READ-ONLY") && footer.contains("help"),
+        "{footer}"
+    );
+    for mutating in ["sync", "promote", "pause", "rollback"] {
+        assert!(
+            !footer.contains(mutating),
+            "{mutating} in read-only footer: {footer}"
+        );
+    }
+    press(&mut view, &snap, KeyCode::Char('?'));
+    let help = text(&draw(&snap, &mut view, &Theme::default(), (120, 36)));
+    assert!(
+        help.contains("Help (read-only)") && !help.contains("roll back to an earlier"),
+        "{help}"
+    );
+}
+
+#[test]
+fn error_dialog_shows_the_controllers_reason() {
+    let snap = fixtures::demo_healthy();
+    let mut view = fixtures::view_state();
+    update(
+        &mut view,
+        &snap,
+        UiAction::Notice(driftdeck::model::Notice::Refused {
+            env: Some("staging".into()),
+            reason: driftdeck::model::FailureReason::Refused("dev is Degraded; use --force".into()),
+        }),
+    );
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (80, 24)));
+    assert!(
+        screen.contains("Refused (staging)")
+            && screen.contains("refused: dev is Degraded; use --force"),
+        "{screen}"
+    );
+}
+
+fn colours(buffer: &Buffer) -> Vec<Color> {
+    buffer
+        .content()
+        .iter()
+        .flat_map(|c| [c.fg, c.bg])
+        .filter(|c| *c != Color::Reset)
+        .collect()
+}
+
+#[test]
+fn no_color_renders_without_colour_and_keeps_meaning_in_modifiers() {
+    let caps = TermCaps::from_vars(true, Some("xterm-256color"), Some("truecolor"));
+    let (theme, _) = Theme::resolve(Some("dark"), caps);
+    assert_eq!(theme.name, "monochrome");
+    let snap = fixtures::degraded_with_hold();
+    let mut view = fixtures::view_on_env(2);
+    let buffer = draw(&snap, &mut view, &theme, (80, 24));
+    assert_eq!(colours(&buffer), Vec::<Color>::new());
+    // The selected row and the Degraded health stay distinguishable without colour.
+    let reversed = buffer
+        .content()
+        .iter()
+        .filter(|c| c.modifier.contains(Modifier::REVERSED))
+        .count();
+    assert!(
+        reversed > 10,
+        "selection/hold banner must be reversed, got {reversed} cells"
+    );
+    assert_eq!(
+        theme.style(Slot::HealthDegraded).add_modifier,
+        Modifier::BOLD | Modifier::REVERSED
+    );
+    insta::assert_snapshot!("no_color_80x24", text(&buffer));
+}
+
+#[test]
+fn sixteen_colour_terminal_gets_only_ansi_colours() {
+    let caps = TermCaps::from_vars(false, Some("xterm"), None);
+    for name in ["dark", "light", "high-contrast"] {
+        let (theme, warnings) = Theme::resolve(Some(name), caps);
+        assert!(warnings.is_empty());
+        let snap = fixtures::drifted();
+        let mut view = fixtures::view_on_env(1);
+        let buffer = draw(&snap, &mut view, &theme, (80, 24));
+        let used = colours(&buffer);
+        assert!(
+            !used.is_empty(),
+            "{name}: a 16-colour terminal still gets colour"
+        );
+        assert!(used.iter().copied().all(is_ansi16), "{name}: {used:?}");
+        // Added and removed diff lines must not collapse to one colour.
+        assert_ne!(
+            theme.style(Slot::DiffAdded).fg,
+            theme.style(Slot::DiffRemoved).fg,
+            "{name}"
+        );
+        assert_ne!(
+            theme.style(Slot::HealthHealthy).fg,
+            theme.style(Slot::HealthDegraded).fg,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn protected_env_gets_its_accent() {
+    let theme = Theme::default();
+    let snap = fixtures::demo_healthy();
+    let mut view = fixtures::view_state();
+    let buffer = draw(&snap, &mut view, &theme, (120, 36));
+    let screen = text(&buffer);
+    let (row, line) = screen
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("◆ production"))
+        .unwrap();
+    let col = line.chars().position(|c| c == 'p').unwrap();
+    let cell = &buffer[(u16::try_from(col).unwrap(), u16::try_from(row).unwrap())];
+    assert_eq!(cell.fg, theme.style(Slot::EnvProtected).fg.unwrap());
+}
+
+#[test]
+fn large_snapshot_renders_only_visible_rows() {
+    let snap = fixtures::large(3, 2_000, 5_000);
+    let mut view = fixtures::view_state();
+    view.focus = tui::Pane::Pods;
+    for _ in 0..3 {
+        press(&mut view, &snap, KeyCode::End);
+    }
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (120, 36)));
+    assert!(
+        screen.contains("app-999-7d9f8b6c5-04999"),
+        "the last pod is scrolled into view"
+    );
+    assert_eq!(view.pods.selected, 4_999);
+}
+
+#[test]
+fn yaml_logs_and_palette_at_80x24() {
+    let snap = fixtures::drifted();
+    let theme = Theme::default();
+
+    let mut view = fixtures::view_on_env(1);
+    view.focus = tui::Pane::Drift;
+    press(&mut view, &snap, KeyCode::Char('y'));
+    let yaml = text(&draw(&snap, &mut view, &theme, (80, 24)));
+    assert!(
+        yaml.contains("replicas: 2") && !yaml.contains("replicas: 5"),
+        "desired side only:\n{yaml}"
+    );
+    insta::assert_snapshot!("yaml_80x24", yaml);
+
+    let mut view = fixtures::view_on_env(1);
+    view.focus = tui::Pane::Pods;
+    for i in 0..500 {
+        view.push_log_line(format!(
+            "2026-11-21T23:44:{:02}Z INFO flushed batch {i} (512 records)",
+            i % 60
+        ));
+    }
+    press(&mut view, &snap, KeyCode::Char('l'));
+    let logs = text(&draw(&snap, &mut view, &theme, (80, 24)));
+    assert!(
+        logs.contains("flushed batch 499") && logs.contains("following"),
+        "{logs}"
+    );
+    insta::assert_snapshot!("logs_80x24", logs);
+    press(&mut view, &snap, KeyCode::Char('k'));
+    let scrolled = text(&draw(&snap, &mut view, &theme, (80, 24)));
+    assert!(
+        !scrolled.contains("flushed batch 499") && scrolled.contains("paused"),
+        "{scrolled}"
+    );
+
+    let mut view = fixtures::view_state();
+    type_text(&mut view, &snap, ":promote dev stag");
+    let palette = text(&draw(&snap, &mut view, &theme, (80, 24)));
+    assert!(
+        palette
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with(":promote dev stag█"),
+        "{palette}"
+    );
+}
