@@ -37,6 +37,6 @@ pub mod diff;
 pub mod health;
 pub mod model;
 pub mod render;
-pub mod source;
 pub mod sandbox;
+pub mod source;
 pub mod tui;

@@ -13,11 +13,14 @@
 //! `ignore_differences` rule must list `json_pointers` or `managers`; a bare number is not a
 //! duration (the unit is required).
 //!
-//! The TUI owns `keymap.rs` and `theme.rs` in this folder and declares them below.
+//! The keymap and the colour themes are data files too: [`keymap`] and [`theme`] load the
+//! embedded defaults and the user's overrides, collecting warnings instead of failing.
 
 mod duration;
 mod error;
+pub mod keymap;
 mod raw;
+pub mod theme;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -262,9 +265,3 @@ mod tests {
         );
     }
 }
-//! Configuration: the config file, the keymap and the colour themes. This worktree's copy only
-//! declares the keymap and theme submodules; the config helper's `mod.rs` owns everything else
-//! and the lead merges the two. Imports only `crate::model`.
-
-pub mod keymap;
-pub mod theme;
