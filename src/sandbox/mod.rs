@@ -72,7 +72,7 @@ impl Default for SandboxOptions {
         SandboxOptions {
             token: None,
             time_scale: 1.0,
-            watch_history: 10_000,
+            watch_history: 5_000,
             simulate: true,
         }
     }

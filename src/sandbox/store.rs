@@ -44,7 +44,8 @@ pub struct Change {
     pub group: String,
     pub plural: String,
     pub namespace: String,
-    pub object: Value,
+    /// Shared with the store while it is the current version (no second copy per change).
+    pub object: Arc<Value>,
 }
 
 /// How an update treats `status`: the main resource ignores status changes and the status
@@ -65,7 +66,7 @@ pub enum Propagation {
 
 pub struct Store {
     types: Vec<ResourceType>,
-    objects: BTreeMap<ObjKey, Value>,
+    objects: BTreeMap<ObjKey, Arc<Value>>,
     rv: u64,
     log: VecDeque<Arc<Change>>,
     log_capacity: usize,
@@ -182,6 +183,7 @@ impl Store {
             ns.to_string(),
             name.to_string(),
         ))
+        .map(AsRef::as_ref)
     }
 
     /// Objects of a type, in key order, optionally in one namespace.
@@ -198,7 +200,7 @@ impl Store {
         self.objects
             .range(start..)
             .take_while(move |(k, _)| k.0 == g && k.1 == p && ns.as_ref().is_none_or(|n| *n == k.2))
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.as_ref())
     }
 
     pub fn len(&self) -> usize {
@@ -209,7 +211,7 @@ impl Store {
         self.objects.is_empty()
     }
 
-    fn commit(&mut self, kind: ChangeKind, rt: &ResourceType, object: Value) {
+    fn commit(&mut self, kind: ChangeKind, rt: &ResourceType, object: Arc<Value>) {
         let change = Arc::new(Change {
             rv: self.rv,
             kind,
@@ -343,8 +345,10 @@ impl Store {
         if rt.kind == "CustomResourceDefinition" {
             self.register_crd(&obj);
         }
-        self.objects.insert(key, obj.clone());
-        self.commit(ChangeKind::Added, rt, obj.clone());
+        let shared = Arc::new(obj);
+        self.objects.insert(key, shared.clone());
+        self.commit(ChangeKind::Added, rt, shared.clone());
+        let obj = Value::clone(&shared);
         if rt.kind == "Namespace" && rt.group.is_empty() {
             self.create_default_service_account(&name);
         }
@@ -390,7 +394,7 @@ impl Store {
         }
         let key = Self::key_of(rt, &obj);
         let name = key.3.clone();
-        let Some(old) = self.objects.get(&key) else {
+        let Some(old) = self.objects.get(&key).map(AsRef::as_ref) else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, &name));
         };
         let given_rv = meta_str(&obj, "resourceVersion");
@@ -475,8 +479,10 @@ impl Store {
         if rt.kind == "CustomResourceDefinition" {
             self.register_crd(&obj);
         }
-        self.objects.insert(key, obj.clone());
-        self.commit(ChangeKind::Modified, rt, obj.clone());
+        let shared = Arc::new(obj);
+        self.objects.insert(key, shared.clone());
+        self.commit(ChangeKind::Modified, rt, shared.clone());
+        let obj = Value::clone(&shared);
         Ok(obj)
     }
 
@@ -496,7 +502,7 @@ impl Store {
             ns.to_string(),
             name.to_string(),
         );
-        let Some(old) = self.objects.get(&key).cloned() else {
+        let Some(old) = self.objects.get(&key).map(|o| Value::clone(o)) else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
         };
         if dry_run {
@@ -506,7 +512,7 @@ impl Store {
         self.rv += 1;
         let mut gone = old.clone();
         gone["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        self.commit(ChangeKind::Deleted, rt, gone);
+        self.commit(ChangeKind::Deleted, rt, Arc::new(gone));
         let uid = meta_str(&old, "uid").to_string();
         self.cascade(&uid, propagation);
         if rt.kind == "Namespace" && rt.group.is_empty() {
@@ -563,7 +569,7 @@ impl Store {
             };
             match propagation {
                 Propagation::Orphan => {
-                    if let Some(mut obj) = self.objects.get(&k).cloned() {
+                    if let Some(mut obj) = self.objects.get(&k).map(|o| Value::clone(o)) {
                         if let Some(refs) = obj["metadata"]["ownerReferences"].as_array_mut() {
                             refs.retain(|r| r["uid"].as_str() != Some(owner_uid));
                         }
