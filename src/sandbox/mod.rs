@@ -36,6 +36,7 @@ pub mod server;
 pub mod sim;
 pub mod simloop;
 pub mod store;
+pub mod stored;
 pub mod subresources;
 pub mod table;
 pub mod watch;

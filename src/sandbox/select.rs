@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::error::ApiError;
+use super::stored::Stored;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Req {
@@ -172,6 +173,13 @@ impl FieldSelector {
             .map(|(_, v, _)| v.as_str())
     }
 
+    /// Whether matching needs more of the object than the stored index (name, namespace).
+    pub fn needs_object(&self) -> bool {
+        self.0
+            .iter()
+            .any(|(k, _, _)| k != "metadata.name" && k != "metadata.namespace")
+    }
+
     pub fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(path, want, eq)| {
             let mut cur = obj;
@@ -186,6 +194,17 @@ impl FieldSelector {
             (have == *want) == *eq
         })
     }
+}
+
+/// Whether a stored object passes both selectors, parsing it only when a field selector
+/// looks past the index.
+pub fn selects(labels: &LabelSelector, fields: &FieldSelector, s: &Stored) -> bool {
+    labels.matches(s.index())
+        && if fields.needs_object() {
+            fields.matches(&s.value())
+        } else {
+            fields.matches(s.index())
+        }
 }
 
 #[cfg(test)]

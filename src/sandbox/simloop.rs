@@ -19,7 +19,9 @@ pub const TICK: Duration = Duration::from_millis(100);
 impl ObjectView for Store {
     fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
         match self.type_for_kind(api_version, kind) {
-            Some(rt) => Store::list(self, &rt, namespace).cloned().collect(),
+            Some(rt) => Store::list(self, &rt, namespace)
+                .map(|s| s.value())
+                .collect(),
             None => Vec::new(),
         }
     }
@@ -32,7 +34,7 @@ impl ObjectView for Store {
         name: &str,
     ) -> Option<Value> {
         let rt = self.type_for_kind(api_version, kind)?;
-        Store::get(self, &rt, namespace.unwrap_or_default(), name).cloned()
+        Store::get(self, &rt, namespace.unwrap_or_default(), name)
     }
 }
 
@@ -94,7 +96,9 @@ pub fn spawn(cluster: Weak<Cluster>, time_scale: f64) {
         let mut pause = TICK;
         loop {
             tokio::time::sleep(pause).await;
-            let Some(cluster): Option<Arc<Cluster>> = cluster.upgrade() else { return };
+            let Some(cluster): Option<Arc<Cluster>> = cluster.upgrade() else {
+                return;
+            };
             let started = Instant::now();
             {
                 let mut store = cluster.lock();

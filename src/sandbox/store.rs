@@ -1,4 +1,4 @@
-//! The object store of one simulated cluster: objects as `serde_json::Value` keyed by
+//! The object store of one simulated cluster: objects as compact JSON ([`Stored`]) keyed by
 //! (group, plural, namespace, name), one resourceVersion counter, a bounded change log that
 //! watches replay from (older versions answer `410 Expired`), and a broadcast channel for live
 //! watch events. It enforces the storage semantics of the real API server: uid,
@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 use super::defaults::apply_defaults;
 use super::error::ApiError;
 use super::resources::{self, ResourceType};
+pub use super::stored::Stored;
 
 /// (group, plural, namespace or "", name)
 pub type ObjKey = (String, String, String, String);
@@ -45,7 +46,7 @@ pub struct Change {
     pub plural: String,
     pub namespace: String,
     /// Shared with the store while it is the current version (no second copy per change).
-    pub object: Arc<Value>,
+    pub object: Stored,
 }
 
 /// How an update treats `status`: the main resource ignores status changes and the status
@@ -66,7 +67,7 @@ pub enum Propagation {
 
 pub struct Store {
     types: Vec<ResourceType>,
-    objects: BTreeMap<ObjKey, Arc<Value>>,
+    objects: BTreeMap<ObjKey, Stored>,
     rv: u64,
     log: VecDeque<Arc<Change>>,
     log_capacity: usize,
@@ -175,7 +176,8 @@ impl Store {
         Some(self.log.iter().filter(|c| c.rv > rv).cloned().collect())
     }
 
-    pub fn get(&self, rt: &ResourceType, namespace: &str, name: &str) -> Option<&Value> {
+    /// The stored version of an object.
+    pub fn get_stored(&self, rt: &ResourceType, namespace: &str, name: &str) -> Option<&Stored> {
         let ns = if rt.namespaced { namespace } else { "" };
         self.objects.get(&(
             rt.group.clone(),
@@ -183,11 +185,19 @@ impl Store {
             ns.to_string(),
             name.to_string(),
         ))
-        .map(AsRef::as_ref)
+    }
+
+    /// An object, parsed.
+    pub fn get(&self, rt: &ResourceType, namespace: &str, name: &str) -> Option<Value> {
+        self.get_stored(rt, namespace, name).map(Stored::value)
     }
 
     /// Objects of a type, in key order, optionally in one namespace.
-    pub fn list(&self, rt: &ResourceType, namespace: Option<&str>) -> impl Iterator<Item = &Value> {
+    pub fn list(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+    ) -> impl Iterator<Item = &Stored> {
         let g = rt.group.clone();
         let p = rt.plural.clone();
         let start = (
@@ -200,7 +210,7 @@ impl Store {
         self.objects
             .range(start..)
             .take_while(move |(k, _)| k.0 == g && k.1 == p && ns.as_ref().is_none_or(|n| *n == k.2))
-            .map(|(_, v)| v.as_ref())
+            .map(|(_, v)| v)
     }
 
     pub fn len(&self) -> usize {
@@ -211,13 +221,13 @@ impl Store {
         self.objects.is_empty()
     }
 
-    fn commit(&mut self, kind: ChangeKind, rt: &ResourceType, object: Arc<Value>) {
+    fn commit(&mut self, kind: ChangeKind, rt: &ResourceType, object: Stored) {
         let change = Arc::new(Change {
             rv: self.rv,
             kind,
             group: rt.group.clone(),
             plural: rt.plural.clone(),
-            namespace: meta_str(&object, "namespace").to_string(),
+            namespace: meta_str(object.index(), "namespace").to_string(),
             object,
         });
         if self.log.len() >= self.log_capacity {
@@ -345,10 +355,9 @@ impl Store {
         if rt.kind == "CustomResourceDefinition" {
             self.register_crd(&obj);
         }
-        let shared = Arc::new(obj);
-        self.objects.insert(key, shared.clone());
-        self.commit(ChangeKind::Added, rt, shared.clone());
-        let obj = Value::clone(&shared);
+        let stored = Stored::new(&obj);
+        self.objects.insert(key, stored.clone());
+        self.commit(ChangeKind::Added, rt, stored);
         if rt.kind == "Namespace" && rt.group.is_empty() {
             self.create_default_service_account(&name);
         }
@@ -394,9 +403,10 @@ impl Store {
         }
         let key = Self::key_of(rt, &obj);
         let name = key.3.clone();
-        let Some(old) = self.objects.get(&key).map(AsRef::as_ref) else {
+        let Some(old) = self.objects.get(&key).map(Stored::value) else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, &name));
         };
+        let old = &old;
         let given_rv = meta_str(&obj, "resourceVersion");
         let old_rv = meta_str(old, "resourceVersion");
         if !given_rv.is_empty() && given_rv != old_rv {
@@ -479,10 +489,9 @@ impl Store {
         if rt.kind == "CustomResourceDefinition" {
             self.register_crd(&obj);
         }
-        let shared = Arc::new(obj);
-        self.objects.insert(key, shared.clone());
-        self.commit(ChangeKind::Modified, rt, shared.clone());
-        let obj = Value::clone(&shared);
+        let stored = Stored::new(&obj);
+        self.objects.insert(key, stored.clone());
+        self.commit(ChangeKind::Modified, rt, stored);
         Ok(obj)
     }
 
@@ -502,7 +511,7 @@ impl Store {
             ns.to_string(),
             name.to_string(),
         );
-        let Some(old) = self.objects.get(&key).map(|o| Value::clone(o)) else {
+        let Some(old) = self.objects.get(&key).map(Stored::value) else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
         };
         if dry_run {
@@ -512,7 +521,7 @@ impl Store {
         self.rv += 1;
         let mut gone = old.clone();
         gone["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        self.commit(ChangeKind::Deleted, rt, Arc::new(gone));
+        self.commit(ChangeKind::Deleted, rt, Stored::new(&gone));
         let uid = meta_str(&old, "uid").to_string();
         self.cascade(&uid, propagation);
         if rt.kind == "Namespace" && rt.group.is_empty() {
@@ -551,11 +560,7 @@ impl Store {
         let dependents: Vec<ObjKey> = self
             .objects
             .iter()
-            .filter(|(_, v)| {
-                v["metadata"]["ownerReferences"]
-                    .as_array()
-                    .is_some_and(|refs| refs.iter().any(|r| r["uid"].as_str() == Some(owner_uid)))
-            })
+            .filter(|(_, v)| v.has_owner(owner_uid))
             .map(|(k, _)| k.clone())
             .collect();
         for k in dependents {
@@ -569,7 +574,7 @@ impl Store {
             };
             match propagation {
                 Propagation::Orphan => {
-                    if let Some(mut obj) = self.objects.get(&k).map(|o| Value::clone(o)) {
+                    if let Some(mut obj) = self.objects.get(&k).map(Stored::value) {
                         if let Some(refs) = obj["metadata"]["ownerReferences"].as_array_mut() {
                             refs.retain(|r| r["uid"].as_str() != Some(owner_uid));
                         }
