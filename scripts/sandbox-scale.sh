@@ -5,7 +5,9 @@
 #   - 100 concurrent watches: all of them see one change
 #   - resident memory (VmRSS) of the sandbox process holding N objects
 # Usage: scripts/sandbox-scale.sh [N]     (BIN=path/to/driftdeck to pick a build;
-#        default: target/release/driftdeck if built, else target/debug/driftdeck)
+#        default: target/release/driftdeck if built, else target/debug/driftdeck;
+#        SIM=1 runs the workload simulator too, which turns every pod Running and writes
+#        events about it; by default the API server is measured alone: --time-scale 0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
@@ -16,12 +18,12 @@ fi
 [[ -x "$BIN" ]] || { echo "no driftdeck binary at $BIN: run cargo build first" >&2; exit 2; }
 TMP="$(mktemp -d)"
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$TMP"' EXIT
-"$BIN" sandbox --listen 127.0.0.1:0 --kubeconfig "$TMP/kubeconfig" --clusters dev --time-scale 50 >"$TMP/out" 2>&1 &
+"$BIN" sandbox --listen 127.0.0.1:0 --kubeconfig "$TMP/kubeconfig" --clusters dev --time-scale "$([[ "${SIM:-0}" == 1 ]] && echo 50 || echo 0)" >"$TMP/out" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do grep -q "listening on" "$TMP/out" 2>/dev/null && break; sleep 0.1; done
 ADDR="$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$TMP/out")"
 [[ -n "$ADDR" ]] || { echo "sandbox did not start:" >&2; cat "$TMP/out" >&2; exit 2; }
-echo "binary: $BIN   sandbox pid $PID on $ADDR, $N pods"
+echo "binary: $BIN   sandbox pid $PID on $ADDR, $N pods, simulator: ${SIM:-0}"
 python3 - "$ADDR" "$N" "$PID" <<'PY'
 import http.client, json, sys, threading, time
 addr, n, pid = sys.argv[1], int(sys.argv[2]), sys.argv[3]
@@ -70,7 +72,7 @@ seen = []
 lock = threading.Lock()
 def watcher(k):
     w = conn()
-    w.request("GET", f"{base}?watch=1&resourceVersion={rv}&fieldSelector=metadata.name%3Dload-00001&timeoutSeconds=60")
+    w.request("GET", f"{base}?watch=1&fieldSelector=metadata.name%3Dload-00001&timeoutSeconds=60")
     r = w.getresponse()
     while True:
         line = r.readline()
@@ -92,5 +94,9 @@ c.request("PATCH", base + "/load-00001", json.dumps({"metadata": {"labels": {"to
 r = c.getresponse(); r.read()
 for th in threads: th.join(timeout=30)
 print(f"100 concurrent watches: {len(seen)} saw the change within {time.perf_counter() - t:.2f} s")
-print(f"RSS with {n} pods stored: {rss_mb():.1f} MB")
+c.request("GET", "/clusters/dev/api/v1/events?limit=1")
+r = c.getresponse(); ev = json.loads(r.read())
+events = 1 + ev["metadata"].get("remainingItemCount", 0) if ev["items"] else 0
+print(f"objects stored: {n} pods + {events} events the simulator wrote about them")
+print(f"RSS with {n} pods (+ {events} events) stored: {rss_mb():.1f} MB")
 PY

@@ -72,12 +72,8 @@ fn selectors(req: &Req) -> Result<(LabelSelector, FieldSelector), ApiError> {
 }
 
 fn continue_key(obj: &Stored) -> String {
-    let m = &obj.index()["metadata"];
-    format!(
-        "{}/{}",
-        m["namespace"].as_str().unwrap_or_default(),
-        m["name"].as_str().unwrap_or_default()
-    )
+    let m = obj.index();
+    format!("{}/{}", m.namespace, m.name)
 }
 
 pub fn list(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answer {
@@ -362,11 +358,8 @@ pub fn delete_collection(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answe
         .list(&t.rt, t.namespace.as_deref())
         .filter(|o| selects(&labels, &fields, o))
         .map(|o| {
-            let m = &o.index()["metadata"];
-            (
-                m["namespace"].as_str().unwrap_or_default().to_string(),
-                m["name"].as_str().unwrap_or_default().to_string(),
-            )
+            let m = o.index();
+            (m.namespace.to_string(), m.name.to_string())
         })
         .collect();
     let mut items = Vec::new();

@@ -128,7 +128,11 @@ impl LabelSelector {
 
     pub fn matches(&self, obj: &Value) -> bool {
         let labels = &obj["metadata"]["labels"];
-        let get = |k: &str| labels.get(k).and_then(Value::as_str);
+        self.matches_with(|k| labels.get(k).and_then(Value::as_str))
+    }
+
+    /// Matches against any label lookup (the stored index's, without building a Value).
+    pub fn matches_with<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.0.iter().all(|r| match r {
             Req::Eq(k, v) => get(k) == Some(v.as_str()),
             Req::NotEq(k, v) => get(k) != Some(v.as_str()),
@@ -199,12 +203,21 @@ impl FieldSelector {
 /// Whether a stored object passes both selectors, parsing it only when a field selector
 /// looks past the index.
 pub fn selects(labels: &LabelSelector, fields: &FieldSelector, s: &Stored) -> bool {
-    labels.matches(s.index())
-        && if fields.needs_object() {
-            fields.matches(&s.value())
+    let index = s.index();
+    if !labels.matches_with(|k| index.label(k)) {
+        return false;
+    }
+    if fields.needs_object() {
+        return fields.matches(&s.value());
+    }
+    fields.0.iter().all(|(path, want, eq)| {
+        let have = if path == "metadata.name" {
+            &*index.name
         } else {
-            fields.matches(s.index())
-        }
+            &*index.namespace
+        };
+        (have == want) == *eq
+    })
 }
 
 #[cfg(test)]

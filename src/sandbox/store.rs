@@ -227,7 +227,7 @@ impl Store {
             kind,
             group: rt.group.clone(),
             plural: rt.plural.clone(),
-            namespace: meta_str(object.index(), "namespace").to_string(),
+            namespace: object.index().namespace.to_string(),
             object,
         });
         if self.log.len() >= self.log_capacity {

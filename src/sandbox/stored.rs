@@ -6,24 +6,58 @@
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-/// One stored object version. Cheap to clone (shared text).
+/// What selectors and the cascade need without parsing the object.
+#[derive(Debug, Default)]
+pub struct Index {
+    pub name: Box<str>,
+    pub namespace: Box<str>,
+    pub labels: Box<[(Box<str>, Box<str>)]>,
+    pub owners: Box<[Box<str>]>,
+}
+
+impl Index {
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| &**v)
+    }
+}
+
+/// One stored object version. Cheap to clone (shared text and index).
 #[derive(Debug, Clone)]
 pub struct Stored {
     json: Arc<str>,
-    index: Arc<Value>,
+    index: Arc<Index>,
+}
+
+fn boxed(v: &Value) -> Box<str> {
+    v.as_str().unwrap_or_default().into()
 }
 
 impl Stored {
     pub fn new(obj: &Value) -> Self {
         let m = &obj["metadata"];
-        let owners: Vec<Value> = m["ownerReferences"]
-            .as_array()
-            .map(|refs| refs.iter().map(|r| json!({"uid": r["uid"]})).collect())
+        let labels = m["labels"]
+            .as_object()
+            .map(|l| {
+                l.iter()
+                    .map(|(k, v)| (k.as_str().into(), boxed(v)))
+                    .collect()
+            })
             .unwrap_or_default();
-        let index = json!({"metadata": {"name": m["name"], "namespace": m["namespace"], "uid": m["uid"],
-            "labels": m["labels"], "ownerReferences": owners}});
+        let owners = m["ownerReferences"]
+            .as_array()
+            .map(|refs| refs.iter().map(|r| boxed(&r["uid"])).collect())
+            .unwrap_or_default();
+        let index = Index {
+            name: boxed(&m["name"]),
+            namespace: boxed(&m["namespace"]),
+            labels,
+            owners,
+        };
         Stored {
             json: Arc::from(serde_json::to_string(obj).unwrap_or_default()),
             index: Arc::new(index),
@@ -39,22 +73,19 @@ impl Stored {
         &self.json
     }
 
-    /// `{"metadata": {name, namespace, uid, labels, ownerReferences: [{uid}]}}`: enough for
-    /// label selectors and `metadata.name`/`metadata.namespace` field selectors.
-    pub fn index(&self) -> &Value {
+    pub fn index(&self) -> &Index {
         &self.index
     }
 
     pub fn has_owner(&self, uid: &str) -> bool {
-        self.index["metadata"]["ownerReferences"]
-            .as_array()
-            .is_some_and(|refs| refs.iter().any(|r| r["uid"].as_str() == Some(uid)))
+        self.index.owners.iter().any(|o| &**o == uid)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn round_trips_and_indexes_owners() {
@@ -63,6 +94,6 @@ mod tests {
         let s = Stored::new(&obj);
         assert_eq!(s.value(), obj);
         assert!(s.has_owner("u1") && !s.has_owner("u2"));
-        assert_eq!(s.index()["metadata"]["labels"]["a"], "b");
+        assert_eq!(s.index().label("a"), Some("b"));
     }
 }
