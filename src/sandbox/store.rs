@@ -47,6 +47,9 @@ pub struct Change {
     pub namespace: String,
     /// Shared with the store while it is the current version (no second copy per change).
     pub object: Stored,
+    /// The version before a modification, so selector watches can tell an object that left
+    /// their selection (sent as DELETED) from one that entered it (ADDED).
+    pub previous: Option<Stored>,
 }
 
 /// How an update treats `status`: the main resource ignores status changes and the status
@@ -221,7 +224,13 @@ impl Store {
         self.objects.is_empty()
     }
 
-    fn commit(&mut self, kind: ChangeKind, rt: &ResourceType, object: Stored) {
+    fn commit(
+        &mut self,
+        kind: ChangeKind,
+        rt: &ResourceType,
+        object: Stored,
+        previous: Option<Stored>,
+    ) {
         let change = Arc::new(Change {
             rv: self.rv,
             kind,
@@ -229,6 +238,7 @@ impl Store {
             plural: rt.plural.clone(),
             namespace: object.index().namespace.to_string(),
             object,
+            previous,
         });
         if self.log.len() >= self.log_capacity {
             self.log.pop_front();
@@ -357,7 +367,7 @@ impl Store {
         }
         let stored = Stored::new(&obj);
         self.objects.insert(key, stored.clone());
-        self.commit(ChangeKind::Added, rt, stored);
+        self.commit(ChangeKind::Added, rt, stored, None);
         if rt.kind == "Namespace" && rt.group.is_empty() {
             self.create_default_service_account(&name);
         }
@@ -490,8 +500,8 @@ impl Store {
             self.register_crd(&obj);
         }
         let stored = Stored::new(&obj);
-        self.objects.insert(key, stored.clone());
-        self.commit(ChangeKind::Modified, rt, stored);
+        let previous = self.objects.insert(key, stored.clone());
+        self.commit(ChangeKind::Modified, rt, stored, previous);
         Ok(obj)
     }
 
@@ -521,7 +531,7 @@ impl Store {
         self.rv += 1;
         let mut gone = old.clone();
         gone["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        self.commit(ChangeKind::Deleted, rt, Stored::new(&gone));
+        self.commit(ChangeKind::Deleted, rt, Stored::new(&gone), None);
         let uid = meta_str(&old, "uid").to_string();
         self.cascade(&uid, propagation);
         if rt.kind == "Namespace" && rt.group.is_empty() {

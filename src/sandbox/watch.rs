@@ -18,7 +18,7 @@ use super::body::{self, Body};
 use super::error::ApiError;
 use super::router::{Req, Target};
 use super::select::{FieldSelector, LabelSelector, selects};
-use super::store::{Change, Stored};
+use super::store::{Change, ChangeKind, Stored};
 use super::{Cluster, table};
 
 const BOOKMARK_EVERY: Duration = Duration::from_secs(2);
@@ -30,12 +30,27 @@ struct Filter {
 }
 
 impl Filter {
-    fn matches(&self, c: &Change) -> bool {
+    /// The event type this watch sees for a change, if any: a modification that moves an
+    /// object into the selection is ADDED, out of it DELETED (as the real watch cache does).
+    fn event(&self, c: &Change) -> Option<&'static str> {
         let t = &self.target;
-        c.group == t.rt.group
-            && c.plural == t.rt.plural
-            && t.namespace.as_deref().is_none_or(|ns| ns == c.namespace)
-            && selects(&self.labels, &self.fields, &c.object)
+        if c.group != t.rt.group
+            || c.plural != t.rt.plural
+            || t.namespace.as_deref().is_some_and(|ns| ns != c.namespace)
+        {
+            return None;
+        }
+        let now = selects(&self.labels, &self.fields, &c.object);
+        let before = c
+            .previous
+            .as_ref()
+            .map(|p| selects(&self.labels, &self.fields, p));
+        match (c.kind, before, now) {
+            (ChangeKind::Modified, Some(false), true) => Some("ADDED"),
+            (ChangeKind::Modified, Some(true), false) => Some("DELETED"),
+            (_, _, true) => Some(c.kind.as_str()),
+            _ => None,
+        }
     }
 }
 
@@ -149,8 +164,10 @@ pub async fn watch(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Response<Bo
                 }
                 Ok(from) => match store.changes_since(from) {
                     Some(changes) => {
-                        for c in changes.iter().filter(|c| filter.matches(c)) {
-                            lines.push(enc.stored(c.kind.as_str(), &c.object));
+                        for c in &changes {
+                            if let Some(kind) = filter.event(c) {
+                                lines.push(enc.stored(kind, &c.object));
+                            }
                         }
                     }
                     None => {
@@ -198,7 +215,9 @@ pub async fn watch(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Response<Bo
                             continue;
                         }
                         last_rv = c.rv;
-                        if filter.matches(&c) && tx.send(enc.stored(c.kind.as_str(), &c.object)).await.is_err() {
+                        if let Some(kind) = filter.event(&c)
+                            && tx.send(enc.stored(kind, &c.object)).await.is_err()
+                        {
                             return;
                         }
                     }

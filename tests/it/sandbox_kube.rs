@@ -527,3 +527,40 @@ async fn a_token_is_required_when_configured() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_selector_watch_sees_objects_leave_and_enter_its_selection() {
+    let sb = start(&["dev"], SandboxOptions::default()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(local_client(&sb.sandbox, "dev"), "default");
+    let mut c = cm("sel", "1");
+    c.metadata.labels = Some(BTreeMap::from([("team".to_string(), "a".to_string())]));
+    let created = cms.create(&PostParams::default(), &c).await.unwrap();
+    let rv = created.metadata.resource_version.unwrap();
+    let mut stream = cms
+        .watch(&kube::api::WatchParams::default().labels("team=a"), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let relabel = |team: &str| Patch::Merge(json!({"metadata": {"labels": {"team": team}}}));
+    cms.patch("sel", &PatchParams::default(), &relabel("b"))
+        .await
+        .unwrap();
+    cms.patch("sel", &PatchParams::default(), &relabel("a"))
+        .await
+        .unwrap();
+    let mut kinds = Vec::new();
+    while kinds.len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            kube::api::WatchEvent::Deleted(_) => kinds.push("DELETED"),
+            kube::api::WatchEvent::Added(_) => kinds.push("ADDED"),
+            kube::api::WatchEvent::Modified(_) => kinds.push("MODIFIED"),
+            _ => {}
+        }
+    }
+    assert_eq!(kinds, ["DELETED", "ADDED"]);
+}
