@@ -564,3 +564,33 @@ async fn a_selector_watch_sees_objects_leave_and_enter_its_selection() {
     }
     assert_eq!(kinds, ["DELETED", "ADDED"]);
 }
+
+#[tokio::test]
+async fn lists_page_with_limit_and_continue() {
+    let sb = start(&["dev"], SandboxOptions::default()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(local_client(&sb.sandbox, "dev"), "default");
+    for i in 0..5 {
+        cms.create(&PostParams::default(), &cm(&format!("page-{i}"), "x"))
+            .await
+            .unwrap();
+    }
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut lp = ListParams::default().limit(2);
+        if let Some(t) = &token {
+            lp = lp.continue_token(t);
+        }
+        let page = cms.list(&lp).await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        names.extend(page.items.into_iter().map(|c| c.metadata.name.unwrap()));
+        token = page.metadata.continue_.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(names, ["page-0", "page-1", "page-2", "page-3", "page-4"]);
+}
