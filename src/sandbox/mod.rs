@@ -20,6 +20,7 @@
 
 pub mod apply;
 pub mod body;
+pub mod change;
 pub mod crud;
 pub mod defaults;
 pub mod error;

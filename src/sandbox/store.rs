@@ -12,6 +12,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+use super::change::random_suffix;
+pub use super::change::{Change, ChangeKind, new_uid, now_rfc3339};
 use super::defaults::apply_defaults;
 use super::error::ApiError;
 use super::resources::{self, ResourceType};
@@ -19,38 +21,6 @@ pub use super::stored::Stored;
 
 /// (group, plural, namespace or "", name)
 pub type ObjKey = (String, String, String, String);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    Added,
-    Modified,
-    Deleted,
-}
-
-impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::Added => "ADDED",
-            ChangeKind::Modified => "MODIFIED",
-            ChangeKind::Deleted => "DELETED",
-        }
-    }
-}
-
-/// One committed write, as watches see it.
-#[derive(Debug)]
-pub struct Change {
-    pub rv: u64,
-    pub kind: ChangeKind,
-    pub group: String,
-    pub plural: String,
-    pub namespace: String,
-    /// Shared with the store while it is the current version (no second copy per change).
-    pub object: Stored,
-    /// The version before a modification, so selector watches can tell an object that left
-    /// their selection (sent as DELETED) from one that entered it (ADDED).
-    pub previous: Option<Stored>,
-}
 
 /// How an update treats `status`: the main resource ignores status changes and the status
 /// subresource ignores everything else, as the real API server does; the simulator writes both.
@@ -76,32 +46,6 @@ pub struct Store {
     log_capacity: usize,
     tx: broadcast::Sender<Arc<Change>>,
     next_ip: u32,
-}
-
-pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
-pub fn new_uid() -> String {
-    let b: [u8; 16] = rand::random();
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
-}
-
-fn random_suffix(n: usize) -> String {
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    (0..n)
-        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
-        .collect()
 }
 
 fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
