@@ -84,12 +84,37 @@ pub fn apply(store: &mut Store, actions: Vec<Action>) -> usize {
     refused
 }
 
+/// Node objects for the simulator's nodes, Ready, so `kubectl get nodes` and `describe pod`
+/// show the nodes pods are scheduled on.
+pub fn register_nodes(store: &mut Store, nodes: &[String]) {
+    let Some(rt) = store.type_for_kind("v1", "Node") else {
+        return;
+    };
+    let now = super::store::now_rfc3339();
+    for name in nodes {
+        let node = serde_json::json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
+            "spec": {},
+            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                "message": "kubelet is posting ready status", "lastHeartbeatTime": now, "lastTransitionTime": now}],
+                "nodeInfo": {"kubeletVersion": "v1.33.0-driftdeck-sandbox", "operatingSystem": "linux",
+                    "architecture": "amd64", "containerRuntimeVersion": "sandbox://1"},
+                "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"},
+                "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"}}});
+        // Already registered (a second simulator on the same store) is fine.
+        let _ = store.create(&rt, node, false);
+    }
+}
+
 /// Spawns the simulator of `cluster` on the current tokio runtime.
 pub fn spawn(cluster: Weak<Cluster>, time_scale: f64) {
     let mut sim = Simulator::new(SimConfig {
         time_scale,
         ..SimConfig::default()
     });
+    if let Some(c) = cluster.upgrade() {
+        register_nodes(&mut c.lock(), &sim.config().nodes);
+    }
     let unix_millis = jiff::Timestamp::now().as_millisecond();
     sim.set_wall_clock(Instant::now(), unix_millis);
     tokio::spawn(async move {
