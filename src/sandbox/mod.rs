@@ -10,6 +10,25 @@
 //!
 //! Admin endpoint: `GET /sandbox/faults` reads, `POST /sandbox/faults` (JSON body) switches
 //! the faults of every cluster; `/clusters/<name>/sandbox/faults` does it for one cluster.
+//! The body is a [`FaultConfig`]; missing fields take their defaults (no fault), so
+//! `{}` clears everything:
+//!
+//! ```text
+//! curl -X POST http://127.0.0.1:PORT/clusters/dev/sandbox/faults -d '{
+//!   "latency_ms": 200,                 added to every answer
+//!   "error_rate": 0.1, "error_status": 503, "retry_after_secs": 2,
+//!   "drop_watches_every_secs": 5,      every watch stream is cut after 5 s
+//!   "expire_watches": true,            every watch gets a 410 Expired ERROR event
+//!   "refuse_connections_secs": 10      connections are dropped unanswered for 10 s
+//! }'
+//! ```
+//!
+//! Decisions where the design was silent: every request carrying the bearer token (when
+//! one is configured) may use the admin endpoint; `events.k8s.io/v1` Events are stored apart
+//! from core `v1` Events (the simulator writes core Events); `/openapi/v2` answers 404 and
+//! `/openapi/v3` publishes paths but no schemas (see [`openapi`]); protobuf request bodies
+//! are decoded for Namespace, ConfigMap and Secret only (see [`proto`]); deletes are
+//! immediate (no graceful termination, finalizers are not waited for) and cascade at once.
 //!
 //! Layout: [`router`] resolves paths, [`crud`] / [`watch`] / [`subresources`] serve verbs,
 //! [`store`] holds objects, [`apply`] and [`patch`] compute writes, [`select`] parses
