@@ -154,6 +154,7 @@ pub fn list(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answer {
 
 /// Checks the body's namespace against the URL's and fills it in when absent.
 fn place(t: &Target, obj: &mut Value) -> Result<(), ApiError> {
+    super::validate::shape(obj)?;
     if !obj.is_object() {
         return Err(ApiError::bad_request(
             "the request body is not a JSON object",

@@ -59,6 +59,7 @@ pub mod store;
 pub mod stored;
 pub mod subresources;
 pub mod table;
+pub mod validate;
 pub mod watch;
 
 use std::collections::BTreeMap;
@@ -282,7 +283,16 @@ impl Sandbox {
             drop_watch_after: decision.drop_watch_after,
             expire_watch,
         };
-        Ok(router::route(cluster, path, req).await)
+        // A bug must cost one answer, not the connection or the server: a panic becomes a 500.
+        let routed = std::panic::AssertUnwindSafe(router::route(cluster, path, req));
+        match futures::FutureExt::catch_unwind(routed).await {
+            Ok(r) => Ok(r),
+            Err(_) => Ok(body::error(&ApiError::new(
+                500,
+                "InternalError",
+                format!("the sandbox failed while serving {path}; this is a bug in the sandbox"),
+            ))),
+        }
     }
 
     /// Answers one HTTP request of the multi-cluster server (`/clusters/<name>/…`, and the

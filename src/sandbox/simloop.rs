@@ -127,8 +127,17 @@ pub fn spawn(cluster: Weak<Cluster>, time_scale: f64) {
             let started = Instant::now();
             {
                 let mut store = cluster.lock();
-                let actions = sim.step(Instant::now(), &*store);
-                apply(&mut store, actions);
+                let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    sim.step(Instant::now(), &*store)
+                }));
+                match step {
+                    Ok(actions) => {
+                        apply(&mut store, actions);
+                    }
+                    // A simulator bug on odd input must not stop the API server; the next
+                    // tick tries again from the store's state.
+                    Err(_) => tracing::error!(cluster = %cluster.name, "simulator step panicked"),
+                }
             }
             // A step holds the store lock and costs O(objects); with many objects, tick less
             // often so the simulator never takes more than a fifth of the API's time.
