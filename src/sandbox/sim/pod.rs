@@ -28,7 +28,7 @@ pub(crate) struct PodTrack {
 
 pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
     let pods = txn.list("v1", "Pod", None);
-    let present: HashSet<String> = pods.iter().map(meta::key).collect();
+    let present: HashSet<String> = pods.iter().map(|o| meta::key(o)).collect();
     sim.pods.retain(|k, _| present.contains(k));
     for pod in pods {
         // Not stored yet (created this step): its uid, and so its event names, are unknown.
