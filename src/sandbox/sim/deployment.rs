@@ -393,6 +393,15 @@ fn write_status(
         // Progress refreshes lastUpdateTime even when nothing else about the condition changes.
         meta::set_at(&mut c, &[], "lastUpdateTime", json!(at));
         Some(c)
+    } else if current_reason != "NewReplicaSetAvailable"
+        && current_reason != "ProgressDeadlineExceeded"
+        && now < deadline
+        && current.is_some()
+        && current_reason != "DeploymentPaused"
+    {
+        // Still within the deadline: make sure a step runs when it passes.
+        sim.due(deadline);
+        None
     } else if current_reason != "NewReplicaSetAvailable" && now >= deadline {
         Some(progress_cond(
             "False",

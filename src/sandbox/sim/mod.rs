@@ -56,6 +56,12 @@ pub trait ObjectView {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<Value>;
+    /// A number that changes whenever any object changes (e.g. the store's latest
+    /// resourceVersion). Optional: when given, a step over an unchanged store with no timer due
+    /// returns at once instead of re-reading every pod.
+    fn revision(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A write the simulator wants applied. `Create` objects have `apiVersion`, `kind` and
@@ -109,6 +115,10 @@ pub struct Simulator {
     pub(crate) next_node: usize,
     /// Counter feeding generated pod-name suffixes.
     pub(crate) name_counter: u64,
+    /// The store revision of the last step that found nothing to do.
+    quiet_revision: Option<u64>,
+    /// The earliest time a timeline (pod start, crash, back-off, progress deadline) changes.
+    next_due: Option<Instant>,
 }
 
 impl Simulator {
@@ -127,6 +137,8 @@ impl Simulator {
             progress: HashMap::new(),
             next_node: 0,
             name_counter: 0,
+            quiet_revision: None,
+            next_due: None,
         }
     }
 
@@ -145,6 +157,14 @@ impl Simulator {
     /// nothing when nothing needs doing.
     pub fn step(&mut self, now: Instant, view: &dyn ObjectView) -> Vec<Action> {
         self.clock.anchor_if_unset(now);
+        let revision = view.revision();
+        if revision.is_some()
+            && revision == self.quiet_revision
+            && self.next_due.is_none_or(|due| now < due)
+        {
+            return Vec::new();
+        }
+        self.next_due = None;
         let mut txn = Txn::new(view);
         deployment::reconcile(self, now, &mut txn);
         replicaset::reconcile(self, now, &mut txn);
@@ -153,7 +173,15 @@ impl Simulator {
         job::reconcile(self, now, &mut txn);
         pod::reconcile(self, now, &mut txn);
         endpoints::reconcile(self, now, &mut txn);
-        txn.into_actions()
+        let actions = txn.into_actions();
+        // Only a step that changed nothing proves the store at this revision is settled.
+        self.quiet_revision = if actions.is_empty() { revision } else { None };
+        actions
+    }
+
+    /// Notes that some timeline changes at `at`, so a step then must not be skipped.
+    pub(crate) fn due(&mut self, at: Instant) {
+        self.next_due = Some(self.next_due.map_or(at, |d| d.min(at)));
     }
 
     /// Simulated time elapsed between `since` and `now`.

@@ -146,6 +146,19 @@ fn a_quiet_world_produces_no_actions() {
     w.now += Duration::from_secs(60);
     let actions = w.step();
     assert!(actions.is_empty(), "{actions:?}");
+    // The same holds for a full step over a view that offers no revision to skip on.
+    struct NoRevision<'a>(&'a super::testkit::Store);
+    impl super::ObjectView for NoRevision<'_> {
+        fn list(&self, av: &str, kind: &str, ns: Option<&str>) -> Vec<Value> {
+            self.0.list(av, kind, ns)
+        }
+        fn get(&self, av: &str, kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
+            self.0.get(av, kind, ns, name)
+        }
+    }
+    w.now += Duration::from_secs(1);
+    let actions = w.sim.step(w.now, &NoRevision(&w.store));
+    assert!(actions.is_empty(), "{actions:?}");
 }
 
 #[test]

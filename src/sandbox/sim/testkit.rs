@@ -13,6 +13,8 @@ use crate::sandbox::defaults::apply_defaults;
 /// The objects, apart from the simulator so it can be stepped while they are borrowed.
 pub(crate) struct Store {
     pub objects: BTreeMap<Key, Value>,
+    /// Bumped on every write, like the core's resourceVersion counter.
+    pub rev: u64,
 }
 
 /// `(apiVersion, kind, namespace, name)`.
@@ -32,7 +34,6 @@ pub(crate) struct World {
     pub now: Instant,
     pub sim: Simulator,
     next_uid: u64,
-    next_rv: u64,
 }
 
 impl ObjectView for Store {
@@ -63,6 +64,10 @@ impl ObjectView for Store {
         );
         self.objects.get(&k).cloned()
     }
+
+    fn revision(&self) -> Option<u64> {
+        Some(self.rev)
+    }
 }
 
 impl World {
@@ -73,11 +78,11 @@ impl World {
         Self {
             store: Store {
                 objects: BTreeMap::new(),
+                rev: 0,
             },
             now,
             sim,
             next_uid: 0,
-            next_rv: 0,
         }
     }
 
@@ -94,8 +99,8 @@ impl World {
     }
 
     fn rv(&mut self) -> String {
-        self.next_rv += 1;
-        self.next_rv.to_string()
+        self.store.rev += 1;
+        self.store.rev.to_string()
     }
 
     /// Creates or replaces an object as a client would (`kubectl apply`).
@@ -152,6 +157,7 @@ impl World {
         let Some(gone) = self.store.objects.remove(&k) else {
             return;
         };
+        self.store.rev += 1;
         let owned: Vec<Value> = self
             .store
             .objects
