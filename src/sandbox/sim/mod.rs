@@ -33,7 +33,7 @@ mod statefulset;
 mod testkit;
 mod txn;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -89,6 +89,10 @@ pub struct SimConfig {
     pub pod_start_delay: Duration,
     /// Node names; pods are scheduled round-robin, DaemonSets run one pod on each.
     pub nodes: Vec<String>,
+    /// At most this many Event objects created by the simulator are kept; older ones are
+    /// deleted first (a real cluster expires them after an hour — this keeps a store of 10,000
+    /// pods from holding 50,000 events).
+    pub max_events: usize,
 }
 
 impl Default for SimConfig {
@@ -97,6 +101,7 @@ impl Default for SimConfig {
             time_scale: 1.0,
             pod_start_delay: Duration::from_secs(2),
             nodes: vec!["node-a".into(), "node-b".into(), "node-c".into()],
+            max_events: 2000,
         }
     }
 }
@@ -115,6 +120,8 @@ pub struct Simulator {
     pub(crate) next_node: usize,
     /// Counter feeding generated pod-name suffixes.
     pub(crate) name_counter: u64,
+    /// Events this simulator created, oldest first, as `(namespace, name)`.
+    events: VecDeque<(String, String)>,
     /// The store revision of the last step that found nothing to do.
     quiet_revision: Option<u64>,
     /// The earliest time a timeline (pod start, crash, back-off, progress deadline) changes.
@@ -137,6 +144,7 @@ impl Simulator {
             progress: HashMap::new(),
             next_node: 0,
             name_counter: 0,
+            events: VecDeque::new(),
             quiet_revision: None,
             next_due: None,
         }
@@ -173,10 +181,23 @@ impl Simulator {
         job::reconcile(self, now, &mut txn);
         pod::reconcile(self, now, &mut txn);
         endpoints::reconcile(self, now, &mut txn);
+        self.expire_events(&mut txn);
         let actions = txn.into_actions();
         // Only a step that changed nothing proves the store at this revision is settled.
         self.quiet_revision = if actions.is_empty() { revision } else { None };
         actions
+    }
+
+    /// Keeps the simulator's events within [`SimConfig::max_events`], deleting the oldest.
+    fn expire_events(&mut self, txn: &mut Txn<'_>) {
+        self.events.extend(txn.created("v1", "Event"));
+        while self.events.len() > self.cfg.max_events {
+            let Some((namespace, name)) = self.events.pop_front() else {
+                break;
+            };
+            txn.delete(&serde_json::json!({"apiVersion": "v1", "kind": "Event",
+                "metadata": {"namespace": namespace, "name": name}}));
+        }
     }
 
     /// Notes that some timeline changes at `at`, so a step then must not be skipped.

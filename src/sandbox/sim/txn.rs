@@ -171,6 +171,16 @@ impl<'a> Txn<'a> {
         }
     }
 
+    /// `(namespace, name)` of the objects of a kind created this step, in order.
+    pub(crate) fn created(&self, api_version: &str, kind: &str) -> Vec<(String, String)> {
+        self.order
+            .iter()
+            .filter(|k| k.0 == api_version && k.1 == kind)
+            .filter(|k| matches!(self.writes.get(*k), Some(Write::Create(_))))
+            .map(|k| (k.2.clone(), k.3.clone()))
+            .collect()
+    }
+
     pub(crate) fn into_actions(mut self) -> Vec<Action> {
         let mut out = Vec::with_capacity(self.order.len());
         for k in self.order {
