@@ -3,7 +3,7 @@
 //! container restarts under `restartPolicy: OnFailure`) against `backoffLimit`, and finishes
 //! the Job with `Complete` or `Failed` (BackoffLimitExceeded) conditions, `startTime`,
 //! `completionTime` and the active/ready/succeeded/failed counters. Suspended Jobs run nothing.
-//! CronJobs are stored but not scheduled by this simulator.
+//! CronJobs are scheduled by `cronjob`.
 
 use std::collections::HashSet;
 use std::time::Instant;

@@ -1,5 +1,5 @@
 //! The workload simulator: what the controllers (deployment, replicaset, statefulset, daemonset,
-//! job, endpoints) and the kubelet of a real cluster would do to the objects in the store.
+//! job, cronjob, endpoints) and the kubelet of a real cluster would do to the objects in the store.
 //!
 //! Sans-IO: [`Simulator::step`] looks at the world through an [`ObjectView`] and returns
 //! [`Action`]s; the server core applies them (assigning uid, creationTimestamp,
@@ -18,6 +18,7 @@
 
 mod clock;
 mod container;
+mod cronjob;
 mod daemonset;
 mod deployment;
 mod endpoints;
@@ -179,6 +180,7 @@ impl Simulator {
         statefulset::reconcile(self, now, &mut txn);
         daemonset::reconcile(self, now, &mut txn);
         job::reconcile(self, now, &mut txn);
+        cronjob::reconcile(self, now, &mut txn);
         pod::reconcile(self, now, &mut txn);
         endpoints::reconcile(self, now, &mut txn);
         self.expire_events(&mut txn);
