@@ -69,6 +69,7 @@ print(f"list with labelSelector shard=3: {len(sel['items'])} pods")
 
 rv = json.loads(body)["metadata"]["resourceVersion"]
 seen = []
+ready = []
 lock = threading.Lock()
 def watcher(k):
     w = conn()
@@ -81,13 +82,19 @@ def watcher(k):
         if not line.strip():
             continue
         ev = json.loads(line)
+        if ev["type"] == "ADDED":
+            with lock:
+                ready.append(k)
         if ev["type"] == "MODIFIED" and ev["object"]["metadata"].get("labels", {}).get("touched") == "yes":
             with lock:
                 seen.append(k)
             return
 threads = [threading.Thread(target=watcher, args=(k,), daemon=True) for k in range(100)]
 for th in threads: th.start()
-time.sleep(1.0)
+deadline = time.time() + 60
+while len(ready) < 100 and time.time() < deadline:
+    time.sleep(0.05)
+print(f"100 concurrent watches: {len(ready)} established")
 t = time.perf_counter()
 c.request("PATCH", base + "/load-00001", json.dumps({"metadata": {"labels": {"touched": "yes"}}}),
           {"Content-Type": "application/merge-patch+json"})
