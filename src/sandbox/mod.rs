@@ -137,8 +137,8 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Creates the clusters. When called inside a tokio runtime (and `opts.simulate`), each
-    /// cluster's simulator starts ticking on it; it stops when the last clone is dropped.
+    /// Creates the clusters. With `opts.simulate`, each cluster's simulator starts ticking on
+    /// its own thread; it stops when the last clone is dropped.
     pub fn new(clusters: &[&str], opts: SandboxOptions) -> Self {
         let clusters = clusters
             .iter()
@@ -154,7 +154,7 @@ impl Sandbox {
         let sandbox = Sandbox {
             inner: Arc::new(Inner { clusters, opts }),
         };
-        if sandbox.inner.opts.simulate && tokio::runtime::Handle::try_current().is_ok() {
+        if sandbox.inner.opts.simulate {
             for c in sandbox.inner.clusters.values() {
                 simloop::spawn(Arc::downgrade(c), sandbox.inner.opts.time_scale);
             }
