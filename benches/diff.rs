@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use driftdeck::diff::{DiffOptions, diff_sets};
+use driftdeck::diff::{DiffOptions, Predicted, compare, diff_sets, normalize, to_yaml};
 use driftdeck::model::{Manifest, ResourceKey};
 use serde_json::{Value, json};
 
@@ -61,9 +61,35 @@ fn bench(c: &mut Criterion) {
     });
 }
 
+/// One pair at a time, to see where the set's time goes.
+fn per_pair(c: &mut Criterion) {
+    let desired = Manifest::new(fixture("deployment-desired.yaml")).unwrap();
+    let live = fixture("deployment-live.yaml");
+    let mut drifted = live.clone();
+    drifted["spec"]["replicas"] = json!(5);
+    let opts = DiffOptions::default();
+    let p = Predicted::DryRun(&live);
+    c.bench_function("pair: normalize live", |b| {
+        b.iter(|| black_box(normalize(&live)))
+    });
+    c.bench_function("pair: clone live", |b| b.iter(|| black_box(live.clone())));
+    c.bench_function("pair: compare in sync, dry-run", |b| {
+        b.iter(|| black_box(compare(&desired, &live, p, &opts)))
+    });
+    c.bench_function("pair: compare in sync, fallback", |b| {
+        b.iter(|| black_box(compare(&desired, &live, Predicted::Unavailable, &opts)))
+    });
+    c.bench_function("pair: compare drifted, dry-run", |b| {
+        b.iter(|| black_box(compare(&desired, &drifted, p, &opts)))
+    });
+    c.bench_function("pair: to_yaml live", |b| {
+        b.iter(|| black_box(to_yaml(&live)))
+    });
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = bench
+    targets = bench, per_pair
 }
 criterion_main!(benches);
