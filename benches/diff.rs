@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use driftdeck::diff::{DiffOptions, Predicted, compare, diff_sets, normalize, to_yaml};
+use driftdeck::diff::{
+    DiffOptions, Predicted, compare, diff_sets, diff_sets_cached, normalize, to_yaml,
+};
 use driftdeck::model::{Manifest, ResourceKey};
 use serde_json::{Value, json};
 
@@ -56,6 +58,15 @@ fn bench(c: &mut Criterion) {
     c.bench_function("diff_sets 5000 deployments, dry-run, 5% drifted", |b| {
         b.iter(|| black_box(diff_sets(&desired, &live, &live, &lookup, &opts)))
     });
+    let cached = |key: &ResourceKey| predicted.get(key);
+    assert_eq!(
+        diff_sets_cached(&desired, &live, &live, &cached, &opts),
+        drift
+    );
+    c.bench_function(
+        "diff_sets_cached 5000 deployments, dry-run, 5% drifted",
+        |b| b.iter(|| black_box(diff_sets_cached(&desired, &live, &live, &cached, &opts))),
+    );
     c.bench_function("diff_sets 5000 deployments, fallback, 5% drifted", |b| {
         b.iter(|| black_box(diff_sets(&desired, &live, &live, &|_| None, &opts)))
     });

@@ -165,13 +165,43 @@ pub fn is_managed(obj: &Value, env: &str) -> bool {
 /// `Modified`, and `Extra` (objects of `managed_extra` — live objects the caller knows driftdeck
 /// manages for this env — that are not desired). `predicted` returns the dry-run result for a
 /// key, or `None` to use the fallback. Live objects without identity are skipped. The result is
-/// sorted by key.
+/// sorted by key. Callers holding a dry-run cache should prefer [`diff_sets_cached`], which
+/// borrows the cached results instead of taking a copy of each.
 pub fn diff_sets(
     desired: &[Manifest],
     live: &[Value],
     managed_extra: &[Value],
     predicted: &dyn Fn(&ResourceKey) -> Option<Value>,
     opts: &DiffOptions,
+) -> Vec<Drift> {
+    pair_up(desired, live, managed_extra, |d, l| {
+        let dry = predicted(d.key());
+        let p = dry
+            .as_ref()
+            .map_or(Predicted::Unavailable, Predicted::DryRun);
+        compare(d, l, p, opts)
+    })
+}
+
+/// [`diff_sets`] with dry-run results borrowed from the caller's cache.
+pub fn diff_sets_cached<'p>(
+    desired: &[Manifest],
+    live: &[Value],
+    managed_extra: &[Value],
+    predicted: &dyn Fn(&ResourceKey) -> Option<&'p Value>,
+    opts: &DiffOptions,
+) -> Vec<Drift> {
+    pair_up(desired, live, managed_extra, |d, l| {
+        let p = predicted(d.key()).map_or(Predicted::Unavailable, Predicted::DryRun);
+        compare(d, l, p, opts)
+    })
+}
+
+fn pair_up(
+    desired: &[Manifest],
+    live: &[Value],
+    managed_extra: &[Value],
+    mut compare_pair: impl FnMut(&Manifest, &Value) -> Option<Drift>,
 ) -> Vec<Drift> {
     let live_by_key: HashMap<ResourceKey, &Value> = live
         .iter()
@@ -188,13 +218,7 @@ pub fn diff_sets(
                 paths: Vec::new(),
                 diff: text::unified(d.key(), None, Some(&mask_secret(&normalize(d.object())))),
             }),
-            Some(l) => {
-                let dry = predicted(d.key());
-                let p = dry
-                    .as_ref()
-                    .map_or(Predicted::Unavailable, Predicted::DryRun);
-                out.extend(compare(d, l, p, opts));
-            }
+            Some(l) => out.extend(compare_pair(d, l)),
         }
     }
     for obj in managed_extra {

@@ -450,3 +450,28 @@ mod no_panic {
         }
     }
 }
+
+#[test]
+fn cached_and_owned_dry_run_lookups_agree() {
+    let desired = vec![manifest(fixture("deployment-desired.yaml"))];
+    let mut live = fixture("deployment-live.yaml");
+    live["spec"]["replicas"] = json!(9);
+    let predicted = server_apply(&live, desired[0].object());
+    let owned = diff_sets(
+        &desired,
+        std::slice::from_ref(&live),
+        &[],
+        &|_| Some(predicted.clone()),
+        &DiffOptions::default(),
+    );
+    let cached = driftdeck::diff::diff_sets_cached(
+        &desired,
+        &[live],
+        &[],
+        &|_| Some(&predicted),
+        &DiffOptions::default(),
+    );
+    assert_eq!(owned.len(), 1);
+    assert_eq!(owned[0].paths, vec!["/spec/replicas"]);
+    assert_eq!(owned, cached);
+}
