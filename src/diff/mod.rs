@@ -135,17 +135,8 @@ pub fn compare(
 
 /// The key of a live object; `None` when it lacks apiVersion, kind or name.
 pub fn live_key(obj: &Value) -> Option<ResourceKey> {
-    let text = |p: &str| obj.pointer(p).and_then(Value::as_str);
-    let api_version = text("/apiVersion").filter(|s| !s.is_empty())?;
-    let kind = text("/kind").filter(|s| !s.is_empty())?;
-    let name = text("/metadata/name").filter(|s| !s.is_empty())?;
-    let namespace = text("/metadata/namespace").unwrap_or("");
-    Some(ResourceKey::new(
-        ResourceKey::group_of(api_version),
-        kind,
-        namespace,
-        name,
-    ))
+    let (group, kind, namespace, name) = live_key_ref(obj)?;
+    Some(ResourceKey::new(group, kind, namespace, name))
 }
 
 /// Whether a live object carries driftdeck's tracking metadata for `env` (label
@@ -197,21 +188,37 @@ pub fn diff_sets_cached<'p>(
     })
 }
 
+/// A key borrowed from an object, so pairing thousands of objects allocates nothing.
+type KeyRef<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+fn key_ref(key: &ResourceKey) -> KeyRef<'_> {
+    (&key.group, &key.kind, &key.namespace, &key.name)
+}
+
+fn live_key_ref(obj: &Value) -> Option<KeyRef<'_>> {
+    let text = |p: &str| obj.pointer(p).and_then(Value::as_str);
+    let api_version = text("/apiVersion").filter(|s| !s.is_empty())?;
+    let kind = text("/kind").filter(|s| !s.is_empty())?;
+    let name = text("/metadata/name").filter(|s| !s.is_empty())?;
+    let namespace = text("/metadata/namespace").unwrap_or("");
+    Some((ResourceKey::group_of(api_version), kind, namespace, name))
+}
+
 fn pair_up(
     desired: &[Manifest],
     live: &[Value],
     managed_extra: &[Value],
     mut compare_pair: impl FnMut(&Manifest, &Value) -> Option<Drift>,
 ) -> Vec<Drift> {
-    let live_by_key: HashMap<ResourceKey, &Value> = live
+    let live_by_key: HashMap<KeyRef<'_>, &Value> = live
         .iter()
-        .filter_map(|obj| Some((live_key(obj)?, obj)))
+        .filter_map(|obj| Some((live_key_ref(obj)?, obj)))
         .collect();
     let mut out = Vec::new();
-    let mut wanted: HashSet<&ResourceKey> = HashSet::with_capacity(desired.len());
+    let mut wanted: HashSet<KeyRef<'_>> = HashSet::with_capacity(desired.len());
     for d in desired {
-        wanted.insert(d.key());
-        match live_by_key.get(d.key()) {
+        wanted.insert(key_ref(d.key()));
+        match live_by_key.get(&key_ref(d.key())) {
             None => out.push(Drift {
                 key: d.key().clone(),
                 kind: DriftKind::Missing,
@@ -222,10 +229,11 @@ fn pair_up(
         }
     }
     for obj in managed_extra {
-        let Some(key) = live_key(obj) else { continue };
-        if wanted.contains(&key) {
+        let Some(k) = live_key_ref(obj) else { continue };
+        if wanted.contains(&k) {
             continue;
         }
+        let key = ResourceKey::new(k.0, k.1, k.2, k.3);
         out.push(Drift {
             diff: text::unified(&key, Some(&mask_secret(&normalize(obj))), None),
             key,
