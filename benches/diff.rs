@@ -49,12 +49,48 @@ fn inputs() -> Inputs {
     (desired, live, predicted)
 }
 
+/// CPU time (user + system) this process has used, from `/proc/self/stat`, in clock ticks of
+/// 10 ms. The build machine is shared, so wall time overstates the cost; CPU time does not
+/// count the time spent waiting for a core.
+fn cpu_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: u64 = fields.get(11)?.parse().ok()?;
+    let system: u64 = fields.get(12)?.parse().ok()?;
+    Some(user + system)
+}
+
+fn print_cpu_per_run(label: &str, runs: u32, mut f: impl FnMut()) {
+    let wall = std::time::Instant::now();
+    let before = cpu_ticks();
+    for _ in 0..runs {
+        f();
+    }
+    if let (Some(b), Some(a)) = (before, cpu_ticks()) {
+        println!(
+            "{label}: {:.1} ms CPU per run, {:.1} ms wall per run ({runs} runs)",
+            (a - b) as f64 * 10.0 / f64::from(runs),
+            wall.elapsed().as_secs_f64() * 1000.0 / f64::from(runs)
+        );
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let (desired, live, predicted) = inputs();
     let opts = DiffOptions::default();
     let lookup = |key: &ResourceKey| predicted.get(key).cloned();
     let drift = diff_sets(&desired, &live, &live, &lookup, &opts);
     assert_eq!(drift.len(), PAIRS / 20);
+    print_cpu_per_run("diff_sets 5000, dry-run", 20, || {
+        black_box(diff_sets(&desired, &live, &live, &lookup, &opts));
+    });
+    let cached = |key: &ResourceKey| predicted.get(key);
+    print_cpu_per_run("diff_sets_cached 5000, dry-run", 20, || {
+        black_box(diff_sets_cached(&desired, &live, &live, &cached, &opts));
+    });
+    print_cpu_per_run("diff_sets 5000, fallback", 20, || {
+        black_box(diff_sets(&desired, &live, &live, &|_| None, &opts));
+    });
     c.bench_function("diff_sets 5000 deployments, dry-run, 5% drifted", |b| {
         b.iter(|| black_box(diff_sets(&desired, &live, &live, &lookup, &opts)))
     });

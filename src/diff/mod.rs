@@ -120,11 +120,15 @@ pub fn compare(
         live_n = walk::restrict(&live_n, &target);
     }
     walk::align(&mut live_n, &mut target);
-    let diff = text::unified(
-        key,
-        Some(&mask_secret(&live_n)),
-        Some(&mask_secret(&target)),
-    );
+    let diff = if secret {
+        text::unified(
+            key,
+            Some(&mask_secret(&live_n)),
+            Some(&mask_secret(&target)),
+        )
+    } else {
+        text::unified(key, Some(&live_n), Some(&target))
+    };
     Some(Drift {
         key: key.clone(),
         kind: DriftKind::Modified,

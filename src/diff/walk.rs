@@ -78,15 +78,18 @@ fn whole_list(field: &str) -> bool {
 /// Every element has the key, and no two share a value. Lists are short: a quadratic scan
 /// beats hashing here.
 fn keyed(list: &[Value], key: &str) -> bool {
-    let keys: Option<Vec<Cow<'_, str>>> = list.iter().map(|e| key_text(e, key)).collect();
-    let Some(keys) = keys else { return false };
-    if keys.len() > 32 {
-        let set: HashSet<&Cow<'_, str>> = keys.iter().collect();
-        return set.len() == keys.len();
+    if list.len() > 32 {
+        let keys: Option<HashSet<Cow<'_, str>>> = list.iter().map(|e| key_text(e, key)).collect();
+        return keys.is_some_and(|k| k.len() == list.len());
     }
-    keys.iter()
+    list.iter()
         .enumerate()
-        .all(|(i, k)| keys[i + 1..].iter().all(|other| other != k))
+        .all(|(i, e)| match key_text(e, key) {
+            Some(k) => list[i + 1..]
+                .iter()
+                .all(|other| key_text(other, key).is_some_and(|o| o != k)),
+            None => false,
+        })
 }
 
 fn key_text<'v>(element: &'v Value, key: &str) -> Option<Cow<'v, str>> {
@@ -99,6 +102,10 @@ fn key_text<'v>(element: &'v Value, key: &str) -> Option<Cow<'v, str>> {
 
 /// Appends one RFC 6901-escaped path segment (`~` → `~0`, `/` → `~1`).
 fn push_escaped(path: &mut String, segment: &str) {
+    if !segment.contains(['~', '/']) {
+        path.push_str(segment);
+        return;
+    }
     for c in segment.chars() {
         match c {
             '~' => path.push_str("~0"),
@@ -123,7 +130,8 @@ enum At {
 #[derive(Clone, Copy)]
 struct Ctx<'a> {
     field: &'a str,
-    in_quantities: bool,
+    /// The field of the map holding this value: quantities are the values of quantity maps.
+    parent: &'a str,
     at: At,
     /// Fallback strategy: only the fields the target (desired) sets are compared.
     restricted: bool,
@@ -133,17 +141,16 @@ impl<'a> Ctx<'a> {
     fn root(restricted: bool) -> Self {
         Ctx {
             field: "",
-            in_quantities: false,
+            parent: "",
             at: At::Root,
             restricted,
         }
     }
 
-    /// The context of the value under `field`: a quantity when its map is a quantity map.
     fn child(self, field: &'a str) -> Ctx<'a> {
         Ctx {
             field,
-            in_quantities: QUANTITY_MAPS.contains(&self.field),
+            parent: self.field,
             at: match (self.at, field) {
                 (At::Root, "metadata") => At::Metadata,
                 (At::Metadata, "annotations") => At::Annotations,
@@ -318,7 +325,7 @@ fn scalar_eq(a: &Value, b: &Value, ctx: Ctx<'_>) -> bool {
     if INT_OR_STRING.contains(&ctx.field) {
         return scalar_text(a) == scalar_text(b);
     }
-    if ctx.in_quantities || ctx.field == "sizeLimit" || ctx.field == "storage" {
+    if QUANTITY_MAPS.contains(&ctx.parent) || ctx.field == "sizeLimit" || ctx.field == "storage" {
         return match (quantity::parse(a), quantity::parse(b)) {
             (Some(x), Some(y)) => quantity::same(x, y),
             _ => false,
