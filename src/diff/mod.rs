@@ -90,28 +90,45 @@ pub fn compare(
             drops.extend(ignore::managed_by(live, &rule.managers));
         }
     }
-    let mut live_n = normalize(live);
-    let (mut target, fallback) = match predicted {
-        Predicted::DryRun(p) => (normalize(p), false),
-        Predicted::Unavailable => (normalize(desired.object()), true),
+    let (target_raw, fallback) = match predicted {
+        Predicted::DryRun(p) => (p, false),
+        Predicted::Unavailable => (desired.object(), true),
     };
-    for pattern in &drops {
-        ignore::remove(&mut live_n, pattern);
-        ignore::remove(&mut target, pattern);
-    }
-    if fallback {
-        live_n = walk::restrict(&live_n, &target);
-    }
-    let paths = walk::differences(&live_n, &target);
+    let secret = desired.kind() == "Secret" && desired.api_version() == "v1";
+    // Fast path, the common case: no ignore rules and no Secret folding, so the walker can
+    // skip the normalization noise by reference and an in-sync pair costs no clone.
+    let mut normalized = None;
+    let paths = if drops.is_empty() && !secret {
+        walk::differences(live, target_raw, fallback)
+    } else {
+        let mut live_n = normalize(live);
+        let mut target = normalize(target_raw);
+        for pattern in &drops {
+            ignore::remove(&mut live_n, pattern);
+            ignore::remove(&mut target, pattern);
+        }
+        let paths = walk::differences(&live_n, &target, fallback);
+        normalized = Some((live_n, target));
+        paths
+    };
     if paths.is_empty() {
         return None;
     }
+    let (mut live_n, mut target) =
+        normalized.unwrap_or_else(|| (normalize(live), normalize(target_raw)));
+    if fallback {
+        live_n = walk::restrict(&live_n, &target);
+    }
     walk::align(&mut live_n, &mut target);
-    let diff = text::unified(
-        key,
-        Some(&mask_secret(&live_n)),
-        Some(&mask_secret(&target)),
-    );
+    let diff = if secret {
+        text::unified(
+            key,
+            Some(&mask_secret(&live_n)),
+            Some(&mask_secret(&target)),
+        )
+    } else {
+        text::unified(key, Some(&live_n), Some(&target))
+    };
     Some(Drift {
         key: key.clone(),
         kind: DriftKind::Modified,
@@ -122,17 +139,8 @@ pub fn compare(
 
 /// The key of a live object; `None` when it lacks apiVersion, kind or name.
 pub fn live_key(obj: &Value) -> Option<ResourceKey> {
-    let text = |p: &str| obj.pointer(p).and_then(Value::as_str);
-    let api_version = text("/apiVersion").filter(|s| !s.is_empty())?;
-    let kind = text("/kind").filter(|s| !s.is_empty())?;
-    let name = text("/metadata/name").filter(|s| !s.is_empty())?;
-    let namespace = text("/metadata/namespace").unwrap_or("");
-    Some(ResourceKey::new(
-        ResourceKey::group_of(api_version),
-        kind,
-        namespace,
-        name,
-    ))
+    let (group, kind, namespace, name) = live_key_ref(obj)?;
+    Some(ResourceKey::new(group, kind, namespace, name))
 }
 
 /// Whether a live object carries driftdeck's tracking metadata for `env` (label
@@ -152,7 +160,8 @@ pub fn is_managed(obj: &Value, env: &str) -> bool {
 /// `Modified`, and `Extra` (objects of `managed_extra` — live objects the caller knows driftdeck
 /// manages for this env — that are not desired). `predicted` returns the dry-run result for a
 /// key, or `None` to use the fallback. Live objects without identity are skipped. The result is
-/// sorted by key.
+/// sorted by key. Callers holding a dry-run cache should prefer [`diff_sets_cached`], which
+/// borrows the cached results instead of taking a copy of each.
 pub fn diff_sets(
     desired: &[Manifest],
     live: &[Value],
@@ -160,35 +169,75 @@ pub fn diff_sets(
     predicted: &dyn Fn(&ResourceKey) -> Option<Value>,
     opts: &DiffOptions,
 ) -> Vec<Drift> {
-    let live_by_key: HashMap<ResourceKey, &Value> = live
+    pair_up(desired, live, managed_extra, |d, l| {
+        let dry = predicted(d.key());
+        let p = dry
+            .as_ref()
+            .map_or(Predicted::Unavailable, Predicted::DryRun);
+        compare(d, l, p, opts)
+    })
+}
+
+/// [`diff_sets`] with dry-run results borrowed from the caller's cache.
+pub fn diff_sets_cached<'p>(
+    desired: &[Manifest],
+    live: &[Value],
+    managed_extra: &[Value],
+    predicted: &dyn Fn(&ResourceKey) -> Option<&'p Value>,
+    opts: &DiffOptions,
+) -> Vec<Drift> {
+    pair_up(desired, live, managed_extra, |d, l| {
+        let p = predicted(d.key()).map_or(Predicted::Unavailable, Predicted::DryRun);
+        compare(d, l, p, opts)
+    })
+}
+
+/// A key borrowed from an object, so pairing thousands of objects allocates nothing.
+type KeyRef<'a> = (&'a str, &'a str, &'a str, &'a str);
+
+fn key_ref(key: &ResourceKey) -> KeyRef<'_> {
+    (&key.group, &key.kind, &key.namespace, &key.name)
+}
+
+fn live_key_ref(obj: &Value) -> Option<KeyRef<'_>> {
+    let text = |p: &str| obj.pointer(p).and_then(Value::as_str);
+    let api_version = text("/apiVersion").filter(|s| !s.is_empty())?;
+    let kind = text("/kind").filter(|s| !s.is_empty())?;
+    let name = text("/metadata/name").filter(|s| !s.is_empty())?;
+    let namespace = text("/metadata/namespace").unwrap_or("");
+    Some((ResourceKey::group_of(api_version), kind, namespace, name))
+}
+
+fn pair_up(
+    desired: &[Manifest],
+    live: &[Value],
+    managed_extra: &[Value],
+    mut compare_pair: impl FnMut(&Manifest, &Value) -> Option<Drift>,
+) -> Vec<Drift> {
+    let live_by_key: HashMap<KeyRef<'_>, &Value> = live
         .iter()
-        .filter_map(|obj| Some((live_key(obj)?, obj)))
+        .filter_map(|obj| Some((live_key_ref(obj)?, obj)))
         .collect();
     let mut out = Vec::new();
-    let mut wanted: HashSet<&ResourceKey> = HashSet::with_capacity(desired.len());
+    let mut wanted: HashSet<KeyRef<'_>> = HashSet::with_capacity(desired.len());
     for d in desired {
-        wanted.insert(d.key());
-        match live_by_key.get(d.key()) {
+        wanted.insert(key_ref(d.key()));
+        match live_by_key.get(&key_ref(d.key())) {
             None => out.push(Drift {
                 key: d.key().clone(),
                 kind: DriftKind::Missing,
                 paths: Vec::new(),
                 diff: text::unified(d.key(), None, Some(&mask_secret(&normalize(d.object())))),
             }),
-            Some(l) => {
-                let dry = predicted(d.key());
-                let p = dry
-                    .as_ref()
-                    .map_or(Predicted::Unavailable, Predicted::DryRun);
-                out.extend(compare(d, l, p, opts));
-            }
+            Some(l) => out.extend(compare_pair(d, l)),
         }
     }
     for obj in managed_extra {
-        let Some(key) = live_key(obj) else { continue };
-        if wanted.contains(&key) {
+        let Some(k) = live_key_ref(obj) else { continue };
+        if wanted.contains(&k) {
             continue;
         }
+        let key = ResourceKey::new(k.0, k.1, k.2, k.3);
         out.push(Drift {
             diff: text::unified(&key, Some(&mask_secret(&normalize(obj))), None),
             key,

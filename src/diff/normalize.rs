@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// Metadata fields the API server owns.
-const SERVER_METADATA: &[&str] = &[
+pub(crate) const SERVER_METADATA: &[&str] = &[
     "uid",
     "resourceVersion",
     "generation",
@@ -24,15 +24,15 @@ const SERVER_METADATA: &[&str] = &[
 ];
 
 /// Annotations written by tools, controllers or driftdeck itself; none of them is desired state.
-const NOISE_ANNOTATIONS: &[&str] = &[
+pub(crate) const NOISE_ANNOTATIONS: &[&str] = &[
     "kubectl.kubernetes.io/last-applied-configuration",
     "deployment.kubernetes.io/revision",
     "driftdeck.io/env",
     "driftdeck.io/revision",
 ];
 
-const TRACKING_LABEL: &str = "app.kubernetes.io/managed-by";
-const TRACKING_VALUE: &str = "driftdeck";
+pub(crate) const TRACKING_LABEL: &str = "app.kubernetes.io/managed-by";
+pub(crate) const TRACKING_VALUE: &str = "driftdeck";
 
 /// A copy of `obj` without status, server-owned metadata, the last-applied annotation,
 /// `deployment.kubernetes.io/revision`, driftdeck's tracking label and annotations, and empty
@@ -79,7 +79,7 @@ pub(crate) fn is_empty(v: &Value) -> bool {
     }
 }
 
-fn is_secret(map: &Map<String, Value>) -> bool {
+pub(crate) fn is_secret(map: &Map<String, Value>) -> bool {
     map.get("kind").and_then(Value::as_str) == Some("Secret")
         && map.get("apiVersion").and_then(Value::as_str) == Some("v1")
 }

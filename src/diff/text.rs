@@ -13,10 +13,27 @@ use crate::model::ResourceKey;
 /// the API server or the renderer produced. Falls back to pretty JSON (also valid YAML) if the
 /// YAML serializer refuses the value.
 pub fn to_yaml(v: &Value) -> String {
-    let sorted = sort_keys(v);
-    match serde_saphyr::to_string(&sorted) {
+    // serde_json's map is ordered unless some crate turns on `preserve_order`; copy only then.
+    let sorted;
+    let v = if is_sorted(v) {
+        v
+    } else {
+        sorted = sort_keys(v);
+        &sorted
+    };
+    match serde_saphyr::to_string(v) {
         Ok(text) => text,
-        Err(_) => serde_json::to_string_pretty(&sorted).unwrap_or_default(),
+        Err(_) => serde_json::to_string_pretty(v).unwrap_or_default(),
+    }
+}
+
+fn is_sorted(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => {
+            m.keys().zip(m.keys().skip(1)).all(|(a, b)| a <= b) && m.values().all(is_sorted)
+        }
+        Value::Array(a) => a.iter().all(is_sorted),
+        _ => true,
     }
 }
 

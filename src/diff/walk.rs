@@ -9,11 +9,12 @@
 //! objects with a merge key (see [`merge_key`]) are matched by key, and their paths use
 //! `name=<value>` segments instead of indexes.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
-use super::normalize::is_empty;
+use super::normalize::{self, is_empty};
 use super::quantity;
 
 /// Fields whose values are `IntOrString` in the Kubernetes API.
@@ -74,57 +75,120 @@ fn whole_list(field: &str) -> bool {
     matches!(field, "tolerations" | "args" | "command" | "finalizers")
 }
 
+/// Every element has the key, and no two share a value. Lists are short: a quadratic scan
+/// beats hashing here.
 fn keyed(list: &[Value], key: &str) -> bool {
-    let mut seen = HashSet::with_capacity(list.len());
-    list.iter().all(|e| match key_text(e, key) {
-        Some(k) => seen.insert(k),
-        None => false,
-    })
+    if list.len() > 32 {
+        let keys: Option<HashSet<Cow<'_, str>>> = list.iter().map(|e| key_text(e, key)).collect();
+        return keys.is_some_and(|k| k.len() == list.len());
+    }
+    list.iter()
+        .enumerate()
+        .all(|(i, e)| match key_text(e, key) {
+            Some(k) => list[i + 1..]
+                .iter()
+                .all(|other| key_text(other, key).is_some_and(|o| o != k)),
+            None => false,
+        })
 }
 
-fn key_text(element: &Value, key: &str) -> Option<String> {
+fn key_text<'v>(element: &'v Value, key: &str) -> Option<Cow<'v, str>> {
     match element.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
         _ => None,
     }
 }
 
-/// RFC 6901 escaping of one path segment.
-pub(crate) fn escape(segment: &str) -> String {
-    if segment.contains(['~', '/']) {
-        segment.replace('~', "~0").replace('/', "~1")
-    } else {
-        segment.to_owned()
+/// Appends one RFC 6901-escaped path segment (`~` → `~0`, `/` → `~1`).
+fn push_escaped(path: &mut String, segment: &str) {
+    if !segment.contains(['~', '/']) {
+        path.push_str(segment);
+        return;
     }
+    for c in segment.chars() {
+        match c {
+            '~' => path.push_str("~0"),
+            '/' => path.push_str("~1"),
+            c => path.push(c),
+        }
+    }
+}
+
+/// Which map a value is, for the noise that [`normalize`](super::normalize) strips: the
+/// walker skips the same fields by reference, so an in-sync pair is compared without a clone.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum At {
+    Root,
+    Metadata,
+    Annotations,
+    Labels,
+    Other,
 }
 
 /// Where a value sits, for the semantic rules that depend on it.
 #[derive(Clone, Copy)]
 struct Ctx<'a> {
     field: &'a str,
-    in_quantities: bool,
+    /// The field of the map holding this value: quantities are the values of quantity maps.
+    parent: &'a str,
+    at: At,
+    /// Fallback strategy: only the fields the target (desired) sets are compared.
+    restricted: bool,
 }
 
 impl<'a> Ctx<'a> {
-    /// The context of the value under `field`: a quantity when its map is a quantity map.
+    fn root(restricted: bool) -> Self {
+        Ctx {
+            field: "",
+            parent: "",
+            at: At::Root,
+            restricted,
+        }
+    }
+
     fn child(self, field: &'a str) -> Ctx<'a> {
         Ctx {
             field,
-            in_quantities: QUANTITY_MAPS.contains(&self.field),
+            parent: self.field,
+            at: match (self.at, field) {
+                (At::Root, "metadata") => At::Metadata,
+                (At::Metadata, "annotations") => At::Annotations,
+                (At::Metadata, "labels") => At::Labels,
+                _ => At::Other,
+            },
+            restricted: self.restricted,
+        }
+    }
+
+    /// Whether `key` of this map is noise that normalization strips.
+    fn noise(self, key: &str, value: &Value) -> bool {
+        match self.at {
+            At::Root => key == "status",
+            At::Metadata => normalize::SERVER_METADATA.contains(&key),
+            At::Annotations => normalize::NOISE_ANNOTATIONS.contains(&key),
+            At::Labels => {
+                key == normalize::TRACKING_LABEL
+                    && value.as_str() == Some(normalize::TRACKING_VALUE)
+            }
+            At::Other => false,
         }
     }
 }
 
-/// The sorted RFC 6901 paths where `live` and `target` differ semantically.
-pub(crate) fn differences(live: &Value, target: &Value) -> Vec<String> {
+/// The sorted RFC 6901 paths where `live` and `target` differ semantically, skipping the noise
+/// normalization strips. `restricted` (the fallback strategy) compares only the fields
+/// `target` sets; keyed list elements only live has still count.
+pub(crate) fn differences(live: &Value, target: &Value, restricted: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut path = String::new();
-    let ctx = Ctx {
-        field: "",
-        in_quantities: false,
-    };
-    walk(Some(live), Some(target), &mut path, ctx, &mut out);
+    walk(
+        Some(live),
+        Some(target),
+        &mut path,
+        Ctx::root(restricted),
+        &mut out,
+    );
     out.sort();
     out.dedup();
     out
@@ -134,6 +198,8 @@ fn present(v: Option<&Value>) -> Option<&Value> {
     v.filter(|v| !is_empty(v))
 }
 
+static EMPTY: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
 fn walk(
     a: Option<&Value>,
     b: Option<&Value>,
@@ -141,11 +207,24 @@ fn walk(
     ctx: Ctx<'_>,
     out: &mut Vec<String>,
 ) {
-    let (a, b) = match (present(a), present(b)) {
+    let (a, b) = (present(a), present(b));
+    if ctx.restricted && b.is_none() {
+        return;
+    }
+    let (a, b) = match (a, b) {
         (None, None) => return,
         (Some(a), Some(b)) => (a, b),
-        _ => {
-            out.push(path.clone());
+        (a, b) => {
+            // A metadata map holding only noise equals an absent one: look inside.
+            if ctx.at != At::Other {
+                match (a, b) {
+                    (Some(Value::Object(am)), None) => walk_maps(am, &EMPTY, path, ctx, out),
+                    (None, Some(Value::Object(bm))) => walk_maps(&EMPTY, bm, path, ctx, out),
+                    _ => out.push(path.clone()),
+                }
+            } else {
+                out.push(path.clone());
+            }
             return;
         }
     };
@@ -169,15 +248,22 @@ fn walk_maps(
 ) {
     let len = path.len();
     let mut visit = |key: &str, out: &mut Vec<String>| {
+        let av = am.get(key).filter(|v| !ctx.noise(key, v));
+        let bv = bm.get(key).filter(|v| !ctx.noise(key, v));
+        if av.is_none() && bv.is_none() {
+            return;
+        }
         path.push('/');
-        path.push_str(&escape(key));
-        walk(am.get(key), bm.get(key), path, ctx.child(key), out);
+        push_escaped(path, key);
+        walk(av, bv, path, ctx.child(key), out);
         path.truncate(len);
     };
-    for key in am.keys() {
-        visit(key, out);
+    if !ctx.restricted {
+        for key in am.keys() {
+            visit(key, out);
+        }
     }
-    for key in bm.keys().filter(|k| !am.contains_key(*k)) {
+    for key in bm.keys().filter(|k| ctx.restricted || !am.contains_key(*k)) {
         visit(key, out);
     }
 }
@@ -185,23 +271,26 @@ fn walk_maps(
 fn walk_lists(al: &[Value], bl: &[Value], path: &mut String, ctx: Ctx<'_>, out: &mut Vec<String>) {
     let len = path.len();
     if let Some(key) = merge_key(ctx.field, al, bl) {
-        let index: HashMap<String, &Value> = al
-            .iter()
-            .filter_map(|e| Some((key_text(e, key)?, e)))
-            .collect();
-        let mut matched = HashSet::with_capacity(bl.len());
         for b in bl {
             let Some(k) = key_text(b, key) else { continue };
+            let a = al.iter().find(|a| key_text(a, key).as_deref() == Some(&*k));
             path.push('/');
-            path.push_str(&escape(&format!("{key}={k}")));
-            walk(index.get(&k).copied(), Some(b), path, ctx, out);
+            push_escaped(path, key);
+            path.push('=');
+            push_escaped(path, &k);
+            walk(a, Some(b), path, ctx, out);
             path.truncate(len);
-            matched.insert(k);
         }
         for a in al {
-            if let Some(k) = key_text(a, key).filter(|k| !matched.contains(k)) {
-                out.push(format!("{path}/{}", escape(&format!("{key}={k}"))));
+            let Some(k) = key_text(a, key) else { continue };
+            if bl.iter().any(|b| key_text(b, key).as_deref() == Some(&*k)) {
+                continue;
             }
+            let mut p = format!("{path}/");
+            push_escaped(&mut p, key);
+            p.push('=');
+            push_escaped(&mut p, &k);
+            out.push(p);
         }
         return;
     }
@@ -236,7 +325,7 @@ fn scalar_eq(a: &Value, b: &Value, ctx: Ctx<'_>) -> bool {
     if INT_OR_STRING.contains(&ctx.field) {
         return scalar_text(a) == scalar_text(b);
     }
-    if ctx.in_quantities || ctx.field == "sizeLimit" || ctx.field == "storage" {
+    if QUANTITY_MAPS.contains(&ctx.parent) || ctx.field == "sizeLimit" || ctx.field == "storage" {
         return match (quantity::parse(a), quantity::parse(b)) {
             (Some(x), Some(y)) => quantity::same(x, y),
             _ => false,
@@ -257,11 +346,7 @@ fn scalar_text(v: &Value) -> Option<String> {
 /// only real changes: `target` takes live's spelling of equal scalars (`1000m` for `"1"`), and
 /// empty or null fields that the other side lacks are dropped from both.
 pub(crate) fn align(live: &mut Value, target: &mut Value) {
-    let ctx = Ctx {
-        field: "",
-        in_quantities: false,
-    };
-    align_in(live, target, ctx);
+    align_in(live, target, Ctx::root(false));
 }
 
 fn align_in(a: &mut Value, b: &mut Value, ctx: Ctx<'_>) {
@@ -356,59 +441,89 @@ mod tests {
     fn absent_null_and_empty_are_equal() {
         let a = json!({"a": null, "b": {}, "c": [], "d": 1});
         let b = json!({"d": 1});
-        assert!(differences(&a, &b).is_empty());
+        assert!(differences(&a, &b, false).is_empty());
     }
 
     #[test]
     fn quantities_compare_by_value_under_resources() {
         let a = json!({"resources": {"limits": {"cpu": "1", "memory": "536870912"}}});
         let b = json!({"resources": {"limits": {"cpu": "1000m", "memory": "512Mi"}}});
-        assert!(differences(&a, &b).is_empty());
+        assert!(differences(&a, &b, false).is_empty());
         let c = json!({"resources": {"limits": {"cpu": "2", "memory": "512Mi"}}});
-        assert_eq!(differences(&a, &c), vec!["/resources/limits/cpu"]);
+        assert_eq!(differences(&a, &c, false), vec!["/resources/limits/cpu"]);
     }
 
     #[test]
     fn quantities_do_not_leak_into_config_data() {
         let a = json!({"data": {"cpu": "1"}});
         let b = json!({"data": {"cpu": "1000m"}});
-        assert_eq!(differences(&a, &b), vec!["/data/cpu"]);
+        assert_eq!(differences(&a, &b, false), vec!["/data/cpu"]);
     }
 
     #[test]
     fn int_or_string_ports_compare_by_text() {
         let a = json!({"ports": [{"port": 80, "targetPort": 8080}]});
         let b = json!({"ports": [{"port": 80, "targetPort": "8080"}]});
-        assert!(differences(&a, &b).is_empty());
+        assert!(differences(&a, &b, false).is_empty());
     }
 
     #[test]
     fn keyed_lists_use_key_segments() {
         let a = json!({"containers": [{"name": "api", "image": "a:1"}, {"name": "side", "image": "s"}]});
         let b = json!({"containers": [{"name": "side", "image": "s"}, {"name": "api", "image": "a:2"}]});
-        assert_eq!(differences(&a, &b), vec!["/containers/name=api/image"]);
+        assert_eq!(
+            differences(&a, &b, false),
+            vec!["/containers/name=api/image"]
+        );
         let c = json!({"containers": [{"name": "api", "image": "a:1"}]});
-        assert_eq!(differences(&a, &c), vec!["/containers/name=side"]);
+        assert_eq!(differences(&a, &c, false), vec!["/containers/name=side"]);
     }
 
     #[test]
     fn escapes_slashes_in_keys() {
         let a = json!({"labels": {"app.kubernetes.io/name": "x"}});
         let b = json!({"labels": {"app.kubernetes.io/name": "y"}});
-        assert_eq!(differences(&a, &b), vec!["/labels/app.kubernetes.io~1name"]);
+        assert_eq!(
+            differences(&a, &b, false),
+            vec!["/labels/app.kubernetes.io~1name"]
+        );
     }
 
     #[test]
     fn unkeyed_lists_compare_whole() {
         let a = json!({"tolerations": [{"key": "a"}]});
         let b = json!({"tolerations": [{"key": "a"}, {"key": "b"}]});
-        assert_eq!(differences(&a, &b), vec!["/tolerations"]);
+        assert_eq!(differences(&a, &b, false), vec!["/tolerations"]);
         let e = json!({"tolerations": [{"key": "a", "value": "1"}]});
         let f = json!({"tolerations": [{"key": "a", "value": "2"}]});
-        assert_eq!(differences(&e, &f), vec!["/tolerations"]);
+        assert_eq!(differences(&e, &f, false), vec!["/tolerations"]);
         let c = json!({"args": ["--a", "--b"]});
         let d = json!({"args": ["--b", "--a"]});
-        assert_eq!(differences(&c, &d), vec!["/args"]);
+        assert_eq!(differences(&c, &d, false), vec!["/args"]);
+    }
+
+    #[test]
+    fn noise_is_skipped_without_normalizing() {
+        let live = json!({"metadata": {"name": "a", "uid": "u", "resourceVersion": "1",
+            "labels": {"app.kubernetes.io/managed-by": "driftdeck"},
+            "annotations": {"driftdeck.io/env": "dev"}}, "status": {"x": 1}, "spec": {"a": 1}});
+        let desired = json!({"metadata": {"name": "a"}, "spec": {"a": 1}});
+        assert!(differences(&live, &desired, false).is_empty());
+        let foreign = json!({"metadata": {"name": "a", "labels": {"app.kubernetes.io/managed-by": "helm"}}, "spec": {"a": 1}});
+        assert_eq!(
+            differences(&foreign, &desired, false),
+            vec!["/metadata/labels/app.kubernetes.io~1managed-by"]
+        );
+    }
+
+    #[test]
+    fn restricted_compares_only_desired_fields() {
+        let live =
+            json!({"spec": {"a": 1, "b": 2, "c": [{"name": "x", "d": 1, "e": 2}, {"name": "y"}]}});
+        let desired = json!({"spec": {"a": 1, "c": [{"name": "x", "d": 1}], "z": {}}});
+        assert_eq!(differences(&live, &desired, true), vec!["/spec/c/name=y"]);
+        let desired2 = json!({"spec": {"a": 2, "c": [{"name": "x", "d": 1}, {"name": "y"}]}});
+        assert_eq!(differences(&live, &desired2, true), vec!["/spec/a"]);
     }
 
     #[test]
