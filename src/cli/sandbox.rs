@@ -2,7 +2,9 @@
 //! [--allow-remote] [--time-scale X]`: serves the embedded API server, writes a kubeconfig
 //! (mode 0600) with one context per cluster, prints one line once listening and stops
 //! cleanly on SIGINT/SIGTERM. Faults are switched at runtime through the admin endpoint
-//! (`curl -X POST http://ADDR/sandbox/faults -d '{"latency_ms":200}'`).
+//! (`curl -X POST http://ADDR/sandbox/faults -d '{"latency_ms":200}'`). `--time-scale 0`
+//! freezes simulated time: the API server runs without the workload simulator (used by
+//! `scripts/sandbox-scale.sh` to measure the server alone).
 
 use std::net::SocketAddr;
 
@@ -51,9 +53,16 @@ async fn serve(args: SandboxArgs) -> CmdResult {
         }));
     }
     let names: Vec<&str> = clusters.iter().map(String::as_str).collect();
+    if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
+        return Err(Failure::setup(format!(
+            "--time-scale {}: must be a number >= 0",
+            args.time_scale
+        )));
+    }
     let opts = SandboxOptions {
         token: args.token.clone(),
         time_scale: args.time_scale,
+        simulate: args.time_scale > 0.0,
         ..SandboxOptions::default()
     };
     let sb = Sandbox::new(&names, opts);

@@ -14,8 +14,8 @@ use super::defaults::apply_defaults;
 use super::error::ApiError;
 use super::patch;
 use super::router::{Req, Target};
-use super::select::{FieldSelector, LabelSelector};
-use super::store::{Propagation, UpdateMode};
+use super::select::{FieldSelector, LabelSelector, selects};
+use super::store::{Propagation, Stored, UpdateMode};
 use super::{Cluster, table};
 
 pub type Answer = Result<(u16, Vec<u8>), ApiError>;
@@ -60,7 +60,6 @@ pub fn get(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answer {
     let obj = cluster
         .lock()
         .get(&t.rt, t.namespace.as_deref().unwrap_or_default(), name)
-        .cloned()
         .ok_or_else(|| ApiError::not_found(&t.rt.group, &t.rt.plural, name))?;
     render(t, req, obj)
 }
@@ -72,13 +71,9 @@ fn selectors(req: &Req) -> Result<(LabelSelector, FieldSelector), ApiError> {
     ))
 }
 
-fn continue_key(obj: &Value) -> String {
-    let m = &obj["metadata"];
-    format!(
-        "{}/{}",
-        m["namespace"].as_str().unwrap_or_default(),
-        m["name"].as_str().unwrap_or_default()
-    )
+fn continue_key(obj: &Stored) -> String {
+    let m = obj.index();
+    format!("{}/{}", m.namespace, m.name)
 }
 
 pub fn list(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answer {
@@ -100,14 +95,14 @@ pub fn list(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answer {
     };
     let store = cluster.lock();
     let rv = store.resource_version();
-    let mut items: Vec<&Value> = Vec::new();
+    let mut items: Vec<&Stored> = Vec::new();
     let mut next = None;
     let mut remaining = 0usize;
     for obj in store.list(&t.rt, t.namespace.as_deref()) {
         if after.as_ref().is_some_and(|a| continue_key(obj) <= *a) {
             continue;
         }
-        if !labels.matches(obj) || !fields.matches(obj) {
+        if !selects(&labels, &fields, obj) {
             continue;
         }
         if limit.is_some_and(|l| items.len() >= l) {
@@ -122,14 +117,16 @@ pub fn list(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answer {
         next = Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(continue_key(last)));
     }
     if req.wants_table() {
-        let mut tbl = table::table(&t.rt, &items, &req.query);
+        let parsed: Vec<Value> = items.iter().map(|s| s.value()).collect();
+        let refs: Vec<&Value> = parsed.iter().collect();
+        let mut tbl = table::table(&t.rt, &refs, &req.query);
         tbl["metadata"] = json!({"resourceVersion": rv.to_string()});
         if let Some(n) = &next {
             tbl["metadata"]["continue"] = json!(n);
         }
         return to_bytes(200, &tbl);
     }
-    // Written by hand so 10,000 objects are serialized from the store without cloning them.
+    // Written by hand: the stored JSON texts are spliced in, nothing is re-encoded.
     let mut meta = json!({"resourceVersion": rv.to_string()});
     if let Some(n) = &next {
         meta["continue"] = json!(n);
@@ -149,9 +146,7 @@ pub fn list(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answer {
         if i > 0 {
             out.push(b',');
         }
-        serde_json::to_writer(&mut out, obj).map_err(|e| {
-            ApiError::new(500, "InternalError", format!("cannot encode the list: {e}"))
-        })?;
+        out.extend_from_slice(obj.json().as_bytes());
     }
     out.extend_from_slice(b"]}");
     Ok((200, out))
@@ -159,6 +154,7 @@ pub fn list(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answer {
 
 /// Checks the body's namespace against the URL's and fills it in when absent.
 fn place(t: &Target, obj: &mut Value) -> Result<(), ApiError> {
+    super::validate::shape(obj)?;
     if !obj.is_object() {
         return Err(ApiError::bad_request(
             "the request body is not a JSON object",
@@ -226,9 +222,7 @@ pub fn replace(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answer {
     apply_defaults(&mut obj);
     let mut store = cluster.lock();
     let name = t.name.as_deref().unwrap_or_default();
-    let old = store
-        .get(&t.rt, t.namespace.as_deref().unwrap_or_default(), name)
-        .cloned();
+    let old = store.get(&t.rt, t.namespace.as_deref().unwrap_or_default(), name);
     let Some(old) = old else {
         return Err(ApiError::not_found(&t.rt.group, &t.rt.plural, name));
     };
@@ -273,7 +267,7 @@ pub fn patch(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answer {
     let ns = t.namespace.as_deref().unwrap_or_default();
     let dry_run = req.query.dry_run();
     let mut store = cluster.lock();
-    let live = store.get(&t.rt, ns, name).cloned();
+    let live = store.get(&t.rt, ns, name);
     if ct.starts_with("application/apply-patch") {
         let Some(manager) = req.query.get("fieldManager") else {
             return Err(ApiError::invalid(
@@ -363,13 +357,10 @@ pub fn delete_collection(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answe
     let mut store = cluster.lock();
     let victims: Vec<(String, String)> = store
         .list(&t.rt, t.namespace.as_deref())
-        .filter(|o| labels.matches(o) && fields.matches(o))
+        .filter(|o| selects(&labels, &fields, o))
         .map(|o| {
-            let m = &o["metadata"];
-            (
-                m["namespace"].as_str().unwrap_or_default().to_string(),
-                m["name"].as_str().unwrap_or_default().to_string(),
-            )
+            let m = o.index();
+            (m.namespace.to_string(), m.name.to_string())
         })
         .collect();
     let mut items = Vec::new();

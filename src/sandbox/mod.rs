@@ -10,6 +10,25 @@
 //!
 //! Admin endpoint: `GET /sandbox/faults` reads, `POST /sandbox/faults` (JSON body) switches
 //! the faults of every cluster; `/clusters/<name>/sandbox/faults` does it for one cluster.
+//! The body is a [`FaultConfig`]; missing fields take their defaults (no fault), so
+//! `{}` clears everything:
+//!
+//! ```text
+//! curl -X POST http://127.0.0.1:PORT/clusters/dev/sandbox/faults -d '{
+//!   "latency_ms": 200,                 added to every answer
+//!   "error_rate": 0.1, "error_status": 503, "retry_after_secs": 2,
+//!   "drop_watches_every_secs": 5,      every watch stream is cut after 5 s
+//!   "expire_watches": true,            every watch gets a 410 Expired ERROR event
+//!   "refuse_connections_secs": 10      connections are dropped unanswered for 10 s
+//! }'
+//! ```
+//!
+//! Decisions where the design was silent: every request carrying the bearer token (when
+//! one is configured) may use the admin endpoint; `events.k8s.io/v1` Events are stored apart
+//! from core `v1` Events (the simulator writes core Events); `/openapi/v2` answers 404 and
+//! `/openapi/v3` publishes paths but no schemas (see [`openapi`]); protobuf request bodies
+//! are decoded for Namespace, ConfigMap and Secret only (see [`proto`]); deletes are
+//! immediate (no graceful termination, finalizers are not waited for) and cascade at once.
 //!
 //! Layout: [`router`] resolves paths, [`crud`] / [`watch`] / [`subresources`] serve verbs,
 //! [`store`] holds objects, [`apply`] and [`patch`] compute writes, [`select`] parses
@@ -20,6 +39,7 @@
 
 pub mod apply;
 pub mod body;
+pub mod change;
 pub mod crud;
 pub mod defaults;
 pub mod error;
@@ -36,8 +56,10 @@ pub mod server;
 pub mod sim;
 pub mod simloop;
 pub mod store;
+pub mod stored;
 pub mod subresources;
 pub mod table;
+pub mod validate;
 pub mod watch;
 
 use std::collections::BTreeMap;
@@ -72,7 +94,7 @@ impl Default for SandboxOptions {
         SandboxOptions {
             token: None,
             time_scale: 1.0,
-            watch_history: 10_000,
+            watch_history: 5_000,
             simulate: true,
         }
     }
@@ -115,8 +137,8 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    /// Creates the clusters. When called inside a tokio runtime (and `opts.simulate`), each
-    /// cluster's simulator starts ticking on it; it stops when the last clone is dropped.
+    /// Creates the clusters. With `opts.simulate`, each cluster's simulator starts ticking on
+    /// its own thread; it stops when the last clone is dropped.
     pub fn new(clusters: &[&str], opts: SandboxOptions) -> Self {
         let clusters = clusters
             .iter()
@@ -132,7 +154,7 @@ impl Sandbox {
         let sandbox = Sandbox {
             inner: Arc::new(Inner { clusters, opts }),
         };
-        if sandbox.inner.opts.simulate && tokio::runtime::Handle::try_current().is_ok() {
+        if sandbox.inner.opts.simulate {
             for c in sandbox.inner.clusters.values() {
                 simloop::spawn(Arc::downgrade(c), sandbox.inner.opts.time_scale);
             }
@@ -261,7 +283,16 @@ impl Sandbox {
             drop_watch_after: decision.drop_watch_after,
             expire_watch,
         };
-        Ok(router::route(cluster, path, req).await)
+        // A bug must cost one answer, not the connection or the server: a panic becomes a 500.
+        let routed = std::panic::AssertUnwindSafe(router::route(cluster, path, req));
+        match futures::FutureExt::catch_unwind(routed).await {
+            Ok(r) => Ok(r),
+            Err(_) => Ok(body::error(&ApiError::new(
+                500,
+                "InternalError",
+                format!("the sandbox failed while serving {path}; this is a bug in the sandbox"),
+            ))),
+        }
     }
 
     /// Answers one HTTP request of the multi-cluster server (`/clusters/<name>/…`, and the

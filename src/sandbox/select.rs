@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::error::ApiError;
+use super::stored::Stored;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Req {
@@ -127,7 +128,11 @@ impl LabelSelector {
 
     pub fn matches(&self, obj: &Value) -> bool {
         let labels = &obj["metadata"]["labels"];
-        let get = |k: &str| labels.get(k).and_then(Value::as_str);
+        self.matches_with(|k| labels.get(k).and_then(Value::as_str))
+    }
+
+    /// Matches against any label lookup (the stored index's, without building a Value).
+    pub fn matches_with<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.0.iter().all(|r| match r {
             Req::Eq(k, v) => get(k) == Some(v.as_str()),
             Req::NotEq(k, v) => get(k) != Some(v.as_str()),
@@ -172,6 +177,13 @@ impl FieldSelector {
             .map(|(_, v, _)| v.as_str())
     }
 
+    /// Whether matching needs more of the object than the stored index (name, namespace).
+    pub fn needs_object(&self) -> bool {
+        self.0
+            .iter()
+            .any(|(k, _, _)| k != "metadata.name" && k != "metadata.namespace")
+    }
+
     pub fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(path, want, eq)| {
             let mut cur = obj;
@@ -186,6 +198,26 @@ impl FieldSelector {
             (have == *want) == *eq
         })
     }
+}
+
+/// Whether a stored object passes both selectors, parsing it only when a field selector
+/// looks past the index.
+pub fn selects(labels: &LabelSelector, fields: &FieldSelector, s: &Stored) -> bool {
+    let index = s.index();
+    if !labels.matches_with(|k| index.label(k)) {
+        return false;
+    }
+    if fields.needs_object() {
+        return fields.matches(&s.value());
+    }
+    fields.0.iter().all(|(path, want, eq)| {
+        let have = if path == "metadata.name" {
+            &*index.name
+        } else {
+            &*index.namespace
+        };
+        (have == want) == *eq
+    })
 }
 
 #[cfg(test)]

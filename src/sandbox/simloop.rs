@@ -19,7 +19,9 @@ pub const TICK: Duration = Duration::from_millis(100);
 impl ObjectView for Store {
     fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
         match self.type_for_kind(api_version, kind) {
-            Some(rt) => Store::list(self, &rt, namespace).cloned().collect(),
+            Some(rt) => Store::list(self, &rt, namespace)
+                .map(|s| s.value())
+                .collect(),
             None => Vec::new(),
         }
     }
@@ -32,7 +34,7 @@ impl ObjectView for Store {
         name: &str,
     ) -> Option<Value> {
         let rt = self.type_for_kind(api_version, kind)?;
-        Store::get(self, &rt, namespace.unwrap_or_default(), name).cloned()
+        Store::get(self, &rt, namespace.unwrap_or_default(), name)
     }
 }
 
@@ -82,25 +84,78 @@ pub fn apply(store: &mut Store, actions: Vec<Action>) -> usize {
     refused
 }
 
-/// Spawns the simulator of `cluster` on the current tokio runtime.
+/// Node objects for the simulator's nodes, Ready, so `kubectl get nodes` and `describe pod`
+/// show the nodes pods are scheduled on.
+pub fn register_nodes(store: &mut Store, nodes: &[String]) {
+    let Some(rt) = store.type_for_kind("v1", "Node") else {
+        return;
+    };
+    let now = super::store::now_rfc3339();
+    for name in nodes {
+        let node = serde_json::json!({"apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
+            "spec": {},
+            "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                "message": "kubelet is posting ready status", "lastHeartbeatTime": now, "lastTransitionTime": now}],
+                "nodeInfo": {"kubeletVersion": "v1.33.0-driftdeck-sandbox", "operatingSystem": "linux",
+                    "architecture": "amd64", "containerRuntimeVersion": "sandbox://1"},
+                "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110"},
+                "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110"}}});
+        // Already registered (a second simulator on the same store) is fine.
+        let _ = store.create(&rt, node, false);
+    }
+}
+
+/// Starts the simulator of `cluster` on its own thread; it stops when the sandbox is dropped.
 pub fn spawn(cluster: Weak<Cluster>, time_scale: f64) {
     let mut sim = Simulator::new(SimConfig {
         time_scale,
         ..SimConfig::default()
     });
+    if let Some(c) = cluster.upgrade() {
+        register_nodes(&mut c.lock(), &sim.config().nodes);
+    }
     let unix_millis = jiff::Timestamp::now().as_millisecond();
     sim.set_wall_clock(Instant::now(), unix_millis);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(cluster): Option<Arc<Cluster>> = cluster.upgrade() else {
-                return;
-            };
-            let mut store = cluster.lock();
-            let actions = sim.step(Instant::now(), &*store);
-            apply(&mut store, actions);
-        }
-    });
+    // A plain thread, not a tokio task: a step materialises every object of the kinds the
+    // simulator reads, and keeping those allocations on one thread keeps them in one malloc
+    // arena instead of spreading (and multiplying) them over every runtime worker's.
+    let name = cluster
+        .upgrade()
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
+    let spawned = std::thread::Builder::new()
+        .name(format!("sandbox-sim-{name}"))
+        .spawn(move || {
+            let mut pause = TICK;
+            loop {
+                std::thread::sleep(pause);
+                let Some(cluster): Option<Arc<Cluster>> = cluster.upgrade() else {
+                    return;
+                };
+                let started = Instant::now();
+                {
+                    let mut store = cluster.lock();
+                    let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        sim.step(Instant::now(), &*store)
+                    }));
+                    match step {
+                        Ok(actions) => {
+                            apply(&mut store, actions);
+                        }
+                        // A simulator bug on odd input must not stop the API server; the next
+                        // tick tries again from the store's state.
+                        Err(_) => {
+                            tracing::error!(cluster = %cluster.name, "simulator step panicked")
+                        }
+                    }
+                }
+                // A step holds the store lock and costs O(objects); with many objects, tick less
+                // often so the simulator never takes more than a fifth of the API's time.
+                pause = TICK.max(started.elapsed() * 4);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(cluster = %name, "cannot start the simulator thread: {e}");
+    }
 }

@@ -1,4 +1,4 @@
-//! The object store of one simulated cluster: objects as `serde_json::Value` keyed by
+//! The object store of one simulated cluster: objects as compact JSON ([`Stored`]) keyed by
 //! (group, plural, namespace, name), one resourceVersion counter, a bounded change log that
 //! watches replay from (older versions answer `410 Expired`), and a broadcast channel for live
 //! watch events. It enforces the storage semantics of the real API server: uid,
@@ -12,40 +12,15 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+use super::change::random_suffix;
+pub use super::change::{Change, ChangeKind, new_uid, now_rfc3339};
 use super::defaults::apply_defaults;
 use super::error::ApiError;
 use super::resources::{self, ResourceType};
+pub use super::stored::Stored;
 
 /// (group, plural, namespace or "", name)
 pub type ObjKey = (String, String, String, String);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeKind {
-    Added,
-    Modified,
-    Deleted,
-}
-
-impl ChangeKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::Added => "ADDED",
-            ChangeKind::Modified => "MODIFIED",
-            ChangeKind::Deleted => "DELETED",
-        }
-    }
-}
-
-/// One committed write, as watches see it.
-#[derive(Debug)]
-pub struct Change {
-    pub rv: u64,
-    pub kind: ChangeKind,
-    pub group: String,
-    pub plural: String,
-    pub namespace: String,
-    pub object: Value,
-}
 
 /// How an update treats `status`: the main resource ignores status changes and the status
 /// subresource ignores everything else, as the real API server does; the simulator writes both.
@@ -65,38 +40,12 @@ pub enum Propagation {
 
 pub struct Store {
     types: Vec<ResourceType>,
-    objects: BTreeMap<ObjKey, Value>,
+    objects: BTreeMap<ObjKey, Stored>,
     rv: u64,
     log: VecDeque<Arc<Change>>,
     log_capacity: usize,
     tx: broadcast::Sender<Arc<Change>>,
     next_ip: u32,
-}
-
-pub fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
-
-pub fn new_uid() -> String {
-    let b: [u8; 16] = rand::random();
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-4{}-a{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[17..20],
-        &h[20..32]
-    )
-}
-
-fn random_suffix(n: usize) -> String {
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    (0..n)
-        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
-        .collect()
 }
 
 fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
@@ -174,7 +123,8 @@ impl Store {
         Some(self.log.iter().filter(|c| c.rv > rv).cloned().collect())
     }
 
-    pub fn get(&self, rt: &ResourceType, namespace: &str, name: &str) -> Option<&Value> {
+    /// The stored version of an object.
+    pub fn get_stored(&self, rt: &ResourceType, namespace: &str, name: &str) -> Option<&Stored> {
         let ns = if rt.namespaced { namespace } else { "" };
         self.objects.get(&(
             rt.group.clone(),
@@ -184,8 +134,17 @@ impl Store {
         ))
     }
 
+    /// An object, parsed.
+    pub fn get(&self, rt: &ResourceType, namespace: &str, name: &str) -> Option<Value> {
+        self.get_stored(rt, namespace, name).map(Stored::value)
+    }
+
     /// Objects of a type, in key order, optionally in one namespace.
-    pub fn list(&self, rt: &ResourceType, namespace: Option<&str>) -> impl Iterator<Item = &Value> {
+    pub fn list(
+        &self,
+        rt: &ResourceType,
+        namespace: Option<&str>,
+    ) -> impl Iterator<Item = &Stored> {
         let g = rt.group.clone();
         let p = rt.plural.clone();
         let start = (
@@ -209,14 +168,21 @@ impl Store {
         self.objects.is_empty()
     }
 
-    fn commit(&mut self, kind: ChangeKind, rt: &ResourceType, object: Value) {
+    fn commit(
+        &mut self,
+        kind: ChangeKind,
+        rt: &ResourceType,
+        object: Stored,
+        previous: Option<Stored>,
+    ) {
         let change = Arc::new(Change {
             rv: self.rv,
             kind,
             group: rt.group.clone(),
             plural: rt.plural.clone(),
-            namespace: meta_str(&object, "namespace").to_string(),
+            namespace: object.index().namespace.to_string(),
             object,
+            previous,
         });
         if self.log.len() >= self.log_capacity {
             self.log.pop_front();
@@ -274,11 +240,7 @@ impl Store {
         mut obj: Value,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
-        if !obj.is_object() {
-            return Err(ApiError::bad_request(
-                "the request body is not a JSON object",
-            ));
-        }
+        super::validate::shape(&obj)?;
         if !obj["metadata"].is_object() {
             obj["metadata"] = json!({});
         }
@@ -343,8 +305,9 @@ impl Store {
         if rt.kind == "CustomResourceDefinition" {
             self.register_crd(&obj);
         }
-        self.objects.insert(key, obj.clone());
-        self.commit(ChangeKind::Added, rt, obj.clone());
+        let stored = Stored::new(&obj);
+        self.objects.insert(key, stored.clone());
+        self.commit(ChangeKind::Added, rt, stored, None);
         if rt.kind == "Namespace" && rt.group.is_empty() {
             self.create_default_service_account(&name);
         }
@@ -378,6 +341,7 @@ impl Store {
         mode: UpdateMode,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
+        super::validate::shape(&obj)?;
         if !obj.is_object() || !obj["metadata"].is_object() {
             return Err(ApiError::bad_request(
                 "the request body is not an object with metadata",
@@ -390,9 +354,10 @@ impl Store {
         }
         let key = Self::key_of(rt, &obj);
         let name = key.3.clone();
-        let Some(old) = self.objects.get(&key) else {
+        let Some(old) = self.objects.get(&key).map(Stored::value) else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, &name));
         };
+        let old = &old;
         let given_rv = meta_str(&obj, "resourceVersion");
         let old_rv = meta_str(old, "resourceVersion");
         if !given_rv.is_empty() && given_rv != old_rv {
@@ -475,8 +440,9 @@ impl Store {
         if rt.kind == "CustomResourceDefinition" {
             self.register_crd(&obj);
         }
-        self.objects.insert(key, obj.clone());
-        self.commit(ChangeKind::Modified, rt, obj.clone());
+        let stored = Stored::new(&obj);
+        let previous = self.objects.insert(key, stored.clone());
+        self.commit(ChangeKind::Modified, rt, stored, previous);
         Ok(obj)
     }
 
@@ -496,7 +462,7 @@ impl Store {
             ns.to_string(),
             name.to_string(),
         );
-        let Some(old) = self.objects.get(&key).cloned() else {
+        let Some(old) = self.objects.get(&key).map(Stored::value) else {
             return Err(ApiError::not_found(&rt.group, &rt.plural, name));
         };
         if dry_run {
@@ -506,7 +472,7 @@ impl Store {
         self.rv += 1;
         let mut gone = old.clone();
         gone["metadata"]["resourceVersion"] = json!(self.rv.to_string());
-        self.commit(ChangeKind::Deleted, rt, gone);
+        self.commit(ChangeKind::Deleted, rt, Stored::new(&gone), None);
         let uid = meta_str(&old, "uid").to_string();
         self.cascade(&uid, propagation);
         if rt.kind == "Namespace" && rt.group.is_empty() {
@@ -545,11 +511,7 @@ impl Store {
         let dependents: Vec<ObjKey> = self
             .objects
             .iter()
-            .filter(|(_, v)| {
-                v["metadata"]["ownerReferences"]
-                    .as_array()
-                    .is_some_and(|refs| refs.iter().any(|r| r["uid"].as_str() == Some(owner_uid)))
-            })
+            .filter(|(_, v)| v.has_owner(owner_uid))
             .map(|(k, _)| k.clone())
             .collect();
         for k in dependents {
@@ -563,7 +525,7 @@ impl Store {
             };
             match propagation {
                 Propagation::Orphan => {
-                    if let Some(mut obj) = self.objects.get(&k).cloned() {
+                    if let Some(mut obj) = self.objects.get(&k).map(Stored::value) {
                         if let Some(refs) = obj["metadata"]["ownerReferences"].as_array_mut() {
                             refs.retain(|r| r["uid"].as_str() != Some(owner_uid));
                         }

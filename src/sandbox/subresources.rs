@@ -44,7 +44,6 @@ pub fn scale(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Answer {
     let mut store = cluster.lock();
     let live = store
         .get(&t.rt, ns, name)
-        .cloned()
         .ok_or_else(|| ApiError::not_found(&t.rt.group, &t.rt.plural, name))?;
     let current = scale_of(&live);
     let wanted = match req.method {
@@ -109,7 +108,7 @@ fn text(lines: &[String]) -> Bytes {
 pub async fn log(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Response<Body> {
     let name = t.name.clone().unwrap_or_default();
     let ns = t.namespace.clone().unwrap_or_default();
-    let pod = cluster.lock().get(&t.rt, &ns, &name).cloned();
+    let pod = cluster.lock().get(&t.rt, &ns, &name);
     let Some(pod) = pod else {
         return body::error(&ApiError::not_found("", "pods", &name));
     };
@@ -158,7 +157,7 @@ pub async fn log(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Response<Body
                 _ = tx.closed() => return,
                 _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             }
-            let Some(pod) = cluster.lock().get(&rt, &ns, &name).cloned() else {
+            let Some(pod) = cluster.lock().get(&rt, &ns, &name) else {
                 return;
             };
             let now = lines_available_for(&pod, container.as_deref(), unix_now());

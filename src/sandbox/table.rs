@@ -91,6 +91,13 @@ fn columns(kind: &str) -> Vec<Column> {
             ("Selector", "string", 1),
         ],
         "Namespace" => vec![name, ("Status", "string", 0), age],
+        "Node" => vec![
+            name,
+            ("Status", "string", 0),
+            ("Roles", "string", 0),
+            age,
+            ("Version", "string", 0),
+        ],
         "ConfigMap" | "Secret" => vec![name, ("Data", "integer", 0), age],
         "Event" => vec![
             ("Last Seen", "string", 0),
@@ -235,6 +242,20 @@ fn cells(kind: &str, o: &Value) -> Vec<Value> {
                 }),
                 json!(age(o, "creationTimestamp")),
                 json!(sel),
+            ]
+        }
+        "Node" => {
+            let ready = o["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True");
+            vec![
+                name,
+                json!(if ready { "Ready" } else { "NotReady" }),
+                json!("<none>"),
+                json!(age(o, "creationTimestamp")),
+                json!(s(&st["nodeInfo"]["kubeletVersion"])),
             ]
         }
         "Namespace" => vec![

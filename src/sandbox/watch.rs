@@ -17,8 +17,8 @@ use tokio::sync::broadcast::error::RecvError;
 use super::body::{self, Body};
 use super::error::ApiError;
 use super::router::{Req, Target};
-use super::select::{FieldSelector, LabelSelector};
-use super::store::Change;
+use super::select::{FieldSelector, LabelSelector, selects};
+use super::store::{Change, ChangeKind, Stored};
 use super::{Cluster, table};
 
 const BOOKMARK_EVERY: Duration = Duration::from_secs(2);
@@ -30,13 +30,27 @@ struct Filter {
 }
 
 impl Filter {
-    fn matches(&self, c: &Change) -> bool {
+    /// The event type this watch sees for a change, if any: a modification that moves an
+    /// object into the selection is ADDED, out of it DELETED (as the real watch cache does).
+    fn event(&self, c: &Change) -> Option<&'static str> {
         let t = &self.target;
-        c.group == t.rt.group
-            && c.plural == t.rt.plural
-            && t.namespace.as_deref().is_none_or(|ns| ns == c.namespace)
-            && self.labels.matches(&c.object)
-            && self.fields.matches(&c.object)
+        if c.group != t.rt.group
+            || c.plural != t.rt.plural
+            || t.namespace.as_deref().is_some_and(|ns| ns != c.namespace)
+        {
+            return None;
+        }
+        let now = selects(&self.labels, &self.fields, &c.object);
+        let before = c
+            .previous
+            .as_ref()
+            .map(|p| selects(&self.labels, &self.fields, p));
+        match (c.kind, before, now) {
+            (ChangeKind::Modified, Some(false), true) => Some("ADDED"),
+            (ChangeKind::Modified, Some(true), false) => Some("DELETED"),
+            (_, _, true) => Some(c.kind.as_str()),
+            _ => None,
+        }
     }
 }
 
@@ -61,6 +75,21 @@ impl Encoder {
         let mut v =
             serde_json::to_vec(&json!({"type": kind, "object": object})).unwrap_or_default();
         v.push(b'\n');
+        Bytes::from(v)
+    }
+
+    /// An event for a stored object: its JSON text is spliced in without re-encoding.
+    fn stored(&mut self, kind: &str, s: &Stored) -> Bytes {
+        if self.table {
+            return self.line(kind, &s.value());
+        }
+        let json = s.json();
+        let mut v = String::with_capacity(json.len() + 32);
+        v.push_str("{\"type\":\"");
+        v.push_str(kind);
+        v.push_str("\",\"object\":");
+        v.push_str(json);
+        v.push_str("}\n");
         Bytes::from(v)
     }
 }
@@ -119,8 +148,8 @@ pub async fn watch(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Response<Bo
             )));
         } else if rv_param == "0" || send_initial {
             for obj in store.list(&t.rt, t.namespace.as_deref()) {
-                if filter.labels.matches(obj) && filter.fields.matches(obj) {
-                    lines.push(enc.line("ADDED", obj));
+                if selects(&filter.labels, &filter.fields, obj) {
+                    lines.push(enc.stored("ADDED", obj));
                 }
             }
             if send_initial {
@@ -135,8 +164,10 @@ pub async fn watch(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Response<Bo
                 }
                 Ok(from) => match store.changes_since(from) {
                     Some(changes) => {
-                        for c in changes.iter().filter(|c| filter.matches(c)) {
-                            lines.push(enc.line(c.kind.as_str(), &c.object));
+                        for c in &changes {
+                            if let Some(kind) = filter.event(c) {
+                                lines.push(enc.stored(kind, &c.object));
+                            }
                         }
                     }
                     None => {
@@ -184,7 +215,9 @@ pub async fn watch(cluster: &Arc<Cluster>, t: &Target, req: &Req) -> Response<Bo
                             continue;
                         }
                         last_rv = c.rv;
-                        if filter.matches(&c) && tx.send(enc.line(c.kind.as_str(), &c.object)).await.is_err() {
+                        if let Some(kind) = filter.event(&c)
+                            && tx.send(enc.stored(kind, &c.object)).await.is_err()
+                        {
                             return;
                         }
                     }

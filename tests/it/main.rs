@@ -7,6 +7,7 @@
 //! - `health`:
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
 //! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
+//! - `sandbox_cli`: `driftdeck sandbox` as a process (startup line, kubeconfig, SIGTERM)
 //! - `sandbox_faults`: each fault mode as a kube client observes it
 //! - `sandbox_kube`: the sandbox through kube-rs (CRUD, SSA, dry-run, watch, reflector, 410)
 //! - `sandbox_kubectl`: the real kubectl against the sandbox (fails loudly without kubectl)
@@ -23,6 +24,7 @@ mod diff;
 mod health;
 mod render;
 mod render_env;
+mod sandbox_cli;
 mod sandbox_faults;
 mod sandbox_kube;
 mod sandbox_kubectl;

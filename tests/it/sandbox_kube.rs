@@ -448,3 +448,149 @@ async fn watcher_recovers_from_410_without_losing_a_change() {
         "the watcher re-listed after 410 Gone (inits: {inits})"
     );
 }
+
+#[tokio::test]
+async fn custom_resources_are_served_after_their_crd() {
+    let sb = start(&["dev"], SandboxOptions::default()).await;
+    let client = local_client(&sb.sandbox, "dev");
+    let crd_ar = ApiResource::from_gvk(&GroupVersionKind::gvk(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+    ));
+    let crds: Api<DynamicObject> = Api::all_with(client.clone(), &crd_ar);
+    let crd: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "shortNames": ["wd"]},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
+    }))
+    .unwrap();
+    crds.create(&PostParams::default(), &crd).await.unwrap();
+
+    let discovery = kube::discovery::Discovery::new(client.clone())
+        .run()
+        .await
+        .unwrap();
+    let (ar, caps) = discovery
+        .groups()
+        .flat_map(|g| g.recommended_resources())
+        .find(|(ar, _)| ar.kind == "Widget")
+        .expect("discovery lists the custom kind");
+    assert_eq!(ar.plural, "widgets");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+
+    let widgets: Api<DynamicObject> = Api::namespaced_with(client, "default", &ar);
+    let w: DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w1", "labels": {"size": "big"}}, "spec": {"teeth": 12}}))
+        .unwrap();
+    widgets.create(&PostParams::default(), &w).await.unwrap();
+    let got = widgets.get("w1").await.unwrap();
+    assert_eq!(got.data["spec"]["teeth"], 12);
+    assert_eq!(
+        widgets
+            .list(&ListParams::default().labels("size=big"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    crds.delete("widgets.example.com", &DeleteParams::default())
+        .await
+        .unwrap();
+    let gone = widgets.get("w1").await.unwrap_err();
+    assert!(
+        matches!(gone, kube::Error::Api(ref s) if s.code == 404),
+        "{gone:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_is_required_when_configured() {
+    let opts = SandboxOptions {
+        token: Some("s3cret".into()),
+        ..Default::default()
+    };
+    let sb = start(&["dev"], opts).await;
+    // The kubeconfig carries the token, so its client is let in...
+    let cms: Api<ConfigMap> = Api::namespaced(sb.client("dev").await, "default");
+    cms.list(&ListParams::default()).await.unwrap();
+    // ...and a client without it is not.
+    let anonymous: Api<ConfigMap> = Api::namespaced(local_client(&sb.sandbox, "dev"), "default");
+    let err = anonymous.list(&ListParams::default()).await.unwrap_err();
+    assert!(
+        matches!(err, kube::Error::Api(ref s) if s.code == 401),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_selector_watch_sees_objects_leave_and_enter_its_selection() {
+    let sb = start(&["dev"], SandboxOptions::default()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(local_client(&sb.sandbox, "dev"), "default");
+    let mut c = cm("sel", "1");
+    c.metadata.labels = Some(BTreeMap::from([("team".to_string(), "a".to_string())]));
+    let created = cms.create(&PostParams::default(), &c).await.unwrap();
+    let rv = created.metadata.resource_version.unwrap();
+    let mut stream = cms
+        .watch(&kube::api::WatchParams::default().labels("team=a"), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let relabel = |team: &str| Patch::Merge(json!({"metadata": {"labels": {"team": team}}}));
+    cms.patch("sel", &PatchParams::default(), &relabel("b"))
+        .await
+        .unwrap();
+    cms.patch("sel", &PatchParams::default(), &relabel("a"))
+        .await
+        .unwrap();
+    let mut kinds = Vec::new();
+    while kinds.len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            kube::api::WatchEvent::Deleted(_) => kinds.push("DELETED"),
+            kube::api::WatchEvent::Added(_) => kinds.push("ADDED"),
+            kube::api::WatchEvent::Modified(_) => kinds.push("MODIFIED"),
+            _ => {}
+        }
+    }
+    assert_eq!(kinds, ["DELETED", "ADDED"]);
+}
+
+#[tokio::test]
+async fn lists_page_with_limit_and_continue() {
+    let sb = start(&["dev"], SandboxOptions::default()).await;
+    let cms: Api<ConfigMap> = Api::namespaced(local_client(&sb.sandbox, "dev"), "default");
+    for i in 0..5 {
+        cms.create(&PostParams::default(), &cm(&format!("page-{i}"), "x"))
+            .await
+            .unwrap();
+    }
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut lp = ListParams::default().limit(2);
+        if let Some(t) = &token {
+            lp = lp.continue_token(t);
+        }
+        let page = cms.list(&lp).await.unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 2);
+        names.extend(page.items.into_iter().map(|c| c.metadata.name.unwrap()));
+        token = page.metadata.continue_.filter(|t| !t.is_empty());
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(names, ["page-0", "page-1", "page-2", "page-3", "page-4"]);
+}

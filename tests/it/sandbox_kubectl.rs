@@ -98,6 +98,11 @@ async fn kubectl_discovery_crud_patches_and_apply() {
             "api-resources lacks {r}:\n{resources}"
         );
     }
+    let nodes = k.ok(&["get", "nodes"]).await;
+    assert!(
+        nodes.contains("node-a") && nodes.contains("Ready"),
+        "{nodes}"
+    );
     let ns = k.ok(&["get", "ns"]).await;
     assert!(ns.contains("default") && ns.contains("Active"), "{ns}");
     assert!(

@@ -20,7 +20,8 @@ pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
         return;
     }
     let pods = txn.list("v1", "Pod", None);
-    let mut taken = pods.iter().map(meta::key).collect();
+    let index = meta::by_controller(&pods);
+    let mut taken = pods.iter().map(|o| meta::key(o)).collect();
     let at = sim.clock.rfc3339(now);
     let nodes = sim.cfg.nodes.clone();
     for ds in sets {
@@ -30,10 +31,7 @@ pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
         let template = ds.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = meta::template_hash(&template);
         let generation = meta::int_at(&ds, "/metadata/generation", 1);
-        let owned: Vec<&Value> = pods
-            .iter()
-            .filter(|p| meta::namespace(p) == meta::namespace(&ds) && meta::controlled_by(p, &ds))
-            .collect();
+        let owned: Vec<&Value> = meta::owned_by(&index, &ds);
         let on = |node: &str| -> Vec<&Value> {
             owned
                 .iter()
@@ -133,7 +131,7 @@ pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
                 meta::set_at(&mut status, &[], k, json!(v));
             }
         }
-        let mut new = ds.clone();
+        let mut new = (*ds).clone();
         if new.get("status") != Some(&status) {
             meta::set_at(&mut new, &[], "status", status);
             txn.update(new);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::events::{self, Event, Source};
-use super::txn::Txn;
+use super::txn::{Obj, Txn};
 use super::{Simulator, meta};
 use crate::sandbox::defaults::apply_defaults;
 
@@ -22,7 +22,7 @@ const HASH: &str = "pod-template-hash";
 
 pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
     let deps = txn.list("apps/v1", "Deployment", None);
-    let live: HashSet<String> = deps.iter().map(meta::key).collect();
+    let live: HashSet<String> = deps.iter().map(|o| meta::key(o)).collect();
     sim.progress.retain(|k, _| live.contains(k));
     if deps.is_empty() {
         return;
@@ -63,7 +63,7 @@ fn revision(obj: &Value) -> i64 {
         .unwrap_or(0)
 }
 
-fn sync(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>, d: &Value, all_rs: &[Value]) {
+fn sync(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>, d: &Value, all_rs: &[Obj]) {
     let at = sim.clock.rfc3339(now);
     let replicas = meta::int_at(d, "/spec/replicas", 1).max(0);
     let template = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
@@ -71,7 +71,7 @@ fn sync(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>, d: &Value, all_rs:
     let mut owned: Vec<Rs> = all_rs
         .iter()
         .filter(|rs| meta::namespace(rs) == meta::namespace(d) && meta::controlled_by(rs, d))
-        .map(Rs::of)
+        .map(|r| Rs::of(r))
         .collect();
     owned.sort_by_key(|r| (r.revision, meta::name(&r.obj).to_string()));
     let new_pos = owned
@@ -393,6 +393,15 @@ fn write_status(
         // Progress refreshes lastUpdateTime even when nothing else about the condition changes.
         meta::set_at(&mut c, &[], "lastUpdateTime", json!(at));
         Some(c)
+    } else if current_reason != "NewReplicaSetAvailable"
+        && current_reason != "ProgressDeadlineExceeded"
+        && now < deadline
+        && current.is_some()
+        && current_reason != "DeploymentPaused"
+    {
+        // Still within the deadline: make sure a step runs when it passes.
+        sim.due(deadline);
+        None
     } else if current_reason != "NewReplicaSetAvailable" && now >= deadline {
         Some(progress_cond(
             "False",

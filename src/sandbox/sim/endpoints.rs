@@ -19,9 +19,9 @@ pub(crate) fn reconcile(_sim: &mut Simulator, _now: Instant, txn: &mut Txn<'_>) 
     let managed: HashSet<String> = services
         .iter()
         .filter(|s| selector(s).is_some())
-        .map(meta::key)
+        .map(|o| meta::key(o))
         .collect();
-    let all_services: HashSet<String> = services.iter().map(meta::key).collect();
+    let all_services: HashSet<String> = services.iter().map(|o| meta::key(o)).collect();
     for ep in &existing {
         // Only Endpoints this controller would manage: their Service is gone.
         if !all_services.contains(&meta::key(ep))
@@ -41,6 +41,7 @@ pub(crate) fn reconcile(_sim: &mut Simulator, _now: Instant, txn: &mut Txn<'_>) 
         let ns = meta::namespace(svc);
         let mut matching: Vec<&Value> = pods
             .iter()
+            .map(|p| &**p)
             .filter(|p| meta::namespace(p) == ns)
             .filter(|p| meta::map_selector_matches(&sel, &meta::labels(p)))
             .filter(|p| !meta::str_at(p, "/status/podIP").is_empty())
@@ -69,7 +70,7 @@ pub(crate) fn reconcile(_sim: &mut Simulator, _now: Instant, txn: &mut Txn<'_>) 
         match existing.iter().find(|e| meta::key(e) == meta::key(svc)) {
             None => txn.create(want),
             Some(cur) => {
-                let mut new = cur.clone();
+                let mut new = (**cur).clone();
                 if let Some(m) = new.as_object_mut() {
                     match want.get("subsets") {
                         Some(s) => m.insert("subsets".into(), s.clone()),
@@ -79,7 +80,7 @@ pub(crate) fn reconcile(_sim: &mut Simulator, _now: Instant, txn: &mut Txn<'_>) 
                 if let Some(l) = want.pointer("/metadata/labels") {
                     meta::set_at(&mut new, &["metadata"], "labels", l.clone());
                 }
-                if new != *cur {
+                if new != **cur {
                     txn.update(new);
                 }
             }

@@ -3,7 +3,7 @@
 //! container restarts under `restartPolicy: OnFailure`) against `backoffLimit`, and finishes
 //! the Job with `Complete` or `Failed` (BackoffLimitExceeded) conditions, `startTime`,
 //! `completionTime` and the active/ready/succeeded/failed counters. Suspended Jobs run nothing.
-//! CronJobs are stored but not scheduled by this simulator.
+//! CronJobs are scheduled by `cronjob`.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -21,13 +21,14 @@ pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
         return;
     }
     let pods = txn.list("v1", "Pod", None);
-    let mut taken: HashSet<String> = pods.iter().map(meta::key).collect();
+    let index = meta::by_controller(&pods);
+    let mut taken: HashSet<String> = pods.iter().map(|o| meta::key(o)).collect();
     let at = sim.clock.rfc3339(now);
     for job in jobs {
         if meta::uid(&job).is_empty() {
             continue;
         }
-        sync(sim, txn, &job, &pods, &mut taken, &at);
+        sync(sim, txn, &job, &index, &mut taken, &at);
     }
 }
 
@@ -49,7 +50,7 @@ fn sync(
     sim: &mut Simulator,
     txn: &mut Txn<'_>,
     job: &Value,
-    pods: &[Value],
+    index: &std::collections::HashMap<&str, Vec<&Value>>,
     taken: &mut HashSet<String>,
     at: &str,
 ) {
@@ -58,10 +59,7 @@ fn sync(
         return;
     }
     let name = meta::name(job);
-    let owned: Vec<&Value> = pods
-        .iter()
-        .filter(|p| meta::namespace(p) == meta::namespace(job) && meta::controlled_by(p, job))
-        .collect();
+    let owned: Vec<&Value> = meta::owned_by(index, job);
     let phase = |p: &&Value| meta::str_at(p, "/status/phase").to_string();
     let succeeded = owned.iter().filter(|p| phase(p) == "Succeeded").count() as i64;
     let failed_pods = owned.iter().filter(|p| phase(p) == "Failed").count() as i64;

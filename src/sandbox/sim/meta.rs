@@ -1,7 +1,11 @@
 //! Object helpers shared by the controllers: names, labels, selectors, owner references and the
 //! name hashes Kubernetes uses.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
+
+use super::txn::Obj;
 
 /// The alphabet Kubernetes uses for generated names and hashes (no vowels, no confusables).
 const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
@@ -129,6 +133,40 @@ pub(crate) fn controlled_by(obj: &Value, owner: &Value) -> bool {
                     }
             })
         })
+}
+
+/// `objs` grouped by the uid of their controller owner reference, so each controller finds what
+/// it owns without scanning every pod once per owner.
+pub(crate) fn by_controller(objs: &[Obj]) -> HashMap<&str, Vec<&Value>> {
+    let mut out: HashMap<&str, Vec<&Value>> = HashMap::new();
+    for o in objs {
+        let owner = o
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .and_then(|refs| {
+                refs.iter()
+                    .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+            })
+            .map(|r| str_at(r, "/uid"))
+            .filter(|u| !u.is_empty());
+        if let Some(uid) = owner {
+            out.entry(uid).or_default().push(o);
+        }
+    }
+    out
+}
+
+/// The pods (or other objects) in `index` controlled by `owner`, in its namespace.
+pub(crate) fn owned_by<'a>(index: &HashMap<&str, Vec<&'a Value>>, owner: &Value) -> Vec<&'a Value> {
+    index
+        .get(uid(owner))
+        .map(|v| {
+            v.iter()
+                .copied()
+                .filter(|o| namespace(o) == namespace(owner))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The owner reference a controller puts on what it creates.

@@ -1,5 +1,5 @@
 //! The workload simulator: what the controllers (deployment, replicaset, statefulset, daemonset,
-//! job, endpoints) and the kubelet of a real cluster would do to the objects in the store.
+//! job, cronjob, endpoints) and the kubelet of a real cluster would do to the objects in the store.
 //!
 //! Sans-IO: [`Simulator::step`] looks at the world through an [`ObjectView`] and returns
 //! [`Action`]s; the server core applies them (assigning uid, creationTimestamp,
@@ -18,6 +18,7 @@
 
 mod clock;
 mod container;
+mod cronjob;
 mod daemonset;
 mod deployment;
 mod endpoints;
@@ -33,7 +34,7 @@ mod statefulset;
 mod testkit;
 mod txn;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -56,6 +57,12 @@ pub trait ObjectView {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<Value>;
+    /// A number that changes whenever any object changes (e.g. the store's latest
+    /// resourceVersion). Optional: when given, a step over an unchanged store with no timer due
+    /// returns at once instead of re-reading every pod.
+    fn revision(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A write the simulator wants applied. `Create` objects have `apiVersion`, `kind` and
@@ -83,6 +90,10 @@ pub struct SimConfig {
     pub pod_start_delay: Duration,
     /// Node names; pods are scheduled round-robin, DaemonSets run one pod on each.
     pub nodes: Vec<String>,
+    /// At most this many Event objects created by the simulator are kept; older ones are
+    /// deleted first (a real cluster expires them after an hour — this keeps a store of 10,000
+    /// pods from holding 50,000 events).
+    pub max_events: usize,
 }
 
 impl Default for SimConfig {
@@ -91,6 +102,7 @@ impl Default for SimConfig {
             time_scale: 1.0,
             pod_start_delay: Duration::from_secs(2),
             nodes: vec!["node-a".into(), "node-b".into(), "node-c".into()],
+            max_events: 2000,
         }
     }
 }
@@ -109,6 +121,12 @@ pub struct Simulator {
     pub(crate) next_node: usize,
     /// Counter feeding generated pod-name suffixes.
     pub(crate) name_counter: u64,
+    /// Events this simulator created, oldest first, as `(namespace, name)`.
+    events: VecDeque<(String, String)>,
+    /// The store revision of the last step that found nothing to do.
+    quiet_revision: Option<u64>,
+    /// The earliest time a timeline (pod start, crash, back-off, progress deadline) changes.
+    next_due: Option<Instant>,
 }
 
 impl Simulator {
@@ -127,6 +145,9 @@ impl Simulator {
             progress: HashMap::new(),
             next_node: 0,
             name_counter: 0,
+            events: VecDeque::new(),
+            quiet_revision: None,
+            next_due: None,
         }
     }
 
@@ -145,15 +166,45 @@ impl Simulator {
     /// nothing when nothing needs doing.
     pub fn step(&mut self, now: Instant, view: &dyn ObjectView) -> Vec<Action> {
         self.clock.anchor_if_unset(now);
+        let revision = view.revision();
+        if revision.is_some()
+            && revision == self.quiet_revision
+            && self.next_due.is_none_or(|due| now < due)
+        {
+            return Vec::new();
+        }
+        self.next_due = None;
         let mut txn = Txn::new(view);
         deployment::reconcile(self, now, &mut txn);
         replicaset::reconcile(self, now, &mut txn);
         statefulset::reconcile(self, now, &mut txn);
         daemonset::reconcile(self, now, &mut txn);
         job::reconcile(self, now, &mut txn);
+        cronjob::reconcile(self, now, &mut txn);
         pod::reconcile(self, now, &mut txn);
         endpoints::reconcile(self, now, &mut txn);
-        txn.into_actions()
+        self.expire_events(&mut txn);
+        let actions = txn.into_actions();
+        // Only a step that changed nothing proves the store at this revision is settled.
+        self.quiet_revision = if actions.is_empty() { revision } else { None };
+        actions
+    }
+
+    /// Keeps the simulator's events within [`SimConfig::max_events`], deleting the oldest.
+    fn expire_events(&mut self, txn: &mut Txn<'_>) {
+        self.events.extend(txn.created("v1", "Event"));
+        while self.events.len() > self.cfg.max_events {
+            let Some((namespace, name)) = self.events.pop_front() else {
+                break;
+            };
+            txn.delete(&serde_json::json!({"apiVersion": "v1", "kind": "Event",
+                "metadata": {"namespace": namespace, "name": name}}));
+        }
+    }
+
+    /// Notes that some timeline changes at `at`, so a step then must not be skipped.
+    pub(crate) fn due(&mut self, at: Instant) {
+        self.next_due = Some(self.next_due.map_or(at, |d| d.min(at)));
     }
 
     /// Simulated time elapsed between `since` and `now`.

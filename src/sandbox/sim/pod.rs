@@ -28,7 +28,7 @@ pub(crate) struct PodTrack {
 
 pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
     let pods = txn.list("v1", "Pod", None);
-    let present: HashSet<String> = pods.iter().map(meta::key).collect();
+    let present: HashSet<String> = pods.iter().map(|o| meta::key(o)).collect();
     sim.pods.retain(|k, _| present.contains(k));
     for pod in pods {
         // Not stored yet (created this step): its uid, and so its event names, are unknown.
@@ -41,6 +41,9 @@ pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
             Some(t) if t.uid == meta::uid(&pod) => {
                 let due = t.next_check.is_some_and(|n| now >= n);
                 if t.seen_rv == rv && !due {
+                    if let Some(n) = t.next_check {
+                        sim.due(n);
+                    }
                     continue;
                 }
                 t.clone()
@@ -53,6 +56,9 @@ pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
             },
         };
         let next = kubelet(sim, now, txn, &pod, track.t0);
+        if let Some(n) = next {
+            sim.due(n);
+        }
         sim.pods.insert(
             key,
             PodTrack {

@@ -18,7 +18,8 @@ pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
         return;
     }
     let pods = txn.list("v1", "Pod", None);
-    let mut taken: HashSet<String> = pods.iter().map(meta::key).collect();
+    let index = meta::by_controller(&pods);
+    let mut taken: HashSet<String> = pods.iter().map(|o| meta::key(o)).collect();
     let at = sim.clock.rfc3339(now);
     for rs in rss {
         // Created this step: its pods need its uid for their owner reference.
@@ -32,9 +33,8 @@ pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
         if !meta::selector_matches(&selector, &meta::labels(&template)) {
             continue;
         }
-        let mut owned: Vec<&Value> = pods
-            .iter()
-            .filter(|p| meta::namespace(p) == meta::namespace(&rs) && meta::controlled_by(p, &rs))
+        let mut owned: Vec<&Value> = meta::owned_by(&index, &rs)
+            .into_iter()
             .filter(|p| meta::selector_matches(&selector, &meta::labels(p)))
             .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
             .collect();

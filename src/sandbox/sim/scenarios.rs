@@ -133,6 +133,23 @@ fn good_image_reaches_available_with_all_pods_ready() {
 }
 
 #[test]
+fn events_are_bounded_by_max_events() {
+    let mut w = World::new(super::SimConfig {
+        time_scale: 10.0,
+        max_events: 25,
+        ..super::SimConfig::default()
+    });
+    w.apply(deployment("api", 10, "log/api:v1"));
+    w.run_until(Duration::from_secs(30), TICK, |w| {
+        available(&deploy(w, "api"))
+    });
+    let events = w.all("v1", "Event");
+    assert!(events.len() <= 25, "{} events kept", events.len());
+    // The newest survive: the last pods' Started events are still there.
+    assert!(events.iter().any(|e| e["reason"] == "Started"));
+}
+
+#[test]
 fn a_quiet_world_produces_no_actions() {
     let mut w = World::fast();
     w.apply(deployment("api", 2, "log/api:v1"));
@@ -145,6 +162,19 @@ fn a_quiet_world_produces_no_actions() {
     // And again, later, with time passing but nothing to do.
     w.now += Duration::from_secs(60);
     let actions = w.step();
+    assert!(actions.is_empty(), "{actions:?}");
+    // The same holds for a full step over a view that offers no revision to skip on.
+    struct NoRevision<'a>(&'a super::testkit::Store);
+    impl super::ObjectView for NoRevision<'_> {
+        fn list(&self, av: &str, kind: &str, ns: Option<&str>) -> Vec<Value> {
+            self.0.list(av, kind, ns)
+        }
+        fn get(&self, av: &str, kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
+            self.0.get(av, kind, ns, name)
+        }
+    }
+    w.now += Duration::from_secs(1);
+    let actions = w.sim.step(w.now, &NoRevision(&w.store));
     assert!(actions.is_empty(), "{actions:?}");
 }
 

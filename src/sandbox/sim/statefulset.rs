@@ -23,11 +23,12 @@ pub(crate) fn reconcile(sim: &mut Simulator, now: Instant, txn: &mut Txn<'_>) {
     }
     let pods = txn.list("v1", "Pod", None);
     let at = sim.clock.rfc3339(now);
+    let index = meta::by_controller(&pods);
     for sts in sets {
         if meta::uid(&sts).is_empty() {
             continue;
         }
-        sync(txn, &sts, &pods, &at);
+        sync(txn, &sts, &index, &at);
     }
 }
 
@@ -39,7 +40,12 @@ fn ordinal(sts: &Value, pod: &Value) -> Option<i64> {
         .ok()
 }
 
-fn sync(txn: &mut Txn<'_>, sts: &Value, pods: &[Value], at: &str) {
+fn sync(
+    txn: &mut Txn<'_>,
+    sts: &Value,
+    index: &std::collections::HashMap<&str, Vec<&Value>>,
+    at: &str,
+) {
     let name = meta::name(sts);
     let replicas = meta::int_at(sts, "/spec/replicas", 1).max(0);
     let parallel = meta::str_at(sts, "/spec/podManagementPolicy") == "Parallel";
@@ -47,9 +53,8 @@ fn sync(txn: &mut Txn<'_>, sts: &Value, pods: &[Value], at: &str) {
     let on_delete = meta::str_at(sts, "/spec/updateStrategy/type") == "OnDelete";
     let template = sts.pointer("/spec/template").cloned().unwrap_or(json!({}));
     let update_revision = format!("{name}-{}", meta::template_hash(&template));
-    let owned: BTreeMap<i64, &Value> = pods
-        .iter()
-        .filter(|p| meta::namespace(p) == meta::namespace(sts) && meta::controlled_by(p, sts))
+    let owned: BTreeMap<i64, &Value> = meta::owned_by(index, sts)
+        .into_iter()
         .filter_map(|p| ordinal(sts, p).map(|o| (o, p)))
         .collect();
     let source = || Source {

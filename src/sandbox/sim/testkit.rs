@@ -2,6 +2,7 @@
 //! [`Action`]s the way the server core does (uid, creationTimestamp, resourceVersion, generation
 //! bumped on spec change, defaults on create) and a fake clock advanced by hand.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -11,7 +12,21 @@ use crate::sandbox::defaults::apply_defaults;
 
 /// The objects, apart from the simulator so it can be stepped while they are borrowed.
 pub(crate) struct Store {
-    pub objects: Vec<Value>,
+    pub objects: BTreeMap<Key, Value>,
+    /// Bumped on every write, like the core's resourceVersion counter.
+    pub rev: u64,
+}
+
+/// `(apiVersion, kind, namespace, name)`.
+pub(crate) type Key = (String, String, String, String);
+
+fn key(obj: &Value) -> Key {
+    (
+        meta::str_at(obj, "/apiVersion").to_string(),
+        meta::str_at(obj, "/kind").to_string(),
+        meta::namespace(obj).to_string(),
+        meta::name(obj).to_string(),
+    )
 }
 
 pub(crate) struct World {
@@ -19,13 +34,12 @@ pub(crate) struct World {
     pub now: Instant,
     pub sim: Simulator,
     next_uid: u64,
-    next_rv: u64,
 }
 
 impl ObjectView for Store {
     fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
         self.objects
-            .iter()
+            .values()
             .filter(|o| {
                 meta::str_at(o, "/apiVersion") == api_version
                     && meta::str_at(o, "/kind") == kind
@@ -42,9 +56,17 @@ impl ObjectView for Store {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<Value> {
-        self.list(api_version, kind, namespace)
-            .into_iter()
-            .find(|o| meta::name(o) == name)
+        let k = (
+            api_version.to_string(),
+            kind.to_string(),
+            namespace.unwrap_or_default().to_string(),
+            name.to_string(),
+        );
+        self.objects.get(&k).cloned()
+    }
+
+    fn revision(&self) -> Option<u64> {
+        Some(self.rev)
     }
 }
 
@@ -55,12 +77,12 @@ impl World {
         sim.set_wall_clock(now, super::clock::DEFAULT_EPOCH_MILLIS);
         Self {
             store: Store {
-                objects: Vec::new(),
+                objects: BTreeMap::new(),
+                rev: 0,
             },
             now,
             sim,
             next_uid: 0,
-            next_rv: 0,
         }
     }
 
@@ -72,26 +94,22 @@ impl World {
         })
     }
 
-    fn index(&self, obj: &Value) -> Option<usize> {
-        self.store.objects.iter().position(|o| {
-            meta::str_at(o, "/apiVersion") == meta::str_at(obj, "/apiVersion")
-                && meta::str_at(o, "/kind") == meta::str_at(obj, "/kind")
-                && meta::namespace(o) == meta::namespace(obj)
-                && meta::name(o) == meta::name(obj)
-        })
+    fn exists(&self, obj: &Value) -> bool {
+        self.store.objects.contains_key(&key(obj))
     }
 
     fn rv(&mut self) -> String {
-        self.next_rv += 1;
-        self.next_rv.to_string()
+        self.store.rev += 1;
+        self.store.rev.to_string()
     }
 
     /// Creates or replaces an object as a client would (`kubectl apply`).
     pub fn apply(&mut self, mut obj: Value) {
         apply_defaults(&mut obj);
-        match self.index(&obj) {
-            Some(_) => self.update(obj),
-            None => self.create(obj),
+        if self.exists(&obj) {
+            self.update(obj);
+        } else {
+            self.create(obj);
         }
     }
 
@@ -105,14 +123,14 @@ impl World {
         md.insert("resourceVersion".into(), json!(rv));
         md.insert("generation".into(), json!(1));
         md.insert("creationTimestamp".into(), json!("2026-01-01T00:00:00Z"));
-        self.store.objects.push(obj);
+        self.store.objects.insert(key(&obj), obj);
     }
 
     fn update(&mut self, mut obj: Value) {
-        let Some(i) = self.index(&obj) else {
+        let k = key(&obj);
+        let Some(old) = self.store.objects.get(&k) else {
             return;
         };
-        let old = &self.store.objects[i];
         let mut generation = meta::int_at(old, "/metadata/generation", 1);
         if old.get("spec") != obj.get("spec") {
             generation += 1;
@@ -125,24 +143,25 @@ impl World {
         md.insert("resourceVersion".into(), json!(rv));
         md.insert("generation".into(), json!(generation));
         md.insert("creationTimestamp".into(), json!(created));
-        self.store.objects[i] = obj;
+        self.store.objects.insert(k, obj);
     }
 
     /// Deletes an object (and, as the core's garbage collector would, what it controls).
     pub fn delete(&mut self, api_version: &str, kind: &str, namespace: &str, name: &str) {
-        let Some(i) = self.store.objects.iter().position(|o| {
-            meta::str_at(o, "/apiVersion") == api_version
-                && meta::str_at(o, "/kind") == kind
-                && meta::namespace(o) == namespace
-                && meta::name(o) == name
-        }) else {
+        let k = (
+            api_version.to_string(),
+            kind.to_string(),
+            namespace.to_string(),
+            name.to_string(),
+        );
+        let Some(gone) = self.store.objects.remove(&k) else {
             return;
         };
-        let gone = self.store.objects.remove(i);
+        self.store.rev += 1;
         let owned: Vec<Value> = self
             .store
             .objects
-            .iter()
+            .values()
             .filter(|o| meta::controlled_by(o, &gone))
             .cloned()
             .collect();
@@ -156,14 +175,11 @@ impl World {
         for a in actions {
             match a {
                 Action::Create(o) => {
-                    assert!(
-                        self.index(&o).is_none(),
-                        "create of an existing object: {o}"
-                    );
+                    assert!(!self.exists(&o), "create of an existing object: {o}");
                     self.create(o);
                 }
                 Action::Update(o) => {
-                    assert!(self.index(&o).is_some(), "update of a missing object: {o}");
+                    assert!(self.exists(&o), "update of a missing object: {o}");
                     self.update(o);
                 }
                 Action::Delete {

@@ -4,6 +4,7 @@
 //! controller is one Update; a created-then-bumped Event is one Create).
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -28,10 +29,14 @@ enum Write {
     Delete,
 }
 
+/// An object as read this step; shared so that handing out lists of thousands of pods to
+/// several controllers does not deep-copy them.
+pub(crate) type Obj = Rc<Value>;
+
 pub(crate) struct Txn<'a> {
     view: &'a dyn ObjectView,
-    /// Lists read from the view this step, per `(apiVersion, kind)`, all namespaces.
-    lists: HashMap<(String, String), Vec<Value>>,
+    /// Lists read from the view this step, per `(apiVersion, kind)`, all namespaces, sorted.
+    lists: HashMap<(String, String), Vec<Obj>>,
     writes: HashMap<Key, Write>,
     /// Order of first write per key, so actions come out in a stable order.
     order: Vec<Key>,
@@ -53,37 +58,53 @@ impl<'a> Txn<'a> {
         api_version: &str,
         kind: &str,
         namespace: Option<&str>,
-    ) -> Vec<Value> {
+    ) -> Vec<Obj> {
         let lk = (api_version.to_string(), kind.to_string());
         let view = self.view;
-        let base = self
-            .lists
-            .entry(lk)
-            .or_insert_with(|| view.list(api_version, kind, None));
+        let base = self.lists.entry(lk).or_insert_with(|| {
+            let mut all: Vec<Obj> = view
+                .list(api_version, kind, None)
+                .into_iter()
+                .map(Rc::new)
+                .collect();
+            all.sort_by(|a, b| {
+                (meta::namespace(a), meta::name(a)).cmp(&(meta::namespace(b), meta::name(b)))
+            });
+            all
+        });
         let in_ns = |o: &Value| namespace.is_none_or(|ns| meta::namespace(o) == ns);
-        let mut out: Vec<Value> = Vec::with_capacity(base.len());
+        let touched = self.order.iter().any(|k| k.0 == api_version && k.1 == kind);
+        if !touched {
+            // The common case: nothing of this kind written yet this step.
+            return base.iter().filter(|o| in_ns(o)).cloned().collect();
+        }
+        let mut out: Vec<Obj> = Vec::with_capacity(base.len());
         for o in base.iter().filter(|o| in_ns(o)) {
             match self.writes.get(&key_of(o)) {
                 Some(Write::Delete) => {}
-                Some(Write::Update(n) | Write::Create(n)) => out.push(n.clone()),
+                Some(Write::Update(n) | Write::Create(n)) => out.push(Rc::new(n.clone())),
                 None => out.push(o.clone()),
             }
         }
+        let mut added = false;
         for k in &self.order {
             if k.0 == api_version
                 && k.1 == kind
                 && namespace.is_none_or(|ns| k.2 == ns)
                 && let Some(Write::Create(n)) = self.writes.get(k)
-                && !out
+                && !base
                     .iter()
                     .any(|o| meta::name(o) == k.3 && meta::namespace(o) == k.2)
             {
-                out.push(n.clone());
+                out.push(Rc::new(n.clone()));
+                added = true;
             }
         }
-        out.sort_by(|a, b| {
-            (meta::namespace(a), meta::name(a)).cmp(&(meta::namespace(b), meta::name(b)))
-        });
+        if added {
+            out.sort_by(|a, b| {
+                (meta::namespace(a), meta::name(a)).cmp(&(meta::namespace(b), meta::name(b)))
+            });
+        }
         out
     }
 
@@ -148,6 +169,16 @@ impl<'a> Txn<'a> {
                 self.writes.insert(k, Write::Delete);
             }
         }
+    }
+
+    /// `(namespace, name)` of the objects of a kind created this step, in order.
+    pub(crate) fn created(&self, api_version: &str, kind: &str) -> Vec<(String, String)> {
+        self.order
+            .iter()
+            .filter(|k| k.0 == api_version && k.1 == kind)
+            .filter(|k| matches!(self.writes.get(*k), Some(Write::Create(_))))
+            .map(|k| (k.2.clone(), k.3.clone()))
+            .collect()
     }
 
     pub(crate) fn into_actions(mut self) -> Vec<Action> {
