@@ -251,15 +251,15 @@ pub fn run() -> ExitCode {
 fn dispatch(cli: Cli) -> CmdResult {
     let global = cli.global;
     match cli.command {
-        None => not_yet("the console", 6),
+        None => console::console(&global),
         Some(Commands::Render(args)) => render::run(&global, args),
         Some(Commands::Demo(DemoArgs {
             action: Some(DemoAction::Init { dir }),
             ..
         })) => demo::init(&dir),
-        Some(Commands::Demo(_)) => not_yet("demo", 6),
+        Some(Commands::Demo(args)) => console::demo(&global, args.watch),
         Some(Commands::Sandbox(args)) => sandbox::run(args),
-        Some(Commands::Watch) => not_yet("watch", 6),
+        Some(Commands::Watch) => console::watch(&global),
         Some(Commands::Controller) => not_yet("controller", 5),
         Some(Commands::Status(args)) => status::run(&global, args),
         Some(Commands::Diff(args)) => diff::run(&global, args),
@@ -308,6 +308,7 @@ fn not_yet(what: &str, issue: u32) -> CmdResult {
     )))
 }
 
+mod console;
 mod demo;
 mod diff;
 mod history;

@@ -7,14 +7,18 @@
 //! May import model, config, source, render, diff, health, cluster. Must not import tui. The
 //! engine half imports only `model`.
 
+mod apply;
 mod desired;
 pub mod engine;
+mod monitor;
 mod observe;
 mod status;
 
+pub use apply::{ApplyError, apply_env, apply_order, kind_rank, stamp};
 pub use desired::{
     Desired, DesiredError, GitFs, cache_dir, desired, env_path, open_source, renderer_for,
 };
+pub use monitor::{NOT_YET, poll_period, run_monitor};
 pub use observe::{
     ENV_ANNOTATION, LiveSet, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION, assess,
     base_state, diff_options, list_live, observe, predict,

@@ -1,5 +1,6 @@
 //! The one integration-test binary (ripgrep style). Modules:
 //!
+//! - `console`: apply_env and the monitor against the sandbox; `driftdeck demo` in tmux
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
@@ -17,6 +18,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod config;
+mod console;
 mod demo;
 mod diff;
 mod health;

@@ -1,0 +1,426 @@
+//! The live console end to end: `controller::apply_env` and `controller::run_monitor` against
+//! the sandbox with the demo repo, `driftdeck status` after an apply, and a tmux-driven run of
+//! `driftdeck demo` (fails loudly when tmux is absent).
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+use driftdeck::cluster::Cluster;
+use driftdeck::config::Config;
+use driftdeck::controller;
+use driftdeck::model::{Command, FailureReason, Notice, OperationResult, Snapshot, SyncStatus};
+use driftdeck::sandbox::SandboxOptions;
+use tokio::sync::{mpsc, watch};
+
+use crate::sandbox_support::{self, Running};
+
+const CLUSTERS: [&str; 3] = ["dev", "staging", "production"];
+
+/// The demo repo and config in a temp dir, a sandbox with its three clusters, and the
+/// sandbox's kubeconfig where the demo config expects it.
+async fn demo_with_sandbox() -> (tempfile::TempDir, Running, Config) {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = driftdeck::demo::init(dir.path()).unwrap();
+    let opts = SandboxOptions {
+        time_scale: 20.0,
+        ..SandboxOptions::default()
+    };
+    let sandbox = sandbox_support::start(&CLUSTERS, opts).await;
+    std::fs::copy(&sandbox.kubeconfig, &layout.kubeconfig).unwrap();
+    let config = driftdeck::config::load(&layout.config).unwrap();
+    (dir, sandbox, config)
+}
+
+async fn apply_head(config: &Config, env_name: &str) -> usize {
+    let env = config.env(env_name).unwrap().clone();
+    let owned = config.clone();
+    let env2 = env.clone();
+    let desired = tokio::task::spawn_blocking(move || {
+        let source = controller::open_source(&owned).unwrap();
+        controller::desired(&source, &env2, None).unwrap()
+    })
+    .await
+    .unwrap();
+    let kubeconfig = driftdeck::cluster::load_kubeconfig(config.kubeconfig.as_deref()).unwrap();
+    let cluster = Cluster::connect(kubeconfig.as_ref(), &env.context)
+        .await
+        .unwrap();
+    controller::apply_env(&cluster, &env, &desired)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_env_then_status_shows_the_env_synced() {
+    let (_dir, sandbox, config) = demo_with_sandbox().await;
+    let changed = apply_head(&config, "dev").await;
+    assert!(
+        changed >= 5,
+        "a first apply creates the env's objects, got {changed}"
+    );
+
+    // The stamps observe relies on are on the live objects.
+    let client = sandbox_support::local_client(&sandbox.sandbox, "dev");
+    let cms: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(client, "log-platform");
+    let list = cms.list(&Default::default()).await.unwrap();
+    assert!(!list.items.is_empty());
+    for d in &list.items {
+        let labels = d.metadata.labels.clone().unwrap_or_default();
+        let ann = d.metadata.annotations.clone().unwrap_or_default();
+        assert_eq!(
+            labels.get(controller::MANAGED_BY_LABEL).map(String::as_str),
+            Some("driftdeck")
+        );
+        assert_eq!(
+            ann.get(controller::ENV_ANNOTATION).map(String::as_str),
+            Some("dev")
+        );
+        assert_eq!(
+            ann.get(controller::REVISION_ANNOTATION).map(|r| r.len()),
+            Some(40)
+        );
+    }
+
+    let file = config.file.clone();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_driftdeck"))
+        .args(["status", "-o", "json", "--config"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status failed: {stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let envs = doc["environments"].as_array().unwrap();
+    let by_name = |n: &str| envs.iter().find(|e| e["name"] == n).unwrap();
+    assert_eq!(by_name("dev")["sync"], "Synced", "{doc:#}");
+    assert_eq!(
+        by_name("dev")["synced_revision"],
+        by_name("dev")["revision"]
+    );
+    assert_eq!(by_name("staging")["sync"], "OutOfSync", "{doc:#}");
+}
+
+/// Channels around a monitor; the monitor runs inside `drive` beside the test's body (it is
+/// not `Send` for every lifetime, see `controller::monitor`).
+struct Ends {
+    snapshots: watch::Receiver<Snapshot>,
+    notices: mpsc::Receiver<Notice>,
+    commands: mpsc::Sender<Command>,
+}
+
+async fn drive<F, Fut>(config: Config, read_only: bool, body: F)
+where
+    F: FnOnce(Ends) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let (snapshot_tx, snapshots) = watch::channel(Snapshot::default());
+    let (notice_tx, notices) = mpsc::channel(16);
+    let (commands, command_rx) = mpsc::channel(16);
+    let monitor = controller::run_monitor(config, read_only, snapshot_tx, notice_tx, command_rx);
+    // The monitor stops when nobody watches its snapshots; a body may not look at them.
+    let _watching = snapshots.clone();
+    let ends = Ends {
+        snapshots,
+        notices,
+        commands,
+    };
+    tokio::select! {
+        () = monitor => panic!("the monitor stopped while the test still held its channels"),
+        () = body(ends) => {}
+    }
+}
+
+/// Waits (up to a deadline) for a snapshot satisfying `cond`.
+async fn snapshot_where(
+    rx: &mut watch::Receiver<Snapshot>,
+    cond: impl Fn(&Snapshot) -> bool,
+) -> Snapshot {
+    let found = tokio::time::timeout(Duration::from_secs(60), rx.wait_for(|s| cond(s)))
+        .await
+        .expect("no matching snapshot within 60 s")
+        .expect("monitor gone");
+    found.clone()
+}
+
+async fn next_notice(rx: &mut mpsc::Receiver<Notice>) -> Notice {
+    tokio::time::timeout(Duration::from_secs(60), rx.recv())
+        .await
+        .expect("no notice within 60 s")
+        .expect("monitor gone")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_publishes_all_three_demo_envs_with_commits() {
+    let (_dir, _sandbox, config) = demo_with_sandbox().await;
+    let head = {
+        let source = controller::open_source(&config).unwrap();
+        source.resolve(None).unwrap().sha
+    };
+    drive(config, false, |mut ends| async move {
+        let snap = snapshot_where(&mut ends.snapshots, |s| s.seq >= 1).await;
+        let names: Vec<&str> = snap.envs.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, CLUSTERS);
+        assert!(!snap.read_only);
+        assert!(snap.taken_at.is_some());
+        assert_eq!(snap.repo.branch, "main");
+        assert_eq!(
+            snap.repo.head.as_ref().map(|c| c.sha.as_str()),
+            Some(head.as_str())
+        );
+        for env in &snap.envs {
+            assert_eq!(env.error, None, "{}", env.name);
+            assert_eq!(env.revision.as_deref(), Some(head.as_str()));
+            // Nothing applied yet: every env is missing its objects.
+            assert_eq!(env.sync, SyncStatus::OutOfSync, "{}", env.name);
+            assert!(!env.commits.is_empty(), "{} has no commits", env.name);
+            assert!(
+                env.commits.windows(2).all(|w| w[0].time >= w[1].time),
+                "{}: commits newest first",
+                env.name
+            );
+        }
+        // The head commit touches at least one env; it is that env's newest commit.
+        assert!(snap.envs.iter().any(|e| e.commits[0].sha == head));
+        // A refresh publishes a newer snapshot.
+        let seq = snap.seq;
+        ends.commands
+            .send(Command::Refresh { env: None })
+            .await
+            .unwrap();
+        snapshot_where(&mut ends.snapshots, |s| s.seq > seq).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_sync_applies_and_the_env_becomes_synced() {
+    let (_dir, _sandbox, config) = demo_with_sandbox().await;
+    drive(config, false, |mut ends| async move {
+        snapshot_where(&mut ends.snapshots, |s| s.seq >= 1).await;
+        ends.commands
+            .send(Command::Sync {
+                env: "staging".into(),
+                revision: None,
+                prune: None,
+                dry_run: false,
+            })
+            .await
+            .unwrap();
+        assert!(matches!(
+            next_notice(&mut ends.notices).await,
+            Notice::OperationStarted { ref env, .. } if env == "staging"
+        ));
+        match next_notice(&mut ends.notices).await {
+            Notice::OperationFinished { env, entry } => {
+                assert_eq!(env, "staging");
+                assert_eq!(entry.result, OperationResult::Succeeded, "{entry:?}");
+                assert!(entry.resources_changed > 0);
+                assert_eq!(entry.failure, None);
+            }
+            other => panic!("expected OperationFinished, got {other:?}"),
+        }
+        let snap = snapshot_where(&mut ends.snapshots, |s| {
+            s.env("staging")
+                .is_some_and(|e| e.sync == SyncStatus::Synced)
+        })
+        .await;
+        let staging = snap.env("staging").unwrap();
+        assert_eq!(staging.synced_revision, staging.revision);
+        assert_eq!(staging.history.len(), 1, "the sync is in the env's history");
+        assert_eq!(snap.env("dev").unwrap().sync, SyncStatus::OutOfSync);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn monitor_refuses_promote_with_the_reason() {
+    let (_dir, _sandbox, config) = demo_with_sandbox().await;
+    drive(config, false, |mut ends| async move {
+        ends.commands
+            .send(Command::Promote {
+                from: "dev".into(),
+                to: "staging".into(),
+                message: None,
+                force: false,
+                confirm: None,
+                preview: false,
+            })
+            .await
+            .unwrap();
+        match next_notice(&mut ends.notices).await {
+            Notice::Refused { env, reason } => {
+                assert_eq!(env.as_deref(), Some("staging"));
+                assert_eq!(reason, FailureReason::Refused(controller::NOT_YET.into()));
+            }
+            other => panic!("expected Refused, got {other:?}"),
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_monitor_refuses_sync_and_changes_nothing() {
+    let (_dir, sandbox, config) = demo_with_sandbox().await;
+    drive(config, true, |mut ends| async move {
+        ends.commands
+            .send(Command::Sync {
+                env: "dev".into(),
+                revision: None,
+                prune: None,
+                dry_run: false,
+            })
+            .await
+            .unwrap();
+        match next_notice(&mut ends.notices).await {
+            Notice::Refused { env, reason } => {
+                assert_eq!(env.as_deref(), Some("dev"));
+                assert!(matches!(reason, FailureReason::ReadOnly(_)), "{reason:?}");
+            }
+            other => panic!("expected Refused, got {other:?}"),
+        }
+        let snap = snapshot_where(&mut ends.snapshots, |s| s.seq >= 1).await;
+        assert!(snap.read_only);
+        assert_eq!(snap.env("dev").unwrap().sync, SyncStatus::OutOfSync);
+    })
+    .await;
+    // Nothing reached the cluster.
+    let client = sandbox_support::local_client(&sandbox.sandbox, "dev");
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(client, "log-platform");
+    assert!(
+        deployments
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+/// A tmux server on its own socket, killed when the test ends however it ends.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new() -> Self {
+        let probe = Process::new("tmux").arg("-V").output();
+        assert!(
+            probe.as_ref().is_ok_and(|o| o.status.success()),
+            "tmux is required for the console smoke test and was not found: {probe:?}"
+        );
+        Tmux {
+            socket: format!("driftdeck-it-{}", std::process::id()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Process::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "smoke"])
+    }
+
+    fn wait_for(&self, what: &str, limit: Duration, cond: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if cond(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: not within {limit:?}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // kill-server leaves the socket file behind; remove it too.
+        let path = Process::new("tmux")
+            .args([
+                "-L",
+                &self.socket,
+                "display-message",
+                "-p",
+                "#{socket_path}",
+            ])
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .filter(|p| !p.is_empty());
+        let _ = Process::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
+        if let Some(path) = path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
+}
+
+#[test]
+fn demo_in_tmux_shows_three_synced_envs_and_quits_cleanly() {
+    let tmux = Tmux::new();
+    let dir = tempfile::tempdir().unwrap();
+    let state: PathBuf = dir.path().join("demo");
+    let script = format!(
+        "DRIFTDECK_DEMO_DIR={} {} demo; echo DRIFTDECK-EXITED=$?; sleep 600",
+        shell_quote(&state),
+        shell_quote(Path::new(env!("CARGO_BIN_EXE_driftdeck"))),
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "smoke",
+        "-x",
+        "120",
+        "-y",
+        "36",
+        &script,
+    ]);
+    let screen = tmux.wait_for("three envs Synced", Duration::from_secs(90), |s| {
+        ["dev", "staging", "production"].iter().all(|env| {
+            s.lines()
+                .any(|l| l.contains(&format!(" {env} ")) && l.contains("Synced"))
+        })
+    });
+    assert!(screen.contains("Environments (3)"), "{screen}");
+    assert!(!screen.contains("OutOfSync"), "{screen}");
+
+    tmux.run(&["send-keys", "-t", "smoke", "q"]);
+    let after = tmux.wait_for("the process to end", Duration::from_secs(30), |s| {
+        s.contains("DRIFTDECK-EXITED=")
+    });
+    assert!(after.contains("DRIFTDECK-EXITED=0"), "{after}");
+    // The terminal is restored: the alternate screen is off and the console is gone.
+    let alternate = tmux.run(&["display-message", "-p", "-t", "smoke", "#{alternate_on}"]);
+    assert_eq!(alternate.trim(), "0");
+    assert!(!after.contains("Environments (3)"), "{after}");
+    assert!(
+        state.join("driftdeck.log").exists(),
+        "logs go to the state folder"
+    );
+}
