@@ -1,5 +1,5 @@
 //! The workload simulator: what the controllers (deployment, replicaset, statefulset, daemonset,
-//! job, endpoints) and the kubelet of a real cluster would do to the objects in the store.
+//! job, endpoints, ingress/load balancer) and the kubelet of a real cluster would do to the objects in the store.
 //!
 //! Sans-IO: [`Simulator::step`] looks at the world through an [`ObjectView`] and returns
 //! [`Action`]s; the server core applies them (assigning uid, creationTimestamp,
@@ -22,6 +22,7 @@ mod daemonset;
 mod deployment;
 mod endpoints;
 mod events;
+mod ingress;
 mod job;
 mod meta;
 mod pod;
@@ -153,6 +154,7 @@ impl Simulator {
         job::reconcile(self, now, &mut txn);
         pod::reconcile(self, now, &mut txn);
         endpoints::reconcile(self, now, &mut txn);
+        ingress::reconcile(self, now, &mut txn);
         txn.into_actions()
     }
 
