@@ -21,7 +21,7 @@
 //!
 //! A keyed list element left holding only its key fields after its owned leaves were removed
 //! (the `{name: FOO}` husk of an env var) is removed too, unless the desired object has that
-//! element. `ignore_differences` managers rules are applied after this step to both sides, so
+//! element, and so is a list that this leaves empty and Git does not set. `ignore_differences` managers rules are applied after this step to both sides, so
 //! they still win.
 
 use serde_json::{Value, json};
@@ -114,6 +114,15 @@ fn remove_husks(obj: &mut Value, desired: &Value, removed: &[Seg]) {
             .is_some_and(|m| m.keys().all(|k| keys.contains_key(k)));
         if husk && !set_in(desired, prefix) {
             ignore::remove(obj, prefix);
+            // An emptied list Git does not have goes too, so the diff reads `- env: ...`
+            // rather than `+ env: []`.
+            let list = &prefix[..end - 1];
+            let emptied = element_at(obj, list)
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty);
+            if emptied && !list.is_empty() && !set_in(desired, list) {
+                ignore::remove(obj, list);
+            }
         }
     }
 }
@@ -180,7 +189,7 @@ mod tests {
         ]);
         let out = without_foreign(&p, &desired());
         let api = &out["spec"]["template"]["spec"]["containers"][0];
-        assert_eq!(api["env"], json!([]), "{out}");
+        assert!(api.get("env").is_none(), "{out}");
         // Defaults nobody owns stay.
         assert_eq!(api["imagePullPolicy"], "IfNotPresent");
         assert_eq!(out["spec"]["revisionHistoryLimit"], 10);
@@ -227,9 +236,10 @@ mod tests {
             ["f:image"] = json!({});
         let p = predicted(vec![entry(DRIFTDECK, "Apply", git_fields()), both]);
         let out = without_foreign(&p, &desired());
-        assert_eq!(
-            out["spec"]["template"]["spec"]["containers"][0]["env"],
-            json!([])
+        assert!(
+            out["spec"]["template"]["spec"]["containers"][0]
+                .get("env")
+                .is_none()
         );
         assert_eq!(
             out["spec"]["template"]["spec"]["containers"][0]["image"],
