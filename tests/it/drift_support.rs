@@ -14,7 +14,8 @@ use crate::sandbox_support::{Running, start};
 pub const ENVS: [&str; 3] = ["dev", "staging", "production"];
 
 pub struct Demo {
-    pub sandbox: Running,
+    /// Held so the server lives as long as the test; dropping it stops the sandbox.
+    _sandbox: Running,
     /// `demo init` output: `repo/`, `driftdeck.yaml`, and the sandbox's `kubeconfig`.
     pub dir: PathBuf,
     _tmp: tempfile::TempDir,
@@ -42,7 +43,7 @@ impl Demo {
         assert!(out.status.success(), "demo init: {}", text(&out.stderr));
         std::fs::copy(&sandbox.kubeconfig, dir.join("kubeconfig")).unwrap();
         Demo {
-            sandbox,
+            _sandbox: sandbox,
             dir,
             _tmp: tmp,
         }
