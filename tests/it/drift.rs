@@ -324,3 +324,25 @@ async fn unreachable_cluster_is_reported_per_env() {
     assert!(production["error"].is_null(), "{production}");
     assert_ne!(production["sync"], "Unknown", "{production}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_template_label_added_by_hand_is_drift() {
+    // A NEW field another manager (kubectl-patch) owns: visible only through the foreign rule.
+    let out = drift_after(
+        &[
+            "patch",
+            "deployment",
+            "log-api",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"template":{"metadata":{"labels":{"hotfix":"yes"}}}}}"#,
+        ],
+        API,
+    )
+    .await;
+    assert!(
+        out.contains("/spec/template/metadata/labels/hotfix"),
+        "{out}"
+    );
+}
