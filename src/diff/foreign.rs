@@ -21,7 +21,12 @@
 //!
 //! A keyed list element left holding only its key fields after its owned leaves were removed
 //! (the `{name: FOO}` husk of an env var) is removed too, unless the desired object has that
-//! element, and so is a list that this leaves empty and Git does not set. `ignore_differences` managers rules are applied after this step to both sides, so
+//! element, and so is a list that this leaves empty and Git does not set.
+//!
+//! Known edge: a client-side `kubectl apply` is an `Update` (manager
+//! `kubectl-client-side-apply`), so a field a mutating webhook injected on such an apply, and
+//! that nobody else owns, shows as drift until driftdeck has applied the object once (its own
+//! apply then owns the injected field). `ignore_differences` managers rules are applied after this step to both sides, so
 //! they still win.
 
 use serde_json::{Value, json};
