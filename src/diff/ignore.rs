@@ -150,7 +150,7 @@ pub(crate) fn remove(obj: &mut Value, pattern: &[Seg]) {
     }
 }
 
-fn matches_element(element: &Value, seg: &Seg) -> bool {
+pub(crate) fn matches_element(element: &Value, seg: &Seg) -> bool {
     match seg {
         Seg::Field(_) => false,
         Seg::Item(v) => element == v,

@@ -8,7 +8,8 @@
 //!
 //! Two strategies (ARCHITECTURE.md, "Diff/drift"):
 //! - **dry-run** (primary): the server-side dry-run apply of the desired object is what live
-//!   would become, so both sides carry the same defaults and they are compared whole;
+//!   would become, so both sides carry the same defaults and they are compared whole — minus
+//!   the fields only other managers own and Git lacks (`foreign`), which a sync removes;
 //! - **fallback** (dry-run refused): live is cut down to the fields the desired object sets
 //!   (lists matched by merge key) and compared with the desired object.
 //!
@@ -18,6 +19,7 @@
 //! the element still pairs up; Missing and Extra drifts carry the whole (masked) object as an
 //! all-added or all-removed diff, and no paths.
 
+mod foreign;
 mod ignore;
 mod normalize;
 mod quantity;
@@ -110,6 +112,13 @@ pub fn compare(
         let paths = walk::differences(&live_n, &target, fallback);
         normalized = Some((live_n, target));
         paths
+    let mut live_n = normalize(live);
+    let (mut target, fallback) = match predicted {
+        Predicted::DryRun(p) => (
+            normalize(&foreign::without_foreign(p, desired.object())),
+            false,
+        ),
+        Predicted::Unavailable => (normalize(desired.object()), true),
     };
     if paths.is_empty() {
         return None;

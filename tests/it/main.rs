@@ -4,6 +4,8 @@
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
+//! - `drift`: issue 4 acceptance — kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
+//! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
 //! - `health`:
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
 //! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
@@ -21,6 +23,8 @@ mod config;
 mod console;
 mod demo;
 mod diff;
+mod drift;
+mod drift_support;
 mod health;
 mod render;
 mod render_env;
