@@ -92,8 +92,13 @@ pub fn compare(
             drops.extend(ignore::managed_by(live, &rule.managers));
         }
     }
+    // Under dry-run, fields only foreign managers own and Git lacks are what a sync removes.
+    let foreign_free;
     let (target_raw, fallback) = match predicted {
-        Predicted::DryRun(p) => (p, false),
+        Predicted::DryRun(p) => {
+            foreign_free = foreign::without_foreign(p, desired.object());
+            (&foreign_free, false)
+        }
         Predicted::Unavailable => (desired.object(), true),
     };
     let secret = desired.kind() == "Secret" && desired.api_version() == "v1";
@@ -112,13 +117,6 @@ pub fn compare(
         let paths = walk::differences(&live_n, &target, fallback);
         normalized = Some((live_n, target));
         paths
-    let mut live_n = normalize(live);
-    let (mut target, fallback) = match predicted {
-        Predicted::DryRun(p) => (
-            normalize(&foreign::without_foreign(p, desired.object())),
-            false,
-        ),
-        Predicted::Unavailable => (normalize(desired.object()), true),
     };
     if paths.is_empty() {
         return None;

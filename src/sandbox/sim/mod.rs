@@ -1,6 +1,6 @@
 //! The workload simulator: what the controllers (deployment, replicaset, statefulset, daemonset,
-//! job, cronjob, endpoints) and the kubelet of a real cluster would do to the objects in the store.
-//! job, endpoints, ingress/load balancer) and the kubelet of a real cluster would do to the objects in the store.
+//! job, cronjob, endpoints, ingress/load balancer) and the kubelet of a real cluster would do to
+//! the objects in the store.
 //!
 //! Sans-IO: [`Simulator::step`] looks at the world through an [`ObjectView`] and returns
 //! [`Action`]s; the server core applies them (assigning uid, creationTimestamp,
@@ -185,6 +185,7 @@ impl Simulator {
         cronjob::reconcile(self, now, &mut txn);
         pod::reconcile(self, now, &mut txn);
         endpoints::reconcile(self, now, &mut txn);
+        ingress::reconcile(self, now, &mut txn);
         self.expire_events(&mut txn);
         let actions = txn.into_actions();
         // Only a step that changed nothing proves the store at this revision is settled.
@@ -207,8 +208,6 @@ impl Simulator {
     /// Notes that some timeline changes at `at`, so a step then must not be skipped.
     pub(crate) fn due(&mut self, at: Instant) {
         self.next_due = Some(self.next_due.map_or(at, |d| d.min(at)));
-        ingress::reconcile(self, now, &mut txn);
-        txn.into_actions()
     }
 
     /// Simulated time elapsed between `since` and `now`.
