@@ -250,6 +250,15 @@ pub fn run() -> ExitCode {
 
 fn dispatch(cli: Cli) -> CmdResult {
     let global = cli.global;
+    // The console commands log to a file (the terminal is theirs); every other command logs to
+    // stderr, `RUST_LOG` filtering, default warnings only.
+    let console = matches!(
+        cli.command,
+        None | Some(Commands::Watch) | Some(Commands::Demo(DemoArgs { action: None, .. }))
+    );
+    if !console {
+        init_stderr_logging();
+    }
     match cli.command {
         None => console::console(&global),
         Some(Commands::Render(args)) => render::run(&global, args),
@@ -276,6 +285,15 @@ fn dispatch(cli: Cli) -> CmdResult {
 pub(crate) fn load_config(global: &GlobalArgs) -> Result<crate::config::Config, Failure> {
     let path = crate::config::discover(global.config.as_deref()).map_err(Failure::setup)?;
     crate::config::load(&path).map_err(Failure::setup)
+}
+
+fn init_stderr_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// A multi-threaded runtime for the async commands.

@@ -136,14 +136,28 @@ impl Cluster {
             None => ("", api_version),
         };
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        let (resource, caps) = oneshot::pinned_kind(&self.client, &gvk)
-            .await
-            .map_err(|e| Error::UnknownKind {
-                context: self.context.clone(),
-                api_version: api_version.to_owned(),
-                kind: kind.to_owned(),
-                message: e.to_string(),
-            })?;
+        let (resource, caps) =
+            oneshot::pinned_kind(&self.client, &gvk)
+                .await
+                .map_err(|e| match e {
+                    // A cluster that cannot be reached is not a cluster without the kind: say so,
+                    // and keep it retryable.
+                    kube::Error::HyperError(_) | kube::Error::Service(_) => Error::Connect {
+                        context: self.context.clone(),
+                        message: format!("cluster unreachable: {e}"),
+                    },
+                    kube::Error::Api(ref status) if super::is_transient_kube(&e) => {
+                        let what =
+                            format!("discovery of {api_version} {kind} (HTTP {})", status.code);
+                        self.api_error(what, e)
+                    }
+                    other => Error::UnknownKind {
+                        context: self.context.clone(),
+                        api_version: api_version.to_owned(),
+                        kind: kind.to_owned(),
+                        message: other.to_string(),
+                    },
+                })?;
         let resolved = ResolvedKind {
             resource,
             namespaced: matches!(caps.scope, Scope::Namespaced),

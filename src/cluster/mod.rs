@@ -67,7 +67,7 @@ impl Error {
     }
 }
 
-fn is_transient_kube(e: &kube::Error) -> bool {
+pub(super) fn is_transient_kube(e: &kube::Error) -> bool {
     match e {
         kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
         kube::Error::HyperError(_) | kube::Error::Service(_) => true,
