@@ -73,16 +73,6 @@ pub struct LiveSet {
     pub pods: Vec<Value>,
 }
 
-fn key_of(obj: &Value) -> Option<ResourceKey> {
-    Manifest::new(obj.clone()).ok().map(|m| m.key().clone())
-}
-
-fn is_managed_for(obj: &Value, env: &str) -> bool {
-    let meta = &obj["metadata"];
-    meta["labels"][MANAGED_BY_LABEL].as_str() == Some(MANAGED_BY_VALUE)
-        && meta["annotations"][ENV_ANNOTATION].as_str() == Some(env)
-}
-
 /// The namespace a desired object lands in: its own, else the env's.
 fn target_namespace<'a>(m: &'a Manifest, env: &'a EnvConfig) -> &'a str {
     if m.namespace().is_empty() {
@@ -123,10 +113,12 @@ pub async fn list_live(
             Err(e) => return Err(e),
         };
         for obj in items {
-            let Some(key) = key_of(&obj) else { continue };
+            let Some(key) = diff::live_key(&obj) else {
+                continue;
+            };
             if desired_keys.contains(&key) {
                 live.objects.insert(key, obj);
-            } else if is_managed_for(&obj, &env.name) {
+            } else if diff::is_managed(&obj, &env.name) {
                 live.extra.push(obj);
             }
         }

@@ -137,11 +137,13 @@ pub fn wrap_base64(encoded: &str) -> String {
 /// U+2028/U+2029 escaped.
 pub fn go_json(v: &Value) -> String {
     let mut out = String::new();
-    write_go(v, &mut out);
+    write_sorted(v, &mut out, go_string);
     out
 }
 
-fn write_go(v: &Value, out: &mut String) {
+/// Compact JSON with sorted keys, strings written by `string` (Go's escaping for kustomize's
+/// hash, serde's for the render digest): one walk for both canonical forms.
+pub(super) fn write_sorted(v: &Value, out: &mut String, string: fn(&str, &mut String)) {
     match v {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
@@ -151,10 +153,10 @@ fn write_go(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                go_string(k, out);
+                string(k, out);
                 out.push(':');
                 if let Some(val) = m.get(k) {
-                    write_go(val, out);
+                    write_sorted(val, out, string);
                 }
             }
             out.push('}');
@@ -165,11 +167,11 @@ fn write_go(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                write_go(x, out);
+                write_sorted(x, out, string);
             }
             out.push(']');
         }
-        Value::String(s) => go_string(s, out),
+        Value::String(s) => string(s, out),
         other => out.push_str(&other.to_string()),
     }
 }

@@ -241,40 +241,13 @@ pub fn digest(manifests: &[Manifest]) -> String {
         if i > 0 {
             text.push(',');
         }
-        canonical(m.object(), &mut text);
+        generator::write_sorted(m.object(), &mut text, json_string);
     }
     text.push(']');
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
-fn canonical(v: &Value, out: &mut String) {
-    match v {
-        Value::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            out.push('{');
-            for (i, k) in keys.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&Value::String(k.clone()).to_string());
-                out.push(':');
-                if let Some(x) = m.get(k) {
-                    canonical(x, out);
-                }
-            }
-            out.push('}');
-        }
-        Value::Array(a) => {
-            out.push('[');
-            for (i, x) in a.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                canonical(x, out);
-            }
-            out.push(']');
-        }
-        other => out.push_str(&other.to_string()),
-    }
+/// serde_json's escaping of a string, as the digest has always used.
+fn json_string(text: &str, out: &mut String) {
+    out.push_str(&Value::String(text.to_owned()).to_string());
 }
