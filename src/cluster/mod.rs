@@ -14,10 +14,12 @@
 mod connect;
 mod live;
 mod ops;
+mod state;
 
 pub use connect::{Cluster, ResolvedKind, load_kubeconfig};
 pub use live::{LiveCache, LiveStatus, WatchSpec};
 pub use ops::{ApplyMode, FIELD_MANAGER};
+pub use state::{LeaseOutcome, LeaseRecord, StateMap};
 
 /// Errors of the cluster boundary. Each says which context it concerns.
 #[derive(Debug, thiserror::Error)]

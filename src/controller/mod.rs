@@ -8,10 +8,13 @@
 //! engine half imports only `model`.
 
 mod apply;
+pub mod audit;
 mod desired;
 pub mod engine;
+pub mod held_io;
 mod monitor;
 mod observe;
+pub mod promote;
 mod status;
 
 pub use apply::{ApplyError, apply_env, apply_order, kind_rank, stamp};

@@ -23,6 +23,7 @@
 mod error;
 mod history;
 mod location;
+mod publish;
 mod remote;
 mod tree;
 mod writer;
@@ -35,6 +36,7 @@ use git2::{ErrorCode, ObjectType, Oid, Repository};
 
 pub use error::Error;
 pub use location::{Location, Transport};
+pub use publish::Published;
 pub use tree::{EntryKind, Tree};
 pub use writer::{Author, Edit};
 
