@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cluster::{self, Cluster, LeaseOutcome};
-use crate::config::EnvConfig;
+use crate::config::{Config, EnvConfig};
 use crate::model::RunningOperation;
 
 use super::engine::HeldState;
@@ -83,6 +83,17 @@ pub async fn load_held(cluster: &Cluster, env: &EnvConfig) -> Result<LoadedState
         state,
         resource_version: map.resource_version,
     })
+}
+
+/// Connects to the env's cluster (kubeconfig as the config says) and reads its state: for
+/// one-shot commands (`history`) that hold no [`Cluster`] of their own.
+pub async fn load_held_from(
+    config: &Config,
+    env: &EnvConfig,
+) -> Result<LoadedState, cluster::Error> {
+    let kubeconfig = cluster::load_kubeconfig(config.kubeconfig.as_deref())?;
+    let cluster = Cluster::connect(kubeconfig.as_ref(), &env.context).await?;
+    load_held(&cluster, env).await
 }
 
 /// Writes the whole state if the ConfigMap is still at `resource_version` (409 otherwise).

@@ -6,6 +6,7 @@
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
 //! - `drift`: issue 4 acceptance — kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
+//! - `held_state`: ConfigMap/Lease cluster-held state against the sandbox; status/history/diff of it
 //! - `health`:
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
 //! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
@@ -26,6 +27,7 @@ mod diff;
 mod drift;
 mod drift_support;
 mod health;
+mod held_state;
 mod render;
 mod render_env;
 mod sandbox_cli;
