@@ -374,6 +374,26 @@ mod tests {
     }
 
     #[test]
+    fn a_full_history_stays_far_below_the_configmap_limit() {
+        let mut state = full_state();
+        let entry = state.history[0].clone();
+        state.history = (0..crate::controller::engine::HISTORY_LIMIT)
+            .map(|i| HistoryEntry {
+                id: format!("ana@box/1-{i}"),
+                revision: "0123456789abcdef0123456789abcdef01234567".into(),
+                render_digest: "f".repeat(64),
+                failure: Some(FailureReason::Apply("x".repeat(300))),
+                ..entry.clone()
+            })
+            .collect();
+        let data = encode(&state, "cm").unwrap();
+        let size: usize = data.iter().map(|(k, v)| k.len() + v.len()).sum();
+        // 1 MiB is the object limit; leave room for hand-added annotations.
+        assert!(size < 100_000, "{size} bytes");
+        assert_eq!(decode(&data, "cm").unwrap().history.len(), 50);
+    }
+
+    #[test]
     fn operation_annotation_roundtrips() {
         let op = RunningOperation {
             op: OperationKind::Sync,
