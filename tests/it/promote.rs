@@ -273,6 +273,7 @@ repo: {url: ./repo, branch: main}
 environments:
   - {name: a, path: envs/a, context: a, namespace: apps}
   - {name: b, path: envs/b, context: b, namespace: apps, promote_from: a}
+  - {name: c, path: envs/c, context: c, namespace: apps, promote_from: a}
 ";
 
 fn deployment(name: &str, image: &str, sidecar: &str) -> String {
@@ -311,6 +312,14 @@ fn plain_repo(dir: &Path) -> Config {
         (
             "envs/b/web.yaml",
             deployment("web", "reg.example:5000/web:1.0", "proxy:2"),
+        ),
+        (
+            "envs/c/web.yaml",
+            deployment("web", "reg.example:5000/web:0.9", "proxy:1"),
+        ),
+        (
+            "envs/c/kustomization.yaml",
+            "# c: kustomize without an images list yet\nresources:\n  - web.yaml\n".to_owned(),
         ),
     ]
     .into_iter()
@@ -386,4 +395,41 @@ fn a_promotion_to_a_remote_is_pushed() {
         origin.commit(&published.sha).unwrap().files,
         vec!["overlays/staging/kustomization.yaml"]
     );
+}
+
+#[test]
+fn a_kustomization_without_images_gets_an_images_list() {
+    let tmp = TempDir::new().unwrap();
+    let config = plain_repo(tmp.path());
+    let source = open(&config.repo.url, tmp.path());
+    let (a, c) = (env(&config, "a"), env(&config, "c"));
+    let (published, plan) = commit_promotion(&source, &config, a, "HEAD", c, None, &me()).unwrap();
+    assert_eq!(
+        published.summary,
+        "promote(a→c): proxy 1 → 2, web 0.9 → 1.1"
+    );
+    let commit = source.commit(&published.sha).unwrap();
+    assert_eq!(
+        commit.files,
+        vec!["envs/c/kustomization.yaml"],
+        "web.yaml untouched"
+    );
+    let text = String::from_utf8(
+        source
+            .tree(&published.sha)
+            .unwrap()
+            .read("envs/c/kustomization.yaml")
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        text,
+        "# c: kustomize without an images list yet\nresources:\n  - web.yaml\n\nimages:\n  \
+         - name: proxy\n    newTag: \"2\"\n  - name: reg.example:5000/web\n    newTag: \"1.1\"\n"
+    );
+    let mut want = images(&render(&source, a, None));
+    let mut got = images(&plan.rendered);
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
 }

@@ -330,3 +330,45 @@ fn revert_range_needs_good_before_bad() {
         "{err}"
     );
 }
+
+#[test]
+fn a_conflicting_concurrent_push_is_reported_and_the_other_writer_keeps_the_branch() {
+    let dir = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    let origin = bare_origin(dir.path(), &[("a.txt", "1\n")]);
+    let mirror = open(&format!("file://{}", dir.path().display()), cache.path());
+    let calls = Cell::new(0);
+    let theirs = std::cell::RefCell::new(String::new());
+    // Our change is "a: 1 → 2"; the other writer changes a.txt too, after our fetch.
+    let err = mirror
+        .publish(
+            |tree| {
+                calls.set(calls.get() + 1);
+                if calls.get() == 1 {
+                    *theirs.borrow_mut() = write(&origin, &[("a.txt", "5\n")], "theirs", &other());
+                }
+                if tree.read("a.txt").unwrap() != b"1\n" {
+                    return Err(Error::InvalidPath {
+                        path: "a.txt".into(),
+                        reason: "changed by someone else meanwhile",
+                    });
+                }
+                Ok(set("a.txt", "2\n"))
+            },
+            &me(),
+        )
+        .unwrap_err();
+    assert_eq!(calls.get(), 2, "re-made once on the fetched head");
+    assert!(err.to_string().contains("a.txt"), "{err}");
+    assert_eq!(
+        head(&origin),
+        *theirs.borrow(),
+        "nothing forced over theirs"
+    );
+    assert_eq!(read(&origin, "HEAD", "a.txt").as_deref(), Some("5\n"));
+    assert_eq!(
+        head(&mirror),
+        *theirs.borrow(),
+        "the mirror holds nothing of ours"
+    );
+}
