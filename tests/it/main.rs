@@ -8,6 +8,8 @@
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
 //! - `held_state`: ConfigMap/Lease cluster-held state against the sandbox; status/history/diff of it
 //! - `health`:
+//! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
+//! - `publish`: commits pushed without force, a rejected push re-made once, three-way revert
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
 //! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
 //! - `sandbox_cli`: `driftdeck sandbox` as a process (startup line, kubeconfig, SIGTERM)
@@ -28,6 +30,8 @@ mod drift;
 mod drift_support;
 mod health;
 mod held_state;
+mod promote;
+mod publish;
 mod render;
 mod render_env;
 mod sandbox_cli;
