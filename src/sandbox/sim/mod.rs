@@ -1,5 +1,5 @@
 //! The workload simulator: what the controllers (deployment, replicaset, statefulset, daemonset,
-//! job, cronjob, endpoints, ingress/load balancer) and the kubelet of a real cluster would do to
+//! job, cronjob, endpoints, ingress/load balancer, HPA status) and the kubelet of a real cluster would do to
 //! the objects in the store.
 //!
 //! Sans-IO: [`Simulator::step`] looks at the world through an [`ObjectView`] and returns
@@ -24,6 +24,7 @@ mod daemonset;
 mod deployment;
 mod endpoints;
 mod events;
+mod hpa;
 mod ingress;
 mod job;
 mod meta;
@@ -186,6 +187,7 @@ impl Simulator {
         pod::reconcile(self, now, &mut txn);
         endpoints::reconcile(self, now, &mut txn);
         ingress::reconcile(self, now, &mut txn);
+        hpa::reconcile(self, now, &mut txn);
         self.expire_events(&mut txn);
         let actions = txn.into_actions();
         // Only a step that changed nothing proves the store at this revision is settled.
