@@ -145,13 +145,25 @@ async fn follow(
     env: &str,
     kinds: &[OperationKind],
     wait: Duration,
+    start_wait: Option<Duration>,
     committed: &mut Vec<String>,
 ) -> Result<HistoryEntry, Failure> {
-    let deadline = tokio::time::Instant::now() + wait;
+    let begun = tokio::time::Instant::now();
+    let deadline = begun + wait;
     let mut started: Option<String> = None;
     loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let mut left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if let (None, Some(start_wait)) = (&started, start_wait) {
+            let until = (begun + start_wait).saturating_duration_since(tokio::time::Instant::now());
+            if until.is_zero() {
+                return Err(Failure::Action(None));
+            }
+            left = left.min(until);
+        }
         let Some(notice) = session.next(left).await else {
+            if started.is_none() && start_wait.is_some() {
+                return Err(Failure::Action(None));
+            }
             return Err(Failure::Action(Some(format!(
                 "{env}: no result within {}s (the operation may still be running in the \
                  cluster-held history)",
@@ -222,7 +234,7 @@ pub fn sync(global: &GlobalArgs, args: SyncArgs) -> CmdResult {
             .await?;
         let mut committed = Vec::new();
         let kinds = [OperationKind::Sync];
-        let outcome = follow(&mut session, &args.env, &kinds, wait, &mut committed).await;
+        let outcome = follow(&mut session, &args.env, &kinds, wait, None, &mut committed).await;
         let result = match outcome {
             Err(e) => Err(e),
             Ok(entry) if entry.result == OperationResult::Succeeded => {
@@ -259,7 +271,10 @@ fn validation_failed(entry: &HistoryEntry) -> bool {
 async fn follow_auto_rollback(session: &mut Session, env: &str, wait: Duration) -> String {
     let mut committed = Vec::new();
     let kinds = [OperationKind::AutoRollback];
-    match follow(session, env, &kinds, wait, &mut committed).await {
+    // The engine starts the auto-rollback in the same step that fails the sync, or says why
+    // it skipped it: a few seconds without a start means there is none.
+    let start_wait = Some(Duration::from_secs(5));
+    match follow(session, env, &kinds, wait, start_wait, &mut committed).await {
         Ok(entry) if entry.result == OperationResult::Succeeded => format!(
             "driftdeck: {env} was rolled back to {} (auto-rollback); a hold keeps it there \
              until `driftdeck resume {env}` or Git matches",
@@ -273,7 +288,9 @@ async fn follow_auto_rollback(session: &mut Session, env: &str, wait: Duration) 
         Err(Failure::Action(Some(m)) | Failure::Setup(m)) => {
             format!("driftdeck: auto-rollback of {env}: {m}")
         }
-        Err(Failure::Action(None)) => format!("driftdeck: auto-rollback of {env} did not run"),
+        Err(Failure::Action(None)) => {
+            format!("driftdeck: {env} was not rolled back: no earlier good revision")
+        }
     }
 }
 
@@ -298,7 +315,7 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
             .await?;
         let mut committed = Vec::new();
         let kinds = [OperationKind::Rollback];
-        let outcome = follow(&mut session, &args.env, &kinds, wait, &mut committed).await;
+        let outcome = follow(&mut session, &args.env, &kinds, wait, None, &mut committed).await;
         let result = match outcome {
             Err(e) => Err(e),
             Ok(entry) => {
