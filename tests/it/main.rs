@@ -4,6 +4,7 @@
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
+//! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: issue 4 acceptance — kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
 //! - `health`:
@@ -25,6 +26,7 @@ mod demo;
 mod diff;
 mod drift;
 mod drift_support;
+mod driver;
 mod health;
 mod render;
 mod render_env;
