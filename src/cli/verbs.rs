@@ -76,6 +76,17 @@ impl Session {
             .flatten()
     }
 
+    /// Waits (bounded) until the published snapshot satisfies `cond`; whether it did.
+    pub async fn snapshot_where(
+        &mut self,
+        wait: Duration,
+        cond: impl Fn(&Snapshot) -> bool,
+    ) -> bool {
+        tokio::time::timeout(wait, self.snapshots.wait_for(|s| cond(s)))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
     /// Stops the controller, waiting for it to flush cluster-held state and release Leases;
     /// returns the last snapshot.
     pub async fn finish(self) -> Snapshot {
@@ -146,7 +157,7 @@ async fn follow(
     kinds: &[OperationKind],
     wait: Duration,
     start_wait: Option<Duration>,
-    committed: &mut Vec<String>,
+    committed: &mut Vec<(String, String)>,
 ) -> Result<HistoryEntry, Failure> {
     let begun = tokio::time::Instant::now();
     let deadline = begun + wait;
@@ -191,9 +202,7 @@ async fn follow(
             {
                 return Ok(entry);
             }
-            Notice::Committed { sha, summary, .. } => {
-                committed.push(format!("committed {} {summary}", short_sha(&sha)));
-            }
+            Notice::Committed { sha, summary, .. } => committed.push((sha, summary)),
             _ => {}
         }
     }
@@ -319,15 +328,35 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
         let result = match outcome {
             Err(e) => Err(e),
             Ok(entry) => {
-                for line in &committed {
-                    println!("{line}");
+                for (sha, summary) in &committed {
+                    println!("committed {} {summary}", short_sha(sha));
                 }
+                let revert_sha = committed.last().map(|(sha, _)| sha.clone());
                 if entry.result == OperationResult::Succeeded {
+                    // With --revert, Git soon renders what the hold keeps live: give the
+                    // controller a moment to see the revert commit and end the hold.
+                    let released = match &revert_sha {
+                        Some(sha) => {
+                            session
+                                .snapshot_where(Duration::from_secs(5), |s| {
+                                    s.env(&args.env).is_some_and(|e| {
+                                        e.hold.is_none() && e.revision.as_deref() == Some(sha)
+                                    })
+                                })
+                                .await
+                        }
+                        None => false,
+                    };
                     println!(
-                        "rolled back {} to {}: {} changed; hold set",
+                        "rolled back {} to {}: {} changed; {}",
                         args.env,
                         short_sha(&entry.revision),
-                        entry.resources_changed
+                        entry.resources_changed,
+                        if released {
+                            "hold ended: Git now matches"
+                        } else {
+                            "hold set"
+                        }
                     );
                     Ok(())
                 } else {
