@@ -564,3 +564,57 @@ pub fn entries_for<'a>(history: &'a [HistoryEntry], sha: &str) -> Vec<&'a Histor
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// The harness itself: a commit made here is what the binary renders (branch ref moved, no
+/// checkout needed), the config parses with every policy, and the store reads see kubectl's
+/// writes. Without this, a driver failure and a harness bug would look alike.
+#[tokio::test]
+async fn harness_commits_reach_render_and_store_reads_see_kubectl() {
+    let all = Policy {
+        auto_sync: true,
+        self_heal: true,
+        prune: true,
+        auto_rollback: true,
+        protected: true,
+    };
+    let deck = Deck::start(&[("dev", all), ("staging", Policy::AUTO)]).await;
+    let before = deck.head();
+    let sha = deck.commit_tag("dev", API_IMAGE, "9.9.9");
+    assert_eq!(deck.commit_info(&sha).0, vec![before.clone()]);
+    assert_eq!(
+        deck.changed_files(&before, &sha),
+        vec!["overlays/dev/kustomization.yaml".to_string()]
+    );
+    let run = deck
+        .run(&["render", "--env", "dev"])
+        .await
+        .ok("render --env dev");
+    assert!(
+        run.stdout.contains(&format!("{API_IMAGE}:9.9.9")),
+        "{run:#?}"
+    );
+
+    let status = deck.status().await;
+    assert!(
+        same_rev(&env_status(&status, "dev")["revision"], &sha),
+        "{status:#}"
+    );
+
+    deck.kubectl("dev", &["create", "namespace", NS])
+        .await
+        .ok("kubectl create namespace");
+    deck.kubectl(
+        "dev",
+        &[
+            "create",
+            "configmap",
+            "driftdeck-dev",
+            "--from-literal=paused=null",
+        ],
+    )
+    .await
+    .ok("kubectl create configmap");
+    assert_eq!(deck.held_key("dev", "paused"), Value::Null);
+    assert!(deck.held("dev").is_some());
+    assert!(deck.history("dev").is_empty());
+}
