@@ -101,7 +101,7 @@ async fn promote_is_refused_while_dev_is_degraded_unless_forced() {
 
     let run = deck.run(&["promote", "dev", "staging", "--yes"]).await;
     assert_eq!(run.code, 1, "{run:#?}");
-    assert!(run.stderr.starts_with("driftdeck: "), "{run:#?}");
+    assert!(run.says("driftdeck: "), "{run:#?}");
     assert!(
         run.stderr.contains("Degraded") || run.stderr.contains("Healthy"),
         "the refusal must say why: {run:#?}"
@@ -139,7 +139,7 @@ async fn promote_to_protected_production_needs_confirm_production() {
         let run = deck.run(&args).await;
         assert_eq!(run.code, 1, "{args:?}: {run:#?}");
         assert!(
-            run.stderr.starts_with("driftdeck: ")
+            run.says("driftdeck: ")
                 && run.stderr.contains("confirm")
                 && run.stderr.contains("production"),
             "{args:?} must name the confirmation it needs: {run:#?}"

@@ -37,8 +37,7 @@ async fn read_only_refuses_every_mutating_verb_and_changes_nothing() {
         let run = deck.run(&all).await;
         assert_eq!(run.code, 1, "{all:?}: {run:#?}");
         assert!(
-            run.stderr
-                .starts_with(&format!("driftdeck: read-only: {} refused", args[0])),
+            run.says(&format!("driftdeck: read-only: {} refused", args[0])),
             "{all:?}: {run:#?}"
         );
     }

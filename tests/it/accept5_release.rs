@@ -34,10 +34,7 @@ async fn crashloop_release_with_auto_rollback_restores_the_previous_revision_und
     let bad = deck.commit_tag("production", API_IMAGE, "1.4.3-crashloop");
     let run = deck.run(&["sync", "production"]).await;
     assert_eq!(run.code, 1, "{run:#?}");
-    assert!(
-        run.stderr.starts_with("driftdeck: sync production failed"),
-        "{run:#?}"
-    );
+    assert!(run.says("driftdeck: sync production failed"), "{run:#?}");
     assert!(run.stderr.contains("CrashLoopBackOff"), "{run:#?}");
     assert!(
         run.stderr.to_lowercase().contains("rolled back"),
@@ -102,10 +99,7 @@ async fn crashloop_release_without_auto_rollback_fails_with_exit_1() {
 
     let run = deck.run(&["sync", "staging"]).await;
     assert_eq!(run.code, 1, "{run:#?}");
-    assert!(
-        run.stderr.starts_with("driftdeck: sync staging failed"),
-        "{run:#?}"
-    );
+    assert!(run.says("driftdeck: sync staging failed"), "{run:#?}");
     assert!(run.stderr.contains("CrashLoopBackOff"), "{run:#?}");
     // No rollback, no hold: the failed release stays live for the operator to see.
     assert_eq!(

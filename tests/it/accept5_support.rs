@@ -71,6 +71,11 @@ impl Run {
         }
     }
 
+    /// Whether a stderr line starts with `prefix` (progress lines may precede the error).
+    pub fn says(&self, prefix: &str) -> bool {
+        self.stderr.lines().any(|l| l.starts_with(prefix))
+    }
+
     /// Asserts exit 0, naming the command on failure.
     pub fn ok(self, what: &str) -> Run {
         assert_eq!(self.code, 0, "{what}: expected exit 0, got {self:#?}");
