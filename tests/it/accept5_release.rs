@@ -1,8 +1,8 @@
 //! Issue 5 acceptance, items 4–5: a `crashloop` release fails validation — with auto_rollback the
 //! previous revision is live again under a hold and history records both operations with the
 //! reason; without it the sync fails with exit 1. `rollback production` brings back last_good
-//! with a hold another process sees, auto-sync does not undo it, and `--revert` commits the
-//! revert after which the hold clears.
+//! with a hold another process sees and auto-sync does not undo; `rollback --revert` commits the
+//! revert, after which the hold clears.
 
 use std::time::Duration;
 
@@ -123,7 +123,7 @@ async fn crashloop_release_without_auto_rollback_fails_with_exit_1() {
 }
 
 #[tokio::test]
-async fn rollback_holds_production_against_auto_sync_and_revert_clears_the_hold() {
+async fn rollback_holds_production_and_auto_sync_does_not_undo_it() {
     let production = Policy {
         auto_sync: true,
         auto_rollback: true,
@@ -187,16 +187,50 @@ async fn rollback_holds_production_against_auto_sync_and_revert_clears_the_hold(
         !env_status(&status, "production")["hold"].is_null(),
         "{status:#}"
     );
+}
 
-    // --revert: one commit on top of the bad one giving production its good files back.
+/// Sync A then B; `rollback production --revert` (with a controller running production's
+/// automation): the rollback is live, one `Revert …` commit on top of B gives production A's
+/// files back, and once Git renders the held state again the hold ends.
+#[tokio::test]
+async fn rollback_revert_commits_the_revert_and_then_the_hold_clears() {
+    let production = Policy {
+        auto_sync: true,
+        auto_rollback: true,
+        protected: true,
+        ..Policy::OFF
+    };
+    let deck = Deck::start(&[("production", production)]).await;
+    deck.sync_ok("production").await;
+    let good = deck.head();
+    let bad = deck.commit_tag("production", API_IMAGE, "1.4.3");
+    deck.sync_ok("production").await;
+    let ctl = deck.spawn_controller();
+    let ctl = &ctl;
+    deck.wait_for(
+        "the controller to hold production's Lease",
+        CONVERGE,
+        || {
+            let holder = deck.lease_holder("production");
+            async move { holder.filter(|h| ctl.is(h)).map(|_| ()) }
+        },
+    )
+    .await;
+
     let run = deck
-        .run(&["rollback", "production", "--to", &good, "--revert"])
+        .run(&["rollback", "production", "--revert"])
         .await
         .ok("rollback --revert");
+    assert_eq!(
+        deck.live_image("production", "log-api"),
+        Some(image("1.4.1"))
+    );
     let head = deck.head();
-    assert_ne!(head, bad);
+    assert_ne!(head, bad, "no revert commit");
     assert!(
-        run.stdout.contains(&format!("committed {}", &head[..7])),
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("committed {} Revert", &head[..7]))),
         "{run:#?}"
     );
     let (parents, message) = deck.commit_info(&head);
