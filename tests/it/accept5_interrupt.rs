@@ -18,7 +18,13 @@ const CONVERGE: Duration = Duration::from_secs(90);
 
 #[tokio::test]
 async fn kill_9_during_a_sync_then_restart_converges_and_marks_it_interrupted() {
-    let deck = Deck::start(&[("dev", Policy::AUTO)]).await;
+    // Prune on: the commit renames the generated ConfigMap, and converging includes removing
+    // the old one.
+    let pruning = Policy {
+        prune: true,
+        ..Policy::AUTO
+    };
+    let deck = Deck::start(&[("dev", pruning)]).await;
     let mut first = deck.spawn_controller();
     let head = deck.head();
     deck.wait_for("the first sync to be recorded", CONVERGE, || {

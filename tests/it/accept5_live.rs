@@ -3,11 +3,19 @@
 //! applying it, and `resume` applies it. Outcomes only: the timing figures come from
 //! `scripts/commit-to-live.sh`.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
-use driftdeck::model::{OperationKind, OperationResult};
+use driftdeck::model::{HistoryEntry, OperationKind, OperationResult};
 
-use crate::accept5_support::{API_IMAGE, Deck, Policy, env_status, rev_is, same_rev};
+use crate::accept5_support::{API_IMAGE, Deck, Policy, Soft, env_status, rev_is, same_rev};
+
+/// Whether `history` has a finished entry for `sha`.
+fn finished(history: &[HistoryEntry], sha: &str) -> bool {
+    history
+        .iter()
+        .any(|e| rev_is(&e.revision, sha) && e.result != OperationResult::Running)
+}
 
 /// Generous: a loaded CI machine, a debug build, three clusters.
 const CONVERGE: Duration = Duration::from_secs(60);
@@ -44,12 +52,13 @@ async fn self_heal_undoes_a_kubectl_scale() {
     let deck = Deck::start(&[("dev", Policy::AUTO)]).await;
     let _ctl = deck.spawn_controller();
     deck.wait_api_tag("dev", "1.4.2", CONVERGE).await;
-    deck.wait_for("log-api rolled out", CONVERGE, || {
-        let done = deck.rolled_out("dev", "log-api");
+    let first = deck.head();
+    deck.wait_for("the first sync to finish", CONVERGE, || {
+        let done = finished(&deck.history("dev"), &first);
         async move { done.then_some(()) }
     })
     .await;
-    let before = deck.history("dev").len();
+    let before: HashSet<String> = deck.history("dev").into_iter().map(|e| e.id).collect();
 
     deck.kubectl("dev", &["scale", "deployment/log-api", "--replicas=4"])
         .await
@@ -62,18 +71,16 @@ async fn self_heal_undoes_a_kubectl_scale() {
 
     // The heal is an operation of its own, recorded like any other.
     let healed = deck
-        .wait_for("a history entry for the heal", CONVERGE, || {
+        .wait_for("a finished history entry for the heal", CONVERGE, || {
             let h = deck.history("dev");
-            async move {
-                (h.len() > before).then_some(())?;
-                h.into_iter().find(|e| {
-                    matches!(e.op, OperationKind::SelfHeal | OperationKind::AutoSync)
-                        && e.result == OperationResult::Succeeded
-                })
-            }
+            let new = h
+                .into_iter()
+                .find(|e| !before.contains(&e.id) && e.result != OperationResult::Running);
+            async move { new }
         })
         .await;
     assert_eq!(healed.op, OperationKind::SelfHeal, "{healed:#?}");
+    assert_eq!(healed.result, OperationResult::Succeeded, "{healed:#?}");
 }
 
 #[tokio::test]
@@ -82,14 +89,22 @@ async fn paused_dev_reports_a_commit_as_drift_and_resume_applies_it() {
     let _ctl = deck.spawn_controller();
     deck.wait_api_tag("dev", "1.4.2", CONVERGE).await;
 
+    let mut soft = Soft::default();
     let run = deck
         .run(&["pause", "dev", "--reason", "release freeze"])
         .await
         .ok("pause dev");
     assert!(run.stdout.contains("paused dev"), "{run:#?}");
+    let held = deck.held_key("dev", "paused");
+    assert_eq!(
+        held["reason"], "release freeze",
+        "ConfigMap paused: {held:#}"
+    );
     let status = deck.status().await;
     let paused = &env_status(&status, "dev")["paused"];
-    assert_eq!(paused["reason"], "release freeze", "{status:#}");
+    soft.check(paused["reason"] == "release freeze", || {
+        format!("status -o json does not show the pause: {status:#}")
+    });
 
     let sha = deck.commit_tag("dev", API_IMAGE, "1.5.1");
     // Detect-only: the new commit shows as drift...
@@ -117,6 +132,8 @@ async fn paused_dev_reports_a_commit_as_drift_and_resume_applies_it() {
     let run = deck.run(&["resume", "dev"]).await.ok("resume dev");
     assert!(run.stdout.contains("resumed dev"), "{run:#?}");
     deck.wait_api_tag("dev", "1.5.1", CONVERGE).await;
+    assert!(deck.held_key("dev", "paused").is_null());
     let status = deck.status().await;
     assert!(env_status(&status, "dev")["paused"].is_null(), "{status:#}");
+    soft.finish();
 }

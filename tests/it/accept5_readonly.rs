@@ -72,7 +72,7 @@ async fn read_only_refuses_every_mutating_verb_and_changes_nothing() {
         dry.stdout.contains("1.5.0"),
         "the dry-run shows the change: {dry:#?}"
     );
-    deck.run(&["--read-only", "promote", "dev", "staging"])
+    deck.run(&["--read-only", "promote", "staging", "production"])
         .await
         .ok("read-only promote preview");
     assert_eq!(deck.head(), head);

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use driftdeck::model::{FailureReason, OperationKind, OperationResult};
 
-use crate::accept5_support::{API_IMAGE, Deck, Policy, entries_for, env_status, rev_is, same_rev};
+use crate::accept5_support::{
+    API_IMAGE, Deck, Policy, Soft, entries_for, env_status, rev_is, same_rev,
+};
 
 const CONVERGE: Duration = Duration::from_secs(60);
 
@@ -24,8 +26,8 @@ async fn crashloop_release_with_auto_rollback_restores_the_previous_revision_und
         ..Policy::OFF
     };
     let deck = Deck::start(&[("production", auto_rollback)]).await;
+    let good = deck.without_production_hpa();
     deck.sync_ok("production").await;
-    let good = deck.head();
     assert_eq!(
         deck.live_image("production", "log-api"),
         Some(image("1.4.1"))
@@ -46,11 +48,18 @@ async fn crashloop_release_with_auto_rollback_restores_the_previous_revision_und
         deck.live_image("production", "log-api"),
         Some(image("1.4.1"))
     );
-    // ...under a hold that another process sees.
-    let status = deck.status().await;
-    let hold = &env_status(&status, "production")["hold"];
-    assert!(same_rev(&hold["revision"], &good), "{status:#}");
-    assert!(same_rev(&hold["bad_revision"], &bad), "{status:#}");
+    // ...under a hold, in the cluster and as another process's `status` shows it.
+    let mut soft = Soft::default();
+    let hold = deck.held_key("production", "hold");
+    assert!(
+        same_rev(&hold["revision"], &good),
+        "ConfigMap hold: {hold:#}"
+    );
+    assert!(
+        same_rev(&hold["bad_revision"], &bad),
+        "ConfigMap hold: {hold:#}"
+    );
+    check_status_hold(&deck, &mut soft, &good, &bad).await;
 
     // History: the failed sync with its reason, then the rollback (newest first).
     let history = deck.history("production");
@@ -85,9 +94,20 @@ async fn crashloop_release_with_auto_rollback_restores_the_previous_revision_und
         .iter()
         .filter_map(|o| o["op"].as_str())
         .collect();
-    assert!(
+    soft.check(
         ops.contains(&"AutoRollback") && ops.contains(&"Sync"),
-        "{json:#}"
+        || format!("history -o json lacks the operations: {json:#}"),
+    );
+    soft.finish();
+}
+
+/// `status -o json` (a second process) shows the hold from `good` back from `bad`.
+async fn check_status_hold(deck: &Deck, soft: &mut Soft, good: &str, bad: &str) {
+    let status = deck.status().await;
+    let hold = &env_status(&status, "production")["hold"];
+    soft.check(
+        same_rev(&hold["revision"], good) && same_rev(&hold["bad_revision"], bad),
+        || format!("status -o json does not show the hold {good} (bad {bad}): {status:#}"),
     );
 }
 
@@ -131,8 +151,8 @@ async fn rollback_holds_production_and_auto_sync_does_not_undo_it() {
         ..Policy::OFF
     };
     let deck = Deck::start(&[("production", production)]).await;
+    let good = deck.without_production_hpa();
     deck.sync_ok("production").await;
-    let good = deck.head();
     let bad = deck.commit_tag("production", API_IMAGE, "1.4.3");
     deck.sync_ok("production").await;
     assert_eq!(
@@ -148,10 +168,17 @@ async fn rollback_holds_production_and_auto_sync_does_not_undo_it() {
         deck.live_image("production", "log-api"),
         Some(image("1.4.1"))
     );
-    let status = deck.status().await;
-    let hold = &env_status(&status, "production")["hold"];
-    assert!(same_rev(&hold["revision"], &good), "{status:#}");
-    assert!(same_rev(&hold["bad_revision"], &bad), "{status:#}");
+    let mut soft = Soft::default();
+    let hold = deck.held_key("production", "hold");
+    assert!(
+        same_rev(&hold["revision"], &good),
+        "ConfigMap hold: {hold:#}"
+    );
+    assert!(
+        same_rev(&hold["bad_revision"], &bad),
+        "ConfigMap hold: {hold:#}"
+    );
+    check_status_hold(&deck, &mut soft, &good, &bad).await;
     let history = deck.history("production");
     assert!(
         history.iter().any(|e| e.op == OperationKind::Rollback
@@ -182,11 +209,12 @@ async fn rollback_holds_production_and_auto_sync_does_not_undo_it() {
         "auto-sync undid the rollback\n{}",
         deck.log_tails()
     );
-    let status = deck.status().await;
     assert!(
-        !env_status(&status, "production")["hold"].is_null(),
-        "{status:#}"
+        !deck.held_key("production", "hold").is_null(),
+        "the hold went away"
     );
+    check_status_hold(&deck, &mut soft, &good, &bad).await;
+    soft.finish();
 }
 
 /// Sync A then B; `rollback production --revert` (with a controller running production's
@@ -201,8 +229,8 @@ async fn rollback_revert_commits_the_revert_and_then_the_hold_clears() {
         ..Policy::OFF
     };
     let deck = Deck::start(&[("production", production)]).await;
+    let good = deck.without_production_hpa();
     deck.sync_ok("production").await;
-    let good = deck.head();
     let bad = deck.commit_tag("production", API_IMAGE, "1.4.3");
     deck.sync_ok("production").await;
     let ctl = deck.spawn_controller();
