@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use driftdeck::model::OperationResult;
+use driftdeck::model::{FailureReason, OperationResult};
 use driftdeck::sandbox::faults::FaultConfig;
 use serde_json::Value;
 
@@ -71,22 +71,25 @@ async fn kill_9_during_a_sync_then_restart_converges_and_marks_it_interrupted() 
         (deck.run(&["diff", "dev"]).await.code == 0).then_some(())
     })
     .await;
+    // The restarted controller's own operation finishes; nothing is left Running.
     let history = deck
-        .wait_for("history to mark the killed operation", CONVERGE, || {
-            let h = deck.history("dev");
-            let marked = entries_for(&h, &sha)
-                .iter()
-                .any(|e| e.result == OperationResult::Interrupted);
-            async move { marked.then_some(h) }
-        })
+        .wait_for(
+            "every operation in history to be finished",
+            CONVERGE,
+            || {
+                let h = deck.history("dev");
+                let settled = h.iter().all(|e| e.result != OperationResult::Running);
+                async move { settled.then_some(h) }
+            },
+        )
         .await;
-    assert!(
-        history.iter().all(|e| e.result != OperationResult::Running),
-        "an operation of the dead controller is still Running: {history:#?}"
-    );
-    let interrupted = history
-        .iter()
+    let killed = entries_for(&history, &sha)
+        .into_iter()
         .find(|e| e.result == OperationResult::Interrupted)
-        .unwrap();
-    assert!(interrupted.finished.is_some(), "{interrupted:#?}");
+        .unwrap_or_else(|| panic!("the killed sync is not marked Interrupted: {history:#?}"));
+    assert!(killed.finished.is_some(), "{killed:#?}");
+    assert!(
+        matches!(killed.failure, Some(FailureReason::Interrupted(_))),
+        "{killed:#?}"
+    );
 }

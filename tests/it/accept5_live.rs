@@ -87,7 +87,12 @@ async fn self_heal_undoes_a_kubectl_scale() {
 async fn paused_dev_reports_a_commit_as_drift_and_resume_applies_it() {
     let deck = Deck::start(&[("dev", Policy::AUTO)]).await;
     let _ctl = deck.spawn_controller();
-    deck.wait_api_tag("dev", "1.4.2", CONVERGE).await;
+    let first = deck.head();
+    deck.wait_for("the first sync to finish", CONVERGE, || {
+        let done = finished(&deck.history("dev"), &first);
+        async move { done.then_some(()) }
+    })
+    .await;
 
     let mut soft = Soft::default();
     let run = deck

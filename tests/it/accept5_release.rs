@@ -90,10 +90,8 @@ async fn crashloop_release_with_auto_rollback_restores_the_previous_revision_und
     let json = deck.history_json("production").await;
     let ops: Vec<&str> = json["operations"]
         .as_array()
-        .unwrap_or_else(|| panic!("no operations array: {json:#}"))
-        .iter()
-        .filter_map(|o| o["op"].as_str())
-        .collect();
+        .map(|ops| ops.iter().filter_map(|o| o["op"].as_str()).collect())
+        .unwrap_or_default();
     soft.check(
         ops.contains(&"AutoRollback") && ops.contains(&"Sync"),
         || format!("history -o json lacks the operations: {json:#}"),
