@@ -76,6 +76,17 @@ impl Session {
             .flatten()
     }
 
+    /// Waits (bounded) until the published snapshot satisfies `cond`; whether it did.
+    pub async fn snapshot_where(
+        &mut self,
+        wait: Duration,
+        cond: impl Fn(&Snapshot) -> bool,
+    ) -> bool {
+        tokio::time::timeout(wait, self.snapshots.wait_for(|s| cond(s)))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
     /// Stops the controller, waiting for it to flush cluster-held state and release Leases;
     /// returns the last snapshot.
     pub async fn finish(self) -> Snapshot {
@@ -145,13 +156,25 @@ async fn follow(
     env: &str,
     kinds: &[OperationKind],
     wait: Duration,
-    committed: &mut Vec<String>,
+    start_wait: Option<Duration>,
+    committed: &mut Vec<(String, String)>,
 ) -> Result<HistoryEntry, Failure> {
-    let deadline = tokio::time::Instant::now() + wait;
+    let begun = tokio::time::Instant::now();
+    let deadline = begun + wait;
     let mut started: Option<String> = None;
     loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let mut left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if let (None, Some(start_wait)) = (&started, start_wait) {
+            let until = (begun + start_wait).saturating_duration_since(tokio::time::Instant::now());
+            if until.is_zero() {
+                return Err(Failure::Action(None));
+            }
+            left = left.min(until);
+        }
         let Some(notice) = session.next(left).await else {
+            if started.is_none() && start_wait.is_some() {
+                return Err(Failure::Action(None));
+            }
             return Err(Failure::Action(Some(format!(
                 "{env}: no result within {}s (the operation may still be running in the \
                  cluster-held history)",
@@ -179,9 +202,7 @@ async fn follow(
             {
                 return Ok(entry);
             }
-            Notice::Committed { sha, summary, .. } => {
-                committed.push(format!("committed {} {summary}", short_sha(&sha)));
-            }
+            Notice::Committed { sha, summary, .. } => committed.push((sha, summary)),
             _ => {}
         }
     }
@@ -222,7 +243,7 @@ pub fn sync(global: &GlobalArgs, args: SyncArgs) -> CmdResult {
             .await?;
         let mut committed = Vec::new();
         let kinds = [OperationKind::Sync];
-        let outcome = follow(&mut session, &args.env, &kinds, wait, &mut committed).await;
+        let outcome = follow(&mut session, &args.env, &kinds, wait, None, &mut committed).await;
         let result = match outcome {
             Err(e) => Err(e),
             Ok(entry) if entry.result == OperationResult::Succeeded => {
@@ -259,7 +280,10 @@ fn validation_failed(entry: &HistoryEntry) -> bool {
 async fn follow_auto_rollback(session: &mut Session, env: &str, wait: Duration) -> String {
     let mut committed = Vec::new();
     let kinds = [OperationKind::AutoRollback];
-    match follow(session, env, &kinds, wait, &mut committed).await {
+    // The engine starts the auto-rollback in the same step that fails the sync, or says why
+    // it skipped it: a few seconds without a start means there is none.
+    let start_wait = Some(Duration::from_secs(5));
+    match follow(session, env, &kinds, wait, start_wait, &mut committed).await {
         Ok(entry) if entry.result == OperationResult::Succeeded => format!(
             "driftdeck: {env} was rolled back to {} (auto-rollback); a hold keeps it there \
              until `driftdeck resume {env}` or Git matches",
@@ -273,7 +297,9 @@ async fn follow_auto_rollback(session: &mut Session, env: &str, wait: Duration) 
         Err(Failure::Action(Some(m)) | Failure::Setup(m)) => {
             format!("driftdeck: auto-rollback of {env}: {m}")
         }
-        Err(Failure::Action(None)) => format!("driftdeck: auto-rollback of {env} did not run"),
+        Err(Failure::Action(None)) => {
+            format!("driftdeck: {env} was not rolled back: no earlier good revision")
+        }
     }
 }
 
@@ -298,19 +324,39 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
             .await?;
         let mut committed = Vec::new();
         let kinds = [OperationKind::Rollback];
-        let outcome = follow(&mut session, &args.env, &kinds, wait, &mut committed).await;
+        let outcome = follow(&mut session, &args.env, &kinds, wait, None, &mut committed).await;
         let result = match outcome {
             Err(e) => Err(e),
             Ok(entry) => {
-                for line in &committed {
-                    println!("{line}");
+                for (sha, summary) in &committed {
+                    println!("committed {} {summary}", short_sha(sha));
                 }
+                let revert_sha = committed.last().map(|(sha, _)| sha.clone());
                 if entry.result == OperationResult::Succeeded {
+                    // With --revert, Git soon renders what the hold keeps live: give the
+                    // controller a moment to see the revert commit and end the hold.
+                    let released = match &revert_sha {
+                        Some(sha) => {
+                            session
+                                .snapshot_where(Duration::from_secs(5), |s| {
+                                    s.env(&args.env).is_some_and(|e| {
+                                        e.hold.is_none() && e.revision.as_deref() == Some(sha)
+                                    })
+                                })
+                                .await
+                        }
+                        None => false,
+                    };
                     println!(
-                        "rolled back {} to {}: {} changed; hold set",
+                        "rolled back {} to {}: {} changed; {}",
                         args.env,
                         short_sha(&entry.revision),
-                        entry.resources_changed
+                        entry.resources_changed,
+                        if released {
+                            "hold ended: Git now matches"
+                        } else {
+                            "hold set"
+                        }
                     );
                     Ok(())
                 } else {
