@@ -12,6 +12,7 @@
 //! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: issue 4 acceptance — kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
+//! - `held_state`: ConfigMap/Lease cluster-held state against the sandbox; status/history/diff of it
 //! - `health`:
 //! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
 //! - `publish`: commits pushed without force, a rejected push re-made once, three-way revert
@@ -44,6 +45,7 @@ mod drift;
 mod drift_support;
 mod driver;
 mod health;
+mod held_state;
 mod promote;
 mod publish;
 mod render;
