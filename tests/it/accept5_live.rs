@@ -7,8 +7,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use driftdeck::model::{HistoryEntry, OperationKind, OperationResult};
+use driftdeck::sandbox::faults::FaultConfig;
 
-use crate::accept5_support::{API_IMAGE, Deck, Policy, Soft, env_status, rev_is, same_rev};
+use crate::accept5_support::{
+    API_IMAGE, Deck, Policy, Soft, entries_for, env_status, rev_is, same_rev,
+};
 
 /// Whether `history` has a finished entry for `sha`.
 fn finished(history: &[HistoryEntry], sha: &str) -> bool {
@@ -141,4 +144,54 @@ async fn paused_dev_reports_a_commit_as_drift_and_resume_applies_it() {
     let status = deck.status().await;
     assert!(env_status(&status, "dev")["paused"].is_null(), "{status:#}");
     soft.finish();
+}
+
+/// A pause written by another process while this controller is in the middle of an operation
+/// (here: a sync slowed by 100 ms of latency per request) must still stop the next auto-sync:
+/// the controller's own write of its history must not lose or ignore the pause.
+#[tokio::test]
+async fn a_pause_written_during_an_operation_stops_the_next_auto_sync() {
+    let deck = Deck::start(&[("dev", Policy::AUTO)]).await;
+    deck.set_faults(
+        "dev",
+        FaultConfig {
+            latency_ms: 100,
+            ..FaultConfig::default()
+        },
+    );
+    let _ctl = deck.spawn_controller();
+    let first = deck.head();
+    deck.wait_for("the first sync to be running", CONVERGE, || {
+        let running = entries_for(&deck.history("dev"), &first)
+            .iter()
+            .any(|e| e.result == OperationResult::Running);
+        async move { running.then_some(()) }
+    })
+    .await;
+    deck.run(&["pause", "dev", "--reason", "mid-operation"])
+        .await
+        .ok("pause dev");
+    deck.commit_tag("dev", API_IMAGE, "1.5.2");
+    deck.wait_for("the first sync to finish", CONVERGE, || {
+        let done = finished(&deck.history("dev"), &first);
+        async move { done.then_some(()) }
+    })
+    .await;
+    deck.set_faults("dev", FaultConfig::default());
+
+    let applied = deck
+        .happens_within(Duration::from_secs(5), || {
+            deck.live_image("dev", "log-api").as_deref() == Some(&format!("{API_IMAGE}:1.5.2"))
+        })
+        .await;
+    assert!(
+        !applied,
+        "dev applied a commit after being paused\n{}",
+        deck.log_tails()
+    );
+    let paused = deck.held_key("dev", "paused");
+    assert_eq!(
+        paused["reason"], "mid-operation",
+        "the pause was lost: {paused:#}"
+    );
 }
