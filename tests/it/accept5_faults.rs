@@ -17,6 +17,9 @@ const PER_COMMIT: Duration = Duration::from_secs(120);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_commits_reach_live_through_503s_and_dropped_watches() {
     let deck = Deck::start(&[("dev", Policy::AUTO)]).await;
+    let mut ctl = deck.spawn_controller();
+    // dev's first sync happens before the faults: the item is about the 50 commits after it.
+    deck.wait_api_tag("dev", "1.4.2", PER_COMMIT).await;
     deck.set_faults(
         "dev",
         FaultConfig {
@@ -26,14 +29,13 @@ async fn fifty_commits_reach_live_through_503s_and_dropped_watches() {
             ..FaultConfig::default()
         },
     );
-    let mut ctl = deck.spawn_controller();
-    deck.wait_api_tag("dev", "1.4.2", PER_COMMIT).await;
 
     let mut shas = Vec::new();
     for i in 0..COMMITS {
         let tag = format!("1.6.{i}");
         shas.push(deck.commit_tag("dev", API_IMAGE, &tag));
         deck.wait_api_tag("dev", &tag, PER_COMMIT).await;
+        eprintln!("commit {} of {COMMITS} live", i + 1);
     }
     let last = shas.last().unwrap().clone();
     deck.wait_for("the last commit's operation to finish", PER_COMMIT, || {

@@ -234,8 +234,12 @@ impl Deck {
         let mut out = String::new();
         for log in self.logs.lock().unwrap().iter() {
             let text = std::fs::read_to_string(log).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            let tail = lines[lines.len().saturating_sub(25)..].join("\n");
+            // kube's own per-request error lines drown the controller's; keep the latter.
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.contains("kube_client::client::builder"))
+                .collect();
+            let tail = lines[lines.len().saturating_sub(40)..].join("\n");
             out.push_str(&format!("--- {}:\n{tail}\n", log.display()));
         }
         out
