@@ -1,5 +1,6 @@
 //! Figures for issue 5's acceptance items 1 and 2, printed, not asserted:
-//! `cargo run --example commit_to_live -- DRIFTDECK_BIN [--commits 20] [--heals 10] [--time-scale 10]`
+//! `cargo run --example commit_to_live -- DRIFTDECK_BIN [--commits 20] [--heals 10] [--heal-gap 6]
+//! [--time-scale 10]`
 //! (run by `scripts/commit-to-live.sh`).
 //!
 //! Starts an in-process sandbox (dev, staging, production) on 127.0.0.1:0, writes the demo repo
@@ -10,7 +11,9 @@
 //!   commit's image, read straight from the store every 2 ms. The next commit waits until the
 //!   operation's history entry is finished, so samples do not queue behind validation.
 //! - self-heal: `kubectl scale deployment/log-api --replicas=4` M times; each sample is the time
-//!   from the store first showing 4 replicas to it showing Git's 1 again.
+//!   from the store first showing 4 replicas to it showing Git's 1 again. Each scale follows
+//!   `--heal-gap` seconds of quiet (default 6): the engine heals an env at most once per 5 s, so
+//!   back-to-back scales would measure that rate limit (`--heal-gap 0` does, on purpose).
 //!
 //! Prints every sample and p50/p95 (nearest rank).
 
@@ -34,6 +37,9 @@ struct Opts {
     bin: PathBuf,
     commits: usize,
     heals: usize,
+    /// Quiet time before each scale, so a heal is not held back by the previous one's rate
+    /// limit (the engine self-heals an env at most once per `SELF_HEAL_INTERVAL`).
+    heal_gap: Duration,
     time_scale: f64,
 }
 
@@ -59,6 +65,7 @@ fn parse() -> Res<Opts> {
         bin: PathBuf::new(),
         commits: 20,
         heals: 10,
+        heal_gap: Duration::from_secs(6),
         time_scale: 10.0,
     };
     while let Some(arg) = args.next() {
@@ -67,13 +74,14 @@ fn parse() -> Res<Opts> {
             "--commits" => opts.commits = value("--commits")?.parse()?,
             "--heals" => opts.heals = value("--heals")?.parse()?,
             "--time-scale" => opts.time_scale = value("--time-scale")?.parse()?,
+            "--heal-gap" => opts.heal_gap = Duration::from_secs_f64(value("--heal-gap")?.parse()?),
             _ if opts.bin.as_os_str().is_empty() => opts.bin = PathBuf::from(arg),
             other => return Err(format!("unexpected argument {other:?}").into()),
         }
     }
     if opts.bin.as_os_str().is_empty() {
         return Err(
-            "usage: commit_to_live DRIFTDECK_BIN [--commits N] [--heals M] [--time-scale S]".into(),
+            "usage: commit_to_live DRIFTDECK_BIN [--commits N] [--heals M] [--heal-gap SECS] [--time-scale S]".into(),
         );
     }
     Ok(opts)
@@ -184,6 +192,7 @@ async fn measure(opts: &Opts, root: &Path, kubeconfig: &Path, probe: &Probe<'_>)
     let kubectl = which_kubectl()?;
     let mut heals = Vec::new();
     for i in 0..opts.heals {
+        tokio::time::sleep(opts.heal_gap).await;
         let mut scale = tokio::process::Command::new(&kubectl)
             .arg("--kubeconfig")
             .arg(kubeconfig)

@@ -4,7 +4,7 @@
 # template carries the commit's image); then 10 `kubectl scale` of dev's log-api, p50/p95 of
 # the self-heal back to Git's replicas. See examples/commit_to_live.rs for what is timed.
 #
-# usage: scripts/commit-to-live.sh [--commits N] [--heals M] [--time-scale S]
+# usage: scripts/commit-to-live.sh [--commits N] [--heals M] [--heal-gap SECS] [--time-scale S]
 # env:   PROFILE=release (default: dev — the debug build the tests use)  SKIP_BUILD=1
 set -euo pipefail
 
