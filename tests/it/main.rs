@@ -1,11 +1,11 @@
 //! The one integration-test binary (ripgrep style). Modules:
 //!
-//! - `console`: apply_env and the monitor against the sandbox; `driftdeck demo` in tmux
 //! - `accept5_*`: issue 5 acceptance — the real binary's verbs and `controller` children against
 //!   the sandbox: commit→live, self-heal, pause, bad release, rollback, promote, two controllers,
 //!   faults, prune, read-only, kill -9 mid-sync
 //! - `accept5_support`: sandbox + demo repo + per-env policy config, controller children, Git
 //!   commits, waits with deadlines, cluster-held state read from the store
+//! - `console`: apply_env and the controller driver against the sandbox; `driftdeck demo` in tmux
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
