@@ -1,5 +1,10 @@
 //! The one integration-test binary (ripgrep style). Modules:
 //!
+//! - `accept5_*`: issue 5 acceptance — the real binary's verbs and `controller` children against
+//!   the sandbox: commit→live, self-heal, pause, bad release, rollback, promote, two controllers,
+//!   faults, prune, read-only, kill -9 mid-sync
+//! - `accept5_support`: sandbox + demo repo + per-env policy config, controller children, Git
+//!   commits, waits with deadlines, cluster-held state read from the store
 //! - `console`: apply_env and the controller driver against the sandbox; `driftdeck demo` in tmux
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
@@ -23,6 +28,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accept5_faults;
+mod accept5_interrupt;
+mod accept5_lease;
+mod accept5_live;
+mod accept5_promote;
+mod accept5_prune;
+mod accept5_readonly;
+mod accept5_release;
+mod accept5_support;
 mod config;
 mod console;
 mod demo;

@@ -1,0 +1,349 @@
+//! Figures for issue 5's acceptance items 1 and 2, printed, not asserted:
+//! `cargo run --example commit_to_live -- DRIFTDECK_BIN [--commits 20] [--heals 10] [--heal-gap 6]
+//! [--time-scale 10]`
+//! (run by `scripts/commit-to-live.sh`).
+//!
+//! Starts an in-process sandbox (dev, staging, production) on 127.0.0.1:0, writes the demo repo
+//! and a config with dev on auto-sync and self-heal (the demo's 30 s poll: local repos must be
+//! seen by watching, not polling), runs `DRIFTDECK_BIN controller`, then:
+//! - commit → live: N commits to dev's log-api image (git2, no checkout); each sample is the
+//!   time from the branch ref moving to the sandbox's Deployment pod template carrying the
+//!   commit's image, read straight from the store every 2 ms. The next commit waits until the
+//!   operation's history entry is finished, so samples do not queue behind validation.
+//! - self-heal: `kubectl scale deployment/log-api --replicas=4` M times; each sample is the time
+//!   from the store first showing 4 replicas to it showing Git's 1 again. Each scale follows
+//!   `--heal-gap` seconds of quiet (default 6): the engine heals an env at most once per 5 s, so
+//!   back-to-back scales would measure that rate limit (`--heal-gap 0` does, on purpose).
+//!
+//! Prints every sample and p50/p95 (nearest rank).
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::process::{ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use driftdeck::model::{HistoryEntry, OperationResult};
+use driftdeck::sandbox::{self, Sandbox, SandboxOptions};
+use driftdeck::source::{Author, RepoSpec, Source};
+use serde_json::Value;
+
+type Res<T> = Result<T, Box<dyn Error>>;
+
+const NS: &str = "log-platform";
+const API_IMAGE: &str = "ghcr.io/driftdeck-demo/log-api";
+const LIMIT: Duration = Duration::from_secs(120);
+
+struct Opts {
+    bin: PathBuf,
+    commits: usize,
+    heals: usize,
+    /// Quiet time before each scale, so a heal is not held back by the previous one's rate
+    /// limit (the engine self-heals an env at most once per `SELF_HEAL_INTERVAL`).
+    heal_gap: Duration,
+    time_scale: f64,
+}
+
+fn main() -> ExitCode {
+    let result = parse().and_then(|opts| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(run(opts))
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("commit_to_live: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse() -> Res<Opts> {
+    let mut args = std::env::args().skip(1);
+    let mut opts = Opts {
+        bin: PathBuf::new(),
+        commits: 20,
+        heals: 10,
+        heal_gap: Duration::from_secs(6),
+        time_scale: 10.0,
+    };
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--commits" => opts.commits = value("--commits")?.parse()?,
+            "--heals" => opts.heals = value("--heals")?.parse()?,
+            "--time-scale" => opts.time_scale = value("--time-scale")?.parse()?,
+            "--heal-gap" => opts.heal_gap = Duration::from_secs_f64(value("--heal-gap")?.parse()?),
+            _ if opts.bin.as_os_str().is_empty() => opts.bin = PathBuf::from(arg),
+            other => return Err(format!("unexpected argument {other:?}").into()),
+        }
+    }
+    if opts.bin.as_os_str().is_empty() {
+        return Err(
+            "usage: commit_to_live DRIFTDECK_BIN [--commits N] [--heals M] [--heal-gap SECS] [--time-scale S]".into(),
+        );
+    }
+    Ok(opts)
+}
+
+async fn run(opts: Opts) -> Res<()> {
+    let sandbox = Sandbox::new(
+        &["dev", "staging", "production"],
+        SandboxOptions {
+            time_scale: opts.time_scale,
+            ..SandboxOptions::default()
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(sandbox::serve(listener, sandbox.clone(), async {
+        let _ = stopped.await;
+    }));
+
+    let tmp = tempfile::tempdir()?;
+    let root = tmp.path();
+    driftdeck::demo::init(root)?;
+    let names = ["dev".to_string(), "staging".into(), "production".into()];
+    let kubeconfig = root.join("kubeconfig");
+    sandbox::kubeconfig::write(&kubeconfig, addr, &names, None)?;
+    write_config(root)?;
+
+    let log = root.join("controller.log");
+    let mut controller = tokio::process::Command::new(&opts.bin)
+        .arg("--config")
+        .arg(root.join("driftdeck.yaml"))
+        .arg("controller")
+        .env("HOME", root)
+        .env("XDG_DATA_HOME", root.join("data"))
+        .env("XDG_CACHE_HOME", root.join("cache"))
+        .env("DRIFTDECK_AUDIT_LOG", root.join("audit.jsonl"))
+        .env_remove("KUBECONFIG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log)?)
+        .kill_on_drop(true)
+        .spawn()?;
+
+    let probe = Probe { sandbox: &sandbox };
+    let outcome = measure(&opts, root, &kubeconfig, &probe).await;
+    let _ = controller.start_kill();
+    let _ = controller.wait().await;
+    let _ = stop.send(());
+    if outcome.is_err() {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        eprintln!(
+            "controller log tail:\n{}",
+            lines[lines.len().saturating_sub(30)..].join("\n")
+        );
+    }
+    outcome
+}
+
+async fn measure(opts: &Opts, root: &Path, kubeconfig: &Path, probe: &Probe<'_>) -> Res<()> {
+    let repo = root.join("repo");
+    let spec = RepoSpec {
+        url: repo.display().to_string(),
+        branch: "main".into(),
+    };
+    let source = Source::open(&spec, &root.join("cache"))?;
+    let head = source.resolve(None)?.sha;
+    println!(
+        "sandbox time scale {}x; controller: dev auto_sync + self_heal",
+        opts.time_scale
+    );
+    probe
+        .until("dev's first sync", || probe.finished(&head))
+        .await?;
+
+    let author = Author {
+        name: "Figures".into(),
+        email: "figures@example.invalid".into(),
+    };
+    let path = "overlays/dev/kustomization.yaml";
+    let mut live = Vec::new();
+    for i in 0..opts.commits {
+        let tag = format!("1.7.{i}");
+        let head = source.resolve(None)?.sha;
+        let text = String::from_utf8(source.tree(&head)?.read(path)?)?;
+        let edits = vec![(path.to_string(), Some(set_tag(&text, &tag).into_bytes()))];
+        let want = format!("{API_IMAGE}:{tag}");
+        let sha = source.commit_files("main", &edits, &format!("dev: log-api {tag}"), &author)?;
+        let t0 = Instant::now();
+        probe
+            .until(&format!("{want} live"), || {
+                probe.image().as_deref() == Some(want.as_str())
+            })
+            .await?;
+        let took = t0.elapsed();
+        println!(
+            "commit {:2} {}: live after {:.3} s",
+            i + 1,
+            &sha[..7],
+            secs(took)
+        );
+        live.push(took);
+        probe
+            .until("the operation to finish", || probe.finished(&sha))
+            .await?;
+    }
+
+    let kubectl = which_kubectl()?;
+    let mut heals = Vec::new();
+    for i in 0..opts.heals {
+        tokio::time::sleep(opts.heal_gap).await;
+        let mut scale = tokio::process::Command::new(&kubectl)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["--context", "dev", "-n", NS])
+            .args(["scale", "deployment/log-api", "--replicas=4"])
+            .stdout(Stdio::null())
+            .spawn()?;
+        probe
+            .until("kubectl's scale to land", || probe.replicas() == Some(4))
+            .await?;
+        let t0 = Instant::now();
+        probe
+            .until("replicas healed to 1", || probe.replicas() == Some(1))
+            .await?;
+        let took = t0.elapsed();
+        scale.wait().await?;
+        println!(
+            "heal {:2}: replicas back to 1 after {:.3} s",
+            i + 1,
+            secs(took)
+        );
+        heals.push(took);
+        // Let the heal's own operation finish so the next scale is a fresh drift.
+        probe
+            .until("the heal to be recorded", || {
+                probe
+                    .history()
+                    .first()
+                    .is_some_and(|e| e.result != OperationResult::Running)
+            })
+            .await?;
+    }
+
+    println!();
+    report("commit → live", &mut live);
+    report("self-heal after kubectl scale", &mut heals);
+    Ok(())
+}
+
+struct Probe<'a> {
+    sandbox: &'a Sandbox,
+}
+
+impl Probe<'_> {
+    fn get(&self, group: &str, plural: &str, name: &str) -> Option<Value> {
+        let cluster = self.sandbox.cluster("dev").ok()?;
+        let store = cluster.lock();
+        let rt = store.find_type(group, "v1", plural)?;
+        store.get(&rt, NS, name)
+    }
+
+    fn image(&self) -> Option<String> {
+        self.get("apps", "deployments", "log-api")?
+            .pointer("/spec/template/spec/containers/0/image")?
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    fn replicas(&self) -> Option<i64> {
+        self.get("apps", "deployments", "log-api")?
+            .pointer("/spec/replicas")?
+            .as_i64()
+    }
+
+    fn history(&self) -> Vec<HistoryEntry> {
+        self.get("", "configmaps", "driftdeck-dev")
+            .and_then(|cm| cm.pointer("/data/history")?.as_str().map(str::to_owned))
+            .and_then(|h| serde_json::from_str(&h).ok())
+            .unwrap_or_default()
+    }
+
+    fn finished(&self, sha: &str) -> bool {
+        self.history().iter().any(|e| {
+            e.revision.len() >= 7
+                && sha.starts_with(&e.revision)
+                && e.result != OperationResult::Running
+        })
+    }
+
+    async fn until(&self, what: &str, mut cond: impl FnMut() -> bool) -> Res<()> {
+        let deadline = Instant::now() + LIMIT;
+        while !cond() {
+            if Instant::now() > deadline {
+                return Err(format!("timed out after {LIMIT:?} waiting for {what}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        Ok(())
+    }
+}
+
+fn write_config(root: &Path) -> Res<()> {
+    let q = |p: PathBuf| serde_json::to_string(&p.display().to_string());
+    let yaml = format!(
+        "repo: {{url: {}, branch: main, poll_interval: 30s}}\nkubeconfig: {}\nvalidation_timeout: 300s\nenvironments:\n  - {{name: dev, path: overlays/dev, context: dev, namespace: {NS}, auto_sync: true, self_heal: true, prune: true}}\n",
+        q(root.join("repo"))?,
+        q(root.join("kubeconfig"))?
+    );
+    std::fs::write(root.join("driftdeck.yaml"), yaml)?;
+    Ok(())
+}
+
+/// The kustomization with log-api's `newTag` replaced.
+fn set_tag(text: &str, tag: &str) -> String {
+    let mut in_api = false;
+    let mut out = String::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        if let Some(name) = t.strip_prefix("- name:") {
+            in_api = name.trim() == API_IMAGE;
+        }
+        if in_api && t.starts_with("newTag:") {
+            out.push_str(&format!("{}newTag: {tag}\n", &line[..line.len() - t.len()]));
+            in_api = false;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn which_kubectl() -> Res<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| "kubectl not found on PATH".into())
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn report(what: &str, samples: &mut [Duration]) {
+    if samples.is_empty() {
+        return;
+    }
+    samples.sort();
+    println!(
+        "{what} ({} samples): p50 {:.3} s, p95 {:.3} s, min {:.3} s, max {:.3} s",
+        samples.len(),
+        secs(pct(samples, 0.50)),
+        secs(pct(samples, 0.95)),
+        secs(samples[0]),
+        secs(samples[samples.len() - 1])
+    );
+}
