@@ -341,6 +341,15 @@ impl Agreement {
     }
 }
 
+/// One dry-run apply, carrying its pair along.
+async fn dry_run<'a>(
+    cluster: &Cluster,
+    m: &'a Manifest,
+    obj: &'a Value,
+) -> (&'a Manifest, &'a Value, Result<Value, crate::cluster::Error>) {
+    (m, obj, cluster.apply(m.object(), ApplyMode::DryRun).await)
+}
+
 /// A full cold observation: per (kind, namespace), list, dry-run and compare, keeping only
 /// the drift and each object's health (module doc). Errors land in `state.error`.
 pub async fn observe(
@@ -381,9 +390,12 @@ pub async fn observe(
                 None => drift.push(diff::missing(m)),
             }
         }
-        let dry_runs = present.iter().map(|&(m, obj)| async move {
-            (m, obj, cluster.apply(m.object(), ApplyMode::DryRun).await)
-        });
+        // Named futures collected first: a closure returning an async block inside the stream
+        // makes the observation's future lose `Send` (higher-ranked lifetime inference).
+        let dry_runs: Vec<_> = present
+            .iter()
+            .map(|&(m, obj)| dry_run(cluster, m, obj))
+            .collect();
         let mut dry_runs = stream::iter(dry_runs).buffer_unordered(DRY_RUN_CONCURRENCY);
         // Each result is compared as it arrives and dropped: never all of them at once.
         while let Some((m, obj, result)) = dry_runs.next().await {
@@ -427,6 +439,18 @@ mod tests {
             agreement.see(o);
         }
         agreement.revision()
+    }
+
+    /// Compile-time: the driver may spawn an observation on the multi-threaded runtime.
+    #[allow(dead_code)]
+    fn observe_is_send(
+        state: &mut EnvState,
+        env: &EnvConfig,
+        desired: &Desired,
+        cluster: &Arc<Cluster>,
+    ) {
+        fn send<T: Send>(_: &T) {}
+        send(&observe(state, env, desired, cluster));
     }
 
     #[test]
