@@ -174,10 +174,13 @@ for i in $(seq 1 "$runs"); do
   else
     read -r wall rss rc < <(peak_from_proc "$bin" --config "$work/driftdeck.yaml" status -o json)
   fi
-  summary=$(python3 -c 'import json,sys
-d=json.load(open(sys.argv[1]))
-print(" ".join(f"{e[\"name\"]}={e[\"sync\"]}/{e[\"health\"]}/res={e.get(\"resources\")}/drift={sum(e[\"drift\"].values())}" for e in d["environments"]))' \
-    "$work/status.json" 2>/dev/null || echo "unparsable output")
+  summary=$(python3 - "$work/status.json" <<'PY' 2>/dev/null || echo "unparsable output"
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join("%s=%s/%s/res=%s/drift=%d" % (e["name"], e["sync"], e["health"], e.get("resources"),
+                                           sum(e["drift"].values())) for e in d["environments"]))
+PY
+)
   printf 'run %d: wall %s  peak RSS %s KiB  exit %s  [%s]\n' "$i" "$wall" "$rss" "$rc" "$summary"
 done
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"

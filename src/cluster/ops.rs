@@ -4,7 +4,8 @@
 use kube::api::{
     Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy,
 };
-use serde_json::Value;
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::{Map, Value};
 
 use super::{Cluster, Error, ResolvedKind};
 
@@ -83,11 +84,30 @@ impl Cluster {
             ApplyMode::Apply => format!("apply {}", target.label()),
             ApplyMode::DryRun => format!("dry-run apply {}", target.label()),
         };
-        let stored = api
+        // Parsed straight into JSON: the `DynamicObject` detour (serde's flattening buffers
+        // the whole object, then `to_value` copies it again) was most of a dry-run's client
+        // cost when a cold `status` sends thousands of them.
+        let request = kube::core::Request::new(api.resource_url())
             .patch(target.name, &params, &Patch::Apply(obj))
+            .map_err(|e| Error::BadObject {
+                what: what.clone(),
+                message: e.to_string(),
+            })?;
+        let stored: Value = self
+            .client()
+            .request(request)
             .await
             .map_err(|e| self.api_error(what.clone(), e))?;
-        to_value(stored, &kind).map_err(|message| Error::BadObject { what, message })
+        match stored {
+            Value::Object(mut map) => {
+                set_type(&mut map, &kind);
+                Ok(Value::Object(map))
+            }
+            _ => Err(Error::BadObject {
+                what,
+                message: "the server returned something other than an object".into(),
+            }),
+        }
     }
 
     /// The live object, or `None` when it does not exist.
@@ -156,17 +176,152 @@ impl Cluster {
                 message,
             })
     }
+
+    /// [`Cluster::list`] without `managedFields`, parsed straight from the response into JSON
+    /// (no `DynamicObject` step, and the field sets are skipped while parsing, never built):
+    /// for cold observations of thousands of objects, where the typed detour and the field
+    /// sets were most of the time and memory. Callers that need field ownership use `list`.
+    pub async fn list_lean(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        label_selector: &str,
+    ) -> Result<Vec<Value>, Error> {
+        let resolved = self.resolve(api_version, kind).await?;
+        let api = self.dynamic_api(&resolved, namespace);
+        let params = ListParams::default().labels(label_selector);
+        let what = format!("list {kind}");
+        let request = kube::core::Request::new(api.resource_url())
+            .list(&params)
+            .map_err(|e| Error::BadObject {
+                what: what.clone(),
+                message: e.to_string(),
+            })?;
+        let list: LeanList = self
+            .client()
+            .request(request)
+            .await
+            .map_err(|e| self.api_error(what, e))?;
+        Ok(list
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|LeanObject(mut map)| {
+                set_type(&mut map, &resolved);
+                Value::Object(map)
+            })
+            .collect())
+    }
+}
+
+/// A list response, items parsed as [`LeanObject`]s.
+#[derive(serde::Deserialize)]
+struct LeanList {
+    /// `null` from some servers for an empty list.
+    #[serde(default)]
+    items: Option<Vec<LeanObject>>,
+}
+
+/// An object parsed into JSON except `metadata.managedFields`, which is skipped unbuilt.
+struct LeanObject(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for LeanObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(LeanVisitor { top: true }).map(LeanObject)
+    }
+}
+
+/// Visits an object map; at the top level, `metadata` is visited again (not top) and there
+/// `managedFields` is skipped.
+struct LeanVisitor {
+    top: bool,
+}
+
+struct LeanMetadata(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for LeanMetadata {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(LeanVisitor { top: false })
+            .map(LeanMetadata)
+    }
+}
+
+impl<'de> Visitor<'de> for LeanVisitor {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a Kubernetes object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Self::Value, A::Error> {
+        let mut map = Map::new();
+        while let Some(key) = access.next_key::<String>()? {
+            if self.top && key == "metadata" {
+                let LeanMetadata(meta) = access.next_value()?;
+                map.insert(key, Value::Object(meta));
+            } else if !self.top && key == "managedFields" {
+                access.next_value::<IgnoredAny>()?;
+            } else {
+                let value: Value = access.next_value()?;
+                map.insert(key, value);
+            }
+        }
+        Ok(map)
+    }
 }
 
 /// A dynamic object as JSON with its `apiVersion`/`kind` filled in (list items omit them).
+/// The body moves into the result; only the metadata is serialized.
 pub(super) fn to_value(obj: DynamicObject, kind: &ResolvedKind) -> Result<Value, String> {
-    let mut value = serde_json::to_value(obj).map_err(|e| e.to_string())?;
-    if let Some(map) = value.as_object_mut() {
-        map.insert(
-            "apiVersion".into(),
-            Value::String(kind.resource.api_version.clone()),
+    let DynamicObject { metadata, data, .. } = obj;
+    let mut map = match data {
+        Value::Object(map) => map,
+        Value::Null => Map::new(),
+        other => return Err(format!("object body is not a map: {other}")),
+    };
+    let metadata = serde_json::to_value(metadata).map_err(|e| e.to_string())?;
+    map.insert("metadata".into(), metadata);
+    set_type(&mut map, kind);
+    Ok(Value::Object(map))
+}
+
+fn set_type(map: &mut Map<String, Value>, kind: &ResolvedKind) {
+    map.insert(
+        "apiVersion".into(),
+        Value::String(kind.resource.api_version.clone()),
+    );
+    map.insert("kind".into(), Value::String(kind.resource.kind.clone()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lean_lists_skip_managed_fields_and_keep_everything_else() {
+        let body = json!({"kind": "DeploymentList", "metadata": {"resourceVersion": "9"},
+            "items": [{"metadata": {"name": "a", "namespace": "ns", "labels": {"x": "1"},
+                "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]},
+                "spec": {"replicas": 2, "managedFields": "a spec field of that name stays"},
+                "status": {"readyReplicas": 2}}]});
+        let list: LeanList = serde_json::from_value(body).unwrap();
+        let items: Vec<Value> = list
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| Value::Object(o.0))
+            .collect();
+        assert_eq!(
+            items,
+            vec![
+                json!({"metadata": {"name": "a", "namespace": "ns", "labels": {"x": "1"}},
+                "spec": {"replicas": 2, "managedFields": "a spec field of that name stays"},
+                "status": {"readyReplicas": 2}})
+            ]
         );
-        map.insert("kind".into(), Value::String(kind.resource.kind.clone()));
+        let empty: LeanList = serde_json::from_value(json!({"items": null})).unwrap();
+        assert!(empty.items.is_none());
     }
-    Ok(value)
 }

@@ -12,8 +12,13 @@
 //!   of common kinds, filtered by driftdeck's tracking label and env annotation.
 //! - The synced revision comes from the cluster-held state; without one, from the revision
 //!   annotation the live objects carry when they all agree.
+//! - A cold [`observe`] streams: one (kind, namespace) list at a time, each paired, dry-run and
+//!   compared as the dry-run results arrive, then dropped, so memory holds one kind's objects
+//!   rather than every list and every dry-run result of the env at once. Lists are parsed
+//!   without `managedFields` unless an `ignore_differences` managers rule may need them for
+//!   that kind (the foreign-field rule reads ownership from the dry-run result, which has it).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,10 +28,11 @@ use serde_json::Value;
 
 use crate::cluster::{ApplyMode, Cluster};
 use crate::config::EnvConfig;
-use crate::diff::{self, DiffOptions, IgnoreRule};
+use crate::diff::{self, DiffOptions, IgnoreRule, Predicted};
 use crate::health;
 use crate::model::{
-    EnvState, Health, HealthCode, Manifest, ResourceKey, ResourceRow, SyncStatus, worst_health,
+    Drift, EnvState, Health, HealthCode, Manifest, ResourceKey, ResourceRow, SyncStatus,
+    worst_health,
 };
 
 use super::Desired;
@@ -84,35 +90,76 @@ fn target_namespace<'a>(m: &'a Manifest, env: &'a EnvConfig) -> &'a str {
     }
 }
 
+/// The lists an observation makes: per (apiVersion, kind, namespace), the desired objects
+/// that live there — the env's desired kinds plus the common kinds (for extras), which may
+/// have no desired members.
+fn batches<'m>(
+    env: &EnvConfig,
+    desired: &'m [Manifest],
+) -> BTreeMap<(String, String, String), Vec<&'m Manifest>> {
+    let mut wanted: BTreeMap<(String, String, String), Vec<&'m Manifest>> = BTreeMap::new();
+    for m in desired {
+        wanted
+            .entry((
+                m.api_version().to_owned(),
+                m.kind().to_owned(),
+                target_namespace(m, env).to_owned(),
+            ))
+            .or_default()
+            .push(m);
+    }
+    for (av, kind) in COMMON_KINDS {
+        wanted
+            .entry(((*av).to_owned(), (*kind).to_owned(), env.namespace.clone()))
+            .or_default();
+    }
+    wanted
+}
+
+/// Whether an `ignore_differences` managers rule may apply to `kind`: then its objects keep
+/// their `managedFields`, which the rule reads from live when dry-run is refused.
+fn needs_owners(opts: &DiffOptions, kind: &str) -> bool {
+    opts.ignore
+        .iter()
+        .any(|r| !r.managers.is_empty() && (r.kind == "*" || r.kind == kind))
+}
+
+/// One list, lean unless field ownership is needed. `Ok(None)`: a common kind the cluster
+/// does not serve, which is not an error (a desired one is).
+async fn list_kind(
+    cluster: &Cluster,
+    (av, kind, ns): (&str, &str, &str),
+    desired: &[Manifest],
+    opts: &DiffOptions,
+) -> Result<Option<Vec<Value>>, crate::cluster::Error> {
+    let listed = if needs_owners(opts, kind) {
+        cluster.list(av, kind, ns, "").await
+    } else {
+        cluster.list_lean(av, kind, ns, "").await
+    };
+    match listed {
+        Ok(items) => Ok(Some(items)),
+        Err(crate::cluster::Error::UnknownKind { .. })
+            if !desired.iter().any(|m| m.kind() == kind) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Lists what the cluster has for the env's desired kinds (and the common kinds, for extras).
 pub async fn list_live(
     cluster: &Cluster,
     env: &EnvConfig,
     desired: &[Manifest],
 ) -> Result<LiveSet, crate::cluster::Error> {
-    let mut wanted: BTreeSet<(String, String, String)> = BTreeSet::new();
-    for m in desired {
-        wanted.insert((
-            m.api_version().to_owned(),
-            m.kind().to_owned(),
-            target_namespace(m, env).to_owned(),
-        ));
-    }
-    for (av, kind) in COMMON_KINDS {
-        wanted.insert(((*av).to_owned(), (*kind).to_owned(), env.namespace.clone()));
-    }
-    let desired_keys: BTreeSet<ResourceKey> = desired.iter().map(|m| m.key().clone()).collect();
+    let opts = diff_options(env);
+    let desired_keys: HashSet<&ResourceKey> = desired.iter().map(Manifest::key).collect();
     let mut live = LiveSet::default();
-    for (av, kind, ns) in &wanted {
-        let items = match cluster.list(av, kind, ns, "").await {
-            Ok(items) => items,
-            // A common kind the cluster does not serve is not an error; a desired one is.
-            Err(crate::cluster::Error::UnknownKind { .. })
-                if !desired.iter().any(|m| m.kind() == kind) =>
-            {
-                continue;
-            }
-            Err(e) => return Err(e),
+    for (av, kind, ns) in batches(env, desired).keys() {
+        let Some(items) = list_kind(cluster, (av, kind, ns), desired, &opts).await? else {
+            continue;
         };
         for obj in items {
             let Some(key) = diff::live_key(&obj) else {
@@ -125,7 +172,7 @@ pub async fn list_live(
             }
         }
     }
-    live.pods = cluster.list("v1", "Pod", &env.namespace, "").await?;
+    live.pods = cluster.list_lean("v1", "Pod", &env.namespace, "").await?;
     Ok(live)
 }
 
@@ -135,7 +182,7 @@ pub async fn list_live(
 type DryRun<'a> =
     Pin<Box<dyn Future<Output = (ResourceKey, Result<Value, crate::cluster::Error>)> + Send + 'a>>;
 
-async fn dry_run(
+async fn dry_run_keyed(
     cluster: &Cluster,
     m: &Manifest,
 ) -> (ResourceKey, Result<Value, crate::cluster::Error>) {
@@ -152,7 +199,7 @@ pub async fn predict(
     let jobs: Vec<DryRun<'_>> = desired
         .iter()
         .filter(|m| live.objects.contains_key(m.key()))
-        .map(|m| -> DryRun<'_> { Box::pin(dry_run(cluster, m)) })
+        .map(|m| -> DryRun<'_> { Box::pin(dry_run_keyed(cluster, m)) })
         .collect();
     let results: Vec<_> = stream::iter(jobs)
         .buffer_unordered(DRY_RUN_CONCURRENCY)
@@ -195,15 +242,46 @@ pub fn assess(
     live: &LiveSet,
     predicted: &HashMap<ResourceKey, Value>,
 ) {
-    let live_objects: Vec<Value> = live.objects.values().cloned().collect();
-    let lookup = |key: &ResourceKey| predicted.get(key).cloned();
-    state.drift = diff::diff_sets(
-        &desired.rendered.manifests,
-        &live_objects,
-        &live.extra,
-        &lookup,
-        &diff_options(env),
-    );
+    let opts = diff_options(env);
+    let manifests = &desired.rendered.manifests;
+    // Compared in place, borrowing live objects and dry-run results: no copy of either.
+    let mut drift = Vec::new();
+    for m in manifests {
+        match live.objects.get(m.key()) {
+            None => drift.push(diff::missing(m)),
+            Some(obj) => {
+                let p = predicted
+                    .get(m.key())
+                    .map_or(Predicted::Unavailable, Predicted::DryRun);
+                drift.extend(diff::compare(m, obj, p, &opts));
+            }
+        }
+    }
+    let desired_keys: HashSet<&ResourceKey> = manifests.iter().map(Manifest::key).collect();
+    for obj in &live.extra {
+        if diff::live_key(obj).is_some_and(|k| !desired_keys.contains(&k)) {
+            drift.extend(diff::extra(obj));
+        }
+    }
+    diff::sort_drift(&mut drift);
+    summarize(state, desired, drift, |key| {
+        live.objects.get(key).map(health::assess)
+    });
+    state.pods = live.pods.iter().map(health::pod_row).collect();
+    if state.synced_revision.is_none() {
+        state.synced_revision = agreed_revision(live);
+    }
+}
+
+/// Sync, resource rows, env health and revision from the env's drift (sorted) and each
+/// desired object's health (`None`: not live).
+fn summarize(
+    state: &mut EnvState,
+    desired: &Desired,
+    drift: Vec<Drift>,
+    health_of: impl Fn(&ResourceKey) -> Option<Health>,
+) {
+    state.drift = drift;
     state.sync = if state.drift.is_empty() {
         SyncStatus::Synced
     } else {
@@ -215,10 +293,8 @@ pub fn assess(
         .manifests
         .iter()
         .map(|m| {
-            let health = match live.objects.get(m.key()) {
-                Some(obj) => health::assess(obj),
-                None => Health::new(HealthCode::Missing, "not in the cluster"),
-            };
+            let health = health_of(m.key())
+                .unwrap_or_else(|| Health::new(HealthCode::Missing, "not in the cluster"));
             let sync = if drifted.contains(m.key()) {
                 SyncStatus::OutOfSync
             } else {
@@ -240,35 +316,188 @@ pub fn assess(
         .next()
         .unwrap_or_default();
     state.health = Health::new(worst, message);
-    state.pods = live.pods.iter().map(health::pod_row).collect();
     state.revision = Some(desired.revision.sha.clone());
-    if state.synced_revision.is_none() {
-        state.synced_revision = agreed_revision(live);
-    }
 }
 
 /// The `driftdeck.io/revision` all live desired objects carry, when they agree.
 fn agreed_revision(live: &LiveSet) -> Option<String> {
-    let mut revisions = live
-        .objects
-        .values()
-        .map(|o| o["metadata"]["annotations"][REVISION_ANNOTATION].as_str());
-    let first = revisions.next()??;
-    revisions
-        .all(|r| r == Some(first))
-        .then(|| first.to_owned())
+    let mut agreement = Agreement::default();
+    for obj in live.objects.values() {
+        agreement.see(obj);
+    }
+    agreement.revision()
 }
 
-/// A full cold observation: list, predict, assess. Errors land in `state.error`.
+/// Whether the live desired objects seen so far agree on their revision annotation.
+#[derive(Debug, Default)]
+enum Agreement {
+    #[default]
+    Nothing,
+    All(String),
+    Disagree,
+}
+
+impl Agreement {
+    fn see(&mut self, obj: &Value) {
+        let seen = obj["metadata"]["annotations"][REVISION_ANNOTATION].as_str();
+        *self = match (std::mem::take(self), seen) {
+            (Agreement::Nothing, Some(r)) => Agreement::All(r.to_owned()),
+            (Agreement::All(r), Some(s)) if r == s => Agreement::All(r),
+            _ => Agreement::Disagree,
+        };
+    }
+
+    fn revision(self) -> Option<String> {
+        match self {
+            Agreement::All(r) => Some(r),
+            Agreement::Nothing | Agreement::Disagree => None,
+        }
+    }
+}
+
+/// One dry-run apply, carrying its pair along.
+async fn dry_run<'a>(
+    cluster: &Cluster,
+    m: &'a Manifest,
+    obj: &'a Value,
+) -> (
+    &'a Manifest,
+    &'a Value,
+    Result<Value, crate::cluster::Error>,
+) {
+    (m, obj, cluster.apply(m.object(), ApplyMode::DryRun).await)
+}
+
+/// A full cold observation: per (kind, namespace), list, dry-run and compare, keeping only
+/// the drift and each object's health (module doc). Errors land in `state.error`.
 pub async fn observe(
     state: &mut EnvState,
     env: &EnvConfig,
     desired: &Desired,
     cluster: &Arc<Cluster>,
 ) -> Result<(), crate::cluster::Error> {
-    let live = list_live(cluster, env, &desired.rendered.manifests).await?;
-    let predicted = predict(cluster, &desired.rendered.manifests, &live).await;
-    assess(state, env, desired, &live, &predicted);
+    let manifests = &desired.rendered.manifests;
+    let opts = diff_options(env);
+    let desired_keys: HashSet<&ResourceKey> = manifests.iter().map(Manifest::key).collect();
+    let mut drift = Vec::new();
+    let mut health: HashMap<&ResourceKey, Health> = HashMap::with_capacity(manifests.len());
+    let mut agreement = Agreement::default();
+    for ((av, kind, ns), members) in batches(env, manifests) {
+        let Some(items) = list_kind(cluster, (&av, &kind, &ns), manifests, &opts).await? else {
+            continue;
+        };
+        let mut live: HashMap<ResourceKey, Value> = HashMap::with_capacity(members.len());
+        for obj in items {
+            let Some(key) = diff::live_key(&obj) else {
+                continue;
+            };
+            if desired_keys.contains(&key) {
+                live.insert(key, obj);
+            } else if diff::is_managed(&obj, &env.name) {
+                drift.extend(diff::extra(&obj));
+            }
+        }
+        let mut present = Vec::with_capacity(members.len());
+        for m in members {
+            match live.get(m.key()) {
+                Some(obj) => {
+                    health.insert(m.key(), health::assess(obj));
+                    agreement.see(obj);
+                    present.push((m, obj));
+                }
+                None => drift.push(diff::missing(m)),
+            }
+        }
+        // Named futures collected first: a closure returning an async block inside the stream
+        // makes the observation's future lose `Send` (higher-ranked lifetime inference).
+        let dry_runs: Vec<_> = present
+            .iter()
+            .map(|&(m, obj)| dry_run(cluster, m, obj))
+            .collect();
+        let mut dry_runs = stream::iter(dry_runs).buffer_unordered(DRY_RUN_CONCURRENCY);
+        // Each result is compared as it arrives and dropped: never all of them at once.
+        while let Some((m, obj, result)) = dry_runs.next().await {
+            let predicted = match &result {
+                Ok(p) => Predicted::DryRun(p),
+                Err(e) => {
+                    let key = m.key();
+                    tracing::debug!("dry-run refused for {key}, comparing fields Git sets: {e}");
+                    Predicted::Unavailable
+                }
+            };
+            drift.extend(diff::compare(m, obj, predicted, &opts));
+        }
+    }
+    let pods = cluster.list_lean("v1", "Pod", &env.namespace, "").await?;
+    diff::sort_drift(&mut drift);
+    summarize(state, desired, drift, |key| health.get(key).cloned());
+    state.pods = pods.iter().map(health::pod_row).collect();
+    if state.synced_revision.is_none() {
+        state.synced_revision = agreement.revision();
+    }
     state.observed_at = Some(jiff::Timestamp::now());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at(revision: Option<&str>) -> Value {
+        match revision {
+            Some(r) => json!({"metadata": {"annotations": {REVISION_ANNOTATION: r}}}),
+            None => json!({"metadata": {}}),
+        }
+    }
+
+    fn agreed(objects: &[Value]) -> Option<String> {
+        let mut agreement = Agreement::default();
+        for o in objects {
+            agreement.see(o);
+        }
+        agreement.revision()
+    }
+
+    /// Compile-time: the driver may spawn an observation on the multi-threaded runtime.
+    #[allow(dead_code)]
+    fn observe_is_send(
+        state: &mut EnvState,
+        env: &EnvConfig,
+        desired: &Desired,
+        cluster: &Arc<Cluster>,
+    ) {
+        fn send<T: Send>(_: &T) {}
+        send(&observe(state, env, desired, cluster));
+    }
+
+    #[test]
+    fn the_synced_revision_is_the_one_every_live_object_carries() {
+        assert_eq!(
+            agreed(&[at(Some("abc")), at(Some("abc"))]),
+            Some("abc".to_owned())
+        );
+        assert_eq!(agreed(&[at(Some("abc")), at(Some("def"))]), None);
+        assert_eq!(agreed(&[at(Some("abc")), at(None)]), None);
+        assert_eq!(agreed(&[at(None), at(Some("abc"))]), None);
+        assert_eq!(agreed(&[]), None);
+    }
+
+    #[test]
+    fn owners_are_kept_only_for_kinds_a_managers_rule_may_cover() {
+        let rule = |kind: &str, managers: &[&str]| IgnoreRule {
+            kind: kind.to_owned(),
+            managers: managers.iter().map(|m| (*m).to_owned()).collect(),
+            ..IgnoreRule::default()
+        };
+        let opts = DiffOptions {
+            ignore: vec![rule("Deployment", &["hpa"]), rule("*", &[])],
+        };
+        assert!(needs_owners(&opts, "Deployment"));
+        assert!(!needs_owners(&opts, "ConfigMap"));
+        let any = DiffOptions {
+            ignore: vec![rule("*", &["istio"])],
+        };
+        assert!(needs_owners(&any, "Service"));
+    }
 }

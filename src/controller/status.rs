@@ -1,11 +1,18 @@
 //! Cold, one-shot observation of every env (for `status` and `diff`): Git first (blocking, on
 //! the blocking pool), then each env's cluster concurrently, each bounded by a timeout so one
 //! unreachable cluster cannot stall the report of the others.
+//!
+//! `observe_all` pipelines: envs are rendered one after the other on one blocking thread, and
+//! each env's observation starts as soon as its render is done, while the next env renders —
+//! the cluster round trips of one env hide the render of the next, and at most one render is
+//! in flight beside the observations.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::join_all;
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::mpsc;
 
 use crate::cluster::{self, Cluster};
 use crate::config::{Config, EnvConfig};
@@ -26,32 +33,48 @@ pub struct Observed {
 
 /// Renders every env at `revision` (default: the branch head). One error per env, as text.
 fn desired_all(config: &Config, revision: Option<&str>) -> Vec<Result<Desired, String>> {
+    let mut out = Vec::with_capacity(config.environments.len());
+    render_each(config, revision, |_, d| {
+        out.push(d);
+        true
+    });
+    out
+}
+
+/// Renders each env in turn at one commit and hands each result (with the env's index) to
+/// `emit` as soon as it is ready; stops early when `emit` returns false.
+fn render_each(
+    config: &Config,
+    revision: Option<&str>,
+    mut emit: impl FnMut(usize, Result<Desired, String>) -> bool,
+) {
     let source = match open_source(config) {
         Ok(s) => s,
         Err(e) => {
-            return config
-                .environments
-                .iter()
-                .map(|_| Err(e.to_string()))
-                .collect();
+            for i in 0..config.environments.len() {
+                emit(i, Err(e.to_string()));
+            }
+            return;
         }
     };
     // Resolve once so every env is rendered at the same commit.
     let sha = match source.resolve(revision) {
         Ok(r) => r.sha,
         Err(e) => {
-            return config
-                .environments
-                .iter()
-                .map(|_| Err(e.to_string()))
-                .collect();
+            for i in 0..config.environments.len() {
+                emit(i, Err(e.to_string()));
+            }
+            return;
         }
     };
-    config
-        .environments
-        .iter()
-        .map(|env| desired(&source, env, Some(&sha)).map_err(|e| e.to_string()))
-        .collect()
+    for (i, env) in config.environments.iter().enumerate() {
+        if !emit(
+            i,
+            desired(&source, env, Some(&sha)).map_err(|e| e.to_string()),
+        ) {
+            return;
+        }
+    }
 }
 
 async fn desired_all_blocking(
@@ -174,17 +197,53 @@ async fn fill_held(state: &mut EnvState, env: &EnvConfig, cluster: &Cluster) {
     }
 }
 
-/// Observes every configured env at the branch head.
+/// Observes every configured env at the branch head (module doc: pipelined).
 pub async fn observe_all(config: &Config) -> Vec<Observed> {
-    let desired = desired_all_blocking(config, None).await;
     let kubeconfig =
         cluster::load_kubeconfig(config.kubeconfig.as_deref()).map_err(|e| e.to_string());
-    let jobs = config
+    // Capacity 1: the renderer runs at most one env ahead of the observations it feeds.
+    let (tx, mut rendered) = mpsc::channel::<(usize, Result<Desired, String>)>(1);
+    let owned = config.clone();
+    let renderer = tokio::task::spawn_blocking(move || {
+        render_each(&owned, None, |i, d| tx.blocking_send((i, d)).is_ok());
+    });
+    let mut results: Vec<Option<Observed>> = config.environments.iter().map(|_| None).collect();
+    let mut running = FuturesUnordered::new();
+    let mut rendering = true;
+    while rendering || !running.is_empty() {
+        tokio::select! {
+            next = rendered.recv(), if rendering => match next {
+                Some((i, d)) => {
+                    if let Some(env) = config.environments.get(i) {
+                        let kubeconfig = &kubeconfig;
+                        running.push(async move { (i, observe_env(env, d, kubeconfig).await) });
+                    }
+                }
+                None => rendering = false,
+            },
+            Some((i, observed)) = running.next() => {
+                if let Some(slot) = results.get_mut(i) {
+                    *slot = Some(observed);
+                }
+            }
+        }
+    }
+    let render_error = match renderer.await {
+        Ok(()) => "rendering stopped before this env".to_owned(),
+        Err(e) => format!("rendering failed: {e}"),
+    };
+    config
         .environments
         .iter()
-        .zip(desired)
-        .map(|(env, d)| observe_env(env, d, &kubeconfig));
-    join_all(jobs).await
+        .zip(results)
+        .map(|(env, r)| {
+            r.unwrap_or_else(|| {
+                let mut state = base_state(env);
+                unobservable(&mut state, render_error.clone());
+                Observed { state }
+            })
+        })
+        .collect()
 }
 
 /// Observes one env at `revision` (default: the branch head).

@@ -29,34 +29,45 @@
 //! apply then owns the injected field). `ignore_differences` managers rules are applied after this step to both sides, so
 //! they still win.
 
-use serde_json::{Value, json};
+use std::borrow::Cow;
+
+use serde_json::Value;
 
 use super::ignore::{self, Pattern, Seg};
 
 /// The field manager driftdeck's own applies and dry-runs use.
 const DRIFTDECK: &str = "driftdeck";
 
-/// `predicted` without the foreign fields described in the module doc.
-pub(crate) fn without_foreign(predicted: &Value, desired: &Value) -> Value {
-    let mut out = predicted.clone();
+/// `predicted` without the foreign fields described in the module doc. Borrowed when nothing
+/// is foreign — the common case (only driftdeck, a Git applier and subresource writers manage
+/// the object) — so an in-sync pair costs no copy of the dry-run result.
+pub(crate) fn without_foreign<'p>(predicted: &'p Value, desired: &Value) -> Cow<'p, Value> {
     let Some(entries) = predicted
-        .pointer("/metadata/managedFields")
+        .get("metadata")
+        .and_then(|m| m.get("managedFields"))
         .and_then(Value::as_array)
     else {
-        return out;
+        return Cow::Borrowed(predicted);
     };
+    // Without any manager but driftdeck on the object itself, nothing can be foreign: skip
+    // parsing the fieldsV1 sets at all.
+    if entries
+        .iter()
+        .all(|e| subresource(e) || manager_of(e) == DRIFTDECK)
+    {
+        return Cow::Borrowed(predicted);
+    }
     let mut foreign: Vec<Pattern> = Vec::new();
     let mut kept: Vec<Pattern> = Vec::new();
     for entry in entries {
-        let manager = entry.get("manager").and_then(Value::as_str).unwrap_or("");
-        let subresource = entry
-            .get("subresource")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        if !subresource.is_empty() {
+        if subresource(entry) {
             continue;
         }
-        let patterns = patterns_of(entry, manager);
+        let manager = manager_of(entry);
+        let patterns = entry
+            .get("fieldsV1")
+            .map(ignore::field_patterns)
+            .unwrap_or_default();
         let applies = entry.get("operation").and_then(Value::as_str) == Some("Apply");
         let git_applier = applies && patterns.iter().any(|p| set_in(desired, p));
         if manager == DRIFTDECK || git_applier {
@@ -65,21 +76,31 @@ pub(crate) fn without_foreign(predicted: &Value, desired: &Value) -> Value {
             foreign.extend(patterns);
         }
     }
-    for p in &foreign {
+    foreign.retain(|p| {
         let under_status = matches!(p.first(), Some(Seg::Field(f)) if f == "status");
-        if under_status || set_in(desired, p) || kept.iter().any(|k| overlaps(k, p)) {
-            continue;
-        }
+        !(under_status || set_in(desired, p) || kept.iter().any(|k| overlaps(k, p)))
+    });
+    if foreign.is_empty() {
+        return Cow::Borrowed(predicted);
+    }
+    let mut out = predicted.clone();
+    for p in &foreign {
         ignore::remove(&mut out, p);
         remove_husks(&mut out, desired, p);
     }
-    out
+    Cow::Owned(out)
 }
 
-/// The leaf patterns of one managedFields entry, through `ignore`'s parser.
-fn patterns_of(entry: &Value, manager: &str) -> Vec<Pattern> {
-    let one = json!({"metadata": {"managedFields": [entry]}});
-    ignore::managed_by(&one, &[manager.to_owned()])
+fn manager_of(entry: &Value) -> &str {
+    entry.get("manager").and_then(Value::as_str).unwrap_or("")
+}
+
+/// Entries for a subresource (`status`, `scale`) are controllers' writes, never foreign.
+fn subresource(entry: &Value) -> bool {
+    entry
+        .get("subresource")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
 }
 
 /// Whether one pattern is a prefix of the other: ownership of a field covers what is inside it.
@@ -147,6 +168,7 @@ fn element_at<'a>(obj: &'a Value, pattern: &[Seg]) -> Option<&'a Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn entry(manager: &str, operation: &str, fields: Value) -> Value {
         json!({"manager": manager, "operation": operation, "apiVersion": "apps/v1",
@@ -258,6 +280,6 @@ mod tests {
         if let Some(m) = p["metadata"].as_object_mut() {
             m.remove("managedFields");
         }
-        assert_eq!(without_foreign(&p, &desired()), p);
+        assert_eq!(*without_foreign(&p, &desired()), p);
     }
 }

@@ -64,6 +64,13 @@ pub(crate) fn managed_by(live: &Value, managers: &[String]) -> Vec<Pattern> {
     out
 }
 
+/// The leaf patterns of one `fieldsV1` set.
+pub(crate) fn field_patterns(fields: &Value) -> Vec<Pattern> {
+    let mut out = Vec::new();
+    collect_fields(fields, &mut Vec::new(), &mut out);
+    out
+}
+
 /// Walks a `fieldsV1` set. A node with no children besides `.` is a leaf the manager owns;
 /// the key fields of a `k:` element are never dropped, or the element could not be matched.
 fn collect_fields(node: &Value, prefix: &mut Pattern, out: &mut Vec<Pattern>) {

@@ -228,6 +228,12 @@ fn walk(
             return;
         }
     };
+    // Identical subtrees (most of an in-sync object) are settled by one structural equality,
+    // far cheaper than the keyed walk; it fails fast on a length mismatch. Not at the metadata
+    // levels, where noise fields make the two sides differ almost always.
+    if ctx.at == At::Other && (a.is_object() || a.is_array()) && a == b {
+        return;
+    }
     match (a, b) {
         (Value::Object(am), Value::Object(bm)) => walk_maps(am, bm, path, ctx, out),
         (Value::Array(al), Value::Array(bl)) => walk_lists(al, bl, path, ctx, out),
@@ -239,6 +245,16 @@ fn walk(
     }
 }
 
+/// Whether `serde_json::Map` iterates in key order (a `BTreeMap`, unless some crate in the
+/// build turns on serde_json's `preserve_order`): then two maps are walked as one merge of
+/// sorted keys, with no lookups.
+static SORTED_MAPS: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+    let mut m = Map::new();
+    m.insert("b".to_owned(), Value::Null);
+    m.insert("a".to_owned(), Value::Null);
+    m.keys().next().map(String::as_str) == Some("a")
+});
+
 fn walk_maps(
     am: &Map<String, Value>,
     bm: &Map<String, Value>,
@@ -247,9 +263,9 @@ fn walk_maps(
     out: &mut Vec<String>,
 ) {
     let len = path.len();
-    let mut visit = |key: &str, out: &mut Vec<String>| {
-        let av = am.get(key).filter(|v| !ctx.noise(key, v));
-        let bv = bm.get(key).filter(|v| !ctx.noise(key, v));
+    let mut visit = |key: &str, av: Option<&Value>, bv: Option<&Value>, out: &mut Vec<String>| {
+        let av = av.filter(|v| !ctx.noise(key, v));
+        let bv = bv.filter(|v| !ctx.noise(key, v));
         if av.is_none() && bv.is_none() {
             return;
         }
@@ -258,13 +274,49 @@ fn walk_maps(
         walk(av, bv, path, ctx.child(key), out);
         path.truncate(len);
     };
-    if !ctx.restricted {
-        for key in am.keys() {
-            visit(key, out);
+    // Keys only live has are skipped under the fallback (it compares what Git sets).
+    if !*SORTED_MAPS {
+        if !ctx.restricted {
+            for (key, av) in am {
+                visit(key, Some(av), bm.get(key), out);
+            }
         }
+        for (key, bv) in bm
+            .iter()
+            .filter(|(k, _)| ctx.restricted || !am.contains_key(*k))
+        {
+            visit(key, am.get(key), Some(bv), out);
+        }
+        return;
     }
-    for key in bm.keys().filter(|k| ctx.restricted || !am.contains_key(*k)) {
-        visit(key, out);
+    let mut ai = am.iter().peekable();
+    let mut bi = bm.iter().peekable();
+    loop {
+        let order = match (ai.peek(), bi.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some((ak, _)), Some((bk, _))) => ak.as_str().cmp(bk.as_str()),
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                if let Some((key, av)) = ai.next()
+                    && !ctx.restricted
+                {
+                    visit(key, Some(av), None, out);
+                }
+            }
+            std::cmp::Ordering::Greater => {
+                if let Some((key, bv)) = bi.next() {
+                    visit(key, None, Some(bv), out);
+                }
+            }
+            std::cmp::Ordering::Equal => {
+                if let (Some((key, av)), Some((_, bv))) = (ai.next(), bi.next()) {
+                    visit(key, Some(av), Some(bv), out);
+                }
+            }
+        }
     }
 }
 
