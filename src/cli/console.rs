@@ -16,7 +16,7 @@ use super::{CmdResult, Failure, GlobalArgs, load_config};
 use crate::cluster::{self, Cluster};
 use crate::config::Config;
 use crate::controller;
-use crate::demo::run as demo_run;
+use crate::demo::{inject, run as demo_run};
 use crate::model::{RepoState, Snapshot};
 use crate::tui::{self, UiOptions};
 
@@ -36,7 +36,7 @@ pub fn console(global: &GlobalArgs) -> CmdResult {
         watch: false,
     };
     let rt = super::runtime()?;
-    let result = rt.block_on(run_console(config, mode, global.theme.as_deref()));
+    let result = rt.block_on(run_console(config, mode, global.theme.as_deref(), None));
     rt.shutdown_timeout(Duration::from_secs(2));
     result
 }
@@ -50,7 +50,7 @@ pub fn watch(global: &GlobalArgs) -> CmdResult {
         watch: true,
     };
     let rt = super::runtime()?;
-    let result = rt.block_on(run_console(config, mode, global.theme.as_deref()));
+    let result = rt.block_on(run_console(config, mode, global.theme.as_deref(), None));
     rt.shutdown_timeout(Duration::from_secs(2));
     result
 }
@@ -71,7 +71,8 @@ pub fn demo(global: &GlobalArgs, watch: bool) -> CmdResult {
             .map_err(Failure::setup)?;
         let config = crate::config::load(&config_file).map_err(Failure::setup)?;
         apply_all(&config).await;
-        let result = run_console(config, mode, global.theme.as_deref()).await;
+        let world = inject::DemoWorld::in_dir(sandbox.sandbox.clone(), &dir);
+        let result = run_console(config, mode, global.theme.as_deref(), Some(world)).await;
         sandbox.stop().await;
         result
     });
@@ -126,7 +127,12 @@ async fn apply_all(config: &Config) {
 }
 
 /// The monitor and the TUI, until the operator quits.
-async fn run_console(config: Config, mode: Mode, theme: Option<&str>) -> CmdResult {
+async fn run_console(
+    config: Config,
+    mode: Mode,
+    theme: Option<&str>,
+    demo: Option<inject::DemoWorld>,
+) -> CmdResult {
     let initial = Snapshot {
         seq: 0,
         taken_at: None,
@@ -150,6 +156,12 @@ async fn run_console(config: Config, mode: Mode, theme: Option<&str>) -> CmdResu
     opts.read_only = mode.read_only;
     opts.watch_mode = mode.watch;
     opts.poll_interval = controller::poll_period(config.repo.poll_interval);
+    if let Some(world) = demo {
+        // `:demo …` palette requests: only the demo has a world to inject into.
+        let (demo_tx, demo_rx) = mpsc::channel(4);
+        opts.demo_tx = Some(demo_tx);
+        inject::spawn(world, demo_rx, notice_tx.clone());
+    }
     // One task for both (see `controller::monitor` on why it is not spawned): the monitor's
     // Git work runs on the blocking pool, so the UI stays responsive while it observes.
     let monitor =

@@ -22,10 +22,10 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::keymap::Keymap;
 use crate::config::theme::{TermCaps, Theme};
-use crate::model::{Command, Notice, Snapshot};
+use crate::model::{Command, DemoAction, Notice, Snapshot};
 use crate::tui::action::{UiAction, translate};
 use crate::tui::draw::render;
-use crate::tui::state::{DemoRequest, ViewState};
+use crate::tui::state::ViewState;
 use crate::tui::update::update;
 
 /// How often the clock is looked at; redraws still happen only on visible change.
@@ -60,8 +60,9 @@ pub struct UiOptions {
     pub poll_interval: Duration,
     /// Keymap/theme warnings to show as toasts at startup.
     pub warnings: Vec<String>,
-    /// Where `:demo …` requests go (only `driftdeck demo` wires one).
-    pub demo_tx: Option<mpsc::Sender<DemoRequest>>,
+    /// Where `:demo …` requests go (only `driftdeck demo` wires one; `None` elsewhere, and
+    /// the palette then says the command exists only in the demo).
+    pub demo_tx: Option<mpsc::Sender<DemoAction>>,
 }
 
 impl Default for UiOptions {
@@ -121,6 +122,7 @@ pub async fn run(
     view.read_only = opts.read_only;
     view.watch_mode = opts.watch_mode;
     view.poll_interval = opts.poll_interval;
+    view.demo_available = opts.demo_tx.is_some();
     for warning in opts.warnings {
         view.toast_error(warning);
     }

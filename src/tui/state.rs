@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use ratatui_textarea::TextArea;
 
 use crate::config::keymap::Keymap;
-use crate::model::{Command, Drift, OperationResult, ResourceKey, Snapshot};
+use crate::model::{Command, DemoAction, Drift, OperationResult, ResourceKey, Snapshot};
 
 /// How many toasts are kept; older ones are dropped.
 pub const MAX_TOASTS: usize = 5;
@@ -193,12 +193,6 @@ pub struct Toast {
     pub at: Timestamp,
 }
 
-/// A `:demo …` request, for the demo driver (words after `demo`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemoRequest {
-    pub args: Vec<String>,
-}
-
 /// Everything the UI remembers between frames.
 #[derive(Debug, Clone)]
 pub struct ViewState {
@@ -225,7 +219,10 @@ pub struct ViewState {
     pub events: VecDeque<String>,
     /// `(from, to)` of a preview asked for and not yet answered.
     pub awaiting_preview: Option<(String, String)>,
-    pub demo_request: Option<DemoRequest>,
+    /// A `:demo …` request waiting to leave on the demo channel.
+    pub demo_request: Option<DemoAction>,
+    /// Whether a demo channel exists (only `driftdeck demo` gives one).
+    pub demo_available: bool,
     /// Env index watch mode is showing in detail.
     pub watch_index: usize,
     pub quit: bool,
@@ -255,6 +252,7 @@ impl ViewState {
             events: VecDeque::new(),
             awaiting_preview: None,
             demo_request: None,
+            demo_available: false,
             watch_index: 0,
             quit: false,
         }
