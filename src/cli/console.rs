@@ -1,10 +1,10 @@
 //! The console commands: `driftdeck` (no subcommand), `driftdeck watch` and `driftdeck demo
-//! [--watch]`. Each wires the monitor (`controller::run_monitor`) to the TUI
+//! [--watch]`. Each wires the controller (`controller::driver::run`, spawned, automation on) to the TUI
 //! (`tui::run_in_terminal`) with bare channel ends; `demo` first prepares its state folder,
 //! starts the sandbox in-process and applies every env at the branch head so it opens Synced.
 //!
 //! While the TUI owns the terminal nothing is printed: tracing goes to a log file in the data
-//! dir (`DIR/driftdeck.log` for the demo). Quitting stops the monitor and the sandbox.
+//! dir (`DIR/driftdeck.log` for the demo). Quitting stops the controller (releasing its Leases) and the sandbox.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -126,7 +126,7 @@ async fn apply_all(config: &Config) {
     }
 }
 
-/// The monitor and the TUI, until the operator quits.
+/// The controller and the TUI, until the operator quits.
 async fn run_console(
     config: Config,
     mode: Mode,
@@ -162,18 +162,25 @@ async fn run_console(
         opts.demo_tx = Some(demo_tx);
         inject::spawn(world, demo_rx, notice_tx.clone());
     }
-    // One task for both (see `controller::monitor` on why it is not spawned): the monitor's
-    // Git work runs on the blocking pool, so the UI stays responsive while it observes.
-    let monitor =
-        controller::run_monitor(config, mode.read_only, snapshot_tx, notice_tx, command_rx);
-    let ui = tui::run_in_terminal(snapshot_rx, notice_rx, command_tx, opts);
-    tokio::pin!(ui);
-    let ended = tokio::select! {
-        ended = &mut ui => ended,
-        // Only when every channel end is gone; the UI still decides when to leave.
-        () = monitor => ui.await,
+    let driver_opts = controller::DriverOptions {
+        automation: true,
+        ..controller::DriverOptions::manual(mode.read_only)
     };
-    // Leaving the select drops the monitor mid-observation; nothing it holds needs more.
+    let driver = tokio::spawn(controller::driver::run(
+        config,
+        driver_opts,
+        snapshot_tx,
+        notice_tx,
+        command_rx,
+    ));
+    let ended = tui::run_in_terminal(snapshot_rx, notice_rx, command_tx, opts).await;
+    // The UI dropped its channel ends: the driver flushes state and releases its Leases.
+    if tokio::time::timeout(Duration::from_secs(12), driver)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the controller did not stop within 12 s");
+    }
     ended.map_err(|e| Failure::Setup(e.to_string()))
 }
 

@@ -19,7 +19,7 @@ mod state;
 pub use connect::{Cluster, ResolvedKind, load_kubeconfig};
 pub use live::{LiveCache, LiveStatus, WatchSpec};
 pub use ops::{ApplyMode, FIELD_MANAGER};
-pub use state::{LeaseOutcome, LeaseRecord, StateMap};
+pub use state::{LeaseOutcome, LeaseRecord, OPERATION_ANNOTATION, STATE_LABEL, StateMap};
 
 /// Errors of the cluster boundary. Each says which context it concerns.
 #[derive(Debug, thiserror::Error)]

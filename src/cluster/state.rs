@@ -2,15 +2,43 @@
 //! concurrency) and Lease `driftdeck-<env>` (who runs the env's automation). Raw data only: the
 //! controller owns what the ConfigMap's keys mean.
 //!
-//! Imports only `crate::model` (through `super`). INTERFACE STUB: the bodies are filled in by
-//! the cluster-held-state work; the signatures are the contract the driver codes against.
+//! Imports only `crate::model` (through `super`). Must not interpret the ConfigMap's keys.
+//!
+//! Decisions:
+//! - Both objects carry `app.kubernetes.io/managed-by: driftdeck` (so `kubectl get -l` finds
+//!   them) and `driftdeck.io/state: "true"`, and never the `driftdeck.io/env` annotation: that
+//!   annotation is what makes an object part of an env's managed set (drift `Extra`, prune),
+//!   and the state must never be pruned by the sync it records.
+//! - The ConfigMap is written whole (`create`, or `replace` carrying the resourceVersion it was
+//!   read at), so a concurrent writer's change is never silently overwritten: the loser gets
+//!   the server's 409 and re-reads.
+//! - The Lease follows client-go's leader election: read, then create or replace with the
+//!   resourceVersion read. Holder changes count `leaseTransitions`; a release clears
+//!   `holderIdentity` so another console takes over without waiting for expiry.
+//! - A missing namespace is created (server-side apply of a bare Namespace) on the first write
+//!   only, when the server answers 404 to the create: the common path costs no extra request.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
 
-use super::{Cluster, Error};
+use super::{Cluster, Error, FIELD_MANAGER};
+
+/// Label marking driftdeck's own objects (also carried by everything it applies).
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// Label telling the state objects apart from applied ones.
+pub const STATE_LABEL: &str = "driftdeck.io/state";
+/// Lease annotation with the holder's running operation (JSON text).
+pub const OPERATION_ANNOTATION: &str = "driftdeck.io/operation";
+
+/// Lease writes retried after a conflict that left the lease free (a release raced us).
+const LEASE_ATTEMPTS: usize = 3;
 
 /// A ConfigMap's `data` with the resourceVersion it was read at.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -55,8 +83,15 @@ pub enum LeaseOutcome {
 impl Cluster {
     /// ConfigMap `name` in `namespace`; `None` when it does not exist (nor its namespace).
     pub async fn read_state(&self, namespace: &str, name: &str) -> Result<Option<StateMap>, Error> {
-        let _ = (namespace, name);
-        Err(stub("read_state"))
+        let api: Api<ConfigMap> = Api::namespaced(self.client().clone(), namespace);
+        let found = api
+            .get_opt(name)
+            .await
+            .map_err(|e| self.api_error(format!("read ConfigMap {namespace}/{name}"), e))?;
+        Ok(found.map(|cm| StateMap {
+            data: cm.data.unwrap_or_default(),
+            resource_version: cm.metadata.resource_version,
+        }))
     }
 
     /// Creates the ConfigMap (and its namespace if missing) when `resource_version` is `None`,
@@ -69,8 +104,31 @@ impl Cluster {
         data: &BTreeMap<String, String>,
         resource_version: Option<&str>,
     ) -> Result<String, Error> {
-        let _ = (namespace, name, data, resource_version);
-        Err(stub("write_state"))
+        let api: Api<ConfigMap> = Api::namespaced(self.client().clone(), namespace);
+        let mut cm = ConfigMap {
+            metadata: state_meta(namespace, name),
+            data: Some(data.clone()),
+            ..ConfigMap::default()
+        };
+        let what = format!("write ConfigMap {namespace}/{name}");
+        let written = match resource_version {
+            Some(rv) => {
+                cm.metadata.resource_version = Some(rv.to_owned());
+                api.replace(name, &PostParams::default(), &cm).await
+            }
+            None => {
+                self.create_in_namespace(&api, namespace, &cm, &what)
+                    .await?
+            }
+        }
+        .map_err(|e| self.api_error(what.clone(), e))?;
+        written
+            .metadata
+            .resource_version
+            .ok_or_else(|| Error::BadObject {
+                what: format!("context {}: {what}", self.context()),
+                message: "the server returned no resourceVersion".into(),
+            })
     }
 
     /// Lease `name` in `namespace`; `None` when it does not exist.
@@ -79,8 +137,10 @@ impl Cluster {
         namespace: &str,
         name: &str,
     ) -> Result<Option<LeaseRecord>, Error> {
-        let _ = (namespace, name);
-        Err(stub("read_lease"))
+        Ok(self
+            .get_lease(namespace, name)
+            .await?
+            .map(|l| LeaseRecord::of(&l)))
     }
 
     /// Acquires the Lease for `holder` when it is free, expired or already ours (then renews it
@@ -95,8 +155,52 @@ impl Cluster {
         operation: Option<&str>,
         now: Timestamp,
     ) -> Result<LeaseOutcome, Error> {
-        let _ = (namespace, name, holder, duration, operation, now);
-        Err(stub("acquire_lease"))
+        let api: Api<Lease> = Api::namespaced(self.client().clone(), namespace);
+        let what = format!("acquire Lease {namespace}/{name} for {holder}");
+        let mut current = self.get_lease(namespace, name).await?;
+        for _ in 0..LEASE_ATTEMPTS {
+            let written = match &current {
+                None => {
+                    let lease = Lease {
+                        metadata: state_meta(namespace, name),
+                        spec: Some(LeaseSpec::default()),
+                    };
+                    let lease = claimed(lease, holder, duration, operation, now);
+                    self.create_in_namespace(&api, namespace, &lease, &what)
+                        .await?
+                }
+                Some(lease) => {
+                    let record = LeaseRecord::of(lease);
+                    if record.live_holder(now).is_some_and(|h| h != holder) {
+                        return Ok(LeaseOutcome::HeldBy(record));
+                    }
+                    let lease = claimed(lease.clone(), holder, duration, operation, now);
+                    api.replace(name, &PostParams::default(), &lease).await
+                }
+            };
+            match written {
+                Ok(lease) => return Ok(LeaseOutcome::Held(LeaseRecord::of(&lease))),
+                // 409: another console wrote first (created it, or replaced our version).
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    current = self.get_lease(namespace, name).await?;
+                    if let Some(lease) = &current {
+                        let record = LeaseRecord::of(lease);
+                        if record.live_holder(now).is_some_and(|h| h != holder) {
+                            return Ok(LeaseOutcome::HeldBy(record));
+                        }
+                    }
+                }
+                Err(e) => return Err(self.api_error(what, e)),
+            }
+        }
+        // Still contended after every attempt: report whoever is there now.
+        match self.get_lease(namespace, name).await? {
+            Some(lease) => Ok(LeaseOutcome::HeldBy(LeaseRecord::of(&lease))),
+            None => Err(Error::BadObject {
+                what: format!("context {}: {what}", self.context()),
+                message: "the Lease kept changing under concurrent writers".into(),
+            }),
+        }
     }
 
     /// Gives the Lease up if `holder` holds it (clean shutdown), so another console takes
@@ -107,14 +211,156 @@ impl Cluster {
         name: &str,
         holder: &str,
     ) -> Result<(), Error> {
-        let _ = (namespace, name, holder);
-        Err(stub("release_lease"))
+        let api: Api<Lease> = Api::namespaced(self.client().clone(), namespace);
+        let what = format!("release Lease {namespace}/{name} held by {holder}");
+        for _ in 0..LEASE_ATTEMPTS {
+            let Some(mut lease) = self.get_lease(namespace, name).await? else {
+                return Ok(());
+            };
+            let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
+            if spec.holder_identity.as_deref() != Some(holder) {
+                return Ok(());
+            }
+            spec.holder_identity = None;
+            spec.renew_time = None;
+            spec.acquire_time = None;
+            if let Some(annotations) = lease.metadata.annotations.as_mut() {
+                annotations.remove(OPERATION_ANNOTATION);
+            }
+            match api.replace(name, &PostParams::default(), &lease).await {
+                Ok(_) => return Ok(()),
+                Err(kube::Error::Api(status)) if status.code == 409 => {}
+                Err(e) => return Err(self.api_error(what, e)),
+            }
+        }
+        Err(Error::BadObject {
+            what: format!("context {}: {what}", self.context()),
+            message: "the Lease kept changing under concurrent writers".into(),
+        })
+    }
+
+    async fn get_lease(&self, namespace: &str, name: &str) -> Result<Option<Lease>, Error> {
+        let api: Api<Lease> = Api::namespaced(self.client().clone(), namespace);
+        api.get_opt(name)
+            .await
+            .map_err(|e| self.api_error(format!("read Lease {namespace}/{name}"), e))
+    }
+
+    /// Creates `obj`; when the server says the namespace does not exist, creates the namespace
+    /// and tries once more. The inner result is the create's own answer (409 included).
+    async fn create_in_namespace<K>(
+        &self,
+        api: &Api<K>,
+        namespace: &str,
+        obj: &K,
+        what: &str,
+    ) -> Result<Result<K, kube::Error>, Error>
+    where
+        K: kube::Resource
+            + Clone
+            + std::fmt::Debug
+            + serde::Serialize
+            + serde::de::DeserializeOwned,
+    {
+        match api.create(&PostParams::default(), obj).await {
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                self.ensure_namespace(namespace, what).await?;
+                Ok(api.create(&PostParams::default(), obj).await)
+            }
+            other => Ok(other),
+        }
+    }
+
+    async fn ensure_namespace(&self, namespace: &str, what: &str) -> Result<(), Error> {
+        let api: Api<Namespace> = Api::all(self.client().clone());
+        let bare = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace},
+        });
+        api.patch(
+            namespace,
+            &PatchParams::apply(FIELD_MANAGER),
+            &Patch::Apply(&bare),
+        )
+        .await
+        .map(|_| ())
+        .map_err(|e| self.api_error(format!("{what}: create namespace {namespace}"), e))
     }
 }
 
-fn stub(what: &str) -> Error {
-    Error::BadObject {
-        what: what.to_owned(),
-        message: "cluster-held state is not implemented yet".to_owned(),
+impl LeaseRecord {
+    fn of(lease: &Lease) -> Self {
+        let spec = lease.spec.clone().unwrap_or_default();
+        let seconds = spec
+            .lease_duration_seconds
+            .and_then(|s| u64::try_from(s).ok())
+            .unwrap_or(0);
+        Self {
+            holder: spec.holder_identity.filter(|h| !h.is_empty()),
+            acquired: spec.acquire_time.map(|t| t.0),
+            renewed: spec.renew_time.map(|t| t.0),
+            duration: Duration::from_secs(seconds),
+            operation: lease
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(OPERATION_ANNOTATION))
+                .cloned(),
+            resource_version: lease.metadata.resource_version.clone(),
+        }
     }
+}
+
+/// Metadata of a state object: name, namespace and the state labels, no env annotation.
+fn state_meta(namespace: &str, name: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: Some(namespace.to_owned()),
+        labels: Some(BTreeMap::from([
+            (MANAGED_BY_LABEL.to_owned(), "driftdeck".to_owned()),
+            (STATE_LABEL.to_owned(), "true".to_owned()),
+        ])),
+        ..ObjectMeta::default()
+    }
+}
+
+/// `lease` taken (or renewed) by `holder` at `now`, keeping its resourceVersion.
+fn claimed(
+    mut lease: Lease,
+    holder: &str,
+    duration: Duration,
+    operation: Option<&str>,
+    now: Timestamp,
+) -> Lease {
+    let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
+    let renewing = spec.holder_identity.as_deref() == Some(holder);
+    if !renewing {
+        spec.acquire_time = Some(MicroTime(now));
+        if spec
+            .holder_identity
+            .as_deref()
+            .is_some_and(|h| !h.is_empty())
+        {
+            spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0).saturating_add(1));
+        }
+    } else if spec.acquire_time.is_none() {
+        spec.acquire_time = Some(MicroTime(now));
+    }
+    spec.holder_identity = Some(holder.to_owned());
+    spec.renew_time = Some(MicroTime(now));
+    spec.lease_duration_seconds = Some(i32::try_from(duration.as_secs()).unwrap_or(i32::MAX));
+    let annotations = lease.metadata.annotations.get_or_insert_with(BTreeMap::new);
+    match operation {
+        Some(op) => {
+            annotations.insert(OPERATION_ANNOTATION.to_owned(), op.to_owned());
+        }
+        None => {
+            annotations.remove(OPERATION_ANNOTATION);
+        }
+    }
+    let labels = lease.metadata.labels.get_or_insert_with(BTreeMap::new);
+    labels.insert(MANAGED_BY_LABEL.to_owned(), "driftdeck".to_owned());
+    labels.insert(STATE_LABEL.to_owned(), "true".to_owned());
+    lease
 }

@@ -10,6 +10,7 @@
 mod apply;
 pub mod audit;
 mod desired;
+pub mod driver;
 pub mod engine;
 pub mod held_io;
 mod monitor;
@@ -21,7 +22,8 @@ pub use apply::{ApplyError, apply_env, apply_order, kind_rank, stamp};
 pub use desired::{
     Desired, DesiredError, GitFs, cache_dir, desired, env_path, open_source, renderer_for,
 };
-pub use monitor::{NOT_YET, poll_period, run_monitor};
+pub use driver::{DriverOptions, operator, poll_period};
+pub use monitor::{NOT_YET, run_monitor};
 pub use observe::{
     ENV_ANNOTATION, LiveSet, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION, assess,
     base_state, diff_options, list_live, observe, predict,

@@ -45,7 +45,7 @@ const MAX_PERIOD: Duration = Duration::from_secs(5);
 pub const NOT_YET: &str = "promote/rollback/pause arrive with the reconcile controller (issue 5); this build observes and syncs only";
 
 /// How often the monitor observes for a given poll interval.
-pub fn poll_period(poll_interval: Duration) -> Duration {
+fn poll_period(poll_interval: Duration) -> Duration {
     poll_interval.clamp(MIN_PERIOD, MAX_PERIOD)
 }
 

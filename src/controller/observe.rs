@@ -14,6 +14,8 @@
 //!   annotation the live objects carry when they all agree.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::{StreamExt, stream};
@@ -127,19 +129,31 @@ pub async fn list_live(
     Ok(live)
 }
 
+/// One dry-run job of [`predict`]: a boxed `Send` future, so the stream of them is `Send` for
+/// every lifetime (closure-made futures under `buffer_unordered` are not, a rustc limitation
+/// that kept the old monitor from being spawned).
+type DryRun<'a> =
+    Pin<Box<dyn Future<Output = (ResourceKey, Result<Value, crate::cluster::Error>)> + Send + 'a>>;
+
+async fn dry_run(
+    cluster: &Cluster,
+    m: &Manifest,
+) -> (ResourceKey, Result<Value, crate::cluster::Error>) {
+    let result = cluster.apply(m.object(), ApplyMode::DryRun).await;
+    (m.key().clone(), result)
+}
+
 /// Server-side dry-run results for the desired objects that exist live.
 pub async fn predict(
     cluster: &Cluster,
     desired: &[Manifest],
     live: &LiveSet,
 ) -> HashMap<ResourceKey, Value> {
-    let jobs = desired
+    let jobs: Vec<DryRun<'_>> = desired
         .iter()
         .filter(|m| live.objects.contains_key(m.key()))
-        .map(|m| async move {
-            let result = cluster.apply(m.object(), ApplyMode::DryRun).await;
-            (m.key().clone(), result)
-        });
+        .map(|m| -> DryRun<'_> { Box::pin(dry_run(cluster, m)) })
+        .collect();
     let results: Vec<_> = stream::iter(jobs)
         .buffer_unordered(DRY_RUN_CONCURRENCY)
         .collect()

@@ -1,0 +1,659 @@
+//! One environment's task: owns the env's [`Engine`], turns timers and job results into
+//! events, runs the engine's effects, and reports the env's merged state to the driver.
+//!
+//! Imports the controller's own modules and `cluster`. Every slow thing (git2, kube calls) runs
+//! in a spawned job that answers on this task's message channel, so the loop never waits on
+//! IO and effect results arrive as ordinary events. Cluster-held state IO is serialized (one
+//! read or write in flight) so a write always carries the resourceVersion of the latest read.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::cluster::Cluster;
+use crate::config::EnvConfig;
+use crate::model::{Command, Commit, EnvState, Notice};
+
+use super::super::engine::{Effect, Engine, Event, HeldState, OpId, Policy};
+use super::super::held_io::LoadedState;
+use super::super::{Desired, base_state};
+use super::jobs::{self, GitChange, LiveObs, SourceSlot};
+use super::{EnvUpdate, Shared, validate};
+
+/// How long a command waits for the env's first state read and Git observation.
+pub const READY_WAIT: Duration = Duration::from_secs(15);
+/// Local branch refs are read this often (cheap), so a commit is seen within a second.
+const GIT_POLL: Duration = Duration::from_millis(300);
+/// Live state is re-observed this often (and at once after an apply or a new head).
+const LIVE_POLL: Duration = Duration::from_secs(1);
+/// Cluster-held state is re-read this often, to see other consoles' pauses and holds.
+const STATE_POLL: Duration = Duration::from_secs(2);
+/// The Lease is read (and, with automation, acquired or renewed) this often.
+const LEASE_POLL: Duration = Duration::from_secs(5);
+/// How long shutdown waits for the last ConfigMap write.
+const FLUSH_WAIT: Duration = Duration::from_secs(10);
+
+/// Results of jobs, back on the env task.
+pub(super) enum Msg {
+    Event(Event),
+    Git(Result<Option<GitChange>, String>),
+    Live {
+        generation: u64,
+        result: Result<LiveObs, String>,
+    },
+    StateRead(Result<LoadedState, String>),
+    StateStored {
+        seq: u64,
+        /// Err: (409 conflict, message).
+        result: Result<String, (bool, String)>,
+    },
+    Applied {
+        event: Event,
+        desired: Option<Arc<Desired>>,
+        warnings: Vec<String>,
+    },
+    Cluster(Result<Arc<Cluster>, String>),
+}
+
+pub(super) struct EnvTask {
+    shared: Arc<Shared>,
+    env: EnvConfig,
+    index: usize,
+    update_tx: mpsc::Sender<EnvUpdate>,
+    engine: Engine,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    source: SourceSlot,
+    cluster: Option<Arc<Cluster>>,
+    connecting: bool,
+    cluster_error: Option<String>,
+    head_sha: Option<String>,
+    head_desired: Option<Arc<Desired>>,
+    head_commit: Option<Commit>,
+    git_busy: bool,
+    git_seen: bool,
+    git_error: Option<String>,
+    last_fetch: Option<Instant>,
+    live_busy: bool,
+    /// Bumped when the head or live changes under an observation in flight: older results
+    /// compare live against a stale render and are dropped.
+    live_gen: u64,
+    state_busy: bool,
+    state_rv: Option<String>,
+    queued_write: Option<(u64, HeldState)>,
+    loaded: bool,
+    state_error: Option<String>,
+    lease_mine: bool,
+    applied: Option<(OpId, Arc<Desired>)>,
+    validating: Option<(OpId, JoinHandle<()>)>,
+    waiting: Vec<(Instant, Command)>,
+    /// Drift rows, resources, pods and commits: what the engine does not keep.
+    state: EnvState,
+    last_sent: Option<(EnvState, Option<Commit>)>,
+}
+
+impl EnvTask {
+    pub fn new(
+        shared: Arc<Shared>,
+        env: EnvConfig,
+        index: usize,
+        update_tx: mpsc::Sender<EnvUpdate>,
+    ) -> Self {
+        let policy = Policy {
+            auto_sync: env.auto_sync,
+            self_heal: env.self_heal,
+            prune: env.prune,
+            auto_rollback: env.auto_rollback,
+            protected: env.protected,
+            validation_timeout: shared.config.validation_timeout,
+        };
+        let engine = Engine::new(
+            env.name.clone(),
+            shared.opts.operator.clone(),
+            policy,
+            shared.opts.read_only,
+        );
+        let (tx, rx) = mpsc::unbounded_channel();
+        Self {
+            state: base_state(&env),
+            shared,
+            env,
+            index,
+            update_tx,
+            engine,
+            tx,
+            rx,
+            source: SourceSlot::default(),
+            cluster: None,
+            connecting: false,
+            cluster_error: None,
+            head_sha: None,
+            head_desired: None,
+            head_commit: None,
+            git_busy: false,
+            git_seen: false,
+            git_error: None,
+            last_fetch: None,
+            live_busy: false,
+            live_gen: 0,
+            state_busy: false,
+            state_rv: None,
+            queued_write: None,
+            loaded: false,
+            state_error: None,
+            lease_mine: false,
+            applied: None,
+            validating: None,
+            waiting: Vec::new(),
+            last_sent: None,
+        }
+    }
+
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        self.connect();
+        self.poll_git(true);
+        let mut git_tick = ticker(GIT_POLL);
+        let mut live_tick = ticker(LIVE_POLL);
+        let mut state_tick = ticker(STATE_POLL);
+        let mut lease_tick = ticker(LEASE_POLL);
+        loop {
+            tokio::select! {
+                biased;
+                Some(msg) = self.rx.recv() => self.on_msg(msg).await,
+                command = commands.recv() => match command {
+                    Some(command) => self.waiting.push((Instant::now(), command)),
+                    None => break,
+                },
+                _ = git_tick.tick() => self.poll_git(false),
+                _ = live_tick.tick() => self.observe_live(),
+                _ = state_tick.tick() => {
+                    if self.queued_write.is_none() {
+                        self.read_state();
+                    }
+                }
+                _ = lease_tick.tick() => self.lease(),
+            }
+            self.release_waiting().await;
+            self.publish().await;
+        }
+        self.shutdown().await;
+    }
+
+    fn spawn_msg<F>(&self, job: F)
+    where
+        F: std::future::Future<Output = Msg> + Send + 'static,
+    {
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let msg = job.await;
+            let _ = tx.send(msg);
+        });
+    }
+
+    /// Feeds waiting commands once the env's state and head are known, or when they waited
+    /// long enough (the engine then refuses what it cannot do).
+    async fn release_waiting(&mut self) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        let ready = self.loaded && self.git_seen;
+        let expired = self
+            .waiting
+            .first()
+            .is_some_and(|(t, _)| t.elapsed() >= READY_WAIT);
+        if !(ready || expired) {
+            return;
+        }
+        for (_, command) in std::mem::take(&mut self.waiting) {
+            let at = Timestamp::now();
+            self.feed(Event::Command { command, at }).await;
+        }
+    }
+
+    async fn feed(&mut self, event: Event) {
+        if let Event::LeaseObserved { mine, .. } = &event {
+            self.lease_mine = *mine;
+        }
+        if let Event::ClusterStateLoaded { .. } = &event {
+            self.loaded = true;
+        }
+        for effect in self.engine.handle(event) {
+            self.run_effect(effect).await;
+        }
+    }
+
+    async fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::Event(event) => self.feed(event).await,
+            Msg::Cluster(result) => {
+                self.connecting = false;
+                match result {
+                    Ok(cluster) => {
+                        self.cluster = Some(cluster);
+                        self.cluster_error = None;
+                        self.read_state();
+                        self.lease();
+                        self.observe_live();
+                    }
+                    Err(error) => {
+                        self.cluster_error = Some(error.clone());
+                        self.feed(Event::LiveUnavailable {
+                            error,
+                            at: Timestamp::now(),
+                        })
+                        .await;
+                    }
+                }
+            }
+            Msg::Git(result) => {
+                self.git_busy = false;
+                match result {
+                    Ok(None) => self.git_error = None,
+                    Ok(Some(change)) => {
+                        self.git_error = None;
+                        self.git_seen = true;
+                        self.live_gen += 1;
+                        self.head_sha = Some(change.sha.clone());
+                        self.head_commit = change.head;
+                        self.state.commits = change.commits;
+                        let render = match change.desired {
+                            Ok(d) => {
+                                let summary = jobs::summary(&d);
+                                self.head_desired = Some(d);
+                                Ok(summary)
+                            }
+                            Err(e) => {
+                                self.head_desired = None;
+                                Err(e)
+                            }
+                        };
+                        self.feed(Event::GitObserved {
+                            revision: change.sha,
+                            render,
+                            at: Timestamp::now(),
+                        })
+                        .await;
+                        self.observe_live();
+                    }
+                    Err(e) => {
+                        tracing::warn!(env = %self.env.name, "git: {e}");
+                        self.git_error = Some(e);
+                    }
+                }
+            }
+            Msg::Live { generation, result } => {
+                self.live_busy = false;
+                if generation != self.live_gen {
+                    self.observe_live();
+                    return;
+                }
+                let at = Timestamp::now();
+                match result {
+                    Ok(obs) => {
+                        let count = crate::model::DriftCount::of(&obs.drift);
+                        let health = obs.health.clone();
+                        self.state.drift = obs.drift;
+                        self.state.resources = obs.resources;
+                        self.state.pods = obs.pods;
+                        self.feed(Event::LiveObserved {
+                            drift: count,
+                            health,
+                            at,
+                        })
+                        .await;
+                    }
+                    Err(error) => self.feed(Event::LiveUnavailable { error, at }).await,
+                }
+            }
+            Msg::StateRead(result) => {
+                self.state_busy = false;
+                match result {
+                    Ok(loaded) => {
+                        self.state_error = None;
+                        if self.queued_write.is_none() {
+                            self.state_rv = loaded.resource_version;
+                            self.feed(Event::ClusterStateLoaded {
+                                state: loaded.state,
+                                at: Timestamp::now(),
+                            })
+                            .await;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(env = %self.env.name, "reading cluster-held state: {e}");
+                        self.state_error = Some(format!(
+                            "cannot read ConfigMap driftdeck-{}: {e}",
+                            self.env.name
+                        ));
+                    }
+                }
+                self.start_queued_write();
+            }
+            Msg::StateStored { seq, result } => {
+                self.state_busy = false;
+                let at = Timestamp::now();
+                match result {
+                    Ok(rv) => {
+                        self.state_rv = Some(rv);
+                        self.feed(Event::StateWritten {
+                            seq,
+                            result: Ok(()),
+                            at,
+                        })
+                        .await;
+                        self.start_queued_write();
+                    }
+                    Err((conflict, error)) => {
+                        self.feed(Event::StateWritten {
+                            seq,
+                            result: Err(error),
+                            at,
+                        })
+                        .await;
+                        if conflict {
+                            // Another console wrote first: re-read; the engine merges its
+                            // pending changes over the fresh state and writes again.
+                            self.queued_write = None;
+                            self.read_state();
+                        } else {
+                            self.start_queued_write();
+                        }
+                    }
+                }
+            }
+            Msg::Applied {
+                event,
+                desired,
+                warnings,
+            } => {
+                for message in warnings {
+                    self.shared
+                        .notify(Notice::Warned {
+                            env: Some(self.env.name.clone()),
+                            message,
+                        })
+                        .await;
+                }
+                if let (Event::Applied { op, .. }, Some(d)) = (&event, desired) {
+                    self.applied = Some((*op, d));
+                }
+                self.live_gen += 1;
+                self.feed(event).await;
+                self.observe_live();
+            }
+        }
+    }
+
+    async fn run_effect(&mut self, effect: Effect) {
+        match effect {
+            Effect::Apply {
+                op,
+                revision,
+                prune,
+            } => {
+                let shared = self.shared.clone();
+                let env = self.env.clone();
+                let cluster = self.cluster.clone();
+                let source = self.source.clone();
+                let head = self
+                    .head_desired
+                    .clone()
+                    .filter(|d| d.revision.sha == revision);
+                self.spawn_msg(async move {
+                    jobs::apply(shared, env, cluster, source, head, op, revision, prune).await
+                });
+            }
+            Effect::Validate { op } => {
+                let desired = match &self.applied {
+                    Some((id, d)) if *id == op => d.clone(),
+                    _ => match &self.head_desired {
+                        Some(d) => d.clone(),
+                        None => return,
+                    },
+                };
+                if let Some((_, task)) = self.validating.take() {
+                    task.abort();
+                }
+                let task = tokio::spawn(validate::poll(
+                    self.cluster.clone(),
+                    self.env.clone(),
+                    desired,
+                    op,
+                    self.tx.clone(),
+                ));
+                self.validating = Some((op, task));
+            }
+            Effect::StopValidation { op } => {
+                if let Some((id, task)) = self.validating.take() {
+                    if id == op {
+                        task.abort();
+                    } else {
+                        self.validating = Some((id, task));
+                    }
+                }
+            }
+            Effect::WriteState { seq, state } => {
+                self.queued_write = Some((seq, state));
+                if !self.state_busy {
+                    self.start_queued_write();
+                }
+            }
+            Effect::Revert {
+                op,
+                bad_revision,
+                good_revision,
+            } => {
+                let shared = self.shared.clone();
+                let source = self.source.clone();
+                self.spawn_msg(async move {
+                    jobs::revert(shared, source, op, good_revision, bad_revision).await
+                });
+            }
+            Effect::Refresh => {
+                self.poll_git(true);
+                self.observe_live();
+                if self.queued_write.is_none() {
+                    self.read_state();
+                }
+            }
+            Effect::Notify(notice) => self.shared.notify(notice).await,
+            Effect::WakeAt(when) => {
+                let wait =
+                    Duration::try_from(when.duration_since(Timestamp::now())).unwrap_or_default();
+                self.spawn_msg(async move {
+                    tokio::time::sleep(wait).await;
+                    let at = Timestamp::now().max(when);
+                    Msg::Event(Event::Tick { at })
+                });
+            }
+            Effect::Audit { action, detail } => {
+                self.shared.audit(Some(&self.env.name), &action, &detail);
+            }
+        }
+    }
+
+    fn connect(&mut self) {
+        if self.connecting || self.cluster.is_some() {
+            return;
+        }
+        self.connecting = true;
+        let kubeconfig = self.shared.config.kubeconfig.clone();
+        let context = self.env.context.clone();
+        self.spawn_msg(async move { Msg::Cluster(jobs::connect(kubeconfig, context).await) });
+    }
+
+    fn poll_git(&mut self, force: bool) {
+        if self.git_busy {
+            return;
+        }
+        self.git_busy = true;
+        let fetch = force
+            || self
+                .last_fetch
+                .is_none_or(|t| t.elapsed() >= self.shared.config.repo.poll_interval);
+        if fetch {
+            self.last_fetch = Some(Instant::now());
+        }
+        let last = if force { None } else { self.head_sha.clone() };
+        let source = self.source.clone();
+        let shared = self.shared.clone();
+        let env = self.env.clone();
+        self.spawn_msg(async move {
+            let result = tokio::task::spawn_blocking(move || {
+                jobs::poll_git(&source, &shared.config, &env, last.as_deref(), fetch)
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("git task failed: {e}")));
+            Msg::Git(result)
+        });
+    }
+
+    fn observe_live(&mut self) {
+        if self.live_busy {
+            return;
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            self.connect();
+            return;
+        };
+        let Some(desired) = self.head_desired.clone() else {
+            return;
+        };
+        self.live_busy = true;
+        let generation = self.live_gen;
+        let env = self.env.clone();
+        self.spawn_msg(async move {
+            let result = jobs::observe_live(cluster, env, desired).await;
+            Msg::Live { generation, result }
+        });
+    }
+
+    fn read_state(&mut self) {
+        if self.state_busy {
+            return;
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        self.state_busy = true;
+        let env = self.env.clone();
+        self.spawn_msg(async move {
+            let result = super::super::held_io::load_held(&cluster, &env)
+                .await
+                .map_err(|e| e.to_string());
+            Msg::StateRead(result)
+        });
+    }
+
+    fn start_queued_write(&mut self) {
+        if self.state_busy {
+            return;
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let Some((seq, state)) = self.queued_write.take() else {
+            return;
+        };
+        self.state_busy = true;
+        let env = self.env.clone();
+        let rv = self.state_rv.clone();
+        self.spawn_msg(async move {
+            let result = super::super::held_io::store_held(&cluster, &env, &state, rv.as_deref())
+                .await
+                .map_err(|e| (e.status_code() == Some(409), e.to_string()));
+            Msg::StateStored { seq, result }
+        });
+    }
+
+    fn lease(&mut self) {
+        let Some(cluster) = self.cluster.clone() else {
+            self.connect();
+            return;
+        };
+        let env = self.env.clone();
+        let operator = self.shared.opts.operator.clone();
+        let automation = self.shared.opts.automation && !self.shared.opts.read_only;
+        let operation = self
+            .engine
+            .view()
+            .operation
+            .filter(|o| o.by == operator)
+            .and_then(|o| serde_json::to_string(&o).ok());
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            for event in jobs::lease(&cluster, &env, &operator, automation, operation).await {
+                let _ = tx.send(Msg::Event(event));
+            }
+        });
+    }
+
+    /// The env as the snapshot shows it: observation and commits, with the engine's facts.
+    fn display(&self) -> EnvState {
+        let mut state = self.state.clone();
+        self.engine.view().fill(&mut state);
+        if state.error.is_none() {
+            state.error = self
+                .cluster_error
+                .clone()
+                .map(|e| format!("cluster unreachable: {e}"))
+                .or_else(|| self.git_error.clone())
+                .or_else(|| self.state_error.clone());
+        }
+        state
+    }
+
+    async fn publish(&mut self) {
+        let state = self.display();
+        let current = (state, self.head_commit.clone());
+        if self.last_sent.as_ref() == Some(&current) {
+            return;
+        }
+        let update = EnvUpdate {
+            index: self.index,
+            state: current.0.clone(),
+            view: self.engine.view(),
+            head: current.1.clone(),
+            repo_error: self.git_error.clone(),
+        };
+        self.last_sent = Some(current);
+        if self.update_tx.send(update).await.is_err() {
+            tracing::debug!(env = %self.env.name, "driver gone");
+        }
+    }
+
+    /// Waits (bounded) for the last ConfigMap write, then gives the Lease up.
+    async fn shutdown(mut self) {
+        if let Some((_, task)) = self.validating.take() {
+            task.abort();
+        }
+        let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
+        while self.state_busy || self.queued_write.is_some() {
+            if self.cluster.is_none() {
+                break;
+            }
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(msg)) => self.on_msg(msg).await,
+                _ => {
+                    tracing::warn!(env = %self.env.name, "cluster-held state not flushed before shutdown");
+                    break;
+                }
+            }
+        }
+        self.publish().await;
+        if self.lease_mine
+            && let Some(cluster) = &self.cluster
+        {
+            jobs::release_lease(cluster, &self.env, &self.shared.opts.operator).await;
+        }
+    }
+}
+
+fn ticker(period: Duration) -> tokio::time::Interval {
+    let mut t = tokio::time::interval(period);
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    t
+}
