@@ -11,7 +11,7 @@
 //! This is the only IO in the module. Imports `crate::model` and `crate::config`.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
@@ -137,11 +137,23 @@ pub async fn run(
     let mut notices_open = true;
     let mut dirty = true;
     let mut shown_clock = clock_key(&view);
+    // For `scripts/ui-speed.sh` (debug level): when the first frame is drawn, and how long
+    // each key press takes to reach the terminal.
+    let started = Instant::now();
+    let mut first_frame = true;
+    let mut key_at: Option<Instant> = None;
 
     loop {
         if dirty {
             terminal.draw(|frame| render(frame, &snap, &mut view, &theme))?;
             dirty = false;
+            if first_frame {
+                first_frame = false;
+                tracing::debug!(elapsed_us = elapsed_us(started), "first frame drawn");
+            }
+            if let Some(at) = key_at.take() {
+                tracing::debug!(latency_us = elapsed_us(at), "key to frame");
+            }
         }
         if view.quit {
             return Ok(());
@@ -171,7 +183,13 @@ pub async fn run(
             _ = sighup.recv() => UiEvent::Shutdown,
         };
         let action = match event {
-            UiEvent::Input(Event::Key(key)) => translate(&view, key),
+            UiEvent::Input(Event::Key(key)) => {
+                let action = translate(&view, key);
+                if action.is_some() {
+                    key_at.get_or_insert_with(Instant::now);
+                }
+                action
+            }
             UiEvent::Input(Event::Resize(..)) => {
                 dirty = true;
                 None
@@ -221,4 +239,8 @@ fn clock_key(view: &ViewState) -> i64 {
     } else {
         view.now.as_second().div_euclid(60)
     }
+}
+
+fn elapsed_us(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
 }
