@@ -17,6 +17,7 @@ use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use jiff::Timestamp;
 use ratatui::DefaultTerminal;
+use ratatui::buffer::Buffer;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
@@ -142,12 +143,15 @@ pub async fn run(
     let started = Instant::now();
     let mut first_frame = true;
     let mut key_at: Option<Instant> = None;
+    let mut last_frame: Option<Buffer> = None;
 
     loop {
         if dirty {
-            terminal.draw(|frame| render(frame, &snap, &mut view, &theme))?;
             dirty = false;
-            if first_frame {
+            let wrote = draw_if_changed(terminal, &mut last_frame, |frame| {
+                render(frame, &snap, &mut view, &theme);
+            })?;
+            if first_frame && wrote {
                 first_frame = false;
                 tracing::debug!(elapsed_us = elapsed_us(started), "first frame drawn");
             }
@@ -243,4 +247,26 @@ fn clock_key(view: &ViewState) -> i64 {
 
 fn elapsed_us(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Renders a frame and writes it only when it differs from the frame on screen, so a
+/// snapshot that changes nothing visible (a renewed Lease, a newer `observed_at`) costs no
+/// terminal output at all — not even ratatui's per-draw style reset and cursor hide. Returns
+/// whether anything was written.
+fn draw_if_changed(
+    terminal: &mut DefaultTerminal,
+    last: &mut Option<Buffer>,
+    render_frame: impl FnOnce(&mut ratatui::Frame),
+) -> std::io::Result<bool> {
+    terminal.autoresize()?;
+    let mut frame = terminal.get_frame();
+    render_frame(&mut frame);
+    if last.as_ref() == Some(&*terminal.current_buffer_mut()) {
+        // Leave the back buffer blank for the next render, as a completed draw would.
+        terminal.current_buffer_mut().reset();
+        return Ok(false);
+    }
+    let completed = terminal.apply_buffer()?;
+    *last = Some(completed.buffer.clone());
+    Ok(true)
 }
