@@ -13,10 +13,10 @@
 //! |---|---|---|
 //! | [`model`] | vocabulary: `ResourceKey`, `Manifest`, `Snapshot`, `Command`, `Notice`, … | nothing |
 //! | [`render`] | files of a tree → manifests: native kustomize, plain YAML, external command; `FileSystem` trait | model |
-//! | [`source`] | git2: open/clone/fetch, revisions, trees without checkout, history per path, commits | model |
+//! | [`source`] | git2: open/clone/fetch, revisions, trees without checkout, history per path, commits, publishing (push never forced, revert) | model |
 //! | [`config`] | `driftdeck.yaml`: discovery, raw serde types → validated `Config` (keymap and theme files: tui) | model |
 //! | [`demo`] | `demo init`: the demo GitOps repo (with history) and its config, from embedded `assets/demo/`; `demo::run`: the demo's state dir and in-process sandbox | model, sandbox |
-//! | [`controller`] | the reconcile loop: the sans-IO per-env [`controller::engine`] (+ the async driver); today `apply_env` and `run_monitor` (observe + sync) feed the console | model, config, source, render, diff, health, cluster |
+//! | [`controller`] | the reconcile loop: the sans-IO per-env [`controller::engine`] and the async [`controller::driver`] (one task per env; the only writer of the Snapshot) that the console, `controller` and every CLI verb run | model, config, source, render, diff, health, cluster |
 //! | [`diff`] | pair desired/live by key, normalize, compare (dry-run or fallback), unified text, Secret masking | model |
 //! | [`cluster`] | kube-rs boundary: clients per context, discovery cache, server-side apply and dry-run, watch caches | model |
 //! | [`health`] | `assess(obj) -> Health` per kind (one file each), `pod_row` for the pods pane | model |

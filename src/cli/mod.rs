@@ -257,7 +257,9 @@ fn dispatch(cli: Cli) -> CmdResult {
         None | Some(Commands::Watch) | Some(Commands::Demo(DemoArgs { action: None, .. }))
     );
     if !console {
-        init_stderr_logging();
+        // The headless controller logs its work at info; the other commands only warnings.
+        let controller = matches!(cli.command, Some(Commands::Controller));
+        init_stderr_logging(if controller { "info" } else { "warn" });
     }
     match cli.command {
         None => console::console(&global),
@@ -269,14 +271,14 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Commands::Demo(args)) => console::demo(&global, args.watch),
         Some(Commands::Sandbox(args)) => sandbox::run(args),
         Some(Commands::Watch) => console::watch(&global),
-        Some(Commands::Controller) => not_yet("controller", 5),
+        Some(Commands::Controller) => controller::run(&global),
         Some(Commands::Status(args)) => status::run(&global, args),
         Some(Commands::Diff(args)) => diff::run(&global, args),
-        Some(Commands::Sync(_)) => not_yet("sync", 5),
-        Some(Commands::Promote(_)) => not_yet("promote", 5),
-        Some(Commands::Rollback(_)) => not_yet("rollback", 5),
-        Some(Commands::Pause(_)) => not_yet("pause", 5),
-        Some(Commands::Resume(_)) => not_yet("resume", 5),
+        Some(Commands::Sync(args)) => verbs::sync(&global, args),
+        Some(Commands::Promote(args)) => promote::run(&global, args),
+        Some(Commands::Rollback(args)) => verbs::rollback(&global, args),
+        Some(Commands::Pause(args)) => verbs::pause(&global, args),
+        Some(Commands::Resume(args)) => verbs::resume(&global, args),
         Some(Commands::History(args)) => history::run(&global, args),
     }
 }
@@ -287,9 +289,9 @@ pub(crate) fn load_config(global: &GlobalArgs) -> Result<crate::config::Config, 
     crate::config::load(&path).map_err(Failure::setup)
 }
 
-fn init_stderr_logging() {
+fn init_stderr_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -318,18 +320,14 @@ pub(crate) fn unknown_env(config: &crate::config::Config, name: &str) -> String 
     )
 }
 
-/// A verb of the contract this build does not have yet: say so plainly (exit 2), never
-/// pretend to have done it.
-fn not_yet(what: &str, issue: u32) -> CmdResult {
-    Err(Failure::Setup(format!(
-        "{what} is not available in this build yet (tracked in issue {issue})"
-    )))
-}
-
 mod console;
+mod controller;
 mod demo;
 mod diff;
+mod dry_run;
 mod history;
+mod promote;
 mod render;
 mod sandbox;
 mod status;
+mod verbs;

@@ -1,8 +1,8 @@
 //! The controller: the reconcile loop, and the only module that composes the leaf modules
 //! (config, source, render, diff, health, cluster). It holds the pipeline's first stage — what
 //! Git wants for an env at a revision ([`desired`]) — and the per-env decision engine
-//! ([`engine`], pure, sans-IO); the async driver that executes the engine's effects and is the
-//! only writer of the `Snapshot` follows.
+//! ([`engine`], pure, sans-IO) and the async [`driver`] that executes the engine's effects and
+//! is the only writer of the `Snapshot`.
 //!
 //! May import model, config, source, render, diff, health, cluster. Must not import tui. The
 //! engine half imports only `model`.
@@ -13,7 +13,6 @@ mod desired;
 pub mod driver;
 pub mod engine;
 pub mod held_io;
-mod monitor;
 mod observe;
 pub mod promote;
 mod status;
@@ -23,7 +22,6 @@ pub use desired::{
     Desired, DesiredError, GitFs, cache_dir, desired, env_path, open_source, renderer_for,
 };
 pub use driver::{DriverOptions, operator, poll_period};
-pub use monitor::{NOT_YET, run_monitor};
 pub use observe::{
     ENV_ANNOTATION, LiveSet, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION, assess,
     base_state, diff_options, list_live, observe, predict,

@@ -55,6 +55,22 @@ pub enum Error {
     NothingToCommit { branch: String },
     #[error("branch \"{branch}\" moved while committing (now {now}); retry")]
     BranchMoved { branch: String, now: String },
+    /// `rollback --revert` would clobber a later change: `path` was changed again after the
+    /// reverted range.
+    #[error("cannot revert {path}: it changed again after {bad} (in {by}); revert it by hand")]
+    RevertConflict {
+        path: String,
+        bad: String,
+        by: String,
+    },
+    #[error(
+        "{good} is not a first-parent ancestor of {bad} on {branch}: nothing to revert between them"
+    )]
+    NotAncestor {
+        good: String,
+        bad: String,
+        branch: String,
+    },
     /// Any other libgit2 failure, with what we were doing.
     #[error("{what}: {source}", source = source.message())]
     Git {

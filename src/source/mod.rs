@@ -18,7 +18,8 @@
 //!
 //! Layout: `location` (path or URL, cache naming), `remote` (clone, fetch, credentials), `tree`
 //! (reading files at a revision), `history` (commits per path), `writer` (commits without a
-//! checkout), `error`.
+//! checkout), `publish` (commit + push without force, rejected-push retry, `git revert` of a
+//! range), `error`.
 
 mod error;
 mod history;

@@ -1,10 +1,39 @@
 //! Publishing commits: commit edits computed from the branch head, push when the repository
-//! has a remote, and `git revert` of a range — never a force-push. A rejected push is fetched,
-//! the edits recomputed on the new head once, and pushed again; a second rejection is an error.
+//! has a remote, and `git revert` of a range — never a force-push.
 //!
-//! INTERFACE STUB: bodies are filled in by the git-write work.
+//! Imports nothing from the crate. A local repository (the url is a path, bare or not) gets the
+//! commit on its branch ref directly and nothing is pushed. A remote is worked through its bare
+//! mirror in the cache: fetch (which force-mirrors `refs/heads/<branch>` from the remote), run
+//! `make` on the fetched head, commit on exactly that head, push `refs/heads/<branch>` with a
+//! non-forced refspec. The remote refuses a non-fast-forward; libgit2 reports that either as an
+//! `Err` (the local `file://` transport) or only through the `push_update_reference` callback
+//! with a status (smart transports), so both are read. On a rejection the edits are thrown
+//! away, the branch fetched again, `make` re-run on the new head's tree and pushed once more; a
+//! second rejection is an [`Error::Remote`] (`action: "push"`) and nothing is forced.
+//!
+//! Nothing half-published lingers: whenever a push does not land (rejected, network, auth), the
+//! mirror's branch ref is put back, compare-and-swap, from our unpushed commit to the head it
+//! was fetched at — the remote's head as last seen — without needing the network. The unpushed
+//! commit is left unreferenced for git's gc. (The next fetch would overwrite the ref anyway,
+//! but a reader in between must not see a commit the remote does not have.)
+//!
+//! A local repository's branch may move between reading the head and committing (an operator
+//! committing by hand): the commit is compare-and-swap too, and a moved branch is handled like
+//! a rejected push — `make` once more on the new head, then [`Error::BranchMoved`].
+//!
+//! Revert is path-level three-way: every path changed by the first-parent commits in
+//! (good, bad] goes back to its content at `good` when the head still has it as `bad` left it;
+//! when a later commit changed it again, that is an [`Error::RevertConflict`] naming the path and
+//! the commit, never a silent clobber. A path already back at `good` is left alone, so a second
+//! revert of the same range is [`Error::NothingToCommit`].
 
-use super::{Author, Edit, Error, Source, Tree};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+use git2::{Commit as GitCommit, ErrorCode, Oid, PushOptions, Repository};
+
+use super::location::Transport;
+use super::{Author, Edit, Error, Source, Tree, remote, writer};
 
 /// A commit that landed on the branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +47,17 @@ pub struct Published {
     pub rebased: bool,
 }
 
+/// How one commit-and-push attempt ended when it did not fail outright.
+enum Attempt {
+    Landed(Published),
+    /// The remote (or, locally, the branch ref) had moved; the reason as the remote said it.
+    Rejected(String),
+}
+
+/// Commits past a range's start searched for its end, and commits past the head searched for a
+/// conflicting change: a bound so a wrong `good` fails fast on a huge history.
+const MAX_WALK: usize = 100_000;
+
 impl Source {
     /// Commits what `make` computes from the branch head's tree (`(edits, message)`), then
     /// pushes when remote. `make` runs again on the new head after a rejected push.
@@ -25,12 +65,15 @@ impl Source {
     where
         F: Fn(&Tree<'_>) -> Result<(Vec<Edit>, String), Error>,
     {
-        let _ = (make, author);
-        Err(Error::Remote {
-            action: "publish",
-            url: self.spec().url.clone(),
-            message: "not implemented yet".into(),
-        })
+        self.publish_on(
+            |head| {
+                let root = head
+                    .tree()
+                    .map_err(Error::git(format!("read the tree of {}", head.id())))?;
+                make(&Tree::new(&self.repo, root, &head.id().to_string()))
+            },
+            author,
+        )
     }
 
     /// One commit on the branch head that reverts the commits after `good` up to and including
@@ -42,11 +85,343 @@ impl Source {
         message: Option<&str>,
         author: &Author,
     ) -> Result<Published, Error> {
-        let _ = (good, bad, message, author);
-        Err(Error::Remote {
-            action: "revert",
-            url: self.spec().url.clone(),
-            message: "not implemented yet".into(),
-        })
+        let good = self.commit_oid(good)?;
+        let bad = self.commit_oid(bad)?;
+        self.publish_on(|head| self.revert_edits(good, bad, head, message), author)
+    }
+
+    /// [`Source::publish`] with `make` given the head commit itself.
+    fn publish_on<F>(&self, make: F, author: &Author) -> Result<Published, Error>
+    where
+        F: Fn(&GitCommit<'_>) -> Result<(Vec<Edit>, String), Error>,
+    {
+        let Some(transport) = self.transport else {
+            return match self.attempt(&make, author, None)? {
+                Attempt::Landed(p) => Ok(p),
+                Attempt::Rejected(_) => match self.attempt(&make, author, None)? {
+                    Attempt::Landed(p) => Ok(Published { rebased: true, ..p }),
+                    Attempt::Rejected(now) => Err(Error::BranchMoved {
+                        branch: self.spec.branch.clone(),
+                        now,
+                    }),
+                },
+            };
+        };
+        self.fetch_branch(transport)?;
+        let first = match self.attempt(&make, author, Some(transport))? {
+            Attempt::Landed(p) => return Ok(p),
+            Attempt::Rejected(why) => why,
+        };
+        tracing::info!(url = %self.spec.url, reason = %first, "push rejected; fetching and re-making the commit once");
+        self.fetch_branch(transport)?;
+        match self.attempt(&make, author, Some(transport))? {
+            Attempt::Landed(p) => Ok(Published { rebased: true, ..p }),
+            Attempt::Rejected(second) => Err(Error::Remote {
+                action: "push",
+                url: self.spec.url.clone(),
+                message: format!(
+                    "refs/heads/{} was rejected twice (the remote moved again while we \
+                     re-made the commit: {second}); nothing was forced and nothing was \
+                     published — fetch and try again",
+                    self.spec.branch
+                ),
+            }),
+        }
+    }
+
+    fn fetch_branch(&self, transport: Transport) -> Result<(), Error> {
+        remote::fetch(&self.repo, &self.spec.url, transport, &self.spec.branch)
+    }
+
+    /// Reads the head, makes the edits, commits on that head and (remote) pushes.
+    fn attempt<F>(
+        &self,
+        make: &F,
+        author: &Author,
+        transport: Option<Transport>,
+    ) -> Result<Attempt, Error>
+    where
+        F: Fn(&GitCommit<'_>) -> Result<(Vec<Edit>, String), Error>,
+    {
+        let branch = &self.spec.branch;
+        let base = self.head_oid()?;
+        let head = self
+            .repo
+            .find_commit(base)
+            .map_err(Error::git(format!("read commit {base}")))?;
+        let (edits, message) = make(&head)?;
+        let sha = match writer::commit_on(&self.repo, branch, base, &edits, &message, author) {
+            Ok(sha) => sha,
+            Err(Error::BranchMoved { now, .. }) => return Ok(Attempt::Rejected(now)),
+            Err(e) => return Err(e),
+        };
+        let summary = message.lines().next().unwrap_or_default().to_owned();
+        let Some(transport) = transport else {
+            return Ok(Attempt::Landed(Published {
+                sha,
+                summary,
+                pushed: false,
+                rebased: false,
+            }));
+        };
+        let pushed = push(&self.repo, &self.spec.url, transport, branch);
+        if !matches!(pushed, Ok(None)) {
+            self.unpublish(&sha, base)?;
+        }
+        match pushed? {
+            None => Ok(Attempt::Landed(Published {
+                sha,
+                summary,
+                pushed: true,
+                rebased: false,
+            })),
+            Some(why) => Ok(Attempt::Rejected(why)),
+        }
+    }
+
+    /// Puts the mirror's branch back from our unpushed commit to the head it was made on.
+    fn unpublish(&self, ours: &str, base: Oid) -> Result<(), Error> {
+        let refname = format!("refs/heads/{}", self.spec.branch);
+        let ours = Oid::from_str(ours).map_err(Error::git(format!("parse sha {ours}")))?;
+        match self.repo.reference_matching(
+            &refname,
+            base,
+            true,
+            ours,
+            "driftdeck: push failed, back to the remote's head",
+        ) {
+            Ok(_) => Ok(()),
+            // Someone (a concurrent fetch) already moved it off our commit: nothing of ours left.
+            Err(e) if e.code() == ErrorCode::Modified => Ok(()),
+            Err(source) => Err(Error::Git {
+                what: format!("reset {refname} after a failed push"),
+                source,
+            }),
+        }
+    }
+
+    /// The edits that undo (good, bad] on `head`, and the message.
+    fn revert_edits(
+        &self,
+        good: Oid,
+        bad: Oid,
+        head: &GitCommit<'_>,
+        message: Option<&str>,
+    ) -> Result<(Vec<Edit>, String), Error> {
+        let repo = &self.repo;
+        let range = first_parent_range(repo, good, bad).ok_or_else(|| Error::NotAncestor {
+            good: crate::model::short_sha(&good.to_string()).to_owned(),
+            bad: crate::model::short_sha(&bad.to_string()).to_owned(),
+            branch: self.spec.branch.clone(),
+        })?;
+        let mut paths = BTreeSet::new();
+        for commit in &range {
+            paths.extend(changed_paths(repo, commit)?);
+        }
+        let good_tree = tree_of(repo, good)?;
+        let bad_tree = tree_of(repo, bad)?;
+        let head_tree = head
+            .tree()
+            .map_err(Error::git(format!("read the tree of {}", head.id())))?;
+        let mut edits = Vec::new();
+        for path in &paths {
+            let at_good = entry(&good_tree, path);
+            let at_bad = entry(&bad_tree, path);
+            let at_head = entry(&head_tree, path);
+            if at_head == at_good {
+                continue;
+            }
+            if at_head != at_bad {
+                return Err(Error::RevertConflict {
+                    path: path.clone(),
+                    bad: crate::model::short_sha(&bad.to_string()).to_owned(),
+                    by: later_change(head, bad, path),
+                });
+            }
+            let content = match at_good {
+                Some((oid, _)) => Some(
+                    repo.find_blob(oid)
+                        .map_err(Error::git(format!("read {path} at {good}")))?
+                        .content()
+                        .to_vec(),
+                ),
+                None => None,
+            };
+            edits.push((path.clone(), content));
+        }
+        let message = match message {
+            Some(m) => m.to_owned(),
+            None => revert_message(&range, good),
+        };
+        Ok((edits, message))
+    }
+}
+
+/// Pushes `refs/heads/<branch>` (never forced). `Ok(None)`: it landed; `Ok(Some(why))`: the
+/// remote refused it (not a fast-forward); `Err`: anything else (network, auth, hook).
+fn push(
+    repo: &Repository,
+    url: &str,
+    transport: Transport,
+    branch: &str,
+) -> Result<Option<String>, Error> {
+    let fail = |message: String| Error::Remote {
+        action: "push",
+        url: url.to_owned(),
+        message,
+    };
+    let mut origin = repo
+        .find_remote(remote::REMOTE)
+        .or_else(|_| repo.remote(remote::REMOTE, url))
+        .map_err(|e| fail(e.message().to_owned()))?;
+    let config = repo.config().map_err(|e| fail(e.message().to_owned()))?;
+    let refused: RefCell<Option<String>> = RefCell::new(None);
+    let mut callbacks = remote::callbacks(&config, transport);
+    callbacks.push_update_reference(|refname, status| {
+        if let Some(status) = status {
+            *refused.borrow_mut() = Some(format!("{refname}: {status}"));
+        }
+        Ok(())
+    });
+    let mut options = PushOptions::new();
+    options.remote_callbacks(callbacks);
+    let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    let result = origin.push(&[refspec.as_str()], Some(&mut options));
+    drop(options);
+    match result {
+        Ok(()) => Ok(refused.into_inner()),
+        Err(e) if is_rejection(&e) => Ok(Some(e.message().to_owned())),
+        Err(e) => Err(fail(
+            refused
+                .into_inner()
+                .unwrap_or_else(|| e.message().to_owned()),
+        )),
+    }
+}
+
+/// libgit2's local transport says "cannot push non-fastforwardable reference" with
+/// `NotFastForward`; some versions only carry it in the message.
+fn is_rejection(e: &git2::Error) -> bool {
+    let message = e.message().to_ascii_lowercase();
+    e.code() == ErrorCode::NotFastForward
+        || message.contains("non-fastforward")
+        || message.contains("non-fast-forward")
+        || message.contains("fastforwardable")
+}
+
+/// The first-parent commits in (good, bad], newest first; `None` when `good` is not a
+/// first-parent ancestor of `bad`.
+fn first_parent_range(repo: &Repository, good: Oid, bad: Oid) -> Option<Vec<GitCommit<'_>>> {
+    let mut range = Vec::new();
+    let mut at = repo.find_commit(bad).ok()?;
+    for _ in 0..MAX_WALK {
+        if at.id() == good {
+            return Some(range);
+        }
+        let parent = at.parent(0).ok()?;
+        range.push(at);
+        at = parent;
+    }
+    None
+}
+
+/// Files `commit` changed against its first parent (against nothing for a root commit).
+fn changed_paths(repo: &Repository, commit: &GitCommit<'_>) -> Result<Vec<String>, Error> {
+    let what = || format!("diff commit {}", commit.id());
+    let new = commit.tree().map_err(Error::git(what()))?;
+    let old = match commit.parent(0) {
+        Ok(p) => Some(p.tree().map_err(Error::git(what()))?),
+        Err(_) => None,
+    };
+    let diff = repo
+        .diff_tree_to_tree(old.as_ref(), Some(&new), None)
+        .map_err(Error::git(what()))?;
+    let mut paths = Vec::new();
+    for delta in diff.deltas() {
+        for file in [delta.old_file(), delta.new_file()] {
+            if let Some(path) = file.path() {
+                // git paths are '/'-separated on every platform.
+                paths.push(path.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    Ok(paths)
+}
+
+fn tree_of(repo: &Repository, oid: Oid) -> Result<git2::Tree<'_>, Error> {
+    repo.find_commit(oid)
+        .and_then(|c| c.tree())
+        .map_err(Error::git(format!("read the tree of {oid}")))
+}
+
+/// A file's blob and mode in a tree; `None` when absent (or a folder: git has no empty ones,
+/// and a folder where a file was is a change too).
+fn entry(tree: &git2::Tree<'_>, path: &str) -> Option<(Oid, i32)> {
+    let e = tree.get_path(std::path::Path::new(path)).ok()?;
+    (e.kind() == Some(git2::ObjectType::Blob)).then(|| (e.id(), e.filemode()))
+}
+
+/// Which commit after `bad` changed `path` last, for the conflict message: the newest
+/// first-parent commit from the head down to `bad` whose change touches it.
+fn later_change(head: &GitCommit<'_>, bad: Oid, path: &str) -> String {
+    let mut at = head.clone();
+    for _ in 0..MAX_WALK {
+        if at.id() == bad {
+            break;
+        }
+        let Ok(parent) = at.parent(0) else { break };
+        let mine = at.tree().ok().and_then(|t| entry(&t, path));
+        let before = parent.tree().ok().and_then(|t| entry(&t, path));
+        if mine != before {
+            return format!(
+                "{} \"{}\"",
+                crate::model::short_sha(&at.id().to_string()),
+                summary(&at)
+            );
+        }
+        at = parent;
+    }
+    "the branch head".to_owned()
+}
+
+/// `Revert "<bad's summary>"` and a body naming every reverted commit, as `git revert` would.
+fn revert_message(range: &[GitCommit<'_>], good: Oid) -> String {
+    let newest = range.first().map(summary).unwrap_or_default();
+    let mut message = format!("Revert \"{newest}\"\n\n");
+    if let [only] = range {
+        message.push_str(&format!("This reverts commit {}.\n", only.id()));
+    } else {
+        message.push_str(&format!(
+            "This reverts the {} commits after {}:\n\n",
+            range.len(),
+            good
+        ));
+        for c in range {
+            message.push_str(&format!("{} {}\n", c.id(), summary(c)));
+        }
+    }
+    message
+}
+
+fn summary(commit: &GitCommit<'_>) -> String {
+    String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejections_are_told_from_other_push_errors() {
+        let nff = git2::Error::new(
+            ErrorCode::NotFastForward,
+            git2::ErrorClass::Reference,
+            "cannot push because a reference that you are trying to update on the remote contains commits that are not present locally.",
+        );
+        assert!(is_rejection(&nff));
+        let local = git2::Error::from_str("cannot push non-fastforwardable reference");
+        assert!(is_rejection(&local));
+        let auth = git2::Error::from_str("authentication required");
+        assert!(!is_rejection(&auth));
     }
 }

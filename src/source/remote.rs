@@ -17,7 +17,7 @@ use git2::{AutotagOption, Cred, CredentialType, FetchOptions, RemoteCallbacks, R
 use super::Error;
 use super::location::Transport;
 
-const REMOTE: &str = "origin";
+pub(crate) const REMOTE: &str = "origin";
 /// Attempts per fetch before giving up on credentials.
 const MAX_AUTH_ATTEMPTS: usize = 3;
 
@@ -132,7 +132,7 @@ pub(crate) fn fetch(
 }
 
 /// Credential callbacks: ssh-agent for ssh, git credential helpers for http(s), bounded.
-fn callbacks<'a>(config: &'a git2::Config, transport: Transport) -> RemoteCallbacks<'a> {
+pub(crate) fn callbacks<'a>(config: &'a git2::Config, transport: Transport) -> RemoteCallbacks<'a> {
     let mut auth = Auth::new(config, transport);
     let mut callbacks = RemoteCallbacks::new();
     callbacks.credentials(move |url, username, allowed| auth.next(url, username, allowed));

@@ -3,7 +3,7 @@
 //!
 //! Imports nothing from the crate. The working tree and index of a non-bare repository are left
 //! alone (the console never reads them, and an operator's uncommitted work there must survive).
-//! Promote and `rollback --revert` build on this; push lives beside it when it arrives.
+//! Promote and `rollback --revert` build on this through `publish`, which also pushes.
 
 use std::collections::BTreeMap;
 
@@ -49,6 +49,35 @@ pub(crate) fn commit_files(
             });
         }
     };
+    commit_onto(repo, branch, head, edits, message, author)
+}
+
+/// Commits `edits` on top of `parent` (which the caller computed the edits from) and advances
+/// `branch` only if it still points at `parent` ([`Error::BranchMoved`] otherwise), so edits
+/// made from one tree never land on another.
+pub(crate) fn commit_on(
+    repo: &Repository,
+    branch: &str,
+    parent: Oid,
+    edits: &[Edit],
+    message: &str,
+    author: &Author,
+) -> Result<String, Error> {
+    let head = repo
+        .find_commit(parent)
+        .map_err(Error::git(format!("read commit {parent}")))?;
+    commit_onto(repo, branch, Some(head), edits, message, author)
+}
+
+fn commit_onto(
+    repo: &Repository,
+    branch: &str,
+    head: Option<git2::Commit<'_>>,
+    edits: &[Edit],
+    message: &str,
+    author: &Author,
+) -> Result<String, Error> {
+    let refname = format!("refs/heads/{branch}");
     let base = match &head {
         Some(c) => Some(
             c.tree()

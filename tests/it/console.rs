@@ -1,4 +1,4 @@
-//! The live console end to end: `controller::apply_env` and `controller::run_monitor` against
+//! The live console end to end: `controller::apply_env` and the controller driver against
 //! the sandbox with the demo repo, `driftdeck status` after an apply, and a tmux-driven run of
 //! `driftdeck demo` (fails loudly when tmux is absent).
 
@@ -103,8 +103,7 @@ async fn apply_env_then_status_shows_the_env_synced() {
     assert_eq!(by_name("staging")["sync"], "OutOfSync", "{doc:#}");
 }
 
-/// Channels around a monitor; the monitor runs inside `drive` beside the test's body (it is
-/// not `Send` for every lifetime, see `controller::monitor`).
+/// Channels around a spawned controller driver (automation off, audit log in a temp dir).
 struct Ends {
     snapshots: watch::Receiver<Snapshot>,
     notices: mpsc::Receiver<Notice>,
@@ -117,20 +116,29 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     let (snapshot_tx, snapshots) = watch::channel(Snapshot::default());
-    let (notice_tx, notices) = mpsc::channel(16);
+    let (notice_tx, notices) = mpsc::channel(64);
     let (commands, command_rx) = mpsc::channel(16);
-    let monitor = controller::run_monitor(config, read_only, snapshot_tx, notice_tx, command_rx);
-    // The monitor stops when nobody watches its snapshots; a body may not look at them.
+    let audit = tempfile::tempdir().unwrap();
+    let opts = controller::DriverOptions {
+        audit: controller::audit::AuditLog::at(audit.path().join("audit.jsonl")),
+        ..controller::DriverOptions::manual(read_only)
+    };
+    let driver = tokio::spawn(controller::driver::run(
+        config,
+        opts,
+        snapshot_tx,
+        notice_tx,
+        command_rx,
+    ));
+    // The driver stops when nobody watches its snapshots; a body may not look at them.
     let _watching = snapshots.clone();
     let ends = Ends {
         snapshots,
         notices,
         commands,
     };
-    tokio::select! {
-        () = monitor => panic!("the monitor stopped while the test still held its channels"),
-        () = body(ends) => {}
-    }
+    body(ends).await;
+    driver.abort();
 }
 
 /// Waits (up to a deadline) for a snapshot satisfying `cond`.
@@ -141,7 +149,7 @@ async fn snapshot_where(
     let found = tokio::time::timeout(Duration::from_secs(60), rx.wait_for(|s| cond(s)))
         .await
         .expect("no matching snapshot within 60 s")
-        .expect("monitor gone");
+        .expect("driver gone");
     found.clone()
 }
 
@@ -149,18 +157,25 @@ async fn next_notice(rx: &mut mpsc::Receiver<Notice>) -> Notice {
     tokio::time::timeout(Duration::from_secs(60), rx.recv())
         .await
         .expect("no notice within 60 s")
-        .expect("monitor gone")
+        .expect("driver gone")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn monitor_publishes_all_three_demo_envs_with_commits() {
+async fn driver_publishes_all_three_demo_envs_with_commits() {
     let (_dir, _sandbox, config) = demo_with_sandbox().await;
     let head = {
         let source = controller::open_source(&config).unwrap();
         source.resolve(None).unwrap().sha
     };
     drive(config, false, |mut ends| async move {
-        let snap = snapshot_where(&mut ends.snapshots, |s| s.seq >= 1).await;
+        // Each env is published as its own observations land; wait until all three have.
+        let snap = snapshot_where(&mut ends.snapshots, |s| {
+            s.repo.head.is_some()
+                && s.envs
+                    .iter()
+                    .all(|e| e.sync != SyncStatus::Unknown && !e.commits.is_empty())
+        })
+        .await;
         let names: Vec<&str> = snap.envs.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, CLUSTERS);
         assert!(!snap.read_only);
@@ -196,7 +211,7 @@ async fn monitor_publishes_all_three_demo_envs_with_commits() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn monitor_sync_applies_and_the_env_becomes_synced() {
+async fn driver_sync_applies_and_the_env_becomes_synced() {
     let (_dir, _sandbox, config) = demo_with_sandbox().await;
     drive(config, false, |mut ends| async move {
         snapshot_where(&mut ends.snapshots, |s| s.seq >= 1).await;
@@ -213,6 +228,7 @@ async fn monitor_sync_applies_and_the_env_becomes_synced() {
             next_notice(&mut ends.notices).await,
             Notice::OperationStarted { ref env, .. } if env == "staging"
         ));
+        // Validation runs until the env is Healthy; then the operation finishes.
         match next_notice(&mut ends.notices).await {
             Notice::OperationFinished { env, entry } => {
                 assert_eq!(env, "staging");
@@ -236,7 +252,7 @@ async fn monitor_sync_applies_and_the_env_becomes_synced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn monitor_refuses_promote_with_the_reason() {
+async fn driver_refuses_promote_from_an_env_that_is_not_synced() {
     let (_dir, _sandbox, config) = demo_with_sandbox().await;
     drive(config, false, |mut ends| async move {
         ends.commands
@@ -253,7 +269,10 @@ async fn monitor_refuses_promote_with_the_reason() {
         match next_notice(&mut ends.notices).await {
             Notice::Refused { env, reason } => {
                 assert_eq!(env.as_deref(), Some("staging"));
-                assert_eq!(reason, FailureReason::Refused(controller::NOT_YET.into()));
+                assert!(
+                    matches!(&reason, FailureReason::Refused(r) if r.contains("Synced and Healthy")),
+                    "{reason:?}"
+                );
             }
             other => panic!("expected Refused, got {other:?}"),
         }
@@ -262,7 +281,7 @@ async fn monitor_refuses_promote_with_the_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn read_only_monitor_refuses_sync_and_changes_nothing() {
+async fn read_only_driver_refuses_sync_and_changes_nothing() {
     let (_dir, sandbox, config) = demo_with_sandbox().await;
     drive(config, true, |mut ends| async move {
         ends.commands
@@ -281,7 +300,10 @@ async fn read_only_monitor_refuses_sync_and_changes_nothing() {
             }
             other => panic!("expected Refused, got {other:?}"),
         }
-        let snap = snapshot_where(&mut ends.snapshots, |s| s.seq >= 1).await;
+        let snap = snapshot_where(&mut ends.snapshots, |s| {
+            s.env("dev").is_some_and(|e| e.sync != SyncStatus::Unknown)
+        })
+        .await;
         assert!(snap.read_only);
         assert_eq!(snap.env("dev").unwrap().sync, SyncStatus::OutOfSync);
     })

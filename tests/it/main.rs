@@ -4,9 +4,12 @@
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
+//! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: issue 4 acceptance — kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
 //! - `health`:
+//! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
+//! - `publish`: commits pushed without force, a rejected push re-made once, three-way revert
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
 //! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
 //! - `sandbox_cli`: `driftdeck sandbox` as a process (startup line, kubeconfig, SIGTERM)
@@ -26,7 +29,10 @@ mod demo;
 mod diff;
 mod drift;
 mod drift_support;
+mod driver;
 mod health;
+mod promote;
+mod publish;
 mod render;
 mod render_env;
 mod sandbox_cli;

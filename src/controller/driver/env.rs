@@ -312,15 +312,15 @@ impl EnvTask {
                 self.state_busy = false;
                 match result {
                     Ok(loaded) => {
+                        // Fed even with a write queued: the engine lays its pending changes
+                        // over the fresh state and asks for a write at the new version.
                         self.state_error = None;
-                        if self.queued_write.is_none() {
-                            self.state_rv = loaded.resource_version;
-                            self.feed(Event::ClusterStateLoaded {
-                                state: loaded.state,
-                                at: Timestamp::now(),
-                            })
-                            .await;
-                        }
+                        self.state_rv = loaded.resource_version;
+                        self.feed(Event::ClusterStateLoaded {
+                            state: loaded.state,
+                            at: Timestamp::now(),
+                        })
+                        .await;
                     }
                     Err(e) => {
                         tracing::warn!(env = %self.env.name, "reading cluster-held state: {e}");

@@ -1,8 +1,9 @@
 //! `Effect::Validate`: poll the health of what an operation applied about once a second and
 //! send `Validated` readings until the env task aborts the poll (`StopValidation`).
 //!
-//! Imports the controller's observation helpers, `health`, `cluster`. Decision: besides each
-//! desired resource's own health, a Pod running only images of the applied render that is
+//! Imports the controller's observation helpers, `health`, `cluster`. Decisions: workloads
+//! must be Healthy, other kinds only present and not Degraded (as the design says: "wait for
+//! every workload"); besides each resource's own health, a Pod running only images of the applied render that is
 //! Degraded (CrashLoopBackOff, ImagePullBackOff) makes the reading Degraded at once — a
 //! Deployment alone stays Progressing until its progress deadline, which would make a bad
 //! release fail by timeout minutes later. Pods of other images (the previous release still
@@ -65,6 +66,15 @@ pub(super) fn validation_health(desired: &Desired, live: &LiveSet) -> Health {
                 Some(obj) => health::assess(obj),
                 None => Health::new(HealthCode::Missing, "not in the cluster"),
             };
+            // Validation waits for workloads; other kinds count only when missing or
+            // Degraded (an HPA stays "waiting to autoscale" until it has metrics).
+            let health = if is_workload(m.kind())
+                || matches!(health.code, HealthCode::Missing | HealthCode::Degraded)
+            {
+                health
+            } else {
+                Health::new(HealthCode::Healthy, "")
+            };
             (m.key().to_string(), health)
         })
         .collect();
@@ -98,6 +108,13 @@ pub(super) fn validation_health(desired: &Desired, live: &LiveSet) -> Health {
         .map(|(key, h)| format!("{key}: {}", h.message))
         .unwrap_or_default();
     Health::new(worst, message)
+}
+
+fn is_workload(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "Pod"
+    )
 }
 
 /// Every `image` of a container list anywhere under `v`.
