@@ -70,9 +70,14 @@ pub fn demo(global: &GlobalArgs, watch: bool) -> CmdResult {
             .await
             .map_err(Failure::setup)?;
         let config = crate::config::load(&config_file).map_err(Failure::setup)?;
-        apply_all(&config).await;
+        // The first apply runs beside the console, so its first frame does not wait for it.
+        let apply = tokio::spawn({
+            let config = config.clone();
+            async move { apply_all(&config).await }
+        });
         let world = inject::DemoWorld::in_dir(sandbox.sandbox.clone(), &dir);
         let result = run_console(config, mode, global.theme.as_deref(), Some(world)).await;
+        apply.abort();
         sandbox.stop().await;
         result
     });
