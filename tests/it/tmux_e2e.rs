@@ -234,10 +234,7 @@ fn step_drift_heals(tmux: &Tmux, kubeconfig: &Path) -> Result<(), String> {
     loop {
         let now = dev_replicas(kubeconfig)?;
         let screen = tmux.screen();
-        if now == before
-            && row_has(&screen, "dev", "Synced")
-            && !row_has(&screen, "dev", "OutOfSync")
-        {
+        if now == before && dev_settled(&screen) {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -249,8 +246,16 @@ fn step_drift_heals(tmux: &Tmux, kubeconfig: &Path) -> Result<(), String> {
     }
 }
 
+/// Dev Synced and Healthy: what a promotion from dev needs (the controller refuses otherwise).
+fn dev_settled(screen: &str) -> bool {
+    row_has(screen, "dev", "Synced")
+        && !row_has(screen, "dev", "OutOfSync")
+        && row_has(screen, "dev", "Healthy")
+}
+
 fn step_promote_with_typed_message(tmux: &Tmux) -> Result<(), String> {
     select_env(tmux, "dev")?;
+    tmux.wait("dev Synced and Healthy", 120, dev_settled)?;
     tmux.keys(&["p"]);
     tmux.wait("the promotion preview dev → staging", 90, |s| {
         s.contains("commit message") || s.contains("Refused")
