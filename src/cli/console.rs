@@ -1,7 +1,9 @@
 //! The console commands: `driftdeck` (no subcommand), `driftdeck watch` and `driftdeck demo
 //! [--watch]`. Each wires the controller (`controller::driver::run`, spawned, automation on) to the TUI
 //! (`tui::run_in_terminal`) with bare channel ends; `demo` first prepares its state folder,
-//! starts the sandbox in-process and applies every env at the branch head so it opens Synced.
+//! starts the sandbox in-process and applies every env at the branch head (beside the console,
+//! so the first frame does not wait) so it opens Synced; its `:demo …` palette requests go to
+//! `demo::inject` on their own channel.
 //!
 //! While the TUI owns the terminal nothing is printed: tracing goes to a log file in the data
 //! dir (`DIR/driftdeck.log` for the demo). Quitting stops the controller (releasing its Leases) and the sandbox.
