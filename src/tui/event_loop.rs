@@ -124,6 +124,7 @@ pub async fn run(
     view.watch_mode = opts.watch_mode;
     view.poll_interval = opts.poll_interval;
     view.demo_available = opts.demo_tx.is_some();
+    view.own_pid = Some(std::process::id());
     for warning in opts.warnings {
         view.toast_error(warning);
     }

@@ -223,6 +223,8 @@ pub struct ViewState {
     pub demo_request: Option<DemoAction>,
     /// Whether a demo channel exists (only `driftdeck demo` gives one).
     pub demo_available: bool,
+    /// This process's id, to tell our own Lease (`user@host/pid`) from another console's.
+    pub own_pid: Option<u32>,
     /// Env index watch mode is showing in detail.
     pub watch_index: usize,
     pub quit: bool,
@@ -253,6 +255,7 @@ impl ViewState {
             awaiting_preview: None,
             demo_request: None,
             demo_available: false,
+            own_pid: None,
             watch_index: 0,
             quit: false,
         }
@@ -261,6 +264,15 @@ impl ViewState {
     /// Read-only either because the console was started so or because the controller says so.
     pub fn is_read_only(&self, snap: &Snapshot) -> bool {
         self.read_only || self.watch_mode || snap.read_only
+    }
+
+    /// Whether `holder` (`user@host/pid`) is this process.
+    pub fn holds_lease(&self, holder: &str) -> bool {
+        self.own_pid.is_some_and(|pid| {
+            holder
+                .rsplit_once('/')
+                .is_some_and(|(_, p)| p == pid.to_string())
+        })
     }
 
     /// The env the panes are about.

@@ -625,3 +625,13 @@ fn an_env_whose_observation_failed_never_claims_live_matches_git() {
     assert!(screen.contains("connection refused"), "{screen}");
     assert!(screen.contains("last good data: 4s ago"), "{screen}");
 }
+
+#[test]
+fn our_own_lease_is_not_shown_as_held_by_someone() {
+    let mut view = fixtures::view_state();
+    assert!(!view.holds_lease("carol@ops-1/4242"));
+    view.own_pid = Some(4242);
+    assert!(view.holds_lease("carol@ops-1/4242"));
+    assert!(!view.holds_lease("carol@ops-1/42421"));
+    assert!(!view.holds_lease("carol@ops-1"));
+}
