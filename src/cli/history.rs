@@ -4,13 +4,22 @@
 //! The input set is taken from the render at the branch head: a file that fed the env only in
 //! the past (a patch since deleted) is found through the folders that still feed it, not on its
 //! own. When the head does not render, the env's folder alone is used and a warning says so.
-//! Operations (cluster-held history) join this output with the controller.
+//!
+//! Then the env's operations (sync, rollback, promote… from ConfigMap `driftdeck-<env>`,
+//! newest first). An unreachable cluster does not fail the command: the commits are still
+//! printed, `operations` is empty with `operations_error` set, and stderr says why.
+
+use std::time::Duration;
 
 use serde::Serialize;
 
 use super::{CmdResult, Failure, GlobalArgs, HistoryArgs, OutputFormat, load_config};
+use crate::controller::held_io;
 use crate::controller::{self, DesiredError};
-use crate::model::Commit;
+use crate::model::{Commit, HistoryEntry, short_sha};
+
+/// Bound on reaching the cluster for operations: the commits must not wait on a dead cluster.
+const OPERATIONS_TIMEOUT: Duration = Duration::from_secs(15);
 
 #[derive(Serialize)]
 struct HistoryOut<'a> {
@@ -22,6 +31,10 @@ struct HistoryOut<'a> {
     skip: usize,
     limit: usize,
     commits: Vec<Commit>,
+    /// Operations from the cluster-held history, newest first.
+    operations: Vec<HistoryEntry>,
+    /// Why `operations` could not be read; `null` when they were.
+    operations_error: Option<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
@@ -48,6 +61,16 @@ pub fn run(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
     let commits = source
         .history(&inputs, Some(&head.sha), args.skip, args.limit)
         .map_err(Failure::setup)?;
+    let (operations, operations_error) = match read_operations(&super::runtime()?, &config, env) {
+        Ok(ops) => (ops, None),
+        Err(e) => {
+            eprintln!(
+                "driftdeck: warning: operations of {} unavailable: {e}",
+                env.name
+            );
+            (Vec::new(), Some(e))
+        }
+    };
     match args.output {
         OutputFormat::Json => {
             let out = HistoryOut {
@@ -59,6 +82,8 @@ pub fn run(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
                 skip: args.skip,
                 limit: args.limit,
                 commits,
+                operations,
+                operations_error,
             };
             let text = serde_json::to_string_pretty(&out).map_err(Failure::setup)?;
             println!("{text}");
@@ -71,7 +96,60 @@ pub fn run(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
             if commits.is_empty() {
                 println!("no commits touch {path} ({} input files)", inputs.len());
             }
+            if operations_error.is_none() {
+                println!();
+                print_operations(&operations);
+            }
         }
     }
     Ok(())
+}
+
+fn read_operations(
+    runtime: &tokio::runtime::Runtime,
+    config: &crate::config::Config,
+    env: &crate::config::EnvConfig,
+) -> Result<Vec<HistoryEntry>, String> {
+    // The timer must be created inside the runtime.
+    let load = async {
+        tokio::time::timeout(OPERATIONS_TIMEOUT, held_io::load_held_from(config, env)).await
+    };
+    match runtime.block_on(load) {
+        Ok(Ok(loaded)) => Ok(loaded.state.history),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!(
+            "context {}: no answer within {}s",
+            env.context,
+            OPERATIONS_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+fn print_operations(operations: &[HistoryEntry]) {
+    if operations.is_empty() {
+        println!("no operations recorded");
+        return;
+    }
+    println!("OPERATIONS");
+    for e in operations {
+        let when = e.started.strftime("%Y-%m-%d %H:%M:%S");
+        let took = e
+            .finished
+            .and_then(|f| f.duration_since(e.started).try_into().ok())
+            .map(|d: std::time::Duration| format!(" in {}s", d.as_secs()))
+            .unwrap_or_default();
+        let failure = e
+            .failure
+            .as_ref()
+            .map(|f| format!(": {f}"))
+            .unwrap_or_default();
+        println!(
+            "{when}  {:<13}  {:<8}  {:<11}  {:<16}  {} changed{took}{failure}",
+            e.op.to_string(),
+            short_sha(&e.revision),
+            e.result.to_string(),
+            e.operator,
+            e.resources_changed
+        );
+    }
 }

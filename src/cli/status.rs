@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use super::{CmdResult, Failure, GlobalArgs, OutputArgs, OutputFormat, load_config};
 use crate::controller::{self, Observed};
-use crate::model::{DriftCount, EnvState, HealthCode, Hold, Pause, SyncStatus, short_sha};
+use crate::model::{
+    DriftCount, EnvState, HealthCode, Hold, Pause, RunningOperation, SyncStatus, short_sha,
+};
 
 #[derive(Serialize)]
 struct StatusOut<'a> {
@@ -31,6 +33,8 @@ struct EnvOut<'a> {
     hold: Option<&'a Hold>,
     lease_holder: Option<&'a str>,
     error: Option<&'a str>,
+    /// The Lease holder's running operation, if it publishes one.
+    operation: Option<&'a RunningOperation>,
     context: &'a str,
     namespace: &'a str,
     path: &'a str,
@@ -53,6 +57,7 @@ impl<'a> From<&'a EnvState> for EnvOut<'a> {
             hold: e.hold.as_ref(),
             lease_holder: e.lease_holder.as_deref(),
             error: e.error.as_deref(),
+            operation: e.operation.as_ref(),
             context: &e.context,
             namespace: &e.namespace,
             path: &e.path,
@@ -108,7 +113,12 @@ fn write_table(out: &mut impl Write, states: &[&EnvState]) -> std::io::Result<()
             notes.push("protected".to_owned());
         }
         if let Some(p) = &s.paused {
-            notes.push(format!("paused by {}", p.by));
+            let reason = if p.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", p.reason)
+            };
+            notes.push(format!("PAUSED by {}{reason}", p.by));
         }
         if let Some(h) = &s.hold {
             notes.push(format!(
@@ -118,7 +128,15 @@ fn write_table(out: &mut impl Write, states: &[&EnvState]) -> std::io::Result<()
             ));
         }
         if let Some(l) = &s.lease_holder {
-            notes.push(format!("lease {l}"));
+            notes.push(format!("held by {l}"));
+        }
+        if let Some(op) = &s.operation {
+            notes.push(format!(
+                "{} {} running: {}",
+                op.op,
+                short_sha(&op.revision),
+                op.phase
+            ));
         }
         if let Some(e) = &s.error {
             notes.push(format!("error: {e}"));

@@ -364,3 +364,62 @@ fn claimed(
     labels.insert(STATE_LABEL.to_owned(), "true".to_owned());
     lease
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + second).unwrap()
+    }
+
+    fn fresh() -> Lease {
+        Lease {
+            metadata: state_meta("ns", "driftdeck-dev"),
+            spec: Some(LeaseSpec::default()),
+        }
+    }
+
+    #[test]
+    fn claim_renew_and_take_over_count_transitions_and_keep_acquire_time() {
+        let d = Duration::from_secs(15);
+        let first = claimed(fresh(), "a", d, Some("{}"), at(0));
+        let spec = first.spec.clone().unwrap();
+        assert_eq!(
+            spec.lease_transitions, None,
+            "a first claim is no transition"
+        );
+        assert_eq!(spec.lease_duration_seconds, Some(15));
+        let renewed = claimed(first, "a", d, None, at(5));
+        let r = LeaseRecord::of(&renewed);
+        assert_eq!((r.acquired, r.renewed), (Some(at(0)), Some(at(5))));
+        assert_eq!(r.operation, None);
+        let taken = claimed(renewed, "b", d, None, at(30));
+        let r = LeaseRecord::of(&taken);
+        assert_eq!(r.holder.as_deref(), Some("b"));
+        assert_eq!(r.acquired, Some(at(30)));
+        assert_eq!(taken.spec.unwrap().lease_transitions, Some(1));
+    }
+
+    #[test]
+    fn live_holder_respects_expiry_and_empty_holders() {
+        let lease = claimed(fresh(), "a", Duration::from_secs(15), None, at(0));
+        let r = LeaseRecord::of(&lease);
+        assert_eq!(r.live_holder(at(15)), Some("a"));
+        assert_eq!(r.live_holder(at(16)), None);
+        let mut empty = lease;
+        if let Some(spec) = empty.spec.as_mut() {
+            spec.holder_identity = Some(String::new());
+        }
+        assert_eq!(LeaseRecord::of(&empty).live_holder(at(1)), None);
+    }
+
+    #[test]
+    fn state_objects_carry_the_state_label_and_no_env_annotation() {
+        let meta = state_meta("ns", "driftdeck-dev");
+        let labels = meta.labels.unwrap();
+        assert_eq!(labels[STATE_LABEL], "true");
+        assert_eq!(labels[MANAGED_BY_LABEL], "driftdeck");
+        assert!(meta.annotations.is_none());
+    }
+}

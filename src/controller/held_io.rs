@@ -22,7 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::cluster::{self, Cluster, LeaseOutcome};
-use crate::config::EnvConfig;
+use crate::config::{Config, EnvConfig};
 use crate::model::RunningOperation;
 
 use super::engine::HeldState;
@@ -83,6 +83,17 @@ pub async fn load_held(cluster: &Cluster, env: &EnvConfig) -> Result<LoadedState
         state,
         resource_version: map.resource_version,
     })
+}
+
+/// Connects to the env's cluster (kubeconfig as the config says) and reads its state: for
+/// one-shot commands (`history`) that hold no [`Cluster`] of their own.
+pub async fn load_held_from(
+    config: &Config,
+    env: &EnvConfig,
+) -> Result<LoadedState, cluster::Error> {
+    let kubeconfig = cluster::load_kubeconfig(config.kubeconfig.as_deref())?;
+    let cluster = Cluster::connect(kubeconfig.as_ref(), &env.context).await?;
+    load_held(&cluster, env).await
 }
 
 /// Writes the whole state if the ConfigMap is still at `resource_version` (409 otherwise).
@@ -360,6 +371,26 @@ mod tests {
         let state = decode(&data, "cm").unwrap();
         assert_eq!(state.last_good.as_deref(), Some("abc"));
         assert!(state.paused.is_none());
+    }
+
+    #[test]
+    fn a_full_history_stays_far_below_the_configmap_limit() {
+        let mut state = full_state();
+        let entry = state.history[0].clone();
+        state.history = (0..crate::controller::engine::HISTORY_LIMIT)
+            .map(|i| HistoryEntry {
+                id: format!("ana@box/1-{i}"),
+                revision: "0123456789abcdef0123456789abcdef01234567".into(),
+                render_digest: "f".repeat(64),
+                failure: Some(FailureReason::Apply("x".repeat(300))),
+                ..entry.clone()
+            })
+            .collect();
+        let data = encode(&state, "cm").unwrap();
+        let size: usize = data.iter().map(|(k, v)| k.len() + v.len()).sum();
+        // 1 MiB is the object limit; leave room for hand-added annotations.
+        assert!(size < 100_000, "{size} bytes");
+        assert_eq!(decode(&data, "cm").unwrap().history.len(), 50);
     }
 
     #[test]

@@ -17,7 +17,7 @@ mod observe;
 pub mod promote;
 mod status;
 
-pub use apply::{ApplyError, apply_env, apply_order, kind_rank, stamp};
+pub use apply::{ApplyError, apply_env, apply_order, kind_rank, retry_transient, stamp};
 pub use desired::{
     Desired, DesiredError, GitFs, cache_dir, desired, env_path, open_source, renderer_for,
 };

@@ -11,6 +11,7 @@ use crate::cluster::{self, Cluster};
 use crate::config::{Config, EnvConfig};
 use crate::model::{EnvState, Health, HealthCode, SyncStatus};
 
+use super::held_io;
 use super::observe::{base_state, observe};
 use super::{Desired, desired, open_source};
 
@@ -121,7 +122,56 @@ async fn observe_env(
             ),
         ),
     }
+    if state.error.is_none() {
+        fill_held(&mut state, env, &cluster).await;
+    }
     Observed { state }
+}
+
+/// Pause, hold, synced revision and operations from ConfigMap `driftdeck-<env>`, and the live
+/// holder of its Lease with the operation it publishes. A missing ConfigMap or Lease leaves the
+/// fields empty; an unreadable or garbled one is the env's error (a hold nobody can see would
+/// let an operator redeploy the bad revision).
+async fn fill_held(state: &mut EnvState, env: &EnvConfig, cluster: &Cluster) {
+    let now = jiff::Timestamp::now();
+    let reads = async {
+        tokio::join!(
+            held_io::load_held(cluster, env),
+            held_io::read_lease_view(cluster, env, now)
+        )
+    };
+    let (held, lease) = match tokio::time::timeout(OBSERVE_TIMEOUT, reads).await {
+        Ok(both) => both,
+        Err(_) => {
+            state.error = Some(format!(
+                "context {}: cluster-held state: no answer within {}s",
+                env.context,
+                OBSERVE_TIMEOUT.as_secs()
+            ));
+            return;
+        }
+    };
+    match held {
+        Ok(loaded) => {
+            let held = loaded.state;
+            state.paused = held.paused;
+            state.hold = held.hold;
+            if held.synced_revision.is_some() {
+                state.synced_revision = held.synced_revision;
+            }
+            state.history = held.history;
+        }
+        Err(e) => state.error = Some(e.to_string()),
+    }
+    match lease {
+        Ok(view) => {
+            state.lease_holder = view.holder;
+            state.operation = view.operation;
+        }
+        Err(e) => {
+            state.error.get_or_insert_with(|| e.to_string());
+        }
+    }
 }
 
 /// Observes every configured env at the branch head.

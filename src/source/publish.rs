@@ -289,7 +289,12 @@ fn push(
     let result = origin.push(&[refspec.as_str()], Some(&mut options));
     drop(options);
     match result {
-        Ok(()) => Ok(refused.into_inner()),
+        Ok(()) => match refused.into_inner() {
+            None => Ok(None),
+            Some(status) if is_moved(&status) => Ok(Some(status)),
+            // A hook or a protected branch: retrying on a fresh head would not help.
+            Some(status) => Err(fail(format!("the remote refused {status}"))),
+        },
         Err(e) if is_rejection(&e) => Ok(Some(e.message().to_owned())),
         Err(e) => Err(fail(
             refused
@@ -297,6 +302,22 @@ fn push(
                 .unwrap_or_else(|| e.message().to_owned()),
         )),
     }
+}
+
+/// A per-ref status from the server that means "the branch moved under you" (worth one fetch
+/// and retry), as opposed to a hook's or a branch protection's refusal.
+fn is_moved(status: &str) -> bool {
+    let s = status.to_ascii_lowercase();
+    [
+        "non-fast-forward",
+        "fast forward",
+        "fastforward",
+        "fetch first",
+        "stale",
+        "failed to lock",
+    ]
+    .iter()
+    .any(|m| s.contains(m))
 }
 
 /// libgit2's local transport says "cannot push non-fastforwardable reference" with
@@ -423,5 +444,9 @@ mod tests {
         assert!(is_rejection(&local));
         let auth = git2::Error::from_str("authentication required");
         assert!(!is_rejection(&auth));
+        assert!(is_moved("refs/heads/main: non-fast-forward"));
+        assert!(is_moved("refs/heads/main: failed to lock"));
+        assert!(!is_moved("refs/heads/main: pre-receive hook declined"));
+        assert!(!is_moved("refs/heads/main: protected branch hook declined"));
     }
 }

@@ -1,12 +1,13 @@
 //! The one integration-test binary (ripgrep style). Modules:
 //!
-//! - `console`: apply_env and the monitor against the sandbox; `driftdeck demo` in tmux
+//! - `console`: apply_env and the controller driver against the sandbox; `driftdeck demo` in tmux
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
 //! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: issue 4 acceptance — kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
+//! - `held_state`: ConfigMap/Lease cluster-held state against the sandbox; status/history/diff of it
 //! - `health`:
 //! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
 //! - `publish`: commits pushed without force, a rejected push re-made once, three-way revert
@@ -31,6 +32,7 @@ mod drift;
 mod drift_support;
 mod driver;
 mod health;
+mod held_state;
 mod promote;
 mod publish;
 mod render;

@@ -372,3 +372,109 @@ fn a_conflicting_concurrent_push_is_reported_and_the_other_writer_keeps_the_bran
         "the mirror holds nothing of ours"
     );
 }
+
+/// `git daemon` serving `base` over `git://` on loopback with push enabled; killed on drop.
+struct Daemon {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Daemon {
+    fn start(base: &Path) -> Daemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // `git daemon` would run git-daemon as its child, which outlives a kill of `git`.
+        let exec_path = std::process::Command::new("git")
+            .arg("--exec-path")
+            .output()
+            .expect("git (needed for the git:// push tests)");
+        let exec_path = String::from_utf8(exec_path.stdout).unwrap();
+        let child = std::process::Command::new(Path::new(exec_path.trim()).join("git-daemon"))
+            .arg("--reuseaddr")
+            .arg("--export-all")
+            .arg("--enable=receive-pack")
+            .arg("--listen=127.0.0.1")
+            .arg(format!("--port={port}"))
+            .arg(format!("--base-path={}", base.display()))
+            .arg(base)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "git daemon did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        Daemon { child, port }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn over_git_protocol_pushes_land_and_a_declined_push_is_not_taken_for_success() {
+    let base = TempDir::new().unwrap();
+    let cache = TempDir::new().unwrap();
+    let origin_dir = base.path().join("origin.git");
+    let origin = bare_origin(&origin_dir, &[("a.txt", "1\n")]);
+    let daemon = Daemon::start(base.path());
+    let url = format!("git://127.0.0.1:{}/origin.git", daemon.port);
+    let mirror = open(&url, cache.path());
+
+    // A concurrent writer: rejected, re-made once on the fetched head, lands over the wire.
+    let calls = Cell::new(0);
+    let published = mirror
+        .publish(
+            |_| {
+                calls.set(calls.get() + 1);
+                if calls.get() == 1 {
+                    write(&origin, &[("b.txt", "theirs\n")], "theirs", &other());
+                }
+                Ok(set("a.txt", "2\n"))
+            },
+            &me(),
+        )
+        .unwrap();
+    assert!(published.pushed && published.rebased);
+    assert_eq!(head(&origin), published.sha);
+    assert_eq!(read(&origin, "HEAD", "b.txt").as_deref(), Some("theirs\n"));
+
+    // A server-side hook declines: libgit2 returns Ok and says so only per ref.
+    let hook = origin_dir.join("hooks/pre-receive");
+    std::fs::create_dir_all(hook.parent().unwrap()).unwrap();
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'frozen for the release' >&2\nexit 1\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let before = head(&origin);
+    let err = mirror
+        .publish(|_| Ok(set("a.txt", "3\n")), &me())
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Remote { action: "push", .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("declined"), "{err}");
+    assert_eq!(head(&origin), before, "the origin did not move");
+    assert_eq!(
+        head(&mirror),
+        before,
+        "the mirror holds nothing unpublished"
+    );
+}

@@ -33,6 +33,10 @@ const LIVE_POLL: Duration = Duration::from_secs(1);
 const STATE_POLL: Duration = Duration::from_secs(2);
 /// The Lease is read (and, with automation, acquired or renewed) this often.
 const LEASE_POLL: Duration = Duration::from_secs(5);
+/// Failed live observations are reported only once the last good one is this old.
+const LIVE_GRACE: Duration = Duration::from_secs(30);
+/// A new head waits at most this long for its fresh state read.
+const STATE_GATE: Duration = Duration::from_secs(3);
 /// How long shutdown waits for the last ConfigMap write.
 const FLUSH_WAIT: Duration = Duration::from_secs(10);
 
@@ -78,6 +82,13 @@ pub(super) struct EnvTask {
     git_error: Option<String>,
     last_fetch: Option<Instant>,
     live_busy: bool,
+    /// When live was last observed; single failed observations within [`LIVE_GRACE`] of it
+    /// are not reported (a flaky API server must not stall automation).
+    live_ok_at: Option<Instant>,
+    /// A new head waiting for a state read that started after it was seen, so a pause or
+    /// hold written just before the commit is known before automation considers the commit.
+    pending_git: Option<(Instant, GitChange)>,
+    fresh_read: bool,
     /// Bumped when the head or live changes under an observation in flight: older results
     /// compare live against a stale render and are dropped.
     live_gen: u64,
@@ -138,6 +149,9 @@ impl EnvTask {
             git_error: None,
             last_fetch: None,
             live_busy: false,
+            live_ok_at: None,
+            pending_git: None,
+            fresh_read: false,
             live_gen: 0,
             state_busy: false,
             state_rv: None,
@@ -167,7 +181,14 @@ impl EnvTask {
                     Some(command) => self.waiting.push((Instant::now(), command)),
                     None => break,
                 },
-                _ = git_tick.tick() => self.poll_git(false),
+                _ = git_tick.tick() => {
+                    if self.pending_git.as_ref().is_some_and(|(t, _)| t.elapsed() >= STATE_GATE)
+                        && let Some((_, change)) = self.pending_git.take()
+                    {
+                        self.feed_git(change).await;
+                    }
+                    self.poll_git(false);
+                }
                 _ = live_tick.tick() => self.observe_live(),
                 _ = state_tick.tick() => {
                     if self.queued_write.is_none() {
@@ -254,29 +275,16 @@ impl EnvTask {
                     Ok(None) => self.git_error = None,
                     Ok(Some(change)) => {
                         self.git_error = None;
-                        self.git_seen = true;
-                        self.live_gen += 1;
-                        self.head_sha = Some(change.sha.clone());
-                        self.head_commit = change.head;
-                        self.state.commits = change.commits;
-                        let render = match change.desired {
-                            Ok(d) => {
-                                let summary = jobs::summary(&d);
-                                self.head_desired = Some(d);
-                                Ok(summary)
+                        if self.loaded && self.cluster.is_some() {
+                            self.pending_git = Some((Instant::now(), change));
+                            if self.state_busy {
+                                self.fresh_read = true;
+                            } else {
+                                self.read_state();
                             }
-                            Err(e) => {
-                                self.head_desired = None;
-                                Err(e)
-                            }
-                        };
-                        self.feed(Event::GitObserved {
-                            revision: change.sha,
-                            render,
-                            at: Timestamp::now(),
-                        })
-                        .await;
-                        self.observe_live();
+                        } else {
+                            self.feed_git(change).await;
+                        }
                     }
                     Err(e) => {
                         tracing::warn!(env = %self.env.name, "git: {e}");
@@ -293,6 +301,7 @@ impl EnvTask {
                 let at = Timestamp::now();
                 match result {
                     Ok(obs) => {
+                        self.live_ok_at = Some(Instant::now());
                         let count = crate::model::DriftCount::of(&obs.drift);
                         let health = obs.health.clone();
                         self.state.drift = obs.drift;
@@ -305,7 +314,14 @@ impl EnvTask {
                         })
                         .await;
                     }
-                    Err(error) => self.feed(Event::LiveUnavailable { error, at }).await,
+                    Err(error) => {
+                        let recent = self.live_ok_at.is_some_and(|t| t.elapsed() < LIVE_GRACE);
+                        if recent {
+                            tracing::debug!(env = %self.env.name, "live observation failed: {error}");
+                        } else {
+                            self.feed(Event::LiveUnavailable { error, at }).await;
+                        }
+                    }
                 }
             }
             Msg::StateRead(result) => {
@@ -330,7 +346,7 @@ impl EnvTask {
                         ));
                     }
                 }
-                self.start_queued_write();
+                self.after_state_io().await;
             }
             Msg::StateStored { seq, result } => {
                 self.state_busy = false;
@@ -344,7 +360,7 @@ impl EnvTask {
                             at,
                         })
                         .await;
-                        self.start_queued_write();
+                        self.after_state_io().await;
                     }
                     Err((conflict, error)) => {
                         self.feed(Event::StateWritten {
@@ -359,7 +375,7 @@ impl EnvTask {
                             self.queued_write = None;
                             self.read_state();
                         } else {
-                            self.start_queued_write();
+                            self.after_state_io().await;
                         }
                     }
                 }
@@ -384,6 +400,52 @@ impl EnvTask {
                 self.feed(event).await;
                 self.observe_live();
             }
+        }
+    }
+
+    async fn feed_git(&mut self, change: GitChange) {
+        self.git_seen = true;
+        self.live_gen += 1;
+        self.head_sha = Some(change.sha.clone());
+        self.head_commit = change.head;
+        self.state.commits = change.commits;
+        let render = match change.desired {
+            Ok(d) => {
+                let summary = jobs::summary(&d);
+                self.head_desired = Some(d);
+                Ok(summary)
+            }
+            Err(e) => {
+                self.head_desired = None;
+                Err(e)
+            }
+        };
+        self.feed(Event::GitObserved {
+            revision: change.sha,
+            render,
+            at: Timestamp::now(),
+        })
+        .await;
+        self.observe_live();
+    }
+
+    /// After a ConfigMap read or write: the queued write, else the read a new head waits for,
+    /// else the head itself.
+    async fn after_state_io(&mut self) {
+        if self.state_busy {
+            return;
+        }
+        if self.queued_write.is_some() {
+            self.start_queued_write();
+            return;
+        }
+        if self.pending_git.is_some() && self.fresh_read {
+            self.fresh_read = false;
+            self.read_state();
+            return;
+        }
+        if let Some((_, change)) = self.pending_git.take() {
+            self.feed_git(change).await;
         }
     }
 
@@ -486,7 +548,7 @@ impl EnvTask {
     }
 
     fn poll_git(&mut self, force: bool) {
-        if self.git_busy {
+        if self.git_busy || self.pending_git.is_some() {
             return;
         }
         self.git_busy = true;
@@ -539,6 +601,7 @@ impl EnvTask {
             return;
         };
         self.state_busy = true;
+        self.fresh_read = false;
         let env = self.env.clone();
         self.spawn_msg(async move {
             let result = super::super::held_io::load_held(&cluster, &env)

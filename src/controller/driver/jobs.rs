@@ -18,6 +18,7 @@ use crate::source::{Author, Source};
 
 use super::super::engine::{ApplyFailure, ApplyReport, CommitReport, Event, OpId, RenderSummary};
 use super::super::held_io::{state_namespace, state_object_name};
+use super::super::retry_transient;
 use super::super::{
     Desired, DesiredError, apply_env, assess, desired, env_path, list_live, open_source, predict,
 };
@@ -131,7 +132,7 @@ pub(super) async fn observe_live(
     desired: Arc<Desired>,
 ) -> Result<LiveObs, String> {
     let work = async {
-        let live = list_live(&cluster, &env, &desired.rendered.manifests)
+        let live = list_retried(&cluster, &env, &desired, 3)
             .await
             .map_err(|e| e.to_string())?;
         let predicted = predict(&cluster, &desired.rendered.manifests, &live).await;
@@ -151,6 +152,23 @@ pub(super) async fn observe_live(
             env.context,
             OBSERVE_TIMEOUT.as_secs()
         )),
+    }
+}
+
+/// `list_live`, again (up to `attempts` times) while it fails transiently: it makes a dozen
+/// requests, so a flaky server fails many more lists than requests.
+pub(super) async fn list_retried(
+    cluster: &Cluster,
+    env: &EnvConfig,
+    desired: &Desired,
+    attempts: u32,
+) -> Result<super::super::LiveSet, cluster::Error> {
+    let mut attempt = 1;
+    loop {
+        match list_live(cluster, env, &desired.rendered.manifests).await {
+            Err(e) if e.is_transient() && attempt < attempts => attempt += 1,
+            result => return result,
+        }
     }
 }
 
@@ -283,7 +301,7 @@ async fn prune_extra(
     env: &EnvConfig,
     desired: &Desired,
 ) -> Result<usize, ApplyFailure> {
-    let live = list_live(cluster, env, &desired.rendered.manifests)
+    let live = list_retried(cluster, env, desired, 10)
         .await
         .map_err(|e| cluster_failure(&e))?;
     let mut deleted = 0;
@@ -295,8 +313,7 @@ async fn prune_extra(
         if kind.is_empty() || name.is_empty() {
             continue;
         }
-        cluster
-            .delete(api_version, kind, namespace, name)
+        retry_transient(|| cluster.delete(api_version, kind, namespace, name))
             .await
             .map_err(|e| cluster_failure(&e))?;
         tracing::info!(env = %env.name, %kind, %name, "pruned");
@@ -373,17 +390,15 @@ pub(super) async fn lease(
                 at: now,
             });
         }
-        Err(e) => {
-            tracing::warn!(env = %env.name, "reading Lease {name}: {e}");
-            return events;
-        }
+        // Still try to renew: a flaky read must not let our Lease expire.
+        Err(e) => tracing::warn!(env = %env.name, "reading Lease {name}: {e}"),
     }
     if !automation {
         return events;
     }
     let at = Timestamp::now();
-    match cluster
-        .acquire_lease(
+    let acquire = retry_transient(|| {
+        cluster.acquire_lease(
             namespace,
             &name,
             operator,
@@ -391,8 +406,8 @@ pub(super) async fn lease(
             operation.as_deref(),
             at,
         )
-        .await
-    {
+    });
+    match acquire.await {
         Ok(LeaseOutcome::Held(_)) => events.push(Event::LeaseObserved {
             mine: true,
             holder: Some(operator.to_owned()),

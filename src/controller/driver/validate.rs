@@ -23,7 +23,7 @@ use crate::health;
 use crate::model::{Health, HealthCode, worst_health};
 
 use super::super::engine::{Event, OpId};
-use super::super::{Desired, LiveSet, list_live};
+use super::super::{Desired, LiveSet};
 use super::env::Msg;
 
 /// Time between two health readings.
@@ -38,7 +38,7 @@ pub(super) async fn poll(
 ) {
     let Some(cluster) = cluster else { return };
     loop {
-        match list_live(&cluster, &env, &desired.rendered.manifests).await {
+        match super::jobs::list_retried(&cluster, &env, &desired, 5).await {
             Ok(live) => {
                 let health = validation_health(&desired, &live);
                 let at = Timestamp::now();
