@@ -321,10 +321,12 @@ fn step_break_and_roll_back(tmux: &Tmux) -> Result<(), String> {
         s.contains(&format!("Sync staging @ {bad}"))
     })?;
     tmux.keys(&["y"]);
-    tmux.wait("the sync to fail validation", 180, |s| {
-        (s.contains("sync staging @") && s.contains("failed")) || row_has(s, "staging", "Degraded")
-    })?;
+    // The failure arrives as a dialog (the controller's OperationFinished); a key pressed
+    // before it shows would land in it, so wait for the dialog itself and for it to close.
+    let failed = format!("sync staging @ {bad} failed");
+    tmux.wait("the sync to fail validation", 180, |s| s.contains(&failed))?;
     tmux.keys(&["Escape"]);
+    tmux.wait("the failure dialog closed", 10, |s| !s.contains(&failed))?;
     tmux.keys(&["r"]);
     tmux.wait("the rollback picker", 10, |s| {
         s.contains("Roll back staging to") && s.contains("Failed")
