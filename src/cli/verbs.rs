@@ -87,6 +87,22 @@ impl Session {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// A refusal as the CLI reports it: exit 2 when the env's cluster-held state could not be
+    /// read at all (a connection problem, not a decision), else exit 1.
+    pub fn refusal(&self, env: &str, reason: &FailureReason) -> Failure {
+        let error = self
+            .snapshots
+            .borrow()
+            .env(env)
+            .and_then(|e| e.error.clone());
+        match (reason, error) {
+            (FailureReason::Refused(r), Some(error)) if r.contains("not read yet") => {
+                Failure::Setup(format!("{reason}\n{env}: {error}"))
+            }
+            _ => Failure::Action(Some(reason.to_string())),
+        }
+    }
+
     /// Stops the controller, waiting for it to flush cluster-held state and release Leases;
     /// returns the last snapshot.
     pub async fn finish(self) -> Snapshot {
@@ -187,7 +203,7 @@ async fn follow(
                 env: target,
                 reason,
             } if target.as_deref().is_none_or(|t| t == env) => {
-                return Err(Failure::Action(Some(reason.to_string())));
+                return Err(session.refusal(env, &reason));
             }
             Notice::OperationStarted {
                 env: e,
@@ -420,6 +436,7 @@ fn toggle(
         session.send(command).await?;
         let mut open: Vec<String> = envs.clone();
         let mut refused = Vec::new();
+        let mut unreachable = Vec::new();
         let mut ok = Vec::new();
         let deadline = tokio::time::Instant::now() + SHORT_WAIT;
         while !open.is_empty() {
@@ -439,7 +456,10 @@ fn toggle(
             if let Some(i) = open.iter().position(|e| *e == env) {
                 open.remove(i);
                 match refusal {
-                    Some(reason) => refused.push(reason.to_string()),
+                    Some(reason) => match session.refusal(&env, &reason) {
+                        Failure::Setup(m) => unreachable.push(m),
+                        _ => refused.push(reason.to_string()),
+                    },
                     None => ok.push(env),
                 }
             }
@@ -459,7 +479,10 @@ fn toggle(
                 None => println!("{done} {env}"),
             }
         }
-        if failures.is_empty() {
+        if !unreachable.is_empty() {
+            failures.extend(unreachable);
+            Err(Failure::Setup(failures.join("\ndriftdeck: ")))
+        } else if failures.is_empty() {
             Ok(())
         } else {
             Err(Failure::Action(Some(failures.join("\ndriftdeck: "))))

@@ -1,0 +1,129 @@
+//! The env task's job starters: each begins one slow thing (connect, Git poll, live
+//! observation, ConfigMap read/write, Lease round) on a spawned task that answers on the env
+//! task's channel. Kept apart from the event handling in `env.rs`; a child module so it shares
+//! the task's private state.
+
+use std::time::Instant;
+
+use super::super::jobs;
+use super::{EnvTask, Msg};
+
+impl EnvTask {
+    pub(super) fn connect(&mut self) {
+        if self.connecting || self.cluster.is_some() {
+            return;
+        }
+        self.connecting = true;
+        let kubeconfig = self.shared.config.kubeconfig.clone();
+        let context = self.env.context.clone();
+        self.spawn_msg(async move { Msg::Cluster(jobs::connect(kubeconfig, context).await) });
+    }
+
+    pub(super) fn poll_git(&mut self, force: bool) {
+        if self.git_busy || self.pending_git.is_some() {
+            return;
+        }
+        self.git_busy = true;
+        let fetch = force
+            || self
+                .last_fetch
+                .is_none_or(|t| t.elapsed() >= self.shared.config.repo.poll_interval);
+        if fetch {
+            self.last_fetch = Some(Instant::now());
+        }
+        let last = if force { None } else { self.head_sha.clone() };
+        let source = self.source.clone();
+        let shared = self.shared.clone();
+        let env = self.env.clone();
+        self.spawn_msg(async move {
+            let result = tokio::task::spawn_blocking(move || {
+                jobs::poll_git(&source, &shared.config, &env, last.as_deref(), fetch)
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("git task failed: {e}")));
+            Msg::Git(result)
+        });
+    }
+
+    pub(super) fn observe_live(&mut self) {
+        if self.live_busy {
+            return;
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            self.connect();
+            return;
+        };
+        let Some(desired) = self.head_desired.clone() else {
+            return;
+        };
+        self.live_busy = true;
+        let generation = self.live_gen;
+        let env = self.env.clone();
+        self.spawn_msg(async move {
+            let result = jobs::observe_live(cluster, env, desired).await;
+            Msg::Live { generation, result }
+        });
+    }
+
+    pub(super) fn read_state(&mut self) {
+        if self.state_busy {
+            return;
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        self.state_busy = true;
+        self.fresh_read = false;
+        let env = self.env.clone();
+        self.spawn_msg(async move {
+            let result = crate::controller::held_io::load_held(&cluster, &env)
+                .await
+                .map_err(|e| e.to_string());
+            Msg::StateRead(result)
+        });
+    }
+
+    pub(super) fn start_queued_write(&mut self) {
+        if self.state_busy {
+            return;
+        }
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        let Some((seq, state)) = self.queued_write.take() else {
+            return;
+        };
+        self.state_busy = true;
+        let env = self.env.clone();
+        let rv = self.state_rv.clone();
+        self.spawn_msg(async move {
+            let result =
+                crate::controller::held_io::store_held(&cluster, &env, &state, rv.as_deref())
+                    .await
+                    .map_err(|e| (e.status_code() == Some(409), e.to_string()));
+            Msg::StateStored { seq, result }
+        });
+    }
+
+    pub(super) fn lease(&mut self) {
+        let Some(cluster) = self.cluster.clone() else {
+            self.connect();
+            return;
+        };
+        let env = self.env.clone();
+        let operator = self.shared.opts.operator.clone();
+        let automation = self.shared.opts.automation && !self.shared.opts.read_only;
+        let operation = self
+            .engine
+            .view()
+            .operation
+            .filter(|o| o.by == operator)
+            .and_then(|o| serde_json::to_string(&o).ok());
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            for event in jobs::lease(&cluster, &env, &operator, automation, operation).await {
+                let _ = tx.send(Msg::Event(event));
+            }
+        });
+    }
+}
