@@ -660,6 +660,19 @@ pub enum Notice {
     },
 }
 
+/// A `:demo …` palette request: an effect injected into the demo's sandbox or repo so a
+/// newcomer can watch self-heal, validation and rollback happen. Only `driftdeck demo` acts
+/// on it (the UI sends it on an optional channel; the demo module carries it out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DemoAction {
+    /// Scale a dev Deployment behind Git's back (live drift).
+    Drift,
+    /// Commit a `crashloop` image into the env's path (a bad release).
+    Break { env: String },
+    /// Commit the images back to working tags wherever a bad release was committed.
+    Heal,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,9 @@
 //! The console commands: `driftdeck` (no subcommand), `driftdeck watch` and `driftdeck demo
 //! [--watch]`. Each wires the controller (`controller::driver::run`, spawned, automation on) to the TUI
 //! (`tui::run_in_terminal`) with bare channel ends; `demo` first prepares its state folder,
-//! starts the sandbox in-process and applies every env at the branch head so it opens Synced.
+//! starts the sandbox in-process and applies every env at the branch head (beside the console,
+//! so the first frame does not wait) so it opens Synced; its `:demo …` palette requests go to
+//! `demo::inject` on their own channel.
 //!
 //! While the TUI owns the terminal nothing is printed: tracing goes to a log file in the data
 //! dir (`DIR/driftdeck.log` for the demo). Quitting stops the controller (releasing its Leases) and the sandbox.
@@ -16,7 +18,7 @@ use super::{CmdResult, Failure, GlobalArgs, load_config};
 use crate::cluster::{self, Cluster};
 use crate::config::Config;
 use crate::controller;
-use crate::demo::run as demo_run;
+use crate::demo::{inject, run as demo_run};
 use crate::model::{RepoState, Snapshot};
 use crate::tui::{self, UiOptions};
 
@@ -36,7 +38,7 @@ pub fn console(global: &GlobalArgs) -> CmdResult {
         watch: false,
     };
     let rt = super::runtime()?;
-    let result = rt.block_on(run_console(config, mode, global.theme.as_deref()));
+    let result = rt.block_on(run_console(config, mode, global.theme.as_deref(), None));
     rt.shutdown_timeout(Duration::from_secs(2));
     result
 }
@@ -50,7 +52,7 @@ pub fn watch(global: &GlobalArgs) -> CmdResult {
         watch: true,
     };
     let rt = super::runtime()?;
-    let result = rt.block_on(run_console(config, mode, global.theme.as_deref()));
+    let result = rt.block_on(run_console(config, mode, global.theme.as_deref(), None));
     rt.shutdown_timeout(Duration::from_secs(2));
     result
 }
@@ -70,8 +72,14 @@ pub fn demo(global: &GlobalArgs, watch: bool) -> CmdResult {
             .await
             .map_err(Failure::setup)?;
         let config = crate::config::load(&config_file).map_err(Failure::setup)?;
-        apply_all(&config).await;
-        let result = run_console(config, mode, global.theme.as_deref()).await;
+        // The first apply runs beside the console, so its first frame does not wait for it.
+        let apply = tokio::spawn({
+            let config = config.clone();
+            async move { apply_all(&config).await }
+        });
+        let world = inject::DemoWorld::in_dir(sandbox.sandbox.clone(), &dir);
+        let result = run_console(config, mode, global.theme.as_deref(), Some(world)).await;
+        apply.abort();
         sandbox.stop().await;
         result
     });
@@ -126,7 +134,12 @@ async fn apply_all(config: &Config) {
 }
 
 /// The controller and the TUI, until the operator quits.
-async fn run_console(config: Config, mode: Mode, theme: Option<&str>) -> CmdResult {
+async fn run_console(
+    config: Config,
+    mode: Mode,
+    theme: Option<&str>,
+    demo: Option<inject::DemoWorld>,
+) -> CmdResult {
     let initial = Snapshot {
         seq: 0,
         taken_at: None,
@@ -150,6 +163,12 @@ async fn run_console(config: Config, mode: Mode, theme: Option<&str>) -> CmdResu
     opts.read_only = mode.read_only;
     opts.watch_mode = mode.watch;
     opts.poll_interval = controller::poll_period(config.repo.poll_interval);
+    if let Some(world) = demo {
+        // `:demo …` palette requests: only the demo has a world to inject into.
+        let (demo_tx, demo_rx) = mpsc::channel(4);
+        opts.demo_tx = Some(demo_tx);
+        inject::spawn(world, demo_rx, notice_tx.clone());
+    }
     let driver_opts = controller::DriverOptions {
         automation: true,
         ..controller::DriverOptions::manual(mode.read_only)

@@ -8,6 +8,7 @@
 
 mod assets;
 mod history;
+pub mod inject;
 pub mod run;
 
 use std::path::{Path, PathBuf};

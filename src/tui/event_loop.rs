@@ -11,21 +11,22 @@
 //! This is the only IO in the module. Imports `crate::model` and `crate::config`.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use jiff::Timestamp;
 use ratatui::DefaultTerminal;
+use ratatui::buffer::Buffer;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::keymap::Keymap;
 use crate::config::theme::{TermCaps, Theme};
-use crate::model::{Command, Notice, Snapshot};
+use crate::model::{Command, DemoAction, Notice, Snapshot};
 use crate::tui::action::{UiAction, translate};
 use crate::tui::draw::render;
-use crate::tui::state::{DemoRequest, ViewState};
+use crate::tui::state::ViewState;
 use crate::tui::update::update;
 
 /// How often the clock is looked at; redraws still happen only on visible change.
@@ -60,8 +61,9 @@ pub struct UiOptions {
     pub poll_interval: Duration,
     /// Keymap/theme warnings to show as toasts at startup.
     pub warnings: Vec<String>,
-    /// Where `:demo …` requests go (only `driftdeck demo` wires one).
-    pub demo_tx: Option<mpsc::Sender<DemoRequest>>,
+    /// Where `:demo …` requests go (only `driftdeck demo` wires one; `None` elsewhere, and
+    /// the palette then says the command exists only in the demo).
+    pub demo_tx: Option<mpsc::Sender<DemoAction>>,
 }
 
 impl Default for UiOptions {
@@ -121,6 +123,8 @@ pub async fn run(
     view.read_only = opts.read_only;
     view.watch_mode = opts.watch_mode;
     view.poll_interval = opts.poll_interval;
+    view.demo_available = opts.demo_tx.is_some();
+    view.own_pid = Some(std::process::id());
     for warning in opts.warnings {
         view.toast_error(warning);
     }
@@ -135,11 +139,26 @@ pub async fn run(
     let mut notices_open = true;
     let mut dirty = true;
     let mut shown_clock = clock_key(&view);
+    // For `scripts/ui-speed.sh` (debug level): when the first frame is drawn, and how long
+    // each key press takes to reach the terminal.
+    let started = Instant::now();
+    let mut first_frame = true;
+    let mut key_at: Option<Instant> = None;
+    let mut last_frame: Option<Buffer> = None;
 
     loop {
         if dirty {
-            terminal.draw(|frame| render(frame, &snap, &mut view, &theme))?;
             dirty = false;
+            let wrote = draw_if_changed(terminal, &mut last_frame, |frame| {
+                render(frame, &snap, &mut view, &theme);
+            })?;
+            if first_frame && wrote {
+                first_frame = false;
+                tracing::debug!(elapsed_us = elapsed_us(started), "first frame drawn");
+            }
+            if let Some(at) = key_at.take() {
+                tracing::debug!(latency_us = elapsed_us(at), "key to frame");
+            }
         }
         if view.quit {
             return Ok(());
@@ -169,7 +188,13 @@ pub async fn run(
             _ = sighup.recv() => UiEvent::Shutdown,
         };
         let action = match event {
-            UiEvent::Input(Event::Key(key)) => translate(&view, key),
+            UiEvent::Input(Event::Key(key)) => {
+                let action = translate(&view, key);
+                if action.is_some() {
+                    key_at.get_or_insert_with(Instant::now);
+                }
+                action
+            }
             UiEvent::Input(Event::Resize(..)) => {
                 dirty = true;
                 None
@@ -219,4 +244,30 @@ fn clock_key(view: &ViewState) -> i64 {
     } else {
         view.now.as_second().div_euclid(60)
     }
+}
+
+fn elapsed_us(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Renders a frame and writes it only when it differs from the frame on screen, so a
+/// snapshot that changes nothing visible (a renewed Lease, a newer `observed_at`) costs no
+/// terminal output at all — not even ratatui's per-draw style reset and cursor hide. Returns
+/// whether anything was written.
+fn draw_if_changed(
+    terminal: &mut DefaultTerminal,
+    last: &mut Option<Buffer>,
+    render_frame: impl FnOnce(&mut ratatui::Frame),
+) -> std::io::Result<bool> {
+    terminal.autoresize()?;
+    let mut frame = terminal.get_frame();
+    render_frame(&mut frame);
+    if last.as_ref() == Some(&*terminal.current_buffer_mut()) {
+        // Leave the back buffer blank for the next render, as a completed draw would.
+        terminal.current_buffer_mut().reset();
+        return Ok(false);
+    }
+    let completed = terminal.apply_buffer()?;
+    *last = Some(completed.buffer.clone());
+    Ok(true)
 }

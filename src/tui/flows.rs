@@ -5,12 +5,13 @@
 //!
 //! Imports `crate::model` only (plus sibling UI state); pure.
 
-use crate::model::{Command, EnvState, EnvTarget, OperationKind, Snapshot, short_sha};
+use crate::model::{Command, DemoAction, EnvState, EnvTarget, OperationKind, Snapshot, short_sha};
 use crate::tui::dialogs;
 use crate::tui::palette::PaletteCommand;
-use crate::tui::state::{
-    Confirm, Cursor, DemoRequest, Dialog, PickEntry, RollbackPicker, ViewState,
-};
+use crate::tui::state::{Confirm, Cursor, Dialog, PickEntry, RollbackPicker, ViewState};
+
+/// The start of the toast (and footer line) shown while a promotion preview is computed.
+pub const PREVIEW_PENDING: &str = "computing promotion preview";
 
 /// Refuses mutating actions in read-only mode with a toast; true when refused.
 fn refused_read_only(view: &mut ViewState, snap: &Snapshot, what: &str) -> bool {
@@ -136,7 +137,7 @@ pub fn promote(
         },
     };
     view.awaiting_preview = Some((from.to_owned(), to.name.clone()));
-    view.toast(format!("computing promotion preview {from} → {}…", to.name));
+    view.toast(format!("{PREVIEW_PENDING} {from} → {}…", to.name));
     Some(Command::Promote {
         from: from.to_owned(),
         to: to.name.clone(),
@@ -315,12 +316,24 @@ pub fn palette(view: &mut ViewState, snap: &Snapshot, cmd: PaletteCommand) -> Op
             }
             Some(Command::Refresh { env })
         }
-        PaletteCommand::Demo(args) => {
+        PaletteCommand::Demo(action) => {
+            if !view.demo_available {
+                view.toast_error(":demo works only in `driftdeck demo`");
+                return None;
+            }
             if refused_read_only(view, snap, "demo") {
                 return None;
             }
-            view.toast(format!("demo: {}", args.join(" ")));
-            view.demo_request = Some(DemoRequest { args });
+            let what = match &action {
+                DemoAction::Drift => "scaling a dev Deployment behind Git's back".to_owned(),
+                DemoAction::Break { env } => {
+                    find_env(view, snap, env)?;
+                    format!("committing a crashloop image into {env}")
+                }
+                DemoAction::Heal => "committing working images back".to_owned(),
+            };
+            view.toast(format!("demo: {what}"));
+            view.demo_request = Some(action);
             None
         }
         PaletteCommand::Help => {

@@ -14,8 +14,8 @@
 //!
 //! Decisions where the design was silent: `l` is logs (k9s), so vim `l` is not a pane key (`h`
 //! still is); pausing needs no confirmation (it is the emergency brake) while resume, sync,
-//! promote and rollback do; `:demo …` requests leave the UI as a [`DemoRequest`] on their own
-//! channel because `Command` has no demo verb; the commit message editor confirms with Enter
+//! promote and rollback do; `:demo …` requests leave the UI as a [`DemoAction`] on their own
+//! optional channel (`UiOptions::demo_tx`) because `Command` has no demo verb; the commit message editor confirms with Enter
 //! (Alt-Enter inserts a newline) since promotion messages are one line.
 
 mod action;
@@ -38,9 +38,9 @@ pub use event_loop::{Error, UiEvent, UiOptions, run, run_in_terminal};
 pub use palette::{PaletteCommand, parse_palette};
 pub use rows::{CommitRow, DriftRow, EnvRow, format_age};
 pub use state::{
-    Confirm, Cursor, DemoRequest, Dialog, InputLine, Pane, PickEntry, Preview, RollbackPicker,
-    Toast, TypedConfirm, View, ViewState,
+    Confirm, Cursor, Dialog, InputLine, Pane, PickEntry, Preview, RollbackPicker, Toast,
+    TypedConfirm, View, ViewState,
 };
 pub use update::update;
 
-pub use crate::model::{Command, Notice, Snapshot};
+pub use crate::model::{Command, DemoAction, Notice, Snapshot};

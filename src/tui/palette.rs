@@ -1,9 +1,9 @@
 //! The `:` command palette's grammar: `sync ENV [REV]`, `promote FROM TO`, `pause ENV|--all`,
-//! `resume ENV|--all`, `rollback ENV [REV]`, `refresh [ENV]`, `demo …`, `help`, `quit`. Parsing
+//! `resume ENV|--all`, `rollback ENV [REV]`, `refresh [ENV]`, `demo drift|break ENV|heal`, `help`, `quit`. Parsing
 //! is pure text → [`PaletteCommand`]; whether the envs exist is checked when it runs (in
 //! `flows`), where the snapshot is at hand. Imports `crate::model` only.
 
-use crate::model::EnvTarget;
+use crate::model::{DemoAction, EnvTarget};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaletteCommand {
@@ -22,14 +22,14 @@ pub enum PaletteCommand {
         to: Option<String>,
     },
     Refresh(Option<String>),
-    Demo(Vec<String>),
+    Demo(DemoAction),
     Help,
     Quit,
 }
 
 /// The palette's one-line usage, shown on errors and in help.
 pub const USAGE: &str = "sync ENV [REV] | promote FROM TO | pause ENV|--all | resume ENV|--all | \
-                         rollback ENV [REV] | refresh [ENV] | demo … | help | quit";
+                         rollback ENV [REV] | refresh [ENV] | demo drift|break ENV|heal | help | quit";
 
 /// Parses what was typed after `:`; the error says what was wrong in one line.
 pub fn parse_palette(text: &str) -> Result<PaletteCommand, String> {
@@ -72,7 +72,10 @@ pub fn parse_palette(text: &str) -> Result<PaletteCommand, String> {
         ("refresh", []) => Ok(PaletteCommand::Refresh(None)),
         ("refresh", [env]) => Ok(PaletteCommand::Refresh(Some(owned(env)))),
         ("refresh", _) => Err("usage: refresh [ENV]".to_owned()),
-        ("demo", args) => Ok(PaletteCommand::Demo(args.iter().map(owned).collect())),
+        ("demo", ["drift"]) => Ok(PaletteCommand::Demo(DemoAction::Drift)),
+        ("demo", ["break", env]) => Ok(PaletteCommand::Demo(DemoAction::Break { env: owned(env) })),
+        ("demo", ["heal"]) => Ok(PaletteCommand::Demo(DemoAction::Heal)),
+        ("demo", _) => Err("usage: demo drift | demo break ENV | demo heal".to_owned()),
         ("help", []) => Ok(PaletteCommand::Help),
         ("quit" | "q", []) => Ok(PaletteCommand::Quit),
         (other, _) => Err(format!("unknown command `{other}` (try: {USAGE})")),
@@ -120,7 +123,9 @@ mod tests {
         );
         assert_eq!(
             parse_palette("demo break staging"),
-            Ok(PaletteCommand::Demo(vec!["break".into(), "staging".into()]))
+            Ok(PaletteCommand::Demo(DemoAction::Break {
+                env: "staging".into()
+            }))
         );
         assert_eq!(parse_palette("q"), Ok(PaletteCommand::Quit));
     }

@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use ratatui_textarea::TextArea;
 
 use crate::config::keymap::Keymap;
-use crate::model::{Command, Drift, OperationResult, ResourceKey, Snapshot};
+use crate::model::{Command, DemoAction, Drift, OperationResult, ResourceKey, Snapshot};
 
 /// How many toasts are kept; older ones are dropped.
 pub const MAX_TOASTS: usize = 5;
@@ -193,12 +193,6 @@ pub struct Toast {
     pub at: Timestamp,
 }
 
-/// A `:demo …` request, for the demo driver (words after `demo`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DemoRequest {
-    pub args: Vec<String>,
-}
-
 /// Everything the UI remembers between frames.
 #[derive(Debug, Clone)]
 pub struct ViewState {
@@ -225,7 +219,12 @@ pub struct ViewState {
     pub events: VecDeque<String>,
     /// `(from, to)` of a preview asked for and not yet answered.
     pub awaiting_preview: Option<(String, String)>,
-    pub demo_request: Option<DemoRequest>,
+    /// A `:demo …` request waiting to leave on the demo channel.
+    pub demo_request: Option<DemoAction>,
+    /// Whether a demo channel exists (only `driftdeck demo` gives one).
+    pub demo_available: bool,
+    /// This process's id, to tell our own Lease (`user@host/pid`) from another console's.
+    pub own_pid: Option<u32>,
     /// Env index watch mode is showing in detail.
     pub watch_index: usize,
     pub quit: bool,
@@ -255,6 +254,8 @@ impl ViewState {
             events: VecDeque::new(),
             awaiting_preview: None,
             demo_request: None,
+            demo_available: false,
+            own_pid: None,
             watch_index: 0,
             quit: false,
         }
@@ -263,6 +264,15 @@ impl ViewState {
     /// Read-only either because the console was started so or because the controller says so.
     pub fn is_read_only(&self, snap: &Snapshot) -> bool {
         self.read_only || self.watch_mode || snap.read_only
+    }
+
+    /// Whether `holder` (`user@host/pid`) is this process.
+    pub fn holds_lease(&self, holder: &str) -> bool {
+        self.own_pid.is_some_and(|pid| {
+            holder
+                .rsplit_once('/')
+                .is_some_and(|(_, p)| p == pid.to_string())
+        })
     }
 
     /// The env the panes are about.

@@ -93,7 +93,15 @@ fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
             }
         },
         Notice::Refused { env, reason } => {
-            view.awaiting_preview = None;
+            // A refusal naming either end of the pending promotion (or no env) answers it:
+            // the "computing…" state must not outlive the controller's answer.
+            let answers_preview = view
+                .awaiting_preview
+                .as_ref()
+                .is_some_and(|(from, to)| env.as_ref().is_none_or(|e| e == from || e == to));
+            if answers_preview {
+                clear_pending_preview(view);
+            }
             let title = match env {
                 Some(env) => format!("Refused ({env})"),
                 None => "Refused".to_owned(),
@@ -111,9 +119,7 @@ fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
             if view.awaiting_preview.as_ref() != Some(&(from.clone(), to.clone())) {
                 return;
             }
-            view.awaiting_preview = None;
-            view.toasts
-                .retain(|t| !t.text.starts_with("computing promotion preview"));
+            clear_pending_preview(view);
             let to_protected = snap.env(&to).is_some_and(|e| e.protected);
             let mut editor = TextArea::new(message.lines().map(str::to_owned).collect());
             editor.move_cursor(ratatui_textarea::CursorMove::Bottom);
@@ -142,6 +148,12 @@ fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
             None => view.toast_error(message),
         },
     }
+}
+
+fn clear_pending_preview(view: &mut ViewState) {
+    view.awaiting_preview = None;
+    view.toasts
+        .retain(|t| !t.text.starts_with(flows::PREVIEW_PENDING));
 }
 
 /// An error dialog — unless the operator is in the middle of another dialog (typing a
@@ -287,7 +299,11 @@ fn on_action(view: &mut ViewState, snap: &Snapshot, action: Action) -> Option<Co
         Action::Quit => view.quit = true,
         Action::Help => view.dialog = Some(Dialog::Help { scroll: 0 }),
         Action::Back => {
-            if view.view != View::Main {
+            if view.awaiting_preview.is_some() {
+                // The answer may still come; without a pending request it opens nothing.
+                clear_pending_preview(view);
+                view.toast("promotion preview cancelled");
+            } else if view.view != View::Main {
                 open_view(view, View::Main);
             } else if !view.filter.is_empty() {
                 view.filter.clear();

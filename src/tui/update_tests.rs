@@ -5,7 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::config::keymap::Action;
 use crate::model::{
-    Command, EnvTarget, FailureReason, Notice, OperationKind, OperationResult, Snapshot,
+    Command, DemoAction, EnvTarget, FailureReason, Notice, OperationKind, OperationResult, Snapshot,
 };
 use crate::tui::action::{UiAction, translate};
 use crate::tui::fixtures::{self, sha};
@@ -305,10 +305,23 @@ fn palette_commands_reach_the_same_flows() {
     );
 
     assert_eq!(palette(&mut view, &snap, "demo break staging"), None);
-    assert_eq!(
-        view.demo_request.as_ref().map(|d| d.args.clone()),
-        Some(vec!["break".to_owned(), "staging".to_owned()])
+    assert_eq!(view.demo_request, None, "no demo channel outside the demo");
+    assert!(
+        view.toasts
+            .back()
+            .is_some_and(|t| t.error && t.text.contains("only in `driftdeck demo`"))
     );
+    view.demo_available = true;
+    assert_eq!(palette(&mut view, &snap, "demo break staging"), None);
+    assert_eq!(
+        view.demo_request,
+        Some(DemoAction::Break {
+            env: "staging".to_owned()
+        })
+    );
+    view.demo_request = None;
+    assert_eq!(palette(&mut view, &snap, "demo break nowhere"), None);
+    assert_eq!(view.demo_request, None);
 
     assert_eq!(palette(&mut view, &snap, "sync nowhere"), None);
     assert!(
@@ -531,4 +544,94 @@ fn a_failure_elsewhere_does_not_wipe_a_dialog_being_answered() {
             .back()
             .is_some_and(|t| t.error && t.text.contains("CrashLoopBackOff"))
     );
+}
+
+#[test]
+fn a_refused_promotion_ends_the_pending_preview_with_the_reason() {
+    let snap = fixtures::demo_healthy();
+    let mut view = fixtures::view_on_env(1);
+    assert!(matches!(
+        press(&mut view, &snap, 'p'),
+        Some(Command::Promote { preview: true, .. })
+    ));
+    assert_eq!(
+        view.awaiting_preview,
+        Some(("staging".to_owned(), "production".to_owned()))
+    );
+    let refused = Notice::Refused {
+        env: Some("staging".into()),
+        reason: FailureReason::Refused("staging is not Synced and Healthy".into()),
+    };
+    update(&mut view, &snap, UiAction::Notice(refused));
+    assert_eq!(view.awaiting_preview, None);
+    assert!(
+        !view
+            .toasts
+            .iter()
+            .any(|t| t.text.contains("computing promotion preview")),
+        "{:?}",
+        view.toasts
+    );
+    assert!(
+        matches!(&view.dialog, Some(Dialog::Error { message, .. }) if message.contains("not Synced and Healthy"))
+    );
+    // A late preview for the refused request opens nothing.
+    update(
+        &mut view,
+        &snap,
+        UiAction::Notice(fixtures::promotion_preview()),
+    );
+    assert!(matches!(&view.dialog, Some(Dialog::Error { .. })));
+}
+
+#[test]
+fn esc_gives_up_a_pending_preview() {
+    let snap = fixtures::demo_healthy();
+    let mut view = fixtures::view_on_env(1);
+    press(&mut view, &snap, 'p');
+    code(&mut view, &snap, KeyCode::Esc);
+    assert_eq!(view.awaiting_preview, None);
+    update(
+        &mut view,
+        &snap,
+        UiAction::Notice(fixtures::promotion_preview()),
+    );
+    assert!(view.dialog.is_none());
+}
+
+#[test]
+fn an_env_whose_observation_failed_never_claims_live_matches_git() {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    let mut snap = fixtures::demo_healthy();
+    let dev = &mut snap.envs[0];
+    dev.sync = crate::model::SyncStatus::Unknown;
+    dev.error = Some("cluster unreachable: dev: connection refused".to_owned());
+    let mut view = fixtures::view_on_env(0);
+    view.focus = Pane::Drift;
+    let theme = crate::config::theme::Theme::default();
+    let mut terminal = Terminal::new(TestBackend::new(120, 36)).unwrap();
+    terminal
+        .draw(|f| crate::tui::render(f, &snap, &mut view, &theme))
+        .unwrap();
+    let screen: String = terminal
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    assert!(!screen.contains("live matches Git"), "{screen}");
+    assert!(screen.contains("connection refused"), "{screen}");
+    assert!(screen.contains("last good data: 4s ago"), "{screen}");
+}
+
+#[test]
+fn our_own_lease_is_not_shown_as_held_by_someone() {
+    let mut view = fixtures::view_state();
+    assert!(!view.holds_lease("carol@ops-1/4242"));
+    view.own_pid = Some(4242);
+    assert!(view.holds_lease("carol@ops-1/4242"));
+    assert!(!view.holds_lease("carol@ops-1/42421"));
+    assert!(!view.holds_lease("carol@ops-1"));
 }

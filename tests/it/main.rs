@@ -24,7 +24,8 @@
 //! - `sandbox_kubectl`: the real kubectl against the sandbox (fails loudly without kubectl)
 //! - `sandbox_support`: start a sandbox on 127.0.0.1:0 with a kubeconfig; kube clients
 //! - `source`: git2 against real temporary repositories (local, `file://` remotes, history, commits)
-//! - `tui`: console snapshots (insta, TestBackend at 120×36 and 80×24), colour legibility
+//! - `tmux_e2e`: issue 6 acceptance 2 — `driftdeck demo` in tmux driven by keys: drift heals, promote with a typed message, break + rollback (hold banner), pause/resume, clean quit
+//! - `tui`: console snapshots (insta, TestBackend at 120×36 and 80×24), 16-colour and NO_COLOR snapshots with styles, colour legibility
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -56,4 +57,5 @@ mod sandbox_kube;
 mod sandbox_kubectl;
 mod sandbox_support;
 mod source;
+mod tmux_e2e;
 mod tui;

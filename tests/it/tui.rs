@@ -1,6 +1,7 @@
 //! UI snapshots: each screen rendered from fabricated snapshots into a `TestBackend` at 120×36
 //! and 80×24, compared with insta. The fixture clock is fixed, so times are stable without
-//! filters. Colour legibility (NO_COLOR, 16-colour terminals) is checked on the styled buffer.
+//! filters. Colour legibility (NO_COLOR, 16-colour terminals) is checked on the styled buffer,
+//! and their snapshots carry the styles (`styled`) so a colour regression fails too.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use driftdeck::config::theme::{Slot, TermCaps, Theme, is_ansi16};
@@ -352,4 +353,115 @@ fn yaml_logs_and_palette_at_80x24() {
             .starts_with(":promote dev stag█"),
         "{palette}"
     );
+}
+
+/// The buffer as text followed by its styles, so a colour snapshot fails when a colour or
+/// modifier changes, not only when text does. Each style line is `row col..col fg bg +mods`
+/// for one run of equally styled cells; runs in the default style are left out.
+fn styled(buffer: &Buffer) -> String {
+    let mut out = text(buffer);
+    out.push_str("---- styles: row cols fg bg +modifiers (default runs omitted) ----\n");
+    let area = buffer.area;
+    for y in 0..area.height {
+        let mut x = 0;
+        while x < area.width {
+            let cell = &buffer[(x, y)];
+            let key = (cell.fg, cell.bg, cell.modifier);
+            let start = x;
+            while x < area.width {
+                let next = &buffer[(x, y)];
+                if (next.fg, next.bg, next.modifier) != key {
+                    break;
+                }
+                x += 1;
+            }
+            if key != (Color::Reset, Color::Reset, Modifier::empty()) {
+                let mods = if key.2.is_empty() {
+                    String::new()
+                } else {
+                    format!(" +{:?}", key.2)
+                        .replace("Modifier(", "")
+                        .replace(')', "")
+                };
+                out.push_str(&format!(
+                    "{y:>2} {start:>3}..{:<3} fg={:?} bg={:?}{mods}\n",
+                    x - 1,
+                    key.0,
+                    key.1
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// The theme a `TERM=xterm` terminal (no COLORTERM) gets: the dark theme on 16 colours.
+fn sixteen_colour_theme() -> Theme {
+    let (theme, warnings) = Theme::resolve(None, TermCaps::from_vars(false, Some("xterm"), None));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(theme.name, "dark (16 colours)");
+    theme
+}
+
+fn no_color_theme() -> Theme {
+    let caps = TermCaps::from_vars(true, Some("xterm-256color"), None);
+    Theme::resolve(None, caps).0
+}
+
+#[test]
+fn sixteen_colour_snapshots() {
+    let theme = sixteen_colour_theme();
+    let snap = fixtures::degraded_with_hold();
+    for size in SIZES {
+        let mut view = fixtures::view_on_env(2);
+        view.focus = tui::Pane::Pods;
+        view.last_detail = tui::Pane::Pods;
+        let buffer = draw(&snap, &mut view, &theme, size);
+        assert!(colours(&buffer).into_iter().all(is_ansi16));
+        insta::assert_snapshot!(
+            format!("ansi16_degraded_hold_{}x{}", size.0, size.1),
+            styled(&buffer)
+        );
+    }
+    let snap = fixtures::drifted();
+    for size in SIZES {
+        let mut view = fixtures::view_on_env(1);
+        press(&mut view, &snap, KeyCode::Enter);
+        press(&mut view, &snap, KeyCode::Enter);
+        let buffer = draw(&snap, &mut view, &theme, size);
+        let used = colours(&buffer);
+        assert!(used.iter().copied().all(is_ansi16), "{used:?}");
+        // The diff's added and removed lines are told apart by colour.
+        assert!(used.contains(&theme.style(Slot::DiffAdded).fg.unwrap()));
+        assert!(used.contains(&theme.style(Slot::DiffRemoved).fg.unwrap()));
+        insta::assert_snapshot!(
+            format!("ansi16_diff_open_{}x{}", size.0, size.1),
+            styled(&buffer)
+        );
+    }
+}
+
+#[test]
+fn no_color_snapshots_at_120x36() {
+    let theme = no_color_theme();
+    assert_eq!(theme.name, "monochrome");
+    let snap = fixtures::degraded_with_hold();
+    let mut view = fixtures::view_on_env(2);
+    let buffer = draw(&snap, &mut view, &theme, (120, 36));
+    assert_eq!(colours(&buffer), Vec::<Color>::new());
+    insta::assert_snapshot!("no_color_degraded_hold_120x36", styled(&buffer));
+
+    let snap = fixtures::drifted();
+    let mut view = fixtures::view_on_env(1);
+    press(&mut view, &snap, KeyCode::Enter);
+    press(&mut view, &snap, KeyCode::Enter);
+    let buffer = draw(&snap, &mut view, &theme, (120, 36));
+    assert_eq!(colours(&buffer), Vec::<Color>::new());
+    let screen = text(&buffer);
+    // Without colour the diff still says which side a line is on.
+    assert!(
+        screen.contains("-  replicas: 5") && screen.contains("+  replicas: 2"),
+        "{screen}"
+    );
+    insta::assert_snapshot!("no_color_diff_open_120x36", styled(&buffer));
 }

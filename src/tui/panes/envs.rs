@@ -60,6 +60,11 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
                     Badge::Hold(rev) => {
                         Span::styled(format!(" HOLD {rev} "), theme.style(Slot::BadgeHold))
                     }
+                    // Our own Lease is the normal case, not news: only another holder is
+                    // worth the operator's eye ("held by" is what a second console sees).
+                    Badge::Lease(holder) if view.holds_lease(holder) => {
+                        Span::styled("automation: this console", theme.style(Slot::Dim))
+                    }
                     Badge::Lease(holder) => {
                         Span::styled(format!("held by {holder}"), theme.style(Slot::BadgeLease))
                     }

@@ -11,6 +11,7 @@ use ratatui::widgets::Paragraph;
 use crate::config::keymap::Action;
 use crate::config::theme::{Slot, Theme};
 use crate::model::Snapshot;
+use crate::tui::flows::PREVIEW_PENDING;
 use crate::tui::state::{InputLine, Pane, View, ViewState};
 
 /// The footer's (key, label) pairs for the current state.
@@ -77,6 +78,18 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
         return;
     }
     let mut spans = Vec::new();
+    if let Some((from, to)) = &view.awaiting_preview {
+        // Toasts expire; a slow preview must still say it is coming and how to give up.
+        spans.push(Span::styled(
+            format!(" {PREVIEW_PENDING} {from} → {to}… "),
+            theme.style(Slot::Marker),
+        ));
+        let back = view.keymap.label_for(Action::Back).unwrap_or_default();
+        spans.push(Span::styled(
+            format!(" {back} cancel  "),
+            theme.style(Slot::Dim),
+        ));
+    }
     if view.is_read_only(snap) {
         spans.push(Span::styled(
             " READ-ONLY ",
