@@ -4,7 +4,7 @@
 //! managed and at which revision it was applied.
 //!
 //! May import model, config, cluster (through the controller's own modules). Must not prune,
-//! validate health or write cluster-held state: those belong to the reconcile driver (issue 5).
+//! validate health or write cluster-held state: those belong to the reconcile driver (`driver/`).
 //!
 //! Decisions: the env's namespace is created first (unstamped, so it never becomes a prune
 //! candidate) when missing and not part of the desired set; "changed" counts objects whose
