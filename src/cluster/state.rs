@@ -15,7 +15,7 @@
 //! - The Lease follows client-go's leader election: read, then create or replace with the
 //!   resourceVersion read. Holder changes count `leaseTransitions`; a release clears
 //!   `holderIdentity` so another console takes over without waiting for expiry.
-//! - A missing namespace is created (server-side apply of a bare Namespace) on the first write
+//! - A missing namespace is created (a plain create of a bare Namespace) on the first write
 //!   only, when the server answers 404 to the create: the common path costs no extra request.
 
 use std::collections::BTreeMap;
@@ -26,9 +26,9 @@ use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::Api;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::PostParams;
 
-use super::{Cluster, Error, FIELD_MANAGER};
+use super::{Cluster, Error};
 
 /// Label marking driftdeck's own objects (also carried by everything it applies).
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
@@ -271,21 +271,30 @@ impl Cluster {
         }
     }
 
+    /// Creates the namespace when it is missing — a plain create, never an apply: an apply by
+    /// field manager `driftdeck` of a bare Namespace would take away the labels a concurrent
+    /// sync just applied under the same manager. Someone else creating it first is fine.
     async fn ensure_namespace(&self, namespace: &str, what: &str) -> Result<(), Error> {
         let api: Api<Namespace> = Api::all(self.client().clone());
-        let bare = serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": namespace},
-        });
-        api.patch(
-            namespace,
-            &PatchParams::apply(FIELD_MANAGER),
-            &Patch::Apply(&bare),
-        )
-        .await
-        .map(|_| ())
-        .map_err(|e| self.api_error(format!("{what}: create namespace {namespace}"), e))
+        let bare = Namespace {
+            metadata: kube::api::ObjectMeta {
+                name: Some(namespace.to_owned()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        // Created under driftdeck's name (an Update, not an Apply): what the server defaults
+        // into it is then not a foreign writer's change to show as drift, and a later apply of
+        // the env's own Namespace neither conflicts with it nor removes it.
+        let params = PostParams {
+            field_manager: Some(super::FIELD_MANAGER.to_owned()),
+            ..PostParams::default()
+        };
+        match api.create(&params, &bare).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+            Err(e) => Err(self.api_error(format!("{what}: create namespace {namespace}"), e)),
+        }
     }
 }
 

@@ -335,3 +335,32 @@ async fn a_head_that_does_not_render_applies_nothing() {
         "a failed render applied something"
     );
 }
+
+/// `driftdeck sync` on a cluster where the env's namespace does not exist yet, then `diff`:
+/// nothing may be left over. (The first cluster-held state write creates the namespace; when it
+/// re-applied a bare Namespace under driftdeck's field manager it raced the sync's own apply and
+/// stripped the Namespace's labels — staging showed drift right after a successful sync.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_into_a_fresh_cluster_leaves_no_drift() {
+    let demo = Demo::start().await;
+    let audit = tempfile::tempdir().unwrap();
+    let audit_log = audit.path().join("audit.jsonl");
+    let audit_log = audit_log.to_str().unwrap();
+    for env in ["dev", "staging", "production"] {
+        let out = demo
+            .driftdeck(&["sync", env], &[("DRIFTDECK_AUDIT_LOG", audit_log)])
+            .await;
+        assert!(
+            out.status.success(),
+            "sync {env}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        let (code, stdout, stderr) = demo.diff(env).await;
+        assert_eq!(
+            code, 0,
+            "diff {env} after sync must be empty:\n{stdout}{stderr}"
+        );
+        assert!(stdout.trim().is_empty(), "diff {env} printed: {stdout}");
+    }
+}
