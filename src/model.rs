@@ -608,6 +608,32 @@ pub enum Command {
 }
 
 impl Command {
+    /// The verb as operators type it, for audit lines and messages.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Command::Sync { dry_run: true, .. } => "sync --dry-run",
+            Command::Sync { .. } => "sync",
+            Command::Promote { .. } => "promote",
+            Command::Rollback { .. } => "rollback",
+            Command::Pause { .. } => "pause",
+            Command::Resume { .. } => "resume",
+            Command::Refresh { .. } => "refresh",
+        }
+    }
+
+    /// The env the command is for (a promotion's TO); `None` for every env.
+    pub fn target_env(&self) -> Option<&str> {
+        match self {
+            Command::Sync { env, .. } | Command::Rollback { env, .. } => Some(env),
+            Command::Promote { to, .. } => Some(to),
+            Command::Pause { target, .. } | Command::Resume { target } => match target {
+                EnvTarget::One(env) => Some(env),
+                EnvTarget::All => None,
+            },
+            Command::Refresh { env } => env.as_deref(),
+        }
+    }
+
     /// Whether the command changes the cluster, Git or cluster-held state (refused read-only).
     pub fn is_mutating(&self) -> bool {
         match self {

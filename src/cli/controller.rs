@@ -4,11 +4,9 @@
 
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
-
 use super::{CmdResult, Failure, GlobalArgs};
 use crate::controller::{self, DriverOptions};
-use crate::model::{Notice, Snapshot};
+use crate::model::Notice;
 
 pub fn run(global: &GlobalArgs) -> CmdResult {
     let config = super::load_config(global)?;
@@ -19,16 +17,12 @@ pub fn run(global: &GlobalArgs) -> CmdResult {
             ..DriverOptions::manual(global.read_only)
         };
         tracing::info!(operator = %opts.operator, "controller starting");
-        let (snapshot_tx, _snapshots) = watch::channel(Snapshot::default());
-        let (notice_tx, mut notices) = mpsc::channel(256);
-        let (commands, command_rx) = mpsc::channel(16);
-        let driver = tokio::spawn(controller::driver::run(
-            config,
-            opts,
-            snapshot_tx,
-            notice_tx,
-            command_rx,
-        ));
+        let controller::driver::Spawned {
+            commands,
+            mut notices,
+            snapshots: _snapshots,
+            task: driver,
+        } = controller::driver::spawn(config, opts);
         let stop = stop_signal();
         tokio::pin!(stop);
         loop {

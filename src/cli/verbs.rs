@@ -42,22 +42,13 @@ impl Session {
             ..DriverOptions::manual(read_only)
         };
         let operator = opts.operator.clone();
-        let (snapshot_tx, snapshots) = watch::channel(Snapshot::default());
-        let (notice_tx, notices) = mpsc::channel(64);
-        let (commands, command_rx) = mpsc::channel(16);
-        let driver = tokio::spawn(controller::driver::run(
-            config,
-            opts,
-            snapshot_tx,
-            notice_tx,
-            command_rx,
-        ));
+        let spawned = controller::driver::spawn(config, opts);
         Self {
             operator,
-            commands,
-            notices,
-            snapshots,
-            driver,
+            commands: spawned.commands,
+            notices: spawned.notices,
+            snapshots: spawned.snapshots,
+            driver: spawned.task,
         }
     }
 

@@ -152,7 +152,7 @@ impl Cluster {
     }
 
     /// Every object of a kind in `namespace` (all namespaces for cluster-scoped kinds) matching
-    /// a label selector.
+    /// a label selector, `managedFields` included (for the ignore-by-manager rule).
     pub async fn list(
         &self,
         api_version: &str,
@@ -160,33 +160,32 @@ impl Cluster {
         namespace: &str,
         label_selector: &str,
     ) -> Result<Vec<Value>, Error> {
-        let resolved = self.resolve(api_version, kind).await?;
-        let api = self.dynamic_api(&resolved, namespace);
-        let params = ListParams::default().labels(label_selector);
-        let list = api
-            .list(&params)
+        self.list_json(api_version, kind, namespace, label_selector, true)
             .await
-            .map_err(|e| self.api_error(format!("list {kind}"), e))?;
-        list.items
-            .into_iter()
-            .map(|o| to_value(o, &resolved))
-            .collect::<Result<_, _>>()
-            .map_err(|message| Error::BadObject {
-                what: format!("list {kind}"),
-                message,
-            })
     }
 
-    /// [`Cluster::list`] without `managedFields`, parsed straight from the response into JSON
-    /// (no `DynamicObject` step, and the field sets are skipped while parsing, never built):
-    /// for cold observations of thousands of objects, where the typed detour and the field
-    /// sets were most of the time and memory. Callers that need field ownership use `list`.
+    /// [`Cluster::list`] without `managedFields` (skipped while parsing, never built): for cold
+    /// observations of thousands of objects, where the field sets were most of the memory.
     pub async fn list_lean(
         &self,
         api_version: &str,
         kind: &str,
         namespace: &str,
         label_selector: &str,
+    ) -> Result<Vec<Value>, Error> {
+        self.list_json(api_version, kind, namespace, label_selector, false)
+            .await
+    }
+
+    /// One list request, parsed straight from the response into JSON (no `DynamicObject`
+    /// detour), with `apiVersion`/`kind` filled in on every item.
+    async fn list_json(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        label_selector: &str,
+        managed_fields: bool,
     ) -> Result<Vec<Value>, Error> {
         let resolved = self.resolve(api_version, kind).await?;
         let api = self.dynamic_api(&resolved, namespace);
@@ -198,16 +197,28 @@ impl Cluster {
                 what: what.clone(),
                 message: e.to_string(),
             })?;
-        let list: LeanList = self
-            .client()
-            .request(request)
-            .await
-            .map_err(|e| self.api_error(what, e))?;
-        Ok(list
-            .items
-            .unwrap_or_default()
+        let items = if managed_fields {
+            let list: ItemList<Map<String, Value>> = self
+                .client()
+                .request(request)
+                .await
+                .map_err(|e| self.api_error(what, e))?;
+            list.items.unwrap_or_default()
+        } else {
+            let list: ItemList<LeanObject> = self
+                .client()
+                .request(request)
+                .await
+                .map_err(|e| self.api_error(what, e))?;
+            list.items
+                .unwrap_or_default()
+                .into_iter()
+                .map(|LeanObject(map)| map)
+                .collect()
+        };
+        Ok(items
             .into_iter()
-            .map(|LeanObject(mut map)| {
+            .map(|mut map| {
                 set_type(&mut map, &resolved);
                 Value::Object(map)
             })
@@ -215,12 +226,13 @@ impl Cluster {
     }
 }
 
-/// A list response, items parsed as [`LeanObject`]s.
+/// A list response's items.
 #[derive(serde::Deserialize)]
-struct LeanList {
+#[serde(bound = "T: Deserialize<'de>")]
+struct ItemList<T> {
     /// `null` from some servers for an empty list.
-    #[serde(default)]
-    items: Option<Vec<LeanObject>>,
+    #[serde(default = "Option::default")]
+    items: Option<Vec<T>>,
 }
 
 /// An object parsed into JSON except `metadata.managedFields`, which is skipped unbuilt.
@@ -306,7 +318,7 @@ mod tests {
                 "managedFields": [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]},
                 "spec": {"replicas": 2, "managedFields": "a spec field of that name stays"},
                 "status": {"readyReplicas": 2}}]});
-        let list: LeanList = serde_json::from_value(body).unwrap();
+        let list: ItemList<LeanObject> = serde_json::from_value(body).unwrap();
         let items: Vec<Value> = list
             .items
             .unwrap_or_default()
@@ -321,7 +333,7 @@ mod tests {
                 "status": {"readyReplicas": 2}})
             ]
         );
-        let empty: LeanList = serde_json::from_value(json!({"items": null})).unwrap();
+        let empty: ItemList<LeanObject> = serde_json::from_value(json!({"items": null})).unwrap();
         assert!(empty.items.is_none());
     }
 }

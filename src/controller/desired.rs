@@ -71,7 +71,7 @@ pub fn desired(
     let revision = source.resolve(revision)?;
     let tree = source.tree(&revision.sha)?;
     let rendered =
-        render::render(&GitFs(tree), &env_path(env), &renderer_for(env)).map_err(|error| {
+        render::render(&GitFs(&tree), &env_path(env), &renderer_for(env)).map_err(|error| {
             DesiredError::Render {
                 env: env.name.clone(),
                 revision: crate::model::short_sha(&revision.sha).to_owned(),
@@ -83,9 +83,9 @@ pub fn desired(
 
 /// A git tree at a revision seen through render's file-system trait (the two modules may not
 /// know each other; the controller introduces them).
-pub struct GitFs<'r>(pub source::Tree<'r>);
+pub struct GitFs<'a, 'r>(pub &'a source::Tree<'r>);
 
-impl FileSystem for GitFs<'_> {
+impl FileSystem for GitFs<'_, '_> {
     fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
         self.0.read(path).map_err(|e| fs_error(path, e))
     }

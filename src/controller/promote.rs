@@ -24,12 +24,12 @@ mod images;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use crate::config::{Config, EnvConfig};
+use crate::config::EnvConfig;
 use crate::model::Manifest;
 use crate::render::{self, EntryKind, FileSystem, FsError};
 use crate::source::{self, Author, Edit, Published, Source, Tree};
 
-use super::desired::{desired, env_path, renderer_for};
+use super::desired::{GitFs, desired, env_path, renderer_for};
 use super::engine::{ImageChange, promotion_message};
 use images::{ImageRef, Version, images_of, short_name};
 
@@ -65,7 +65,6 @@ pub enum PromoteError {
 /// generated commit message. Writes nothing.
 pub fn plan_promotion(
     source: &Source,
-    _config: &Config,
     from: &EnvConfig,
     from_revision: &str,
     to: &EnvConfig,
@@ -83,7 +82,6 @@ pub fn plan_promotion(
 /// head after a rejected push).
 pub fn commit_promotion(
     source: &Source,
-    _config: &Config,
     from: &EnvConfig,
     from_revision: &str,
     to: &EnvConfig,
@@ -170,16 +168,13 @@ fn plan_on(
     message: Option<&str>,
 ) -> Result<PromotionPlan, PromoteError> {
     let to_path = env_path(to);
-    let fs = Overlay {
-        tree,
-        edits: BTreeMap::new(),
-    };
+    let git = GitFs(tree);
     let renderer = renderer_for(to);
     let render_err = |e: render::Error| PromoteError::Render {
         env: to.name.clone(),
         message: e.to_string(),
     };
-    let before = render::render(&fs, &to_path, &renderer).map_err(render_err)?;
+    let before = render::render(&git, &to_path, &renderer).map_err(render_err)?;
     let to_images = images_of(&before.manifests);
 
     let mut wanted: Vec<(String, Version, ImageChange)> = Vec::new();
@@ -224,7 +219,7 @@ fn plan_on(
         None => plain_edits(tree, &before.inputs, &to_path, &wanted)?,
     };
     let fs = Overlay {
-        tree,
+        base: &git,
         edits: edits.iter().cloned().collect(),
     };
     let after = render::render(&fs, &to_path, &renderer).map_err(render_err)?;
@@ -327,41 +322,38 @@ fn plain_edits(
     Ok(edits)
 }
 
-/// The git tree with edited files laid over it, for render. Edits only rewrite files or delete
-/// them, so folders come from the tree (a written new file is listed in its folder too).
-struct Overlay<'a, 'r> {
-    tree: &'a Tree<'r>,
+/// A file system with edited files laid over it, for render. Edits only rewrite files or
+/// delete them, so folders come from the base (a written new file is listed in its folder too).
+struct Overlay<'a> {
+    base: &'a dyn FileSystem,
     edits: BTreeMap<String, Option<Vec<u8>>>,
 }
 
-impl FileSystem for Overlay<'_, '_> {
+impl FileSystem for Overlay<'_> {
     fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
-        let key = render_path(path)?;
+        let key = render::normalize(path)?;
         match self.edits.get(&key) {
             Some(Some(bytes)) => Ok(bytes.clone()),
             Some(None) => Err(FsError::NotFound(path.to_owned())),
-            None => self.tree.read(&key).map_err(|e| fs_error(path, e)),
+            None => self.base.read(&key),
         }
     }
 
     fn kind(&self, path: &str) -> Option<EntryKind> {
-        let key = render_path(path).ok()?;
+        let key = render::normalize(path).ok()?;
         match self.edits.get(&key) {
             Some(Some(_)) => Some(EntryKind::File),
             Some(None) => None,
-            None => self.tree.kind(&key).map(|k| match k {
-                source::EntryKind::File => EntryKind::File,
-                source::EntryKind::Dir => EntryKind::Dir,
-            }),
+            None => self.base.kind(&key),
         }
     }
 
     fn list(&self, dir: &str) -> Result<Vec<String>, FsError> {
-        let key = render_path(dir)?;
-        let mut names: Vec<String> = match self.tree.list(&key) {
+        let key = render::normalize(dir)?;
+        let mut names = match self.base.list(&key) {
             Ok(names) => names,
-            Err(source::Error::NotFound { .. }) => Vec::new(),
-            Err(e) => return Err(fs_error(dir, e)),
+            Err(FsError::NotFound(_)) => Vec::new(),
+            Err(e) => return Err(e),
         };
         let prefix = if key.is_empty() {
             String::new()
@@ -383,33 +375,5 @@ impl FileSystem for Overlay<'_, '_> {
         }
         names.sort();
         Ok(names)
-    }
-}
-
-/// A root-relative path in the one spelling the edits are keyed by (`.` and `..` resolved).
-fn render_path(path: &str) -> Result<String, FsError> {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in path.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.pop().is_none() {
-                    return Err(FsError::Escapes(path.to_owned()));
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    Ok(parts.join("/"))
-}
-
-fn fs_error(path: &str, e: source::Error) -> FsError {
-    match e {
-        source::Error::NotFound { .. } => FsError::NotFound(path.to_owned()),
-        source::Error::OutsideRoot { .. } => FsError::Escapes(path.to_owned()),
-        other => FsError::Io {
-            path: path.to_owned(),
-            message: other.to_string(),
-        },
     }
 }

@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::Manifest;
 
-pub use fs::{DiskFs, EntryKind, FileSystem, FsError, MemFs};
+pub use fs::{DiskFs, EntryKind, FileSystem, FsError, MemFs, normalize};
 pub use yaml::parse_objects;
 
 /// How a path is turned into manifests.

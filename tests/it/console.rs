@@ -115,27 +115,19 @@ where
     F: FnOnce(Ends) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let (snapshot_tx, snapshots) = watch::channel(Snapshot::default());
-    let (notice_tx, notices) = mpsc::channel(64);
-    let (commands, command_rx) = mpsc::channel(16);
     let audit = tempfile::tempdir().unwrap();
     let opts = controller::DriverOptions {
         audit: controller::audit::AuditLog::at(audit.path().join("audit.jsonl")),
         ..controller::DriverOptions::manual(read_only)
     };
-    let driver = tokio::spawn(controller::driver::run(
-        config,
-        opts,
-        snapshot_tx,
-        notice_tx,
-        command_rx,
-    ));
+    let spawned = controller::driver::spawn(config, opts);
+    let driver = spawned.task;
     // The driver stops when nobody watches its snapshots; a body may not look at them.
-    let _watching = snapshots.clone();
+    let _watching = spawned.snapshots.clone();
     let ends = Ends {
-        snapshots,
-        notices,
-        commands,
+        snapshots: spawned.snapshots,
+        notices: spawned.notices,
+        commands: spawned.commands,
     };
     body(ends).await;
     driver.abort();

@@ -38,22 +38,13 @@ impl Driver {
             audit: AuditLog::at(audit.path().join("audit.jsonl")),
             envs: Some(vec!["dev".into()]),
         };
-        let (snapshot_tx, snapshots) = watch::channel(Snapshot::default());
-        let (notice_tx, notices) = mpsc::channel(64);
-        let (commands, command_rx) = mpsc::channel(16);
         // Spawned: the driver's future is Send.
-        let task = tokio::spawn(driftdeck::controller::driver::run(
-            config,
-            opts,
-            snapshot_tx,
-            notice_tx,
-            command_rx,
-        ));
+        let spawned = driftdeck::controller::driver::spawn(config, opts);
         Driver {
-            commands,
-            notices,
-            snapshots,
-            task,
+            commands: spawned.commands,
+            notices: spawned.notices,
+            snapshots: spawned.snapshots,
+            task: spawned.task,
             audit,
         }
     }

@@ -108,8 +108,7 @@ fn promote_dev_to_staging_on_the_demo_is_one_commit_touching_only_staging() {
     let staging_before = render(&source, staging, None);
     let dev_before = render(&source, dev, None);
 
-    let (published, plan) =
-        commit_promotion(&source, &config, dev, "HEAD", staging, None, &me()).unwrap();
+    let (published, plan) = commit_promotion(&source, dev, "HEAD", staging, None, &me()).unwrap();
 
     assert!(!published.pushed, "a local repo is not pushed");
     assert_eq!(plan.from_revision, before);
@@ -173,7 +172,7 @@ fn promote_dev_to_staging_on_the_demo_is_one_commit_touching_only_staging() {
     assert_eq!(objects(&render(&source, dev, None)), objects(&dev_before));
 
     // A second promotion finds nothing to do and writes nothing.
-    let err = commit_promotion(&source, &config, dev, "HEAD", staging, None, &me()).unwrap_err();
+    let err = commit_promotion(&source, dev, "HEAD", staging, None, &me()).unwrap_err();
     assert!(
         matches!(err, PromoteError::NothingToPromote { .. }),
         "{err:?}"
@@ -192,7 +191,6 @@ fn promote_staging_to_production_names_every_changed_image() {
     let (staging, production) = (env(&config, "staging"), env(&config, "production"));
     let (published, plan) = commit_promotion(
         &source,
-        &config,
         staging,
         "HEAD",
         production,
@@ -241,7 +239,6 @@ fn the_preview_writes_nothing() {
 
     let plan = plan_promotion(
         &source,
-        &config,
         env(&config, "dev"),
         "HEAD",
         env(&config, "staging"),
@@ -339,7 +336,7 @@ fn a_plain_yaml_env_gets_its_image_lines_rewritten() {
     let config = plain_repo(tmp.path());
     let source = open(&config.repo.url, tmp.path());
     let (a, b) = (env(&config, "a"), env(&config, "b"));
-    let (published, plan) = commit_promotion(&source, &config, a, "HEAD", b, None, &me()).unwrap();
+    let (published, plan) = commit_promotion(&source, a, "HEAD", b, None, &me()).unwrap();
     assert_eq!(published.summary, "promote(a→b): web 1.0 → 1.1");
     assert_eq!(
         source.commit(&published.sha).unwrap().files,
@@ -359,7 +356,7 @@ fn a_plain_yaml_env_gets_its_image_lines_rewritten() {
         "only the version changed; comments and quotes kept"
     );
     assert_eq!(images(&plan.rendered), images(&render(&source, a, None)));
-    let again = plan_promotion(&source, &config, a, "HEAD", b, None).unwrap_err();
+    let again = plan_promotion(&source, a, "HEAD", b, None).unwrap_err();
     assert!(
         matches!(again, PromoteError::NothingToPromote { .. }),
         "{again:?}"
@@ -381,7 +378,6 @@ fn a_promotion_to_a_remote_is_pushed() {
     let origin = open(origin_dir.to_str().unwrap(), &cache);
     let (published, _) = commit_promotion(
         &mirror,
-        &config,
         env(&config, "dev"),
         "HEAD",
         env(&config, "staging"),
@@ -403,7 +399,7 @@ fn a_kustomization_without_images_gets_an_images_list() {
     let config = plain_repo(tmp.path());
     let source = open(&config.repo.url, tmp.path());
     let (a, c) = (env(&config, "a"), env(&config, "c"));
-    let (published, plan) = commit_promotion(&source, &config, a, "HEAD", c, None, &me()).unwrap();
+    let (published, plan) = commit_promotion(&source, a, "HEAD", c, None, &me()).unwrap();
     assert_eq!(
         published.summary,
         "promote(a→c): proxy 1 → 2, web 0.9 → 1.1"

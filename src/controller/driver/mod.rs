@@ -32,7 +32,7 @@ use jiff::Timestamp;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
-use crate::model::{Command, Commit, EnvState, EnvTarget, FailureReason, Notice, Snapshot};
+use crate::model::{Command, Commit, EnvState, FailureReason, Notice, Snapshot};
 
 use super::audit::{AuditLog, AuditRecord};
 use super::engine::EnvView;
@@ -126,7 +126,7 @@ impl Shared {
 
     /// Refuses `command` because this driver is read-only (and audits it).
     pub async fn refuse_read_only(&self, env: Option<String>, command: &Command) {
-        let verb = verb(command);
+        let verb = command.verb();
         let reason = FailureReason::ReadOnly(format!(
             "{verb} refused{}: this controller runs read-only",
             env.as_deref()
@@ -138,28 +138,26 @@ impl Shared {
     }
 }
 
-pub(crate) fn verb(command: &Command) -> &'static str {
-    match command {
-        Command::Sync { dry_run: true, .. } => "sync --dry-run",
-        Command::Sync { .. } => "sync",
-        Command::Promote { .. } => "promote",
-        Command::Rollback { .. } => "rollback",
-        Command::Pause { .. } => "pause",
-        Command::Resume { .. } => "resume",
-        Command::Refresh { .. } => "refresh",
-    }
+/// The caller's ends of a driver started by [`spawn`]. Dropping `commands` (or every
+/// snapshot receiver) stops it; `task` ends once state is flushed and Leases released.
+pub struct Spawned {
+    pub commands: mpsc::Sender<Command>,
+    pub notices: mpsc::Receiver<Notice>,
+    pub snapshots: watch::Receiver<Snapshot>,
+    pub task: tokio::task::JoinHandle<()>,
 }
 
-/// The env a command is for; `None` for every env.
-fn target(command: &Command) -> Option<&str> {
-    match command {
-        Command::Sync { env, .. } | Command::Rollback { env, .. } => Some(env),
-        Command::Promote { to, .. } => Some(to),
-        Command::Pause { target, .. } | Command::Resume { target } => match target {
-            EnvTarget::One(env) => Some(env),
-            EnvTarget::All => None,
-        },
-        Command::Refresh { env } => env.as_deref(),
+/// [`run`] on its own task, with its channels made here.
+pub fn spawn(config: Config, opts: DriverOptions) -> Spawned {
+    let (snapshot_tx, snapshots) = watch::channel(Snapshot::default());
+    let (notice_tx, notices) = mpsc::channel(256);
+    let (commands, command_rx) = mpsc::channel(16);
+    let task = tokio::spawn(run(config, opts, snapshot_tx, notice_tx, command_rx));
+    Spawned {
+        commands,
+        notices,
+        snapshots,
+        task,
     }
 }
 
@@ -267,7 +265,7 @@ async fn route(
     views: &watch::Receiver<BTreeMap<String, EnvView>>,
     command: Command,
 ) {
-    let env = target(&command).map(str::to_owned);
+    let env = command.target_env().map(str::to_owned);
     if shared.opts.read_only && command.is_mutating() {
         // Fan-out commands get one refusal per env so each env's follower sees it.
         match &env {
@@ -295,7 +293,7 @@ async fn route(
                 let reason = FailureReason::Refused(format!(
                     "no environment named {name:?} in this controller"
                 ));
-                shared.audit(Some(&name), verb(&command), &format!("refused: {reason}"));
+                shared.audit(Some(&name), command.verb(), &format!("refused: {reason}"));
                 shared
                     .notify(Notice::Refused {
                         env: Some(name),

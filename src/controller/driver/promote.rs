@@ -104,25 +104,6 @@ async fn from_view(
     views.borrow().get(from).cloned()
 }
 
-/// FROM's first view observed after `after`, waiting up to [`RECHECK_WAIT`].
-async fn next_observation(
-    views: &mut watch::Receiver<BTreeMap<String, EnvView>>,
-    from: &str,
-    after: Option<jiff::Timestamp>,
-) -> Option<EnvView> {
-    let newer = |v: &BTreeMap<String, EnvView>| {
-        v.get(from)
-            .is_some_and(|view| view.observed_at.is_some() && view.observed_at > after)
-    };
-    match tokio::time::timeout(RECHECK_WAIT, views.wait_for(newer)).await {
-        Ok(Ok(map)) => map.get(from).cloned(),
-        _ => None,
-    }
-}
-
-/// How long a failing promotion check waits for FROM's next observation.
-const RECHECK_WAIT: Duration = Duration::from_secs(5);
-
 #[allow(clippy::too_many_arguments)]
 async fn promote(
     shared: &Arc<Shared>,
@@ -138,16 +119,9 @@ async fn promote(
     let unknown = |name: &str| FailureReason::Refused(format!("no environment named {name:?}"));
     let from_env = config.env(from).cloned().ok_or_else(|| unknown(from))?;
     let to_env = config.env(to).cloned().ok_or_else(|| unknown(to))?;
-    let mut view = from_view(views, from)
+    let view = from_view(views, from)
         .await
         .ok_or_else(|| FailureReason::Refused(format!("{from} is not run by this controller")))?;
-    if promotion_check(&view, to, false, force, None).is_err() {
-        // One observation can catch FROM mid-change (a dry-run that timed out under load, a
-        // rollout's first seconds): refuse only when the next observation agrees.
-        if let Some(next) = next_observation(views, from, view.observed_at).await {
-            view = next;
-        }
-    }
     if !preview {
         promotion_check(&view, to, to_env.protected, force, confirm)?;
     } else if let Err(reason) = promotion_check(&view, to, false, force, None) {
@@ -181,7 +155,6 @@ async fn promote(
         let source = open_source(&owned.config)?;
         commit_promotion(
             &source,
-            &owned.config,
             &from_env,
             &from_revision,
             &to_env,
@@ -220,7 +193,6 @@ async fn blocking_plan(
         let source = open_source(&owned.config)?;
         plan_promotion(
             &source,
-            &owned.config,
             &from_env,
             &from_revision,
             &to_env,

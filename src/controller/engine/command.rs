@@ -16,38 +16,12 @@ use jiff::Timestamp;
 use super::event::Effect;
 use super::reconciler::{Engine, Phase};
 use crate::model::{
-    Command, EnvTarget, FailureReason, Hold, Notice, OperationKind, OperationResult, Pause,
-    short_sha,
+    Command, FailureReason, Hold, Notice, OperationKind, OperationResult, Pause, short_sha,
 };
-
-fn verb(command: &Command) -> &'static str {
-    match command {
-        Command::Sync { dry_run: true, .. } => "sync --dry-run",
-        Command::Sync { .. } => "sync",
-        Command::Promote { .. } => "promote",
-        Command::Rollback { .. } => "rollback",
-        Command::Pause { .. } => "pause",
-        Command::Resume { .. } => "resume",
-        Command::Refresh { .. } => "refresh",
-    }
-}
-
-/// The env a command names, `None` for "every env" (the driver fans those out).
-fn target(command: &Command) -> Option<&str> {
-    match command {
-        Command::Sync { env, .. } | Command::Rollback { env, .. } => Some(env),
-        Command::Promote { to, .. } => Some(to),
-        Command::Pause { target, .. } | Command::Resume { target } => match target {
-            EnvTarget::One(env) => Some(env),
-            EnvTarget::All => None,
-        },
-        Command::Refresh { env } => env.as_deref(),
-    }
-}
 
 impl Engine {
     pub(super) fn on_command(&mut self, command: Command, at: Timestamp, fx: &mut Vec<Effect>) {
-        let action = verb(&command);
+        let action = command.verb();
         if let Err(reason) = self.admit(&command) {
             self.refuse(action, reason, fx);
             return;
@@ -118,19 +92,19 @@ impl Engine {
     /// Checks that hold for every command, in this order: routed here, read-only, Promote,
     /// state known. Per-verb checks (busy, protected) come later in the verb.
     fn admit(&self, command: &Command) -> Result<(), FailureReason> {
-        if let Some(env) = target(command)
+        if let Some(env) = command.target_env()
             && env != self.env
         {
             return Err(FailureReason::Refused(format!(
                 "{} for {env} reached the engine of {}",
-                verb(command),
+                command.verb(),
                 self.env
             )));
         }
         if self.read_only && command.is_mutating() {
             return Err(FailureReason::ReadOnly(format!(
                 "{} {}: this console is read-only",
-                verb(command),
+                command.verb(),
                 self.env
             )));
         }

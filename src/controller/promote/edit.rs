@@ -8,20 +8,74 @@
 //! than rewritten. The caller re-renders the edited tree and checks the versions took, so an
 //! edit this reading got wrong cannot reach a commit unnoticed.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-
 use super::images::{ImageRef, Version};
 
-#[allow(clippy::unwrap_used)] // constant patterns, exercised by the unit tests
-static KEY_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\s*(?:-\s+)?)([A-Za-z_][A-Za-z0-9_]*)(\s*:[ \t]*)(.*)$").unwrap()
-});
-#[allow(clippy::unwrap_used)]
-static IMAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^(\s*(?:-\s+)?image\s*:[ \t]*)(["']?)([^\s"'#]+)(["']?)(.*)$"#).unwrap()
-});
+/// Splits a `key: value` line, optionally a `- ` list item: the key (`[A-Za-z_][A-Za-z0-9_]*`)
+/// and the byte offset where the value starts (after the colon and any spaces or tabs).
+/// Hand-written rather than a regex, so nothing here can fail at run time.
+fn split_key_line(line: &str) -> Option<(&str, usize)> {
+    let b = line.as_bytes();
+    let ws = |i: usize| b.get(i).is_some_and(u8::is_ascii_whitespace);
+    let mut i = 0;
+    while ws(i) {
+        i += 1;
+    }
+    if b.get(i) == Some(&b'-') && ws(i + 1) {
+        i += 1;
+        while ws(i) {
+            i += 1;
+        }
+    }
+    let start = i;
+    if !b
+        .get(i)
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
+        return None;
+    }
+    while b
+        .get(i)
+        .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+    {
+        i += 1;
+    }
+    let key = &line[start..i];
+    while ws(i) {
+        i += 1;
+    }
+    if b.get(i) != Some(&b':') {
+        return None;
+    }
+    i += 1;
+    while matches!(b.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    Some((key, i))
+}
+
+/// The image reference of an `image: ref` line: its byte range and whether its quotes (if
+/// any) are balanced.
+fn image_reference(line: &str) -> Option<(std::ops::Range<usize>, bool)> {
+    let (key, value) = split_key_line(line)?;
+    if key != "image" {
+        return None;
+    }
+    let b = line.as_bytes();
+    let quote = |i: usize| b.get(i).filter(|c| matches!(c, b'"' | b'\''));
+    let open = quote(value);
+    let start = value + usize::from(open.is_some());
+    let mut end = start;
+    while b
+        .get(end)
+        .is_some_and(|c| !c.is_ascii_whitespace() && !matches!(c, b'"' | b'\'' | b'#'))
+    {
+        end += 1;
+    }
+    if end == start {
+        return None;
+    }
+    Some((start..end, open == quote(end)))
+}
 
 /// A text split into lines, remembering the line ending and the final newline.
 struct Lines {
@@ -77,10 +131,9 @@ struct KeyLine {
 
 fn key_line(lines: &[String], i: usize) -> Option<KeyLine> {
     let line = &lines[i];
-    let caps = KEY_LINE.captures(line)?;
-    let key = caps.get(2)?.as_str().to_owned();
-    let rest = caps.get(4)?;
-    let raw = rest.as_str();
+    let (key, rest) = split_key_line(line)?;
+    let key = key.to_owned();
+    let raw = &line[rest..];
     let (value, len, quote) = match raw.chars().next() {
         Some(q @ ('"' | '\'')) => {
             let end = raw[1..].find(q)? + 1;
@@ -96,7 +149,7 @@ fn key_line(lines: &[String], i: usize) -> Option<KeyLine> {
         line: i,
         key,
         value,
-        span: (rest.start(), rest.start() + len),
+        span: (rest, rest + len),
         quote,
     })
 }
@@ -107,16 +160,11 @@ fn scalar(value: &str, quote: Option<char>) -> String {
     if let Some(q) = quote {
         return format!("{q}{value}{q}");
     }
-    #[allow(clippy::unwrap_used)]
-    static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[-+]?(\.?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o[0-7_]+|\.inf|\.nan)$")
-            .unwrap()
-    });
     let lower = value.to_ascii_lowercase();
     let special = matches!(
         lower.as_str(),
         "" | "~" | "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
-    ) || NUMBER.is_match(&lower)
+    ) || yaml_number(&lower)
         || value.starts_with(|c: char| "[]{},&*!|>'\"%@`#-?: ".contains(c))
         || value.contains(": ")
         || value.contains(" #");
@@ -134,9 +182,7 @@ fn scalar(value: &str, quote: Option<char>) -> String {
 pub fn set_kustomize_image(text: &str, image: &str, version: &Version) -> Result<String, String> {
     let mut doc = Lines::new(text);
     let lines = &mut doc.lines;
-    let header = lines
-        .iter()
-        .position(|l| l.starts_with("images") && KEY_LINE.is_match(l) && key_is(l, "images"));
+    let header = lines.iter().position(|l| key_is(l, "images"));
     let Some(header) = header else {
         if lines.last().is_some_and(|l| !l.trim().is_empty()) {
             lines.push(String::new());
@@ -236,12 +282,47 @@ pub fn set_kustomize_image(text: &str, image: &str, version: &Version) -> Result
     Ok(doc.join())
 }
 
+/// A top-level (unindented) `key:` line.
 fn key_is(line: &str, key: &str) -> bool {
-    KEY_LINE
-        .captures(line)
-        .and_then(|c| c.get(2))
-        .is_some_and(|k| k.as_str() == key)
-        && !line.starts_with(' ')
+    split_key_line(line).is_some_and(|(k, _)| k == key) && !line.starts_with(' ')
+}
+
+/// Whether a lowercased plain scalar reads as a YAML 1.1/1.2 number (`12`, `1.5e3`, `0x1f`,
+/// `0o17`, `.inf`, `-.nan`, `1_000`), so it needs quotes to stay a string.
+fn yaml_number(s: &str) -> bool {
+    let s = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let all = |t: &str, ok: fn(char) -> bool| !t.is_empty() && t.chars().all(ok);
+    if s == ".inf" || s == ".nan" {
+        return true;
+    }
+    if s.strip_prefix("0x")
+        .is_some_and(|hex| all(hex, |c| c.is_ascii_hexdigit() || c == '_'))
+        || s.strip_prefix("0o")
+            .is_some_and(|oct| all(oct, |c| matches!(c, '0'..='7' | '_')))
+    {
+        return true;
+    }
+    // \.?[0-9][0-9_]*(\.[0-9_]*)?([e][-+]?[0-9]+)?
+    let rest = s.strip_prefix('.').unwrap_or(s);
+    let mut chars = rest.chars().peekable();
+    if !chars.next().is_some_and(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let digits = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| {
+        while chars.next_if(|c| c.is_ascii_digit() || *c == '_').is_some() {}
+    };
+    digits(&mut chars);
+    if chars.next_if_eq(&'.').is_some() {
+        digits(&mut chars);
+    }
+    if chars.next_if_eq(&'e').is_some() {
+        chars.next_if(|c| *c == '-' || *c == '+');
+        if !chars.next().is_some_and(|c| c.is_ascii_digit()) {
+            return false;
+        }
+        while chars.next_if(char::is_ascii_digit).is_some() {}
+    }
+    chars.next().is_none()
 }
 
 fn new_entry(dash: usize, image: &str, version: &Version) -> Vec<String> {
@@ -262,27 +343,111 @@ pub fn set_plain_images(text: &str, image: &str, version: &Version) -> (String, 
     let mut doc = Lines::new(text);
     let mut changed = 0;
     for line in &mut doc.lines {
-        let Some(caps) = IMAGE_LINE.captures(line) else {
+        let Some((range, balanced)) = image_reference(line) else {
             continue;
         };
-        let (Some(reference), Some(open), Some(close)) = (caps.get(3), caps.get(2), caps.get(4))
-        else {
-            continue;
-        };
-        if open.as_str() != close.as_str() {
+        if !balanced {
             continue;
         }
-        let Some(parsed) = ImageRef::parse(reference.as_str()) else {
+        let Some(parsed) = ImageRef::parse(&line[range.clone()]) else {
             continue;
         };
         if parsed.name != image || &parsed.version == version {
             continue;
         }
-        let range = reference.range();
         line.replace_range(range, &parsed.with(version));
         changed += 1;
     }
     (doc.join(), changed)
+}
+
+#[cfg(test)]
+mod matcher_equivalence {
+    //! The hand-written matchers against the regular expressions they replaced: same answer on
+    //! every generated line.
+
+    use proptest::prelude::*;
+    use regex::Regex;
+
+    use super::{image_reference, split_key_line, yaml_number};
+
+    fn key_re() -> Regex {
+        Regex::new(r"^(\s*(?:-\s+)?)([A-Za-z_][A-Za-z0-9_]*)(\s*:[ \t]*)(.*)$").unwrap()
+    }
+    fn image_re() -> Regex {
+        Regex::new(r#"^(\s*(?:-\s+)?image\s*:[ \t]*)(["']?)([^\s"'#]+)(["']?)(.*)$"#).unwrap()
+    }
+    fn number_re() -> Regex {
+        Regex::new(r"^[-+]?(\.?[0-9][0-9_]*(\.[0-9_]*)?([eE][-+]?[0-9]+)?|0x[0-9a-fA-F_]+|0o[0-7_]+|\.inf|\.nan)$").unwrap()
+    }
+
+    fn check(line: &str, key: &Regex, image: &Regex, number: &Regex) {
+        let want = key
+            .captures(line)
+            .map(|c| (c.get(2).unwrap().as_str(), c.get(4).unwrap().start()));
+        assert_eq!(split_key_line(line), want, "key line {line:?}");
+        let want = image.captures(line).map(|c| {
+            let r = c.get(3).unwrap();
+            (
+                r.range(),
+                c.get(2).unwrap().as_str() == c.get(4).unwrap().as_str(),
+            )
+        });
+        assert_eq!(image_reference(line), want, "image line {line:?}");
+        assert_eq!(yaml_number(line), number.is_match(line), "number {line:?}");
+    }
+
+    #[test]
+    fn known_lines() {
+        let (k, i, n) = (key_re(), image_re(), number_re());
+        for line in [
+            "images:",
+            "  - name: log-api",
+            "    newTag: \"1.2\"",
+            "- image: 'x:1' # c",
+            "image: \"a:1",
+            "image: 'a:1\"",
+            "  image:",
+            "imagePullPolicy: Always",
+            "-name: x",
+            "- - name: x",
+            "\t image :\tnginx",
+            "12",
+            "-0x1f",
+            "+.inf",
+            ".5.3",
+            "1e",
+            "1e5",
+            "0o17",
+            "0o",
+            "1_000.5e-3",
+            ".",
+            "",
+            "name:value",
+            "image: #x",
+        ] {
+            check(line, &k, &i, &n);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn same_as_the_regexes(line in "[ \t\\-a-zA-Z0-9_:.'\"#+/@]{0,24}") {
+            check(&line, &key_re(), &image_re(), &number_re());
+        }
+
+        #[test]
+        fn same_as_the_regexes_on_yaml_shaped_lines(
+            prefix in prop::sample::select(vec!["", "  ", "- ", "  -  ", "\t", "-"]),
+            key in prop::sample::select(vec!["image", "images", "name", "newTag", "_k9", "9k", ""]),
+            sep in prop::sample::select(vec![":", " :", ": ", ":\t ", "", " "]),
+            value in "[ a-z0-9_:.'\"#@/+-]{0,16}",
+        ) {
+            let line = format!("{prefix}{key}{sep}{value}");
+            check(&line, &key_re(), &image_re(), &number_re());
+            check(&value, &key_re(), &image_re(), &number_re());
+        }
+    }
 }
 
 #[cfg(test)]
