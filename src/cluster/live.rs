@@ -32,6 +32,9 @@ pub struct WatchSpec {
     pub namespace: String,
     /// Optional label selector (e.g. the driftdeck tracking label for prune candidates).
     pub label_selector: Option<String>,
+    /// A kind the cluster may not serve (searched only for prune candidates): when discovery
+    /// says it is unknown, the watch ends as ready and empty instead of retrying as an error.
+    pub optional: bool,
 }
 
 /// The health of a cache as a whole.
@@ -227,6 +230,15 @@ async fn run_kind(
     let kind = loop {
         match cluster.resolve(&spec.api_version, &spec.kind).await {
             Ok(kind) => break kind,
+            Err(super::Error::UnknownKind { .. }) if spec.optional => {
+                set(&state, |s| {
+                    s.error = None;
+                    s.ready = true;
+                    s.last_ok = Some(Timestamp::now());
+                });
+                changed.send_modify(|n| *n += 1);
+                return;
+            }
             Err(e) => {
                 set(&state, |s| s.error = Some(e.to_string()));
                 changed.send_modify(|n| *n += 1);

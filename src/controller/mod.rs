@@ -24,6 +24,6 @@ pub use desired::{
 pub use driver::{DriverOptions, operator, poll_period};
 pub use observe::{
     ENV_ANNOTATION, LiveSet, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION, assess,
-    base_state, diff_options, list_live, observe, predict,
+    base_state, diff_options, list_live, observe, predict, watch_specs,
 };
 pub use status::{Observed, observe_all, observe_one};

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use futures::{StreamExt, stream};
 use serde_json::Value;
 
-use crate::cluster::{ApplyMode, Cluster};
+use crate::cluster::{ApplyMode, Cluster, WatchSpec};
 use crate::config::EnvConfig;
 use crate::diff::{self, DiffOptions, IgnoreRule, Predicted};
 use crate::health;
@@ -174,6 +174,32 @@ pub async fn list_live(
     }
     live.pods = cluster.list_lean("v1", "Pod", &env.namespace, "").await?;
     Ok(live)
+}
+
+/// What the driver watches so it re-observes on change instead of polling: the same
+/// (kind, namespace) pairs [`list_live`] lists, plus the env's Pods. Common kinds Git does not
+/// have are watched only through driftdeck's tracking label (they matter only as prune
+/// candidates) and may be absent from the cluster.
+pub fn watch_specs(env: &EnvConfig, desired: &[Manifest]) -> Vec<WatchSpec> {
+    let tracked = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
+    let mut specs: Vec<WatchSpec> = batches(env, desired)
+        .into_iter()
+        .map(|((api_version, kind, namespace), members)| WatchSpec {
+            api_version,
+            kind,
+            namespace,
+            label_selector: members.is_empty().then(|| tracked.clone()),
+            optional: members.is_empty(),
+        })
+        .collect();
+    specs.push(WatchSpec {
+        api_version: "v1".into(),
+        kind: "Pod".into(),
+        namespace: env.namespace.clone(),
+        label_selector: None,
+        optional: false,
+    });
+    specs
 }
 
 /// One dry-run job of [`predict`]: a boxed `Send` future, so the stream of them is `Send` for

@@ -105,6 +105,8 @@ pub struct Cluster {
     pub name: String,
     store: Mutex<Store>,
     faults: Mutex<Faults>,
+    /// Requests served other than watches: what a client's polling costs the API server.
+    requests: std::sync::atomic::AtomicU64,
 }
 
 impl Cluster {
@@ -115,6 +117,11 @@ impl Cluster {
         self.store
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many requests other than watches this cluster has answered (or refused).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The cluster's injectable faults, locked.
@@ -147,6 +154,7 @@ impl Sandbox {
                     name: (*name).to_string(),
                     store: Mutex::new(Store::new(opts.watch_history)),
                     faults: Mutex::new(Faults::new(FaultConfig::default(), 0x5eed)),
+                    requests: std::sync::atomic::AtomicU64::new(0),
                 };
                 ((*name).to_string(), Arc::new(c))
             })
@@ -260,6 +268,11 @@ impl Sandbox {
         }
         let query = body::Query::parse(parts.uri.query());
         let is_watch = query.flag("watch");
+        if !is_watch {
+            cluster
+                .requests
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let decision = cluster.faults().decide(is_watch, Instant::now());
         if decision.refuse_connection {
             return Err(Refused);

@@ -36,6 +36,12 @@ impl ObjectView for Store {
         let rt = self.type_for_kind(api_version, kind)?;
         Store::get(self, &rt, namespace.unwrap_or_default(), name)
     }
+
+    /// The latest resourceVersion: unchanged means no object changed, so a step with no timer
+    /// due can return at once (an idle sandbox then costs next to no CPU).
+    fn revision(&self) -> Option<u64> {
+        Some(self.resource_version())
+    }
 }
 
 /// Applies the simulator's writes; returns how many were refused (stale or invalid).

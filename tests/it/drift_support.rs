@@ -15,7 +15,7 @@ pub const ENVS: [&str; 3] = ["dev", "staging", "production"];
 
 pub struct Demo {
     /// Held so the server lives as long as the test; dropping it stops the sandbox.
-    _sandbox: Running,
+    running: Running,
     /// `demo init` output: `repo/`, `driftdeck.yaml`, and the sandbox's `kubeconfig`.
     pub dir: PathBuf,
     _tmp: tempfile::TempDir,
@@ -43,10 +43,15 @@ impl Demo {
         assert!(out.status.success(), "demo init: {}", text(&out.stderr));
         std::fs::copy(&sandbox.kubeconfig, dir.join("kubeconfig")).unwrap();
         Demo {
-            _sandbox: sandbox,
+            running: sandbox,
             dir,
             _tmp: tmp,
         }
+    }
+
+    /// The sandbox serving the demo's clusters.
+    pub fn sandbox(&self) -> &driftdeck::sandbox::Sandbox {
+        &self.running.sandbox
     }
 
     pub fn repo(&self) -> PathBuf {

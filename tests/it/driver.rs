@@ -10,7 +10,8 @@ use driftdeck::config::Config;
 use driftdeck::controller::DriverOptions;
 use driftdeck::controller::audit::AuditLog;
 use driftdeck::model::{
-    Command, EnvTarget, FailureReason, Notice, OperationKind, OperationResult, Snapshot, SyncStatus,
+    Command, EnvTarget, FailureReason, HealthCode, Notice, OperationKind, OperationResult,
+    Snapshot, SyncStatus,
 };
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -354,4 +355,63 @@ async fn sync_into_a_fresh_cluster_leaves_no_drift() {
         );
         assert!(stdout.trim().is_empty(), "diff {env} printed: {stdout}");
     }
+}
+
+/// Live state is watched, not polled: once dev is Synced and Healthy and nothing changes in
+/// its cluster, the driver makes only its ConfigMap and Lease reads (and at most one resync),
+/// where re-observing every second costs a list per kind, the pods and a dry-run per object,
+/// each second. A change made with kubectl is still seen at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_cluster_is_watched_not_polled() {
+    let demo = Demo::start().await;
+    demo.apply_env("dev").await;
+    demo.wait_rollouts("dev").await;
+    let mut driver = Driver::start(&demo, false, false);
+    driver
+        .snapshot_where("dev Synced and Healthy", |s| {
+            s.env("dev").is_some_and(|e| {
+                e.sync == SyncStatus::Synced && e.health.code == HealthCode::Healthy
+            })
+        })
+        .await;
+    let cluster = demo.sandbox().cluster("dev").unwrap();
+    // Steady state is reached once the watches have listed: some window in which no object
+    // changed (a change rightly causes a fresh observation) must cost only the ConfigMap and
+    // Lease reads (~5 in 6 s). One observation of dev is ~14 lists and ~9 dry-runs, so
+    // polling every second costs over 100 in every window; a resync every 30 s costs ~23 in
+    // one window of five.
+    let window = Duration::from_secs(6);
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let (rv, before) = (cluster.lock().resource_version(), cluster.requests());
+        tokio::time::sleep(window).await;
+        let quiet = cluster.lock().resource_version() == rv;
+        let requests = cluster.requests() - before;
+        seen.push((quiet, requests));
+        if quiet && requests <= 12 {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(|&(quiet, n)| quiet && n <= 12),
+        "(quiet, requests) per {window:?} window: {seen:?}: live is polled, not watched"
+    );
+    demo.kubectl(
+        "dev",
+        &[
+            "-n",
+            "log-platform",
+            "scale",
+            "deploy/log-api",
+            "--replicas=4",
+        ],
+    )
+    .await;
+    driver
+        .snapshot_where("the scale as drift", |s| {
+            s.env("dev")
+                .is_some_and(|e| e.drift.iter().any(|d| d.key.name == "log-api"))
+        })
+        .await;
+    driver.stop().await;
 }

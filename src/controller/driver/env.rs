@@ -10,12 +10,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, LiveCache};
 use crate::config::EnvConfig;
-use crate::model::{Command, Commit, EnvState, Notice};
+use crate::model::{Command, Commit, DriftCount, EnvState, Health, Notice};
+
+use live::changed;
 
 use super::super::engine::{Effect, Engine, Event, HeldState, OpId, Policy};
 use super::super::held_io::LoadedState;
@@ -23,20 +25,21 @@ use super::super::{Desired, base_state};
 use super::jobs::{self, GitChange, LiveObs, SourceSlot};
 use super::{EnvUpdate, Shared, validate};
 
+mod live;
 mod starts;
 
 /// How long a command waits for the env's first state read and Git observation.
 pub const READY_WAIT: Duration = Duration::from_secs(15);
 /// Local branch refs are read this often (cheap), so a commit is seen within a second.
 const GIT_POLL: Duration = Duration::from_millis(300);
-/// Live state is re-observed this often (and at once after an apply or a new head).
+/// How often the live side is looked at: while the env's watches are healthy and quiet this
+/// only confirms the last observation (no requests); otherwise live is re-listed and re-diffed.
+/// A watch event, an apply or a new head re-observe at once.
 const LIVE_POLL: Duration = Duration::from_secs(1);
 /// Cluster-held state is re-read this often, to see other consoles' pauses and holds.
 const STATE_POLL: Duration = Duration::from_secs(2);
 /// The Lease is read (and, with automation, acquired or renewed) this often.
 const LEASE_POLL: Duration = Duration::from_secs(5);
-/// Failed live observations are reported only once the last good one is this old.
-const LIVE_GRACE: Duration = Duration::from_secs(30);
 /// A new head waits at most this long for its fresh state read.
 const STATE_GATE: Duration = Duration::from_secs(3);
 /// How long shutdown waits for the last ConfigMap write.
@@ -94,6 +97,14 @@ pub(super) struct EnvTask {
     /// Bumped when the head or live changes under an observation in flight: older results
     /// compare live against a stale render and are dropped.
     live_gen: u64,
+    /// Watch caches of the env's kinds; their change counter triggers re-observation.
+    live_cache: Option<LiveCache>,
+    live_changes: Option<watch::Receiver<u64>>,
+    /// A watched object changed since the observation in flight began.
+    live_dirty: bool,
+    /// The last accepted observation's summary and the `live_gen` it was made at: what a
+    /// quiet tick confirms.
+    live_last: Option<(u64, DriftCount, Health)>,
     state_busy: bool,
     state_rv: Option<String>,
     queued_write: Option<(u64, HeldState)>,
@@ -155,6 +166,10 @@ impl EnvTask {
             pending_git: None,
             fresh_read: false,
             live_gen: 0,
+            live_cache: None,
+            live_changes: None,
+            live_dirty: false,
+            live_last: None,
             state_busy: false,
             state_rv: None,
             queued_write: None,
@@ -191,7 +206,11 @@ impl EnvTask {
                     }
                     self.poll_git(false);
                 }
-                _ = live_tick.tick() => self.observe_live(),
+                Some(()) = changed(&mut self.live_changes) => {
+                    self.live_dirty = true;
+                    self.observe_live();
+                }
+                _ = live_tick.tick() => self.live_tick().await,
                 _ = state_tick.tick() => {
                     if self.queued_write.is_none() {
                         self.read_state();
@@ -257,6 +276,7 @@ impl EnvTask {
                     Ok(cluster) => {
                         self.cluster = Some(cluster);
                         self.cluster_error = None;
+                        self.rewatch();
                         self.read_state();
                         self.lease();
                         self.observe_live();
@@ -294,38 +314,7 @@ impl EnvTask {
                     }
                 }
             }
-            Msg::Live { generation, result } => {
-                self.live_busy = false;
-                if generation != self.live_gen {
-                    self.observe_live();
-                    return;
-                }
-                let at = Timestamp::now();
-                match result {
-                    Ok(obs) => {
-                        self.live_ok_at = Some(Instant::now());
-                        let count = crate::model::DriftCount::of(&obs.drift);
-                        let health = obs.health.clone();
-                        self.state.drift = obs.drift;
-                        self.state.resources = obs.resources;
-                        self.state.pods = obs.pods;
-                        self.feed(Event::LiveObserved {
-                            drift: count,
-                            health,
-                            at,
-                        })
-                        .await;
-                    }
-                    Err(error) => {
-                        let recent = self.live_ok_at.is_some_and(|t| t.elapsed() < LIVE_GRACE);
-                        if recent {
-                            tracing::debug!(env = %self.env.name, "live observation failed: {error}");
-                        } else {
-                            self.feed(Event::LiveUnavailable { error, at }).await;
-                        }
-                    }
-                }
-            }
+            Msg::Live { generation, result } => self.on_live(generation, result).await,
             Msg::StateRead(result) => {
                 self.state_busy = false;
                 match result {
@@ -415,6 +404,7 @@ impl EnvTask {
             Ok(d) => {
                 let summary = jobs::summary(&d);
                 self.head_desired = Some(d);
+                self.rewatch();
                 Ok(summary)
             }
             Err(e) => {

@@ -57,6 +57,7 @@ impl EnvTask {
             return;
         };
         self.live_busy = true;
+        self.live_dirty = false;
         let generation = self.live_gen;
         let env = self.env.clone();
         self.spawn_msg(async move {

@@ -1,0 +1,120 @@
+//! The env task's live side: watch caches of the env's kinds trigger re-observation, a quiet
+//! tick confirms the last observation without a request, and observation results are taken
+//! in. A child module of the env task, sharing its private state.
+//!
+//! Decisions: an observation is still a full list + dry-run + diff (so `status`, `diff` and
+//! the console agree on every field); the watches only decide when one is needed. While any
+//! watch is not listed yet or failing, live is observed every second as before.
+
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use tokio::sync::watch;
+
+use crate::cluster::LiveCache;
+use crate::model::DriftCount;
+
+use super::super::super::engine::Event;
+use super::super::jobs::LiveObs;
+use super::EnvTask;
+
+/// Failed live observations are reported only once the last good one is this old.
+const LIVE_GRACE: Duration = Duration::from_secs(30);
+/// Even with healthy watches, live is re-observed this often (a resync, as Argo CD and Flux
+/// do): dry-run results can change without any watched object changing (a new default, a
+/// webhook), and a watch can be silently stuck.
+const LIVE_RESYNC: Duration = Duration::from_secs(30);
+
+impl EnvTask {
+    /// Points the watch caches at the kinds of the head's render (starting them on first use).
+    pub(super) fn rewatch(&mut self) {
+        let (Some(cluster), Some(desired)) = (&self.cluster, &self.head_desired) else {
+            return;
+        };
+        let cache = self
+            .live_cache
+            .get_or_insert_with(|| LiveCache::new(cluster.clone()));
+        if self.live_changes.is_none() {
+            self.live_changes = Some(cache.subscribe());
+        }
+        cache.watch(&crate::controller::watch_specs(
+            &self.env,
+            &desired.rendered.manifests,
+        ));
+    }
+
+    /// Once a second: with every watch listed, healthy and quiet since the last observation
+    /// (made at the current head, within [`LIVE_RESYNC`]), that observation still holds and is
+    /// confirmed as of now without a request; otherwise live is observed again.
+    pub(super) async fn live_tick(&mut self) {
+        let current = !self.live_busy
+            && !self.live_dirty
+            && self.live_ok_at.is_some_and(|t| t.elapsed() < LIVE_RESYNC)
+            && self.live_cache.as_ref().is_some_and(|c| {
+                let status = c.status();
+                status.ready && status.error.is_none()
+            });
+        match &self.live_last {
+            Some((generation, drift, health)) if current && *generation == self.live_gen => {
+                let (drift, health) = (*drift, health.clone());
+                self.feed(Event::LiveObserved {
+                    drift,
+                    health,
+                    at: Timestamp::now(),
+                })
+                .await;
+            }
+            _ => self.observe_live(),
+        }
+    }
+
+    /// An observation's result: taken if made at the current head, else observed again.
+    pub(super) async fn on_live(&mut self, generation: u64, result: Result<LiveObs, String>) {
+        self.live_busy = false;
+        if generation != self.live_gen {
+            self.observe_live();
+            return;
+        }
+        if self.live_dirty {
+            // Changed while observed: this result may already be out of date, but it
+            // is newer than the last; take it and look again.
+            self.observe_live();
+        }
+        let at = Timestamp::now();
+        match result {
+            Ok(obs) => {
+                self.live_ok_at = Some(Instant::now());
+                let count = DriftCount::of(&obs.drift);
+                let health = obs.health.clone();
+                self.live_last = Some((generation, count, health.clone()));
+                self.state.drift = obs.drift;
+                self.state.resources = obs.resources;
+                self.state.pods = obs.pods;
+                self.feed(Event::LiveObserved {
+                    drift: count,
+                    health,
+                    at,
+                })
+                .await;
+            }
+            Err(error) => {
+                let recent = self.live_ok_at.is_some_and(|t| t.elapsed() < LIVE_GRACE);
+                if recent {
+                    tracing::debug!(env = %self.env.name, "live observation failed: {error}");
+                } else {
+                    self.feed(Event::LiveUnavailable { error, at }).await;
+                }
+            }
+        }
+    }
+}
+
+/// The next change of a watch counter; never, without one (or once its sender is gone).
+pub(super) async fn changed(rx: &mut Option<watch::Receiver<u64>>) -> Option<()> {
+    if let Some(rx) = rx
+        && rx.changed().await.is_ok()
+    {
+        return Some(());
+    }
+    std::future::pending().await
+}
