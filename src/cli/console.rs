@@ -343,7 +343,8 @@ async fn refuse_until_quit(ends: BackEnds, error: &SetupError) {
 
 fn failed_snapshot(snap: &mut Snapshot, error: &SetupError) {
     snap.seq += 1;
-    let message = format!("demo setup failed: {} (q quits)", error.message());
+    // No "press q" hint: the keymap may bind quit elsewhere, and the footer names the key.
+    let message = format!("demo setup failed: {}", error.message());
     if let SetupError::Prepare(m) = error {
         snap.repo.error = Some(m.clone());
     }
