@@ -1,7 +1,9 @@
 //! `driftdeck demo`'s setup half: a state folder holding the demo repo and config (written once,
 //! reused on later runs so history and operator changes persist), and the embedded sandbox
-//! started in-process on a free loopback port with a kubeconfig beside the config. The CLI then
-//! applies, monitors and draws; this file knows nothing of those.
+//! started in-process on a free loopback port with a kubeconfig beside the config. The CLI draws
+//! its first frame before calling [`prepare`] and [`start_sandbox`] (both run beside the
+//! console, and neither needs the other), then applies and monitors; this file knows nothing of
+//! those.
 //!
 //! May import `crate::sandbox` (and this module's `init`). Must not touch anything outside the
 //! state folder, and never listens on anything but loopback.
@@ -52,15 +54,27 @@ pub fn demo_dir() -> Result<PathBuf, RunError> {
         .ok_or(RunError::NoDataDir)
 }
 
-/// Makes sure `dir` holds the demo repo and config: writes both on first use, rewrites only
-/// a missing config next to an existing repo. Returns the config file.
-pub fn prepare(dir: &Path) -> Result<PathBuf, RunError> {
+/// Creates the state folder (cheap; the console needs it for its log file before anything
+/// else is written).
+pub fn ensure_dir(dir: &Path) -> Result<(), RunError> {
     std::fs::create_dir_all(dir).map_err(|source| RunError::Io {
         path: dir.to_path_buf(),
         source,
-    })?;
+    })
+}
+
+/// Whether `dir` already holds the demo repo, so [`prepare`] has (almost) nothing to write.
+pub fn is_prepared(dir: &Path) -> bool {
+    dir.join("repo").join(".git").exists()
+}
+
+/// Makes sure `dir` holds the demo repo and config: writes both on first use, rewrites only
+/// a missing config next to an existing repo. Returns the config file. Blocking (git2 writes
+/// the repo's history, a few hundred ms on first use): call it off the UI's thread.
+pub fn prepare(dir: &Path) -> Result<PathBuf, RunError> {
+    ensure_dir(dir)?;
     let config = dir.join("driftdeck.yaml");
-    if !dir.join("repo").join(".git").exists() {
+    if !is_prepared(dir) {
         return Ok(super::init(dir)?.config);
     }
     if !config.exists() {
@@ -153,5 +167,18 @@ mod tests {
         let again = prepare(dir.path()).unwrap();
         assert_eq!(again, config);
         assert!(again.exists());
+        assert!(is_prepared(dir.path()));
+    }
+
+    #[test]
+    fn prepare_names_the_path_when_the_folder_is_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, "x").unwrap();
+        assert!(!is_prepared(&file));
+        let err = prepare(&file).unwrap_err().to_string();
+        assert!(err.contains(&file.display().to_string()), "{err}");
+        let err = ensure_dir(&file).unwrap_err().to_string();
+        assert!(err.contains(&file.display().to_string()), "{err}");
     }
 }

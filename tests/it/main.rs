@@ -8,6 +8,7 @@
 //! - `console`: apply_env and the controller driver against the sandbox; `driftdeck demo` in tmux
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
+//! - `demo_start`: `driftdeck demo` draws before it prepares; preparation errors reach the console, then stderr with exit 2
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
 //! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: issue 4 acceptance — kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
@@ -41,6 +42,7 @@ mod accept5_support;
 mod config;
 mod console;
 mod demo;
+mod demo_start;
 mod diff;
 mod drift;
 mod drift_support;
