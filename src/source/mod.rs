@@ -59,6 +59,9 @@ pub struct Source {
     transport: Option<Transport>,
     /// The branch head as of the last `open`/`fetch`, to report whether a fetch changed it.
     seen: Cell<Option<Oid>>,
+    /// The last branch ref target and the commit it peels to: the controller reads the head
+    /// several times a second, and an unchanged ref need not re-read its commit object.
+    peeled: Cell<Option<(Oid, Oid)>>,
 }
 
 impl Source {
@@ -100,6 +103,7 @@ impl Source {
             spec: spec.clone(),
             transport,
             seen: Cell::new(None),
+            peeled: Cell::new(None),
         };
         source.seen.set(Some(source.head_oid()?));
         Ok(source)
@@ -243,10 +247,19 @@ impl Source {
                 }
             }
         })?;
+        let target = reference.target();
+        if let (Some(target), Some((seen, commit))) = (target, self.peeled.get())
+            && target == seen
+        {
+            return Ok(commit);
+        }
         let commit = reference.peel_to_commit().map_err(|source| Error::Git {
             what: format!("read {refname} in {}", self.spec.url),
             source,
         })?;
+        if let Some(target) = target {
+            self.peeled.set(Some((target, commit.id())));
+        }
         Ok(commit.id())
     }
 

@@ -191,35 +191,52 @@ impl EnvTask {
         let mut state_tick = ticker(STATE_POLL);
         let mut lease_tick = ticker(LEASE_POLL);
         loop {
-            tokio::select! {
+            // Whether the branch may have changed what the env shows; job starters do not.
+            let touched = tokio::select! {
                 biased;
-                Some(msg) = self.rx.recv() => self.on_msg(msg).await,
+                Some(msg) = self.rx.recv() => {
+                    self.on_msg(msg).await;
+                    true
+                }
                 command = commands.recv() => match command {
-                    Some(command) => self.waiting.push((Instant::now(), command)),
+                    Some(command) => {
+                        self.waiting.push((Instant::now(), command));
+                        false
+                    }
                     None => break,
                 },
-                _ = git_tick.tick() => {
-                    if self.pending_git.as_ref().is_some_and(|(t, _)| t.elapsed() >= STATE_GATE)
-                        && let Some((_, change)) = self.pending_git.take()
-                    {
-                        self.feed_git(change).await;
-                    }
-                    self.poll_git(false);
-                }
                 Some(()) = changed(&mut self.live_changes) => {
                     self.live_dirty = true;
                     self.observe_live();
+                    false
                 }
-                _ = live_tick.tick() => self.live_tick().await,
+                _ = git_tick.tick() => {
+                    let gated = self.pending_git.as_ref().is_some_and(|(t, _)| t.elapsed() >= STATE_GATE);
+                    if gated && let Some((_, change)) = self.pending_git.take() {
+                        self.feed_git(change).await;
+                    }
+                    self.poll_git(false);
+                    gated
+                }
+                _ = live_tick.tick() => {
+                    self.live_tick().await;
+                    true
+                }
                 _ = state_tick.tick() => {
                     if self.queued_write.is_none() {
                         self.read_state();
                     }
+                    false
                 }
-                _ = lease_tick.tick() => self.lease(),
+                _ = lease_tick.tick() => {
+                    self.lease();
+                    false
+                }
+            };
+            let released = self.release_waiting().await;
+            if touched || released {
+                self.publish().await;
             }
-            self.release_waiting().await;
-            self.publish().await;
         }
         self.shutdown().await;
     }
@@ -237,9 +254,9 @@ impl EnvTask {
 
     /// Feeds waiting commands once the env's state and head are known, or when they waited
     /// long enough (the engine then refuses what it cannot do).
-    async fn release_waiting(&mut self) {
+    async fn release_waiting(&mut self) -> bool {
         if self.waiting.is_empty() {
-            return;
+            return false;
         }
         let ready = self.loaded && self.git_seen;
         let expired = self
@@ -247,12 +264,13 @@ impl EnvTask {
             .first()
             .is_some_and(|(t, _)| t.elapsed() >= READY_WAIT);
         if !(ready || expired) {
-            return;
+            return false;
         }
         for (_, command) in std::mem::take(&mut self.waiting) {
             let at = Timestamp::now();
             self.feed(Event::Command { command, at }).await;
         }
+        true
     }
 
     async fn feed(&mut self, event: Event) {
