@@ -3,8 +3,7 @@
 //! `driftdeck demo` (fails loudly when tmux is absent).
 
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use driftdeck::cluster::Cluster;
 use driftdeck::config::Config;
@@ -14,6 +13,7 @@ use driftdeck::sandbox::SandboxOptions;
 use tokio::sync::{mpsc, watch};
 
 use crate::sandbox_support::{self, Running};
+use crate::tmux_support::{Tmux, shell_quote};
 
 const CLUSTERS: [&str; 3] = ["dev", "staging", "production"];
 
@@ -314,89 +314,9 @@ async fn read_only_driver_refuses_sync_and_changes_nothing() {
     );
 }
 
-/// A tmux server on its own socket, killed when the test ends however it ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new() -> Self {
-        let probe = Process::new("tmux").arg("-V").output();
-        assert!(
-            probe.as_ref().is_ok_and(|o| o.status.success()),
-            "tmux is required for the console smoke test and was not found: {probe:?}"
-        );
-        Tmux {
-            socket: format!("driftdeck-it-{}", std::process::id()),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Process::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "smoke"])
-    }
-
-    fn wait_for(&self, what: &str, limit: Duration, cond: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let screen = self.screen();
-            if cond(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: not within {limit:?}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        // kill-server leaves the socket file behind; remove it too.
-        let path = Process::new("tmux")
-            .args([
-                "-L",
-                &self.socket,
-                "display-message",
-                "-p",
-                "#{socket_path}",
-            ])
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-            .filter(|p| !p.is_empty());
-        let _ = Process::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-        if let Some(path) = path {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-fn shell_quote(p: &Path) -> String {
-    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
-}
-
 #[test]
 fn demo_in_tmux_shows_three_synced_envs_and_quits_cleanly() {
-    let tmux = Tmux::new();
+    let tmux = Tmux::new("driftdeck-it", "smoke");
     let dir = tempfile::tempdir().unwrap();
     let state: PathBuf = dir.path().join("demo");
     let script = format!(

@@ -7,16 +7,14 @@
 
 use std::path::Path;
 use std::process::{Command as Process, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::tmux_support::{Tmux, shell_quote};
 
 const SESSION: &str = "start";
 
 fn bin() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_driftdeck"))
-}
-
-fn shell_quote(p: &Path) -> String {
-    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
 
 #[test]
@@ -39,65 +37,9 @@ fn demo_dir_that_is_a_file_exits_2_naming_the_path() {
     assert!(out.stdout.is_empty(), "nothing drawn: {:?}", out.stdout);
 }
 
-/// A tmux server on its own socket, killed when the test ends however it ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new() -> Self {
-        let probe = Process::new("tmux").arg("-V").output();
-        assert!(
-            probe.as_ref().is_ok_and(|o| o.status.success()),
-            "tmux is required for this test and was not found: {probe:?}"
-        );
-        Tmux {
-            socket: format!("driftdeck-start-{}", std::process::id()),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Process::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "tmux {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn wait_for(&self, what: &str, limit: Duration, cond: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
-            let screen = self.run(&["capture-pane", "-p", "-t", SESSION]);
-            if cond(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{what}: not within {limit:?}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Process::new("tmux")
-            .args(["-L", &self.socket, "kill-server"])
-            .output();
-    }
-}
-
 #[test]
 fn demo_setup_error_is_shown_in_the_console_then_on_stderr() {
-    let tmux = Tmux::new();
+    let tmux = Tmux::new("driftdeck-start", SESSION);
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("demo");
     std::fs::create_dir_all(&state).unwrap();

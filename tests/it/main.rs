@@ -25,6 +25,7 @@
 //! - `sandbox_kubectl`: the real kubectl against the sandbox (fails loudly without kubectl)
 //! - `sandbox_support`: start a sandbox on 127.0.0.1:0 with a kubeconfig; kube clients
 //! - `source`: git2 against real temporary repositories (local, `file://` remotes, history, commits)
+//! - `tmux_support`: a tmux server on its own socket for the console tests (screen reads, waits with a deadline)
 //! - `tmux_e2e`: issue 6 acceptance 2 — `driftdeck demo` in tmux driven by keys: drift heals, promote with a typed message, break + rollback (hold banner), pause/resume, clean quit
 //! - `tui`: console snapshots (insta, TestBackend at 120×36 and 80×24), 16-colour and NO_COLOR snapshots with styles, colour legibility
 
@@ -60,4 +61,5 @@ mod sandbox_kubectl;
 mod sandbox_support;
 mod source;
 mod tmux_e2e;
+mod tmux_support;
 mod tui;
