@@ -13,12 +13,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 idle=${IDLE:-10}
 settle=${SETTLE:-60}
-if [[ -z ${BIN:-} ]]; then
-  if [[ -x $root/target/release/driftdeck ]]; then BIN=$root/target/release/driftdeck
-  else BIN=$root/target/debug/driftdeck; fi
-fi
-[[ -x $BIN ]] || { echo "$0: $BIN not built (cargo build [--release])" >&2; exit 2; }
-command -v tmux >/dev/null || { echo "$0: tmux not found" >&2; exit 2; }
+# shellcheck source=lib.sh
+source "$root/scripts/lib.sh"
+pick_bin "$root" tmux
 
 work=$(mktemp -d)
 sock="idle-cpu-$$"

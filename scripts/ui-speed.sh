@@ -25,12 +25,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 keys=${KEYS:-10}
 idle=${IDLE:-10}
 settle=${SETTLE:-20}
-if [[ -z ${BIN:-} ]]; then
-  if [[ -x $root/target/release/driftdeck ]]; then BIN=$root/target/release/driftdeck
-  else BIN=$root/target/debug/driftdeck; fi
-fi
-[[ -x $BIN ]] || { echo "$0: $BIN not built (cargo build [--release])" >&2; exit 2; }
-command -v tmux >/dev/null || { echo "$0: tmux not found" >&2; exit 2; }
+# shellcheck source=lib.sh
+source "$root/scripts/lib.sh"
+pick_bin "$root" tmux
 
 work=$(mktemp -d)
 sock="ui-speed-$$"
@@ -43,13 +40,17 @@ log=$demo/driftdeck.log
 # A kept folder may hold an earlier run's log: start from an empty one.
 [[ -f $log ]] && mv "$log" "$log.old"
 now_ms() { date +%s%3N; }
+# Starts the demo in tmux session `ui` and notes the launch time.
+launch() {
+  launch_ms=$(now_ms)
+  t new-session -d -s ui -x 120 -y 36 \
+    "env HOME=$work/home XDG_DATA_HOME=$work/home/data XDG_CONFIG_HOME=$work/home/config \
+     XDG_CACHE_HOME=$work/home/cache DRIFTDECK_DEMO_DIR=$demo TERM=xterm-256color \
+     RUST_LOG=info,driftdeck::tui=debug $BIN demo; sleep 600"
+}
 
 echo "binary: $BIN"
-launch_ms=$(now_ms)
-t new-session -d -s ui -x 120 -y 36 \
-  "env HOME=$work/home XDG_DATA_HOME=$work/home/data XDG_CONFIG_HOME=$work/home/config \
-   XDG_CACHE_HOME=$work/home/cache DRIFTDECK_DEMO_DIR=$demo TERM=xterm-256color \
-   RUST_LOG=info,driftdeck::tui=debug $BIN demo; sleep 600"
+launch
 
 # --- first frame -------------------------------------------------------------------------
 deadline=$(( $(now_ms) + 60000 ))
@@ -152,11 +153,7 @@ while [[ -d /proc/$pid ]]; do
 done
 t kill-session -t ui
 mv "$log" "$work/first-run.log"
-launch_ms=$(now_ms)
-t new-session -d -s ui -x 120 -y 36 \
-  "env HOME=$work/home XDG_DATA_HOME=$work/home/data XDG_CONFIG_HOME=$work/home/config \
-   XDG_CACHE_HOME=$work/home/cache DRIFTDECK_DEMO_DIR=$demo TERM=xterm-256color \
-   RUST_LOG=info,driftdeck::tui=debug $BIN demo; sleep 600"
+launch
 deadline=$(( $(now_ms) + 60000 ))
 until grep -q "first frame drawn" "$log" 2>/dev/null; do
   (( $(now_ms) < deadline )) || { echo "no first frame within 60 s (warm)" >&2; exit 1; }

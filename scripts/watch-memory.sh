@@ -20,13 +20,9 @@ churn=${CHURN:-10}
 mode=${MODE:-watch}
 warmup=${WARMUP:-120}
 sample=${SAMPLE:-30}
-if [[ -z ${BIN:-} ]]; then
-  if [[ -x $root/target/release/driftdeck ]]; then BIN=$root/target/release/driftdeck
-  else BIN=$root/target/debug/driftdeck; fi
-fi
-[[ -x $BIN ]] || { echo "$0: $BIN not built" >&2; exit 2; }
-command -v tmux >/dev/null || { echo "$0: tmux not found" >&2; exit 2; }
-command -v kubectl >/dev/null || { echo "$0: kubectl not found (needed for churn)" >&2; exit 2; }
+# shellcheck source=lib.sh
+source "$root/scripts/lib.sh"
+pick_bin "$root" tmux kubectl
 
 work=$(mktemp -d)
 sock="watch-mem-$$"

@@ -50,16 +50,7 @@ async fn crashloop_release_with_auto_rollback_restores_the_previous_revision_und
     );
     // ...under a hold, in the cluster and as another process's `status` shows it.
     let mut soft = Soft::default();
-    let hold = deck.held_key("production", "hold");
-    assert!(
-        same_rev(&hold["revision"], &good),
-        "ConfigMap hold: {hold:#}"
-    );
-    assert!(
-        same_rev(&hold["bad_revision"], &bad),
-        "ConfigMap hold: {hold:#}"
-    );
-    check_status_hold(&deck, &mut soft, &good, &bad).await;
+    check_hold(&deck, &mut soft, &good, &bad).await;
 
     // History: the failed sync with its reason, then the rollback (newest first).
     let history = deck.history("production");
@@ -97,6 +88,17 @@ async fn crashloop_release_with_auto_rollback_restores_the_previous_revision_und
         || format!("history -o json lacks the operations: {json:#}"),
     );
     soft.finish();
+}
+
+/// Production is held at `good` after `bad`: in its ConfigMap (asserted), and as another
+/// process's `status -o json` shows it (a soft check).
+async fn check_hold(deck: &Deck, soft: &mut Soft, good: &str, bad: &str) {
+    let held = deck.held_key("production", "hold");
+    assert!(
+        same_rev(&held["revision"], good) && same_rev(&held["bad_revision"], bad),
+        "ConfigMap hold is not {good} (bad {bad}): {held:#}"
+    );
+    check_status_hold(deck, soft, good, bad).await;
 }
 
 /// `status -o json` (a second process) shows the hold from `good` back from `bad`.
@@ -167,16 +169,7 @@ async fn rollback_holds_production_and_auto_sync_does_not_undo_it() {
         Some(image("1.4.1"))
     );
     let mut soft = Soft::default();
-    let hold = deck.held_key("production", "hold");
-    assert!(
-        same_rev(&hold["revision"], &good),
-        "ConfigMap hold: {hold:#}"
-    );
-    assert!(
-        same_rev(&hold["bad_revision"], &bad),
-        "ConfigMap hold: {hold:#}"
-    );
-    check_status_hold(&deck, &mut soft, &good, &bad).await;
+    check_hold(&deck, &mut soft, &good, &bad).await;
     let history = deck.history("production");
     assert!(
         history.iter().any(|e| e.op == OperationKind::Rollback

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::cluster::{Cluster, LiveCache};
 use crate::config::EnvConfig;
-use crate::model::{Command, Commit, DriftCount, EnvState, Health, Notice};
+use crate::model::{Command, Commit, EnvState, Notice};
 
 use live::changed;
 
@@ -87,9 +87,6 @@ pub(super) struct EnvTask {
     git_error: Option<String>,
     last_fetch: Option<Instant>,
     live_busy: bool,
-    /// When live was last observed; single failed observations within [`LIVE_GRACE`] of it
-    /// are not reported (a flaky API server must not stall automation).
-    live_ok_at: Option<Instant>,
     /// A new head waiting for a state read that started after it was seen, so a pause or
     /// hold written just before the commit is known before automation considers the commit.
     pending_git: Option<(Instant, GitChange)>,
@@ -102,9 +99,10 @@ pub(super) struct EnvTask {
     live_changes: Option<watch::Receiver<u64>>,
     /// A watched object changed since the observation in flight began.
     live_dirty: bool,
-    /// The last accepted observation's summary and the `live_gen` it was made at: what a
-    /// quiet tick confirms.
-    live_last: Option<(u64, DriftCount, Health)>,
+    /// The last good observation: what a quiet tick confirms, and what makes a single failed
+    /// observation within [`live::LIVE_GRACE`] of it go unreported (a flaky API server must
+    /// not stall automation).
+    live_last: Option<live::LastObservation>,
     state_busy: bool,
     state_rv: Option<String>,
     queued_write: Option<(u64, HeldState)>,
@@ -162,7 +160,6 @@ impl EnvTask {
             git_error: None,
             last_fetch: None,
             live_busy: false,
-            live_ok_at: None,
             pending_git: None,
             fresh_read: false,
             live_gen: 0,

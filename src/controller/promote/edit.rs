@@ -130,10 +130,10 @@ struct KeyLine {
 }
 
 fn key_line(lines: &[String], i: usize) -> Option<KeyLine> {
-    let line = &lines[i];
+    let line = lines.get(i)?;
     let (key, rest) = split_key_line(line)?;
     let key = key.to_owned();
-    let raw = &line[rest..];
+    let raw = line.get(rest..)?;
     let (value, len, quote) = match raw.chars().next() {
         Some(q @ ('"' | '\'')) => {
             let end = raw[1..].find(q)? + 1;

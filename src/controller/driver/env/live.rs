@@ -12,18 +12,32 @@ use jiff::Timestamp;
 use tokio::sync::watch;
 
 use crate::cluster::LiveCache;
-use crate::model::DriftCount;
+use crate::model::{DriftCount, Health};
 
 use super::super::super::engine::Event;
 use super::super::jobs::LiveObs;
 use super::EnvTask;
 
 /// Failed live observations are reported only once the last good one is this old.
-const LIVE_GRACE: Duration = Duration::from_secs(30);
+pub(super) const LIVE_GRACE: Duration = Duration::from_secs(30);
 /// Even with healthy watches, live is re-observed this often (a resync, as Argo CD and Flux
 /// do): dry-run results can change without any watched object changing (a new default, a
 /// webhook), and a watch can be silently stuck.
 const LIVE_RESYNC: Duration = Duration::from_secs(30);
+
+/// A good observation's summary, when it was taken, and the `live_gen` it was made at.
+pub(in super::super) struct LastObservation {
+    at: Instant,
+    generation: u64,
+    drift: DriftCount,
+    health: Health,
+}
+
+impl LastObservation {
+    fn younger_than(&self, age: Duration) -> bool {
+        self.at.elapsed() < age
+    }
+}
 
 impl EnvTask {
     /// Points the watch caches at the kinds of the head's render (starting them on first use).
@@ -49,14 +63,17 @@ impl EnvTask {
     pub(super) async fn live_tick(&mut self) {
         let current = !self.live_busy
             && !self.live_dirty
-            && self.live_ok_at.is_some_and(|t| t.elapsed() < LIVE_RESYNC)
             && self.live_cache.as_ref().is_some_and(|c| {
                 let status = c.status();
                 status.ready && status.error.is_none()
             });
         match &self.live_last {
-            Some((generation, drift, health)) if current && *generation == self.live_gen => {
-                let (drift, health) = (*drift, health.clone());
+            Some(last)
+                if current
+                    && last.generation == self.live_gen
+                    && last.younger_than(LIVE_RESYNC) =>
+            {
+                let (drift, health) = (last.drift, last.health.clone());
                 self.feed(Event::LiveObserved {
                     drift,
                     health,
@@ -83,10 +100,14 @@ impl EnvTask {
         let at = Timestamp::now();
         match result {
             Ok(obs) => {
-                self.live_ok_at = Some(Instant::now());
                 let count = DriftCount::of(&obs.drift);
                 let health = obs.health.clone();
-                self.live_last = Some((generation, count, health.clone()));
+                self.live_last = Some(LastObservation {
+                    at: Instant::now(),
+                    generation,
+                    drift: count,
+                    health: health.clone(),
+                });
                 self.state.drift = obs.drift;
                 self.state.resources = obs.resources;
                 self.state.pods = obs.pods;
@@ -98,7 +119,10 @@ impl EnvTask {
                 .await;
             }
             Err(error) => {
-                let recent = self.live_ok_at.is_some_and(|t| t.elapsed() < LIVE_GRACE);
+                let recent = self
+                    .live_last
+                    .as_ref()
+                    .is_some_and(|l| l.younger_than(LIVE_GRACE));
                 if recent {
                     tracing::debug!(env = %self.env.name, "live observation failed: {error}");
                 } else {
