@@ -17,6 +17,8 @@
 //! - `health`:
 //! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
 //! - `publish`: commits pushed without force, a rejected push re-made once, three-way revert
+//! - `realk8s_support`: the real API server tier (`../shared/realk8s`), started once per binary and shared; kubectl and kube clients for its contexts
+//! - `realk8s_tier`: the tier itself defaults objects and refuses the view-only user's writes
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
 //! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
 //! - `sandbox_cli`: `driftdeck sandbox` as a process (startup line, kubeconfig, SIGTERM)
@@ -51,6 +53,8 @@ mod driver;
 mod health;
 mod held_state;
 mod promote;
+mod realk8s_support;
+mod realk8s_tier;
 mod publish;
 mod render;
 mod render_env;
