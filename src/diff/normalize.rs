@@ -4,12 +4,15 @@
 //! Normalization removes what the API server or driftdeck itself writes and Git never holds
 //! (status, identity and bookkeeping metadata, the tracking label and annotations), and folds a
 //! Secret's `stringData` into `data` the way the API server does, so a desired Secret written
-//! with `stringData` equals its live form. Masking replaces every Secret value by a short hash
-//! of the decoded bytes: equal values stay equal, changed values are visible, and the value
+//! with `stringData` equals its live form. Masking replaces every Secret value by a short keyed hash
+//! (HMAC under a per-process random key) of the decoded bytes: equal values stay equal, changed values are visible, and the value
 //! itself never reaches a diff, a log line or a `Debug` print.
+
+use std::sync::OnceLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -113,9 +116,12 @@ fn fold_string_data(map: &mut Map<String, Value>) {
 }
 
 /// For a v1 Secret, a copy with every `data` and `stringData` value replaced by
-/// `<sha256:xxxxxxxx>`: the first 8 hex digits of the sha256 of the decoded value (`stringData`
-/// values are hashed as they are). The last-applied annotation, which would hold the values in
-/// clear, is dropped too. Any other object is returned unchanged.
+/// `<masked:xxxxxxxx>`: the first 8 hex digits of an HMAC-SHA256 of the decoded value
+/// (`stringData` values are taken as they are) under [`mask_key`], a random key made once per
+/// process. Within one process — one view, one diff — equal values get equal masks, so a
+/// changed value still shows as changed; across runs nothing links, and a weak value cannot be
+/// guessed offline from its mask (a bare hash of `hunter2` can). The last-applied annotation,
+/// which would hold the values in clear, is dropped too. Any other object is returned unchanged.
 pub fn mask_secret(obj: &Value) -> Value {
     let mut out = obj.clone();
     let Some(map) = out.as_object_mut() else {
@@ -153,9 +159,23 @@ pub fn mask_secret(obj: &Value) -> Value {
     out
 }
 
+/// The per-process key of the Secret masks: 32 random bytes, made on first use, never stored.
+fn mask_key() -> &'static [u8; 32] {
+    static KEY: OnceLock<[u8; 32]> = OnceLock::new();
+    KEY.get_or_init(rand::random)
+}
+
 fn short_hash(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    format!("<sha256:{}>", &hex::encode(digest)[..8])
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail on 32 bytes; the
+    // fallback keeps masking total rather than panicking.
+    let digest = match Hmac::<Sha256>::new_from_slice(mask_key()) {
+        Ok(mut mac) => {
+            mac.update(bytes);
+            hex::encode(mac.finalize().into_bytes())
+        }
+        Err(_) => hex::encode(Sha256::digest([mask_key().as_slice(), bytes].concat())),
+    };
+    format!("<masked:{}>", &digest[..8])
 }
 
 #[cfg(test)]
@@ -206,10 +226,23 @@ mod tests {
                        "stringData": {"q": "hunter2"}});
         let masked = mask_secret(&a);
         let p = masked["data"]["p"].as_str().unwrap();
-        assert!(p.starts_with("<sha256:") && p.len() == "<sha256:>".len() + 8);
+        assert!(p.starts_with("<masked:") && p.len() == "<masked:>".len() + 8);
         assert_eq!(masked["data"]["p"], masked["stringData"]["q"]);
         assert!(!masked.to_string().contains("hunter2"));
         assert!(!masked.to_string().contains("aHVudGVyMg"));
+    }
+
+    #[test]
+    fn masks_are_keyed_not_a_bare_hash_of_the_value() {
+        let secret =
+            |v: &str| json!({"apiVersion": "v1", "kind": "Secret", "stringData": {"p": v}});
+        let mask = |v: &str| mask_secret(&secret(v))["stringData"]["p"].clone();
+        // A bare sha256 of a weak value is guessable offline; the keyed mask is not it.
+        let bare = format!("{:x}", Sha256::digest(b"hunter2"));
+        let masked = mask("hunter2");
+        assert!(!bare.starts_with(&masked.as_str().unwrap()["<masked:".len()..][..8]));
+        assert_ne!(masked, mask("hunter3"));
+        assert_eq!(masked, mask("hunter2"));
     }
 
     #[test]

@@ -1,16 +1,28 @@
 //! The event loop: one closed [`UiEvent`] enum fed by one `tokio::select!` over crossterm's
 //! `EventStream`, the snapshot watch, the notice channel, a tick and the signals that must
-//! restore the terminal (SIGTERM, SIGHUP — an SSH drop). Every trigger is in one `match`.
+//! restore the terminal (SIGTERM, SIGHUP — an SSH drop —, SIGINT and SIGQUIT: raw mode turns
+//! Ctrl-C and Ctrl-\ into keys, so these only come from `kill` or a supervisor, and their
+//! default action would leave the terminal in the alternate screen with echo off). Every
+//! trigger is in one `match`.
 //!
 //! Terminal hygiene: [`run_in_terminal`] enters raw mode and the alternate screen through
 //! `ratatui::try_init` (which also installs a panic hook that restores the terminal) and
-//! restores it on every exit path. Nothing is drawn unless something visible changed: a new
+//! restores it on every exit path. A panic anywhere in the process — the UI or any controller
+//! task — restores the terminal at once (the hook) and ends the console: a task's panic would
+//! otherwise leave the UI drawing on a restored terminal, so the hook also raises a flag that
+//! the loop checks before every draw and on every tick, and the console then leaves as on a
+//! signal (channels dropped, so the driver still flushes and releases its Leases).
+//!
+//! Fault injection for the terminal tests: `DRIFTDECK_FAULT_PANIC=ui` panics the event loop,
+//! `=task` panics a spawned task, once the first frame is on screen (as the sandbox's faults,
+//! this exists so the restore paths are tested on the real binary; nothing else reads it). Nothing is drawn unless something visible changed: a new
 //! snapshot `seq`, input, a notice, a resize, a toast expiring, the header's minute, or — in
 //! watch mode only — the second ("updated Ns ago"). So an idle console writes nothing.
 //!
 //! This is the only IO in the module. Imports `crate::model` and `crate::config`.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{Event, EventStream};
@@ -36,6 +48,41 @@ const TICK: Duration = Duration::from_millis(250);
 pub enum Error {
     #[error("terminal: {0}")]
     Terminal(#[from] std::io::Error),
+    #[error("a task panicked (the terminal was restored; the panic is printed above and logged)")]
+    Panicked,
+}
+
+/// Raised by the panic hook [`run_in_terminal`] installs; the loop leaves when it sees it.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// Chains a hook after ratatui's (which restores the terminal, then prints the panic): it
+/// logs the panic and raises [`PANICKED`].
+fn install_panic_flag() {
+    let restore_and_print = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_and_print(info);
+        tracing::error!("panic: {info}");
+        PANICKED.store(true, Ordering::SeqCst);
+    }));
+}
+
+fn panicked() -> bool {
+    PANICKED.load(Ordering::SeqCst)
+}
+
+/// `DRIFTDECK_FAULT_PANIC`: where to inject a panic once the first frame is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FaultPanic {
+    Ui,
+    Task,
+}
+
+fn fault_panic() -> Option<FaultPanic> {
+    match std::env::var("DRIFTDECK_FAULT_PANIC").ok()?.as_str() {
+        "ui" => Some(FaultPanic::Ui),
+        "task" => Some(FaultPanic::Task),
+        _ => None,
+    }
 }
 
 /// Everything that can wake the UI.
@@ -46,7 +93,7 @@ pub enum UiEvent {
     Snapshot,
     Notice(Notice),
     Tick,
-    /// SIGTERM or SIGHUP: restore the terminal and leave.
+    /// SIGTERM, SIGHUP, SIGINT or SIGQUIT: restore the terminal and leave.
     Shutdown,
 }
 
@@ -105,6 +152,7 @@ pub async fn run_in_terminal(
     opts: UiOptions,
 ) -> Result<(), Error> {
     let mut terminal = ratatui::try_init()?;
+    install_panic_flag();
     let result = run(&mut terminal, snapshot_rx, notice_rx, command_tx, opts).await;
     ratatui::try_restore()?;
     result
@@ -135,6 +183,9 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigquit = signal(SignalKind::quit())?;
+    let mut fault = fault_panic();
     let mut snapshots_open = true;
     let mut notices_open = true;
     let mut dirty = true;
@@ -147,6 +198,9 @@ pub async fn run(
     let mut last_frame: Option<Buffer> = None;
 
     loop {
+        if panicked() {
+            return Err(Error::Panicked);
+        }
         if dirty {
             dirty = false;
             let wrote = draw_if_changed(terminal, &mut last_frame, |frame| {
@@ -155,6 +209,9 @@ pub async fn run(
             if first_frame && wrote {
                 first_frame = false;
                 tracing::debug!(elapsed_us = elapsed_us(started), "first frame drawn");
+            }
+            if wrote {
+                inject_panic(fault.take());
             }
             if let Some(at) = key_at.take() {
                 tracing::debug!(latency_us = elapsed_us(at), "key to frame");
@@ -186,6 +243,8 @@ pub async fn run(
             _ = tick.tick() => UiEvent::Tick,
             _ = sigterm.recv() => UiEvent::Shutdown,
             _ = sighup.recv() => UiEvent::Shutdown,
+            _ = sigint.recv() => UiEvent::Shutdown,
+            _ = sigquit.recv() => UiEvent::Shutdown,
         };
         let action = match event {
             UiEvent::Input(Event::Key(key)) => {
@@ -233,6 +292,21 @@ pub async fn run(
             {
                 view.toast_error(format!("demo request not delivered: {e}"));
             }
+        }
+    }
+}
+
+#[allow(clippy::panic)] // fault injection: the panic is the point
+fn inject_panic(fault: Option<FaultPanic>) {
+    match fault {
+        None => {}
+        Some(FaultPanic::Ui) => {
+            panic!("DRIFTDECK_FAULT_PANIC=ui: injected panic in the event loop")
+        }
+        Some(FaultPanic::Task) => {
+            tokio::spawn(async {
+                panic!("DRIFTDECK_FAULT_PANIC=task: injected panic in a spawned task");
+            });
         }
     }
 }

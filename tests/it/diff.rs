@@ -239,7 +239,7 @@ fn secret_change_is_reported_without_its_value() {
             drift.diff
         );
         assert!(
-            drift.diff.contains("+  password: <sha256:"),
+            drift.diff.contains("+  password: <masked:"),
             "{}",
             drift.diff
         );

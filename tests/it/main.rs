@@ -27,6 +27,7 @@
 //! - `sandbox_kubectl`: the real kubectl against the sandbox (fails loudly without kubectl)
 //! - `sandbox_support`: start a sandbox on 127.0.0.1:0 with a kubeconfig; kube clients
 //! - `source`: git2 against real temporary repositories (local, `file://` remotes, history, commits)
+//! - `terminal_restore`: `driftdeck demo` in tmux ended by SIGINT/QUIT/TERM/HUP and by injected panics: the terminal is restored each time
 //! - `tmux_support`: a tmux server on its own socket for the console tests (screen reads, waits with a deadline)
 //! - `tmux_e2e`: issue 6 acceptance 2 — `driftdeck demo` in tmux driven by keys: drift heals, promote with a typed message, break + rollback (hold banner), pause/resume, clean quit
 //! - `tui`: console snapshots (insta, TestBackend at 120×36 and 80×24), 16-colour and NO_COLOR snapshots with styles, colour legibility
@@ -53,9 +54,9 @@ mod driver;
 mod health;
 mod held_state;
 mod promote;
+mod publish;
 mod realk8s_support;
 mod realk8s_tier;
-mod publish;
 mod render;
 mod render_env;
 mod sandbox_cli;
@@ -64,6 +65,7 @@ mod sandbox_kube;
 mod sandbox_kubectl;
 mod sandbox_support;
 mod source;
+mod terminal_restore;
 mod tmux_e2e;
 mod tmux_support;
 mod tui;
