@@ -17,6 +17,7 @@ use super::generator::{self, Source};
 use super::kustomization::{GeneratorEntry, GeneratorOptions, Kustomization, PatchEntry};
 use super::patch::{self, apply_smp_by_id, describe};
 use super::resource::{Generated, Res};
+use super::sort;
 use super::target::Selector;
 use super::transform;
 use super::yaml;
@@ -38,6 +39,8 @@ pub struct Builder<'a> {
     fs: &'a dyn FileSystem,
     stack: Vec<String>,
     pub inputs: BTreeSet<String>,
+    /// The top-level kustomization's `sortOptions` (only that one counts).
+    root_sort: Option<Value>,
 }
 
 fn display(path: &str) -> &str {
@@ -50,6 +53,7 @@ impl<'a> Builder<'a> {
             fs,
             stack: Vec::new(),
             inputs: BTreeSet::new(),
+            root_sort: None,
         }
     }
 
@@ -83,6 +87,13 @@ impl<'a> Builder<'a> {
             }
         }
         super::nameref::fix(&mut set);
+        let order = sort::Order::from_options(self.root_sort.as_ref()).map_err(|message| {
+            Error::Kustomization {
+                file: kustomization_file(self.fs, dir).unwrap_or_else(|| display(dir).to_owned()),
+                message,
+            }
+        })?;
+        sort::sort(&mut set, &order);
         Ok(set)
     }
 
@@ -109,6 +120,9 @@ impl<'a> Builder<'a> {
                 file,
                 message: "a Component can only be listed under `components:`".into(),
             });
+        }
+        if self.stack.is_empty() {
+            self.root_sort = k.sort_options.clone();
         }
         self.stack.push(dir.to_owned());
         let mut set = Vec::new();

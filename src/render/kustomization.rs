@@ -60,7 +60,6 @@ pub struct Kustomization {
     pub image_tags: Option<Value>,
     pub replacements: Option<Value>,
     pub vars: Option<Value>,
-    #[expect(dead_code, reason = "output order does not change what is applied")]
     pub sort_options: Option<Value>,
     pub crds: Option<Value>,
     pub helm_globals: Option<Value>,

@@ -23,6 +23,7 @@ mod nameref;
 mod patch;
 mod resource;
 mod smp;
+mod sort;
 mod target;
 mod transform;
 mod yaml;
