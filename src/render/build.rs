@@ -143,7 +143,11 @@ impl<'a> Builder<'a> {
         let k: Kustomization = if text.trim().is_empty() {
             Kustomization::default()
         } else {
-            serde_saphyr::from_str(&text).map_err(|e| Error::yaml(&file, &yaml::from_saphyr(&e)))?
+            let mut o = yaml::options();
+            // kustomize reads its own file with a parser where a repeated key's last value wins.
+            o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+            serde_saphyr::from_str_with_options(&text, o)
+                .map_err(|e| Error::yaml(&file, &yaml::from_saphyr(&e)))?
         };
         if let Some(kind) = k.kind.as_deref()
             && kind != "Kustomization"

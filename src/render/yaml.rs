@@ -44,9 +44,22 @@ pub(crate) fn from_saphyr(e: &serde_saphyr::Error) -> YamlError {
     YamlError { at, message }
 }
 
+/// The parser settings that resolve plain scalars as kustomize's parser (go-yaml v3) does:
+/// `0755` is the octal number 493, `yes`/`no`/`on`/`off` stay strings (only `true`/`false`
+/// are booleans). Comments are not kept (nothing reads them, and a file with many of them
+/// would otherwise hit the parser's comment buffer limit).
+pub(crate) fn options() -> serde_saphyr::Options {
+    let mut o = serde_saphyr::Options::default();
+    o.legacy_octal_numbers = true;
+    o.strict_booleans = true;
+    o.emit_comments = false;
+    o
+}
+
 /// Every non-empty document of a YAML stream, in order.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| from_saphyr(&e))?;
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| from_saphyr(&e))?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 
