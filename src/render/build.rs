@@ -87,6 +87,9 @@ impl<'a> Builder<'a> {
             }
         }
         super::nameref::fix(&mut set);
+        for r in set.iter_mut() {
+            drop_empty_annotations(&mut r.obj);
+        }
         let order = sort::Order::from_options(self.root_sort.as_ref()).map_err(|message| {
             Error::Kustomization {
                 file: kustomization_file(self.fs, dir).unwrap_or_else(|| display(dir).to_owned()),
@@ -460,6 +463,22 @@ impl<'a> Builder<'a> {
                 message: m,
             })?;
         patch::apply(set, &origin, &docs, selector.as_ref(), json_only)
+    }
+}
+
+/// kustomize keeps its own bookkeeping annotations on every object while building and writes
+/// the rest back at the end; an object left with none loses the field, so a null or empty
+/// `metadata.annotations` never reaches the output.
+fn drop_empty_annotations(obj: &mut Value) {
+    if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
+        let empty = match meta.get("annotations") {
+            Some(Value::Null) => true,
+            Some(Value::Object(m)) => m.is_empty(),
+            _ => false,
+        };
+        if empty {
+            meta.remove("annotations");
+        }
     }
 }
 

@@ -83,12 +83,29 @@ fn apply_smp(set: &mut Vec<Res>, patch: &Value, picked: &[usize]) {
     for &i in picked {
         let schema = smp::has_schema(set[i].group());
         match smp::merge(&set[i].obj, &body, schema) {
-            Some(obj) => set[i].obj = obj,
+            Some(mut obj) => {
+                // kustomize's merge walks the whole object and drops every null-valued field
+                // of a patched object, not only those the patch names.
+                drop_nulls(&mut obj);
+                set[i].obj = obj;
+            }
             None => deleted.push(i),
         }
     }
     for i in deleted.into_iter().rev() {
         set.remove(i);
+    }
+}
+
+/// Removes null-valued mapping entries at any depth (list items stay).
+pub fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|_, child| !child.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 
