@@ -109,7 +109,8 @@ pub fn fill(obj: &mut Map<String, Value>, secret: bool, data: &BTreeMap<String, 
             }
         }
     }
-    if !text.is_empty() {
+    // kustomize writes a generated Secret's `data` even when no source gave it a key.
+    if !text.is_empty() || (secret && binary.is_empty()) {
         obj.insert("data".into(), Value::Object(text));
     }
     if !binary.is_empty() {

@@ -13,47 +13,79 @@ use serde_json::Value;
 use super::kustomization::ImageEntry;
 use super::resource::{Res, merge_pairs, metadata, visit};
 
-/// Kinds the namespace transformer leaves without a namespace (cluster-scoped).
-const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "CustomResourceDefinition",
-    "StorageClass",
-    "PriorityClass",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    "CSIDriver",
-    "CSINode",
-    "VolumeAttachment",
-    "RuntimeClass",
-    "IngressClass",
-    "PodSecurityPolicy",
-    "ComponentStatus",
-    "CertificateSigningRequest",
-    "ClusterTrustBundle",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
-    "VolumeAttributesClass",
-    "DeviceClass",
-    "IPAddress",
-    "ServiceCIDR",
-    "TokenReview",
-    "SelfSubjectReview",
-    "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview",
-    "SubjectAccessReview",
+/// Cluster-scoped kinds as kustomize v5.5 knows them: from the Kubernetes 1.21 API schema it
+/// embeds, by group and version. A kind or version that schema does not have (FlowSchema `v1`,
+/// ValidatingAdmissionPolicy, custom resources) is namespaced to kustomize, so it gets the
+/// namespace too — the output must match what kustomize applies.
+const CLUSTER_SCOPED: &[(&str, &[&str], &[&str])] = &[
+    (
+        "",
+        &["v1"],
+        &["Namespace", "Node", "PersistentVolume", "ComponentStatus"],
+    ),
+    (
+        "admissionregistration.k8s.io",
+        &["v1", "v1beta1"],
+        &[
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
+        ],
+    ),
+    (
+        "apiextensions.k8s.io",
+        &["v1", "v1beta1"],
+        &["CustomResourceDefinition"],
+    ),
+    ("apiregistration.k8s.io", &["v1", "v1beta1"], &["APIService"]),
+    ("authentication.k8s.io", &["v1", "v1beta1"], &["TokenReview"]),
+    (
+        "authorization.k8s.io",
+        &["v1", "v1beta1"],
+        &[
+            "SelfSubjectAccessReview",
+            "SelfSubjectRulesReview",
+            "SubjectAccessReview",
+        ],
+    ),
+    (
+        "certificates.k8s.io",
+        &["v1", "v1beta1"],
+        &["CertificateSigningRequest"],
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        &["v1alpha1", "v1beta1"],
+        &["FlowSchema", "PriorityLevelConfiguration"],
+    ),
+    ("networking.k8s.io", &["v1", "v1beta1"], &["IngressClass"]),
+    (
+        "node.k8s.io",
+        &["v1", "v1beta1", "v1alpha1"],
+        &["RuntimeClass"],
+    ),
+    ("policy", &["v1beta1"], &["PodSecurityPolicy"]),
+    (
+        "rbac.authorization.k8s.io",
+        &["v1", "v1beta1", "v1alpha1"],
+        &["ClusterRole", "ClusterRoleBinding"],
+    ),
+    (
+        "scheduling.k8s.io",
+        &["v1", "v1beta1", "v1alpha1"],
+        &["PriorityClass"],
+    ),
+    (
+        "storage.k8s.io",
+        &["v1", "v1beta1", "v1alpha1"],
+        &["StorageClass", "VolumeAttachment", "CSIDriver", "CSINode"],
+    ),
 ];
 
-pub fn is_cluster_scoped(kind: &str) -> bool {
-    CLUSTER_SCOPED.contains(&kind)
+pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    CLUSTER_SCOPED
+        .iter()
+        .any(|(g, vs, ks)| *g == group && vs.contains(&version) && ks.contains(&kind))
 }
 
 pub fn namespace(resources: &mut [Res], ns: &str) {
@@ -71,7 +103,7 @@ pub fn namespace(resources: &mut [Res], ns: &str) {
         if matches!(kind.as_str(), "RoleBinding" | "ClusterRoleBinding") {
             update_subjects(r, ns, &service_accounts);
         }
-        if !is_cluster_scoped(&kind) {
+        if !is_cluster_scoped(r.api_version(), &kind) {
             r.set_namespace(ns);
         }
     }
