@@ -90,6 +90,8 @@ const OTHER_REFS: &[(&str, &str, &str)] = &[
 /// Resolves a name of `kind` as seen from an object in `ns` to the final name.
 struct Index<'a> {
     resources: &'a [Res],
+    /// The referrer's prefixes and suffixes, to pick among same-named copies of one base.
+    affixes: &'a [String],
 }
 
 impl Index<'_> {
@@ -113,7 +115,19 @@ impl Index<'_> {
             .copied()
             .filter(|r| r.namespace() == ns)
             .collect();
-        pick(&same_ns)
+        if let Some(n) = pick(&same_ns) {
+            return Some(n);
+        }
+        let pool = if same_ns.is_empty() {
+            candidates
+        } else {
+            same_ns
+        };
+        let same_affixes: Vec<&Res> = pool
+            .into_iter()
+            .filter(|r| r.affixes == self.affixes)
+            .collect();
+        pick(&same_affixes)
     }
 }
 
@@ -132,10 +146,12 @@ fn segs(path: &str) -> Vec<&str> {
 /// Rewrites every reference in every object to the final names.
 pub fn fix(resources: &mut [Res]) {
     let snapshot: Vec<Res> = resources.to_vec();
-    let index = Index {
-        resources: &snapshot,
-    };
     for r in resources.iter_mut() {
+        let affixes = r.affixes.clone();
+        let index = Index {
+            resources: &snapshot,
+            affixes: &affixes,
+        };
         let kind = r.kind().to_owned();
         let ns = r.namespace().to_owned();
         for (k, base) in POD_SPECS {

@@ -38,7 +38,7 @@ pub fn apply(
         for r in set.iter_mut().filter(|r| sel.selects(r)) {
             let new = json6902::apply(&r.obj, &ops)
                 .map_err(|e| patch_err(format!("{}: {e}", describe(r))))?;
-            r.obj = new;
+            r.replace(new);
         }
         return Ok(());
     }

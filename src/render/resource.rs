@@ -22,6 +22,9 @@ pub struct Res {
     /// Earlier `(name, namespace)` pairs, oldest first; the current ones are not in it.
     pub previous: Vec<(String, String)>,
     pub generated: Option<Generated>,
+    /// Name prefixes and suffixes applied so far, innermost first: when one base is included
+    /// twice under different prefixes, a reference picks the copy renamed the same way.
+    pub affixes: Vec<String>,
 }
 
 impl Res {
@@ -30,6 +33,7 @@ impl Res {
             obj,
             previous: Vec::new(),
             generated: None,
+            affixes: Vec::new(),
         }
     }
 
@@ -80,6 +84,16 @@ impl Res {
     fn remember(&mut self) {
         let id = (self.name().to_owned(), self.namespace().to_owned());
         self.previous.push(id);
+    }
+
+    /// Replaces the object; a patch that renamed it leaves the old name and namespace
+    /// remembered, so references to the old name follow it.
+    pub fn replace(&mut self, obj: Value) {
+        let before = (self.name().to_owned(), self.namespace().to_owned());
+        self.obj = obj;
+        if self.name() != before.0 || self.namespace() != before.1 {
+            self.previous.push(before);
+        }
     }
 
     pub fn set_name(&mut self, name: &str) {

@@ -138,6 +138,7 @@ pub fn prefix_suffix(resources: &mut [Res], prefix: &str, suffix: &str) {
         }
         let name = format!("{prefix}{}{suffix}", r.name());
         r.set_name(&name);
+        r.affixes.push(format!("{prefix}/{suffix}"));
     }
 }
 
