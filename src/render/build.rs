@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::Error;
+use super::config::{Config, FieldSpec};
 use super::fs::{EntryKind, FileSystem, join};
 use super::generator::{self, Source};
 use super::kustomization::{GeneratorEntry, GeneratorOptions, Kustomization, PatchEntry};
@@ -79,14 +80,14 @@ impl<'a> Builder<'a> {
 
     /// Builds the kustomization in `dir` completely: what `kustomize build dir` prints.
     pub fn build_root(&mut self, dir: &str) -> Result<Vec<Res>, Error> {
-        let mut set = self.build(dir)?;
+        let (mut set, config) = self.build(dir)?;
         for r in set.iter_mut() {
             if r.generated.as_ref().is_some_and(|g| g.hash) {
                 let name = format!("{}-{}", r.name(), generator::hash_suffix(&r.obj));
                 r.set_name(&name);
             }
         }
-        super::nameref::fix(&mut set);
+        super::nameref::fix(&mut set, &config.name_reference);
         for r in set.iter_mut() {
             drop_empty_annotations(&mut r.obj);
         }
@@ -100,7 +101,7 @@ impl<'a> Builder<'a> {
         Ok(set)
     }
 
-    fn build(&mut self, dir: &str) -> Result<Vec<Res>, Error> {
+    fn build(&mut self, dir: &str) -> Result<(Vec<Res>, Config), Error> {
         if let Some(pos) = self.stack.iter().position(|d| d == dir) {
             let mut chain: Vec<String> = self.stack[pos..]
                 .iter()
@@ -129,9 +130,10 @@ impl<'a> Builder<'a> {
         }
         self.stack.push(dir.to_owned());
         let mut set = Vec::new();
-        let result = self.accumulate(dir, &file, &k, &mut set);
+        let mut config = Config::default();
+        let result = self.accumulate(dir, &file, &k, &mut set, &mut config);
         self.stack.pop();
-        result.map(|()| set)
+        result.map(|()| (set, config))
     }
 
     fn load(&mut self, dir: &str) -> Result<(String, Kustomization), Error> {
@@ -177,9 +179,13 @@ impl<'a> Builder<'a> {
         file: &str,
         k: &Kustomization,
         set: &mut Vec<Res>,
+        config: &mut Config,
     ) -> Result<(), Error> {
         for entry in k.resources.iter().chain(&k.bases) {
-            let added = self.resource(dir, file, entry)?;
+            let (added, sub) = self.resource(dir, file, entry)?;
+            if let Some(sub) = sub {
+                config.merge(&sub);
+            }
             for r in added {
                 add_unique(set, r, file)?;
             }
@@ -206,12 +212,21 @@ impl<'a> Builder<'a> {
                 });
             }
             self.stack.push(cdir.clone());
-            let result = self.accumulate(&cdir, &cfile, &ck, set);
+            let result = self.accumulate(&cdir, &cfile, &ck, set, config);
             self.stack.pop();
             result?;
         }
+        for entry in &k.configurations {
+            let path = self.local(dir, file, entry)?;
+            let text = self.read_text(&path)?;
+            let own = Config::parse(&text).map_err(|message| Error::Kustomization {
+                file: path.clone(),
+                message: format!("configurations: {message}"),
+            })?;
+            config.merge(&own);
+        }
         self.generators(dir, file, k, set)?;
-        self.transformers(dir, file, k, set)
+        self.transformers(dir, file, k, set, config)
     }
 
     fn local(&self, dir: &str, file: &str, entry: &str) -> Result<String, Error> {
@@ -226,11 +241,19 @@ impl<'a> Builder<'a> {
         Ok(join(dir, entry)?)
     }
 
-    fn resource(&mut self, dir: &str, file: &str, entry: &str) -> Result<Vec<Res>, Error> {
+    fn resource(
+        &mut self,
+        dir: &str,
+        file: &str,
+        entry: &str,
+    ) -> Result<(Vec<Res>, Option<Config>), Error> {
         let path = self.local(dir, file, entry)?;
         match self.fs.kind(&path) {
-            Some(EntryKind::File) => Ok(self.objects(&path)?.into_iter().map(Res::new).collect()),
-            Some(EntryKind::Dir) => self.build(&path),
+            Some(EntryKind::File) => Ok((
+                self.objects(&path)?.into_iter().map(Res::new).collect(),
+                None,
+            )),
+            Some(EntryKind::Dir) => self.build(&path).map(|(set, c)| (set, Some(c))),
             None => Err(Error::MissingResource {
                 from: file.to_owned(),
                 entry: entry.to_owned(),
@@ -359,9 +382,9 @@ impl<'a> Builder<'a> {
             generator::fill(obj, secret, &merged);
         }
         if !labels.is_empty() {
-            transform::labels(std::slice::from_mut(existing), &labels, false, false);
+            transform::labels(std::slice::from_mut(existing), &labels, false, false, &[]);
         }
-        transform::annotations(std::slice::from_mut(existing), &annotations);
+        transform::annotations(std::slice::from_mut(existing), &annotations, &[]);
         let hash = existing.generated.as_ref().is_none_or(|g| g.hash) && !no_hash;
         existing.generated = Some(Generated { hash });
         Ok(())
@@ -373,6 +396,7 @@ impl<'a> Builder<'a> {
         file: &str,
         k: &Kustomization,
         set: &mut Vec<Res>,
+        config: &Config,
     ) -> Result<(), Error> {
         for entry in &k.patches_strategic_merge {
             let (origin, text) = self.patch_text(dir, file, Some(entry), None)?;
@@ -391,25 +415,30 @@ impl<'a> Builder<'a> {
             self.patch(dir, file, p, set, false)?;
         }
         if let Some(ns) = k.namespace.as_deref().filter(|n| !n.is_empty()) {
-            transform::namespace(set, ns);
+            transform::namespace(set, ns, &config.namespace);
         }
         let prefix = k.name_prefix.as_deref().unwrap_or("");
         let suffix = k.name_suffix.as_deref().unwrap_or("");
         if !prefix.is_empty() || !suffix.is_empty() {
             transform::prefix_suffix(set, prefix, suffix);
         }
-        transform::labels(set, &k.common_labels, true, true);
+        transform::labels(set, &k.common_labels, true, true, &config.common_labels);
         for l in &k.labels {
-            transform::labels(set, &l.pairs, l.include_selectors, l.include_templates);
+            let custom: &[FieldSpec] = if l.include_selectors {
+                &config.common_labels
+            } else {
+                &[]
+            };
+            transform::labels(set, &l.pairs, l.include_selectors, l.include_templates, custom);
         }
-        transform::annotations(set, &k.common_annotations);
+        transform::annotations(set, &k.common_annotations, &config.common_annotations);
         for p in &k.patches_json6902 {
             self.patch(dir, file, p, set, true)?;
         }
         for r in &k.replicas {
             transform::replicas(set, &r.name, r.count);
         }
-        transform::images(set, &k.images);
+        transform::images(set, &k.images, &config.images);
         Ok(())
     }
 

@@ -11,6 +11,16 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+/// A list or map field whose items are all commented out is null in YAML; kustomize reads it
+/// as empty.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Kustomization {
@@ -25,34 +35,34 @@ pub struct Kustomization {
         reason = "a kustomization's own metadata never reaches the output"
     )]
     pub metadata: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub resources: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub bases: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub components: Vec<String>,
     pub namespace: Option<String>,
     pub name_prefix: Option<String>,
     pub name_suffix: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub common_labels: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub labels: Vec<LabelEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub common_annotations: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub images: Vec<ImageEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub replicas: Vec<ReplicaEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub patches: Vec<PatchEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub patches_strategic_merge: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub patches_json6902: Vec<PatchEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub config_map_generator: Vec<GeneratorEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub secret_generator: Vec<GeneratorEntry>,
     pub generator_options: Option<GeneratorOptions>,
     // Known to kustomize, not implemented natively: refused by the builder when non-empty.
@@ -65,7 +75,8 @@ pub struct Kustomization {
     pub helm_globals: Option<Value>,
     pub helm_charts: Option<Value>,
     pub helm_chart_inflation_generator: Option<Value>,
-    pub configurations: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub configurations: Vec<String>,
     pub generators: Option<Value>,
     pub transformers: Option<Value>,
     pub validators: Option<Value>,
@@ -95,7 +106,6 @@ impl Kustomization {
                 "helmChartInflationGenerator",
                 &self.helm_chart_inflation_generator,
             ),
-            ("configurations", &self.configurations),
             ("generators", &self.generators),
             ("transformers", &self.transformers),
             ("validators", &self.validators),
@@ -127,11 +137,11 @@ impl Kustomization {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LabelEntry {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub pairs: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub include_selectors: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub include_templates: bool,
     pub fields: Option<Value>,
 }
@@ -181,11 +191,11 @@ pub struct GeneratorEntry {
     pub name: Option<String>,
     pub namespace: Option<String>,
     pub behavior: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub literals: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub files: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub envs: Vec<String>,
     pub env: Option<String>,
     #[serde(rename = "type")]
@@ -196,9 +206,9 @@ pub struct GeneratorEntry {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GeneratorOptions {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub labels: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub annotations: BTreeMap<String, String>,
     pub disable_name_suffix_hash: Option<bool>,
     pub immutable: Option<bool>,

@@ -14,6 +14,7 @@
 //! transformers, validators), `configurations`, `crds`, `openapi`.
 
 mod build;
+mod config;
 mod external;
 mod fs;
 mod generator;

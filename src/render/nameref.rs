@@ -9,6 +9,7 @@
 
 use serde_json::Value;
 
+use super::config::{NameReference, visit_spec};
 use super::resource::{Res, visit};
 
 /// Where pod specs live, per workload kind.
@@ -144,7 +145,7 @@ fn segs(path: &str) -> Vec<&str> {
 }
 
 /// Rewrites every reference in every object to the final names.
-pub fn fix(resources: &mut [Res]) {
+pub fn fix(resources: &mut [Res], custom: &[NameReference]) {
     let snapshot: Vec<Res> = resources.to_vec();
     for r in resources.iter_mut() {
         let affixes = r.affixes.clone();
@@ -171,6 +172,11 @@ pub fn fix(resources: &mut [Res]) {
                 visit(&mut r.obj, &segs(path), false, &mut |v| {
                     rewrite(v, &index, referred, &ns)
                 });
+            }
+        }
+        for n in custom {
+            for spec in &n.field_specs {
+                visit_spec(r, spec, &mut |v| rewrite(v, &index, &n.kind, &ns));
             }
         }
         match kind.as_str() {
@@ -247,7 +253,7 @@ mod tests {
             "spec": {"rules": [{"http": {"paths": [{"backend": {"service": {"name": "web"}}}]}}]}}),
         );
         let mut all = vec![cm, sa, svc, deploy, ing];
-        fix(&mut all);
+        fix(&mut all, &[]);
         let spec = &all[3].obj["spec"];
         assert_eq!(spec["template"]["spec"]["serviceAccountName"], "p-sa");
         assert_eq!(

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::config::{FieldSpec, visit_spec};
 use super::kustomization::ImageEntry;
 use super::resource::{Res, merge_pairs, metadata, visit};
 
@@ -88,7 +89,7 @@ pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
         .any(|(g, vs, ks)| *g == group && vs.contains(&version) && ks.contains(&kind))
 }
 
-pub fn namespace(resources: &mut [Res], ns: &str) {
+pub fn namespace(resources: &mut [Res], ns: &str, custom: &[FieldSpec]) {
     let service_accounts: Vec<Res> = resources
         .iter()
         .filter(|r| r.kind() == "ServiceAccount")
@@ -105,6 +106,9 @@ pub fn namespace(resources: &mut [Res], ns: &str) {
         }
         if !is_cluster_scoped(r.api_version(), &kind) {
             r.set_namespace(ns);
+        }
+        for spec in custom {
+            visit_spec(r, spec, &mut |v| *v = Value::String(ns.to_owned()));
         }
     }
 }
@@ -215,6 +219,7 @@ pub fn labels(
     pairs: &BTreeMap<String, String>,
     selectors: bool,
     templates: bool,
+    custom: &[FieldSpec],
 ) {
     if pairs.is_empty() {
         return;
@@ -249,10 +254,22 @@ pub fn labels(
         if selectors || templates {
             apply_specs(r, TEMPLATE_SPECS, pairs);
         }
+        for spec in custom {
+            visit_spec(r, spec, &mut |v| {
+                if v.is_null() {
+                    *v = Value::Object(Default::default());
+                }
+                merge_pairs(v, pairs);
+            });
+        }
     }
 }
 
-pub fn annotations(resources: &mut [Res], pairs: &BTreeMap<String, String>) {
+pub fn annotations(
+    resources: &mut [Res],
+    pairs: &BTreeMap<String, String>,
+    custom: &[FieldSpec],
+) {
     if pairs.is_empty() {
         return;
     }
@@ -269,6 +286,14 @@ pub fn annotations(resources: &mut [Res], pairs: &BTreeMap<String, String>) {
             let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
             segs.push("annotations");
             visit(&mut r.obj, &segs, true, &mut |m| merge_pairs(m, pairs));
+        }
+        for spec in custom {
+            visit_spec(r, spec, &mut |v| {
+                if v.is_null() {
+                    *v = Value::Object(Default::default());
+                }
+                merge_pairs(v, pairs);
+            });
         }
     }
 }
@@ -326,12 +351,21 @@ pub fn update_image(image: &str, entry: &ImageEntry) -> Option<String> {
 
 /// Updates `image:` of every container and init container anywhere in the object, whatever its
 /// kind (kustomize does the same for custom resources).
-pub fn images(resources: &mut [Res], entries: &[ImageEntry]) {
+pub fn images(resources: &mut [Res], entries: &[ImageEntry], custom: &[FieldSpec]) {
     if entries.is_empty() {
         return;
     }
     for r in resources.iter_mut() {
         walk_containers(&mut r.obj, entries);
+        for spec in custom {
+            visit_spec(r, spec, &mut |v| {
+                if let Value::String(img) = v
+                    && let Some(new) = entries.iter().find_map(|e| update_image(img, e))
+                {
+                    *img = new;
+                }
+            });
+        }
     }
 }
 
