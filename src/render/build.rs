@@ -249,10 +249,20 @@ impl<'a> Builder<'a> {
     ) -> Result<(Vec<Res>, Option<Config>), Error> {
         let path = self.local(dir, file, entry)?;
         match self.fs.kind(&path) {
-            Some(EntryKind::File) => Ok((
-                self.objects(&path)?.into_iter().map(Res::new).collect(),
-                None,
-            )),
+            Some(EntryKind::File) => {
+                let text = self.read_text(&path)?;
+                let objects = yaml::parse_objects(&text).map_err(|e| Error::yaml(&path, &e))?;
+                let nulls = std::sync::Arc::new(super::resource::explicit_null_keys(&text));
+                let set = objects
+                    .into_iter()
+                    .map(|o| {
+                        let mut r = Res::new(o);
+                        r.explicit_nulls = nulls.clone();
+                        r
+                    })
+                    .collect();
+                Ok((set, None))
+            }
             Some(EntryKind::Dir) => self.build(&path).map(|(set, c)| (set, Some(c))),
             None => Err(Error::MissingResource {
                 from: file.to_owned(),

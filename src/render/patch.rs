@@ -84,9 +84,10 @@ fn apply_smp(set: &mut Vec<Res>, patch: &Value, picked: &[usize]) {
         let schema = smp::has_schema(set[i].group());
         match smp::merge(&set[i].obj, &body, schema) {
             Some(mut obj) => {
-                // kustomize's merge walks the whole object and drops every null-valued field
-                // of a patched object, not only those the patch names.
-                drop_nulls(&mut obj);
+                // kustomize's merge walks the whole object and drops every empty-valued field
+                // (`key:` with nothing after it) of a patched object, not only those the patch
+                // names; a value spelled `null` stays.
+                drop_nulls(&mut obj, &set[i].explicit_nulls);
                 set[i].obj = obj;
             }
             None => deleted.push(i),
@@ -97,14 +98,15 @@ fn apply_smp(set: &mut Vec<Res>, patch: &Value, picked: &[usize]) {
     }
 }
 
-/// Removes null-valued mapping entries at any depth (list items stay).
-pub fn drop_nulls(v: &mut Value) {
+/// Removes null-valued mapping entries at any depth (list items stay), except under keys in
+/// `keep`.
+pub fn drop_nulls(v: &mut Value, keep: &std::collections::BTreeSet<String>) {
     match v {
         Value::Object(map) => {
-            map.retain(|_, child| !child.is_null());
-            map.values_mut().for_each(drop_nulls);
+            map.retain(|k, child| !child.is_null() || keep.contains(k));
+            map.values_mut().for_each(|c| drop_nulls(c, keep));
         }
-        Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        Value::Array(items) => items.iter_mut().for_each(|c| drop_nulls(c, keep)),
         _ => {}
     }
 }
