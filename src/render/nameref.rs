@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::config::{NameReference, visit_spec};
 use super::resource::{Res, visit};
+use super::transform::is_cluster_scoped;
 
 /// Where pod specs live, per workload kind.
 const POD_SPECS: &[(&str, &str)] = &[
@@ -93,14 +94,26 @@ struct Index<'a> {
     resources: &'a [Res],
     /// The referrer's prefixes and suffixes, to pick among same-named copies of one base.
     affixes: &'a [String],
+    /// The referrer is cluster-scoped: a referent in any namespace will do.
+    cluster_referrer: bool,
 }
 
 impl Index<'_> {
+    /// kustomize's choice: objects of `kind` that had `name`, in the referrer's namespace
+    /// (an empty namespace is `default`; cluster-scoped referrers and referents match any),
+    /// then, if still ambiguous, the one renamed with the same prefixes and suffixes.
     fn resolve(&self, kind: &str, name: &str, ns: &str) -> Option<String> {
+        let effective = |n: &str| if n.is_empty() { "default" } else { n }.to_owned();
+        let want = effective(ns);
         let candidates: Vec<&Res> = self
             .resources
             .iter()
             .filter(|r| r.kind() == kind && r.had_name(name))
+            .filter(|r| {
+                self.cluster_referrer
+                    || is_cluster_scoped(r.api_version(), r.kind())
+                    || effective(r.namespace()) == want
+            })
             .collect();
         let pick = |list: &[&Res]| -> Option<String> {
             let first = list.first()?;
@@ -111,20 +124,7 @@ impl Index<'_> {
         if let Some(n) = pick(&candidates) {
             return Some(n);
         }
-        let same_ns: Vec<&Res> = candidates
-            .iter()
-            .copied()
-            .filter(|r| r.namespace() == ns)
-            .collect();
-        if let Some(n) = pick(&same_ns) {
-            return Some(n);
-        }
-        let pool = if same_ns.is_empty() {
-            candidates
-        } else {
-            same_ns
-        };
-        let same_affixes: Vec<&Res> = pool
+        let same_affixes: Vec<&Res> = candidates
             .into_iter()
             .filter(|r| r.affixes == self.affixes)
             .collect();
@@ -152,6 +152,7 @@ pub fn fix(resources: &mut [Res], custom: &[NameReference]) {
         let index = Index {
             resources: &snapshot,
             affixes: &affixes,
+            cluster_referrer: is_cluster_scoped(r.api_version(), r.kind()),
         };
         let kind = r.kind().to_owned();
         let ns = r.namespace().to_owned();
