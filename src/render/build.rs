@@ -17,6 +17,7 @@ use super::fs::{EntryKind, FileSystem, join};
 use super::generator::{self, Source};
 use super::kustomization::{GeneratorEntry, GeneratorOptions, Kustomization, PatchEntry};
 use super::patch::{self, apply_smp_by_id, describe};
+use super::replacement::{self, Replacement};
 use super::resource::{Generated, Res};
 use super::sort;
 use super::target::Selector;
@@ -449,6 +450,40 @@ impl<'a> Builder<'a> {
             transform::replicas(set, &r.name, r.count);
         }
         transform::images(set, &k.images, &config.images);
+        if !k.replacements.is_empty() {
+            let mut all = Vec::new();
+            for r in &k.replacements {
+                match &r.path {
+                    Some(p) => {
+                        let path = self.local(dir, file, p)?;
+                        let text = self.read_text(&path)?;
+                        let docs =
+                            yaml::parse_documents(&text).map_err(|e| Error::yaml(&path, &e))?;
+                        for doc in docs {
+                            let items = match doc {
+                                Value::Array(items) => items,
+                                one => vec![one],
+                            };
+                            for item in items {
+                                let r: Replacement =
+                                    serde_json::from_value(item).map_err(|e| {
+                                        Error::Kustomization {
+                                            file: path.clone(),
+                                            message: format!("replacement: {e}"),
+                                        }
+                                    })?;
+                                all.push(r);
+                            }
+                        }
+                    }
+                    None => all.push(r.clone()),
+                }
+            }
+            replacement::apply(set, &all).map_err(|message| Error::Kustomization {
+                file: file.to_owned(),
+                message,
+            })?;
+        }
         Ok(())
     }
 

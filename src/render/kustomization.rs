@@ -68,7 +68,8 @@ pub struct Kustomization {
     // Known to kustomize, not implemented natively: refused by the builder when non-empty.
     pub open_api: Option<Value>,
     pub image_tags: Option<Value>,
-    pub replacements: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub replacements: Vec<super::replacement::Replacement>,
     pub vars: Option<Value>,
     pub sort_options: Option<Value>,
     pub crds: Option<Value>,
@@ -97,7 +98,6 @@ impl Kustomization {
         for (name, v) in [
             ("openapi", &self.open_api),
             ("imageTags", &self.image_tags),
-            ("replacements", &self.replacements),
             ("vars", &self.vars),
             ("crds", &self.crds),
             ("helmGlobals", &self.helm_globals),
