@@ -339,7 +339,11 @@ impl<'a> Builder<'a> {
             || per.disable_name_suffix_hash.unwrap_or(false);
         let immutable = per.immutable.or(global.immutable);
 
-        let behavior = g.behavior.as_deref().unwrap_or("create");
+        // kustomize reads any behavior other than merge or replace (`add`, a typo) as create.
+        let behavior = match g.behavior.as_deref() {
+            Some(b @ ("merge" | "replace")) => b,
+            _ => "create",
+        };
         if behavior == "create" {
             let mut meta = Map::new();
             meta.insert("name".into(), Value::String(name.clone()));
@@ -367,11 +371,6 @@ impl<'a> Builder<'a> {
             let mut r = Res::new(Value::Object(obj));
             r.generated = Some(Generated { hash: !no_hash });
             return add_unique(set, r, file);
-        }
-        if behavior != "merge" && behavior != "replace" {
-            return Err(bad(format!(
-                "{kind} {name:?}: unknown behavior {behavior:?}"
-            )));
         }
         let ns = g.namespace.clone().unwrap_or_default();
         let found = set.iter_mut().find(|r| {

@@ -61,6 +61,12 @@ pub fn parse_env(text: &str) -> Result<Vec<(String, String)>, String> {
             Some((k, v)) if !k.trim().is_empty() => {
                 out.push((k.trim_end().to_owned(), v.to_owned()))
             }
+            // kustomize takes a bare KEY's value from its own environment (empty when unset).
+            None if !line.trim_end().contains(char::is_whitespace) => {
+                let key = line.trim_end().to_owned();
+                let value = std::env::var(&key).unwrap_or_default();
+                out.push((key, value));
+            }
             _ => return Err(format!("line {}: {line:?} is not KEY=VALUE", n + 1)),
         }
     }

@@ -42,7 +42,10 @@ pub struct Kustomization {
     #[serde(default, deserialize_with = "null_default")]
     pub components: Vec<String>,
     pub namespace: Option<String>,
+    // kustomize reads its file with Go's JSON field matching, which ignores case.
+    #[serde(alias = "nameprefix")]
     pub name_prefix: Option<String>,
+    #[serde(alias = "namesuffix")]
     pub name_suffix: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub common_labels: BTreeMap<String, String>,

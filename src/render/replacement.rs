@@ -200,11 +200,12 @@ fn put(slot: &mut Value, value: &Value, opts: &Options) -> Result<(), String> {
                 scalar_text(slot)?
             };
             let mut parts: Vec<String> = old.split(d).map(str::to_owned).collect();
-            let k = usize::try_from(opts.index)
-                .ok()
-                .filter(|k| *k < parts.len())
-                .ok_or_else(|| format!("options.index {} is out of bounds for value {old}", opts.index))?;
-            parts[k] = new;
+            // kustomize: a negative index prepends, one past the end appends.
+            match usize::try_from(opts.index) {
+                Err(_) => parts.insert(0, new),
+                Ok(k) if k >= parts.len() => parts.push(new),
+                Ok(k) => parts[k] = new,
+            }
             *slot = Value::String(parts.join(d));
         }
     }
