@@ -86,7 +86,6 @@ const OTHER_REFS: &[(&str, &str, &str)] = &[
         "spec/volumeClaimTemplates/spec/storageClassName",
         "StorageClass",
     ),
-    ("APIService", "spec/service/name", "Service"),
 ];
 
 /// Resolves a name of `kind` as seen from an object in `ns` to the final name.
@@ -98,14 +97,19 @@ struct Index<'a> {
     cluster_referrer: bool,
 }
 
-impl Index<'_> {
+impl<'a> Index<'a> {
     /// kustomize's choice: objects of `kind` that had `name`, in the referrer's namespace
     /// (an empty namespace is `default`; cluster-scoped referrers and referents match any),
     /// then, if still ambiguous, the one renamed with the same prefixes and suffixes.
     fn resolve(&self, kind: &str, name: &str, ns: &str) -> Option<String> {
+        self.resolve_with_ns(kind, name, ns).map(|(n, _)| n)
+    }
+
+    /// The referent's final name, and the referent itself.
+    fn resolve_with_ns(&self, kind: &str, name: &str, ns: &str) -> Option<(String, &Res)> {
         let effective = |n: &str| if n.is_empty() { "default" } else { n }.to_owned();
         let want = effective(ns);
-        let candidates: Vec<&Res> = self
+        let candidates: Vec<&'a Res> = self
             .resources
             .iter()
             .filter(|r| r.kind() == kind && r.had_name(name))
@@ -115,16 +119,16 @@ impl Index<'_> {
                     || effective(r.namespace()) == want
             })
             .collect();
-        let pick = |list: &[&Res]| -> Option<String> {
-            let first = list.first()?;
+        let pick = |list: &[&'a Res]| -> Option<(String, &'a Res)> {
+            let first = *list.first()?;
             list.iter()
-                .all(|r| r.name() == first.name())
-                .then(|| first.name().to_owned())
+                .all(|r| r.name() == first.name() && r.namespace() == first.namespace())
+                .then(|| (first.name().to_owned(), first))
         };
         if let Some(n) = pick(&candidates) {
             return Some(n);
         }
-        let same_affixes: Vec<&Res> = candidates
+        let same_affixes: Vec<&'a Res> = candidates
             .into_iter()
             .filter(|r| r.affixes == self.affixes)
             .collect();
@@ -137,6 +141,30 @@ fn rewrite(v: &mut Value, index: &Index, kind: &str, ns: &str) {
         && let Some(new) = index.resolve(kind, s, ns)
     {
         *s = new;
+    }
+}
+
+/// A `{name, namespace}` map naming an object: both follow the referent (kustomize updates a
+/// `namespace` beside the name it rewrites).
+fn rewrite_named_map(v: &mut Value, index: &Index, kind: &str, ns: &str) {
+    let Value::Object(map) = v else { return };
+    let Some(name) = map.get("name").and_then(Value::as_str).map(str::to_owned) else {
+        return;
+    };
+    let Some((new, referent)) = index.resolve_with_ns(kind, &name, ns) else {
+        return;
+    };
+    map.insert("name".into(), Value::String(new));
+    // Only a namespace that was the referent's follows it; one set on purpose stays.
+    let follows = map
+        .get("namespace")
+        .and_then(Value::as_str)
+        .is_some_and(|old| referent.had_namespace(old));
+    if follows && !referent.namespace().is_empty() {
+        map.insert(
+            "namespace".into(),
+            Value::String(referent.namespace().to_owned()),
+        );
     }
 }
 
@@ -177,8 +205,36 @@ pub fn fix(resources: &mut [Res], custom: &[NameReference]) {
         }
         for n in custom {
             for spec in &n.field_specs {
-                visit_spec(r, spec, &mut |v| rewrite(v, &index, &n.kind, &ns));
+                match spec.path.strip_suffix("/name") {
+                    Some(parent) if spec.selects(r) => {
+                        let p: Vec<&str> = segs(parent)
+                            .into_iter()
+                            .map(|s| s.trim_end_matches("[]"))
+                            .collect();
+                        visit(&mut r.obj, &p, false, &mut |v| {
+                            rewrite_named_map(v, &index, &n.kind, &ns)
+                        });
+                    }
+                    Some(_) => {}
+                    None => visit_spec(r, spec, &mut |v| rewrite(v, &index, &n.kind, &ns)),
+                }
             }
+        }
+        if matches!(
+            kind.as_str(),
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
+        ) {
+            visit(
+                &mut r.obj,
+                &["webhooks", "clientConfig", "service"],
+                false,
+                &mut |v| rewrite_named_map(v, &index, "Service", &ns),
+            );
+        }
+        if kind == "APIService" {
+            visit(&mut r.obj, &["spec", "service"], false, &mut |v| {
+                rewrite_named_map(v, &index, "Service", &ns)
+            });
         }
         match kind.as_str() {
             "RoleBinding" | "ClusterRoleBinding" => {
