@@ -17,6 +17,7 @@ use super::fs::{EntryKind, FileSystem, join};
 use super::generator::{self, Source};
 use super::kustomization::{GeneratorEntry, GeneratorOptions, Kustomization, PatchEntry};
 use super::patch::{self, apply_smp_by_id, describe};
+use super::plugin;
 use super::replacement::{self, Replacement};
 use super::resource::{Generated, Res};
 use super::sort;
@@ -89,6 +90,13 @@ impl<'a> Builder<'a> {
             }
         }
         super::nameref::fix(&mut set, &config.name_reference);
+        // Objects marked local-config feed replacements and the like but are not output.
+        set.retain(|r| {
+            r.annotations()
+                .and_then(|a| a.get("config.kubernetes.io/local-config"))
+                .and_then(Value::as_str)
+                != Some("true")
+        });
         for r in set.iter_mut() {
             drop_empty_annotations(&mut r.obj);
         }
@@ -120,7 +128,8 @@ impl<'a> Builder<'a> {
             });
         }
         let (file, k) = self.load(dir)?;
-        if k.kind.as_deref() == Some("Component") {
+        // kustomize builds a Component folder given directly like a Kustomization.
+        if k.kind.as_deref() == Some("Component") && !self.stack.is_empty() {
             return Err(Error::Kustomization {
                 file,
                 message: "a Component can only be listed under `components:`".into(),
@@ -482,6 +491,28 @@ impl<'a> Builder<'a> {
                 file: file.to_owned(),
                 message,
             })?;
+        }
+        for entry in &k.transformers {
+            let (origin, text) = if entry.contains('\n') {
+                (file.to_owned(), entry.clone())
+            } else {
+                let path = self.local(dir, file, entry)?;
+                if self.fs.kind(&path) != Some(EntryKind::File) {
+                    return Err(Error::Unsupported {
+                        file: file.to_owned(),
+                        what: format!("transformers entry {entry:?} that is not a file"),
+                    });
+                }
+                let text = self.read_text(&path)?;
+                (path, text)
+            };
+            let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
+            for doc in docs {
+                plugin::apply(set, &doc).map_err(|message| Error::Kustomization {
+                    file: origin.clone(),
+                    message,
+                })?;
+            }
         }
         Ok(())
     }

@@ -82,7 +82,8 @@ pub struct Kustomization {
     #[serde(default, deserialize_with = "null_default")]
     pub configurations: Vec<String>,
     pub generators: Option<Value>,
-    pub transformers: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub transformers: Vec<String>,
     pub validators: Option<Value>,
     pub build_metadata: Option<Value>,
 }
@@ -110,7 +111,6 @@ impl Kustomization {
                 &self.helm_chart_inflation_generator,
             ),
             ("generators", &self.generators),
-            ("transformers", &self.transformers),
             ("validators", &self.validators),
             ("buildMetadata", &self.build_metadata),
         ] {

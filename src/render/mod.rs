@@ -22,6 +22,7 @@ mod json6902;
 mod kustomization;
 mod nameref;
 mod patch;
+mod plugin;
 mod replacement;
 mod resource;
 mod smp;
