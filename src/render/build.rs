@@ -12,11 +12,15 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 
 use super::Error;
+use super::config::{Config, FieldSpec};
 use super::fs::{EntryKind, FileSystem, join};
 use super::generator::{self, Source};
 use super::kustomization::{GeneratorEntry, GeneratorOptions, Kustomization, PatchEntry};
 use super::patch::{self, apply_smp_by_id, describe};
+use super::plugin;
+use super::replacement::{self, Replacement};
 use super::resource::{Generated, Res};
+use super::sort;
 use super::target::Selector;
 use super::transform;
 use super::yaml;
@@ -38,6 +42,8 @@ pub struct Builder<'a> {
     fs: &'a dyn FileSystem,
     stack: Vec<String>,
     pub inputs: BTreeSet<String>,
+    /// The top-level kustomization's `sortOptions` (only that one counts).
+    root_sort: Option<Value>,
 }
 
 fn display(path: &str) -> &str {
@@ -50,6 +56,7 @@ impl<'a> Builder<'a> {
             fs,
             stack: Vec::new(),
             inputs: BTreeSet::new(),
+            root_sort: None,
         }
     }
 
@@ -75,18 +82,35 @@ impl<'a> Builder<'a> {
 
     /// Builds the kustomization in `dir` completely: what `kustomize build dir` prints.
     pub fn build_root(&mut self, dir: &str) -> Result<Vec<Res>, Error> {
-        let mut set = self.build(dir)?;
+        let (mut set, config) = self.build(dir)?;
         for r in set.iter_mut() {
             if r.generated.as_ref().is_some_and(|g| g.hash) {
                 let name = format!("{}-{}", r.name(), generator::hash_suffix(&r.obj));
                 r.set_name(&name);
             }
         }
-        super::nameref::fix(&mut set);
+        super::nameref::fix(&mut set, &config.name_reference);
+        // Objects marked local-config feed replacements and the like but are not output.
+        set.retain(|r| {
+            r.annotations()
+                .and_then(|a| a.get("config.kubernetes.io/local-config"))
+                .and_then(Value::as_str)
+                != Some("true")
+        });
+        for r in set.iter_mut() {
+            drop_empty_annotations(&mut r.obj);
+        }
+        let order = sort::Order::from_options(self.root_sort.as_ref()).map_err(|message| {
+            Error::Kustomization {
+                file: kustomization_file(self.fs, dir).unwrap_or_else(|| display(dir).to_owned()),
+                message,
+            }
+        })?;
+        sort::sort(&mut set, &order);
         Ok(set)
     }
 
-    fn build(&mut self, dir: &str) -> Result<Vec<Res>, Error> {
+    fn build(&mut self, dir: &str) -> Result<(Vec<Res>, Config), Error> {
         if let Some(pos) = self.stack.iter().position(|d| d == dir) {
             let mut chain: Vec<String> = self.stack[pos..]
                 .iter()
@@ -104,17 +128,22 @@ impl<'a> Builder<'a> {
             });
         }
         let (file, k) = self.load(dir)?;
-        if k.kind.as_deref() == Some("Component") {
+        // kustomize builds a Component folder given directly like a Kustomization.
+        if k.kind.as_deref() == Some("Component") && !self.stack.is_empty() {
             return Err(Error::Kustomization {
                 file,
                 message: "a Component can only be listed under `components:`".into(),
             });
         }
+        if self.stack.is_empty() {
+            self.root_sort = k.sort_options.clone();
+        }
         self.stack.push(dir.to_owned());
         let mut set = Vec::new();
-        let result = self.accumulate(dir, &file, &k, &mut set);
+        let mut config = Config::default();
+        let result = self.accumulate(dir, &file, &k, &mut set, &mut config);
         self.stack.pop();
-        result.map(|()| set)
+        result.map(|()| (set, config))
     }
 
     fn load(&mut self, dir: &str) -> Result<(String, Kustomization), Error> {
@@ -129,7 +158,11 @@ impl<'a> Builder<'a> {
         let k: Kustomization = if text.trim().is_empty() {
             Kustomization::default()
         } else {
-            serde_saphyr::from_str(&text).map_err(|e| Error::yaml(&file, &yaml::from_saphyr(&e)))?
+            let mut o = yaml::options();
+            // kustomize reads its own file with a parser where a repeated key's last value wins.
+            o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
+            serde_saphyr::from_str_with_options(&text, o)
+                .map_err(|e| Error::yaml(&file, &yaml::from_saphyr(&e)))?
         };
         if let Some(kind) = k.kind.as_deref()
             && kind != "Kustomization"
@@ -156,9 +189,13 @@ impl<'a> Builder<'a> {
         file: &str,
         k: &Kustomization,
         set: &mut Vec<Res>,
+        config: &mut Config,
     ) -> Result<(), Error> {
         for entry in k.resources.iter().chain(&k.bases) {
-            let added = self.resource(dir, file, entry)?;
+            let (added, sub) = self.resource(dir, file, entry)?;
+            if let Some(sub) = sub {
+                config.merge(&sub);
+            }
             for r in added {
                 add_unique(set, r, file)?;
             }
@@ -185,12 +222,21 @@ impl<'a> Builder<'a> {
                 });
             }
             self.stack.push(cdir.clone());
-            let result = self.accumulate(&cdir, &cfile, &ck, set);
+            let result = self.accumulate(&cdir, &cfile, &ck, set, config);
             self.stack.pop();
             result?;
         }
+        for entry in &k.configurations {
+            let path = self.local(dir, file, entry)?;
+            let text = self.read_text(&path)?;
+            let own = Config::parse(&text).map_err(|message| Error::Kustomization {
+                file: path.clone(),
+                message: format!("configurations: {message}"),
+            })?;
+            config.merge(&own);
+        }
         self.generators(dir, file, k, set)?;
-        self.transformers(dir, file, k, set)
+        self.transformers(dir, file, k, set, config)
     }
 
     fn local(&self, dir: &str, file: &str, entry: &str) -> Result<String, Error> {
@@ -205,11 +251,29 @@ impl<'a> Builder<'a> {
         Ok(join(dir, entry)?)
     }
 
-    fn resource(&mut self, dir: &str, file: &str, entry: &str) -> Result<Vec<Res>, Error> {
+    fn resource(
+        &mut self,
+        dir: &str,
+        file: &str,
+        entry: &str,
+    ) -> Result<(Vec<Res>, Option<Config>), Error> {
         let path = self.local(dir, file, entry)?;
         match self.fs.kind(&path) {
-            Some(EntryKind::File) => Ok(self.objects(&path)?.into_iter().map(Res::new).collect()),
-            Some(EntryKind::Dir) => self.build(&path),
+            Some(EntryKind::File) => {
+                let text = self.read_text(&path)?;
+                let objects = yaml::parse_objects(&text).map_err(|e| Error::yaml(&path, &e))?;
+                let nulls = std::sync::Arc::new(super::resource::explicit_null_keys(&text));
+                let set = objects
+                    .into_iter()
+                    .map(|o| {
+                        let mut r = Res::new(o);
+                        r.explicit_nulls = nulls.clone();
+                        r
+                    })
+                    .collect();
+                Ok((set, None))
+            }
+            Some(EntryKind::Dir) => self.build(&path).map(|(set, c)| (set, Some(c))),
             None => Err(Error::MissingResource {
                 from: file.to_owned(),
                 entry: entry.to_owned(),
@@ -284,7 +348,11 @@ impl<'a> Builder<'a> {
             || per.disable_name_suffix_hash.unwrap_or(false);
         let immutable = per.immutable.or(global.immutable);
 
-        let behavior = g.behavior.as_deref().unwrap_or("create");
+        // kustomize reads any behavior other than merge or replace (`add`, a typo) as create.
+        let behavior = match g.behavior.as_deref() {
+            Some(b @ ("merge" | "replace")) => b,
+            _ => "create",
+        };
         if behavior == "create" {
             let mut meta = Map::new();
             meta.insert("name".into(), Value::String(name.clone()));
@@ -313,11 +381,6 @@ impl<'a> Builder<'a> {
             r.generated = Some(Generated { hash: !no_hash });
             return add_unique(set, r, file);
         }
-        if behavior != "merge" && behavior != "replace" {
-            return Err(bad(format!(
-                "{kind} {name:?}: unknown behavior {behavior:?}"
-            )));
-        }
         let ns = g.namespace.clone().unwrap_or_default();
         let found = set.iter_mut().find(|r| {
             r.kind() == kind && r.had_name(&name) && (ns.is_empty() || r.had_namespace(&ns))
@@ -338,9 +401,9 @@ impl<'a> Builder<'a> {
             generator::fill(obj, secret, &merged);
         }
         if !labels.is_empty() {
-            transform::labels(std::slice::from_mut(existing), &labels, false, false);
+            transform::labels(std::slice::from_mut(existing), &labels, false, false, &[]);
         }
-        transform::annotations(std::slice::from_mut(existing), &annotations);
+        transform::annotations(std::slice::from_mut(existing), &annotations, &[]);
         let hash = existing.generated.as_ref().is_none_or(|g| g.hash) && !no_hash;
         existing.generated = Some(Generated { hash });
         Ok(())
@@ -352,6 +415,7 @@ impl<'a> Builder<'a> {
         file: &str,
         k: &Kustomization,
         set: &mut Vec<Res>,
+        config: &Config,
     ) -> Result<(), Error> {
         for entry in &k.patches_strategic_merge {
             let (origin, text) = self.patch_text(dir, file, Some(entry), None)?;
@@ -370,25 +434,86 @@ impl<'a> Builder<'a> {
             self.patch(dir, file, p, set, false)?;
         }
         if let Some(ns) = k.namespace.as_deref().filter(|n| !n.is_empty()) {
-            transform::namespace(set, ns);
+            transform::namespace(set, ns, &config.namespace);
         }
         let prefix = k.name_prefix.as_deref().unwrap_or("");
         let suffix = k.name_suffix.as_deref().unwrap_or("");
         if !prefix.is_empty() || !suffix.is_empty() {
             transform::prefix_suffix(set, prefix, suffix);
         }
-        transform::labels(set, &k.common_labels, true, true);
+        transform::labels(set, &k.common_labels, true, true, &config.common_labels);
         for l in &k.labels {
-            transform::labels(set, &l.pairs, l.include_selectors, l.include_templates);
+            let custom: &[FieldSpec] = if l.include_selectors {
+                &config.common_labels
+            } else {
+                &[]
+            };
+            transform::labels(set, &l.pairs, l.include_selectors, l.include_templates, custom);
         }
-        transform::annotations(set, &k.common_annotations);
+        transform::annotations(set, &k.common_annotations, &config.common_annotations);
         for p in &k.patches_json6902 {
             self.patch(dir, file, p, set, true)?;
         }
         for r in &k.replicas {
             transform::replicas(set, &r.name, r.count);
         }
-        transform::images(set, &k.images);
+        transform::images(set, &k.images, &config.images);
+        if !k.replacements.is_empty() {
+            let mut all = Vec::new();
+            for r in &k.replacements {
+                match &r.path {
+                    Some(p) => {
+                        let path = self.local(dir, file, p)?;
+                        let text = self.read_text(&path)?;
+                        let docs =
+                            yaml::parse_documents(&text).map_err(|e| Error::yaml(&path, &e))?;
+                        for doc in docs {
+                            let items = match doc {
+                                Value::Array(items) => items,
+                                one => vec![one],
+                            };
+                            for item in items {
+                                let r: Replacement =
+                                    serde_json::from_value(item).map_err(|e| {
+                                        Error::Kustomization {
+                                            file: path.clone(),
+                                            message: format!("replacement: {e}"),
+                                        }
+                                    })?;
+                                all.push(r);
+                            }
+                        }
+                    }
+                    None => all.push(r.clone()),
+                }
+            }
+            replacement::apply(set, &all).map_err(|message| Error::Kustomization {
+                file: file.to_owned(),
+                message,
+            })?;
+        }
+        for entry in &k.transformers {
+            let (origin, text) = if entry.contains('\n') {
+                (file.to_owned(), entry.clone())
+            } else {
+                let path = self.local(dir, file, entry)?;
+                if self.fs.kind(&path) != Some(EntryKind::File) {
+                    return Err(Error::Unsupported {
+                        file: file.to_owned(),
+                        what: format!("transformers entry {entry:?} that is not a file"),
+                    });
+                }
+                let text = self.read_text(&path)?;
+                (path, text)
+            };
+            let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
+            for doc in docs {
+                plugin::apply(set, &doc).map_err(|message| Error::Kustomization {
+                    file: origin.clone(),
+                    message,
+                })?;
+            }
+        }
         Ok(())
     }
 
@@ -442,6 +567,22 @@ impl<'a> Builder<'a> {
                 message: m,
             })?;
         patch::apply(set, &origin, &docs, selector.as_ref(), json_only)
+    }
+}
+
+/// kustomize keeps its own bookkeeping annotations on every object while building and writes
+/// the rest back at the end; an object left with none loses the field, so a null or empty
+/// `metadata.annotations` never reaches the output.
+fn drop_empty_annotations(obj: &mut Value) {
+    if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
+        let empty = match meta.get("annotations") {
+            Some(Value::Null) => true,
+            Some(Value::Object(m)) => m.is_empty(),
+            _ => false,
+        };
+        if empty {
+            meta.remove("annotations");
+        }
     }
 }
 

@@ -61,6 +61,12 @@ pub fn parse_env(text: &str) -> Result<Vec<(String, String)>, String> {
             Some((k, v)) if !k.trim().is_empty() => {
                 out.push((k.trim_end().to_owned(), v.to_owned()))
             }
+            // kustomize takes a bare KEY's value from its own environment (empty when unset).
+            None if !line.trim_end().contains(char::is_whitespace) => {
+                let key = line.trim_end().to_owned();
+                let value = std::env::var(&key).unwrap_or_default();
+                out.push((key, value));
+            }
             _ => return Err(format!("line {}: {line:?} is not KEY=VALUE", n + 1)),
         }
     }
@@ -109,7 +115,8 @@ pub fn fill(obj: &mut Map<String, Value>, secret: bool, data: &BTreeMap<String, 
             }
         }
     }
-    if !text.is_empty() {
+    // kustomize writes a generated Secret's `data` even when no source gave it a key.
+    if !text.is_empty() || (secret && binary.is_empty()) {
         obj.insert("data".into(), Value::Object(text));
     }
     if !binary.is_empty() {

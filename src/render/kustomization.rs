@@ -11,6 +11,16 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+/// A list or map field whose items are all commented out is null in YAML; kustomize reads it
+/// as empty.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Kustomization {
@@ -25,50 +35,55 @@ pub struct Kustomization {
         reason = "a kustomization's own metadata never reaches the output"
     )]
     pub metadata: Option<Value>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub resources: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub bases: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub components: Vec<String>,
     pub namespace: Option<String>,
+    // kustomize reads its file with Go's JSON field matching, which ignores case.
+    #[serde(alias = "nameprefix")]
     pub name_prefix: Option<String>,
+    #[serde(alias = "namesuffix")]
     pub name_suffix: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub common_labels: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub labels: Vec<LabelEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub common_annotations: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub images: Vec<ImageEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub replicas: Vec<ReplicaEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub patches: Vec<PatchEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub patches_strategic_merge: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub patches_json6902: Vec<PatchEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub config_map_generator: Vec<GeneratorEntry>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub secret_generator: Vec<GeneratorEntry>,
     pub generator_options: Option<GeneratorOptions>,
     // Known to kustomize, not implemented natively: refused by the builder when non-empty.
     pub open_api: Option<Value>,
     pub image_tags: Option<Value>,
-    pub replacements: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub replacements: Vec<super::replacement::Replacement>,
     pub vars: Option<Value>,
-    #[expect(dead_code, reason = "output order does not change what is applied")]
     pub sort_options: Option<Value>,
     pub crds: Option<Value>,
     pub helm_globals: Option<Value>,
     pub helm_charts: Option<Value>,
     pub helm_chart_inflation_generator: Option<Value>,
-    pub configurations: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub configurations: Vec<String>,
     pub generators: Option<Value>,
-    pub transformers: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub transformers: Vec<String>,
     pub validators: Option<Value>,
     pub build_metadata: Option<Value>,
 }
@@ -87,7 +102,6 @@ impl Kustomization {
         for (name, v) in [
             ("openapi", &self.open_api),
             ("imageTags", &self.image_tags),
-            ("replacements", &self.replacements),
             ("vars", &self.vars),
             ("crds", &self.crds),
             ("helmGlobals", &self.helm_globals),
@@ -96,9 +110,7 @@ impl Kustomization {
                 "helmChartInflationGenerator",
                 &self.helm_chart_inflation_generator,
             ),
-            ("configurations", &self.configurations),
             ("generators", &self.generators),
-            ("transformers", &self.transformers),
             ("validators", &self.validators),
             ("buildMetadata", &self.build_metadata),
         ] {
@@ -128,11 +140,11 @@ impl Kustomization {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct LabelEntry {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub pairs: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub include_selectors: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub include_templates: bool,
     pub fields: Option<Value>,
 }
@@ -182,11 +194,11 @@ pub struct GeneratorEntry {
     pub name: Option<String>,
     pub namespace: Option<String>,
     pub behavior: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub literals: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub files: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub envs: Vec<String>,
     pub env: Option<String>,
     #[serde(rename = "type")]
@@ -197,9 +209,9 @@ pub struct GeneratorEntry {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct GeneratorOptions {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub labels: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub annotations: BTreeMap<String, String>,
     pub disable_name_suffix_hash: Option<bool>,
     pub immutable: Option<bool>,

@@ -14,6 +14,7 @@
 //! transformers, validators), `configurations`, `crds`, `openapi`.
 
 mod build;
+mod config;
 mod external;
 mod fs;
 mod generator;
@@ -21,8 +22,11 @@ mod json6902;
 mod kustomization;
 mod nameref;
 mod patch;
+mod plugin;
+mod replacement;
 mod resource;
 mod smp;
+mod sort;
 mod target;
 mod transform;
 mod yaml;

@@ -9,7 +9,9 @@
 
 use serde_json::Value;
 
+use super::config::{NameReference, visit_spec};
 use super::resource::{Res, visit};
+use super::transform::is_cluster_scoped;
 
 /// Where pod specs live, per workload kind.
 const POD_SPECS: &[(&str, &str)] = &[
@@ -84,36 +86,53 @@ const OTHER_REFS: &[(&str, &str, &str)] = &[
         "spec/volumeClaimTemplates/spec/storageClassName",
         "StorageClass",
     ),
-    ("APIService", "spec/service/name", "Service"),
 ];
 
 /// Resolves a name of `kind` as seen from an object in `ns` to the final name.
 struct Index<'a> {
     resources: &'a [Res],
+    /// The referrer's prefixes and suffixes, to pick among same-named copies of one base.
+    affixes: &'a [String],
+    /// The referrer is cluster-scoped: a referent in any namespace will do.
+    cluster_referrer: bool,
 }
 
-impl Index<'_> {
+impl<'a> Index<'a> {
+    /// kustomize's choice: objects of `kind` that had `name`, in the referrer's namespace
+    /// (an empty namespace is `default`; cluster-scoped referrers and referents match any),
+    /// then, if still ambiguous, the one renamed with the same prefixes and suffixes.
     fn resolve(&self, kind: &str, name: &str, ns: &str) -> Option<String> {
-        let candidates: Vec<&Res> = self
+        self.resolve_with_ns(kind, name, ns).map(|(n, _)| n)
+    }
+
+    /// The referent's final name, and the referent itself.
+    fn resolve_with_ns(&self, kind: &str, name: &str, ns: &str) -> Option<(String, &Res)> {
+        let effective = |n: &str| if n.is_empty() { "default" } else { n }.to_owned();
+        let want = effective(ns);
+        let candidates: Vec<&'a Res> = self
             .resources
             .iter()
             .filter(|r| r.kind() == kind && r.had_name(name))
+            .filter(|r| {
+                self.cluster_referrer
+                    || is_cluster_scoped(r.api_version(), r.kind())
+                    || effective(r.namespace()) == want
+            })
             .collect();
-        let pick = |list: &[&Res]| -> Option<String> {
-            let first = list.first()?;
+        let pick = |list: &[&'a Res]| -> Option<(String, &'a Res)> {
+            let first = *list.first()?;
             list.iter()
-                .all(|r| r.name() == first.name())
-                .then(|| first.name().to_owned())
+                .all(|r| r.name() == first.name() && r.namespace() == first.namespace())
+                .then(|| (first.name().to_owned(), first))
         };
         if let Some(n) = pick(&candidates) {
             return Some(n);
         }
-        let same_ns: Vec<&Res> = candidates
-            .iter()
-            .copied()
-            .filter(|r| r.namespace() == ns)
+        let same_affixes: Vec<&'a Res> = candidates
+            .into_iter()
+            .filter(|r| r.affixes == self.affixes)
             .collect();
-        pick(&same_ns)
+        pick(&same_affixes)
     }
 }
 
@@ -125,17 +144,44 @@ fn rewrite(v: &mut Value, index: &Index, kind: &str, ns: &str) {
     }
 }
 
+/// A `{name, namespace}` map naming an object: both follow the referent (kustomize updates a
+/// `namespace` beside the name it rewrites).
+fn rewrite_named_map(v: &mut Value, index: &Index, kind: &str, ns: &str) {
+    let Value::Object(map) = v else { return };
+    let Some(name) = map.get("name").and_then(Value::as_str).map(str::to_owned) else {
+        return;
+    };
+    let Some((new, referent)) = index.resolve_with_ns(kind, &name, ns) else {
+        return;
+    };
+    map.insert("name".into(), Value::String(new));
+    // Only a namespace that was the referent's follows it; one set on purpose stays.
+    let follows = map
+        .get("namespace")
+        .and_then(Value::as_str)
+        .is_some_and(|old| referent.had_namespace(old));
+    if follows && !referent.namespace().is_empty() {
+        map.insert(
+            "namespace".into(),
+            Value::String(referent.namespace().to_owned()),
+        );
+    }
+}
+
 fn segs(path: &str) -> Vec<&str> {
     path.split('/').filter(|s| !s.is_empty()).collect()
 }
 
 /// Rewrites every reference in every object to the final names.
-pub fn fix(resources: &mut [Res]) {
+pub fn fix(resources: &mut [Res], custom: &[NameReference]) {
     let snapshot: Vec<Res> = resources.to_vec();
-    let index = Index {
-        resources: &snapshot,
-    };
     for r in resources.iter_mut() {
+        let affixes = r.affixes.clone();
+        let index = Index {
+            resources: &snapshot,
+            affixes: &affixes,
+            cluster_referrer: is_cluster_scoped(r.api_version(), r.kind()),
+        };
         let kind = r.kind().to_owned();
         let ns = r.namespace().to_owned();
         for (k, base) in POD_SPECS {
@@ -156,6 +202,39 @@ pub fn fix(resources: &mut [Res]) {
                     rewrite(v, &index, referred, &ns)
                 });
             }
+        }
+        for n in custom {
+            for spec in &n.field_specs {
+                match spec.path.strip_suffix("/name") {
+                    Some(parent) if spec.selects(r) => {
+                        let p: Vec<&str> = segs(parent)
+                            .into_iter()
+                            .map(|s| s.trim_end_matches("[]"))
+                            .collect();
+                        visit(&mut r.obj, &p, false, &mut |v| {
+                            rewrite_named_map(v, &index, &n.kind, &ns)
+                        });
+                    }
+                    Some(_) => {}
+                    None => visit_spec(r, spec, &mut |v| rewrite(v, &index, &n.kind, &ns)),
+                }
+            }
+        }
+        if matches!(
+            kind.as_str(),
+            "ValidatingWebhookConfiguration" | "MutatingWebhookConfiguration"
+        ) {
+            visit(
+                &mut r.obj,
+                &["webhooks", "clientConfig", "service"],
+                false,
+                &mut |v| rewrite_named_map(v, &index, "Service", &ns),
+            );
+        }
+        if kind == "APIService" {
+            visit(&mut r.obj, &["spec", "service"], false, &mut |v| {
+                rewrite_named_map(v, &index, "Service", &ns)
+            });
         }
         match kind.as_str() {
             "RoleBinding" | "ClusterRoleBinding" => {
@@ -231,7 +310,7 @@ mod tests {
             "spec": {"rules": [{"http": {"paths": [{"backend": {"service": {"name": "web"}}}]}}]}}),
         );
         let mut all = vec![cm, sa, svc, deploy, ing];
-        fix(&mut all);
+        fix(&mut all, &[]);
         let spec = &all[3].obj["spec"];
         assert_eq!(spec["template"]["spec"]["serviceAccountName"], "p-sa");
         assert_eq!(

@@ -38,7 +38,7 @@ pub fn apply(
         for r in set.iter_mut().filter(|r| sel.selects(r)) {
             let new = json6902::apply(&r.obj, &ops)
                 .map_err(|e| patch_err(format!("{}: {e}", describe(r))))?;
-            r.obj = new;
+            r.replace(new);
         }
         return Ok(());
     }
@@ -83,12 +83,31 @@ fn apply_smp(set: &mut Vec<Res>, patch: &Value, picked: &[usize]) {
     for &i in picked {
         let schema = smp::has_schema(set[i].group());
         match smp::merge(&set[i].obj, &body, schema) {
-            Some(obj) => set[i].obj = obj,
+            Some(mut obj) => {
+                // kustomize's merge walks the whole object and drops every empty-valued field
+                // (`key:` with nothing after it) of a patched object, not only those the patch
+                // names; a value spelled `null` stays.
+                drop_nulls(&mut obj, &set[i].explicit_nulls);
+                set[i].obj = obj;
+            }
             None => deleted.push(i),
         }
     }
     for i in deleted.into_iter().rev() {
         set.remove(i);
+    }
+}
+
+/// Removes null-valued mapping entries at any depth (list items stay), except under keys in
+/// `keep`.
+pub fn drop_nulls(v: &mut Value, keep: &std::collections::BTreeSet<String>) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, child| !child.is_null() || keep.contains(k));
+            map.values_mut().for_each(|c| drop_nulls(c, keep));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|c| drop_nulls(c, keep)),
+        _ => {}
     }
 }
 

@@ -22,6 +22,12 @@ pub struct Res {
     /// Earlier `(name, namespace)` pairs, oldest first; the current ones are not in it.
     pub previous: Vec<(String, String)>,
     pub generated: Option<Generated>,
+    /// Name prefixes and suffixes applied so far, innermost first: when one base is included
+    /// twice under different prefixes, a reference picks the copy renamed the same way.
+    pub affixes: Vec<String>,
+    /// Keys its file spells as an explicit `null` or `~` (not an empty value): kustomize's
+    /// merge keeps those when a patch touches the object and drops empty ones.
+    pub explicit_nulls: std::sync::Arc<std::collections::BTreeSet<String>>,
 }
 
 impl Res {
@@ -30,6 +36,8 @@ impl Res {
             obj,
             previous: Vec::new(),
             generated: None,
+            affixes: Vec::new(),
+            explicit_nulls: Default::default(),
         }
     }
 
@@ -82,6 +90,16 @@ impl Res {
         self.previous.push(id);
     }
 
+    /// Replaces the object; a patch that renamed it leaves the old name and namespace
+    /// remembered, so references to the old name follow it.
+    pub fn replace(&mut self, obj: Value) {
+        let before = (self.name().to_owned(), self.namespace().to_owned());
+        self.obj = obj;
+        if self.name() != before.0 || self.namespace() != before.1 {
+            self.previous.push(before);
+        }
+    }
+
     pub fn set_name(&mut self, name: &str) {
         if self.name() == name {
             return;
@@ -109,6 +127,21 @@ impl Res {
     pub fn annotations(&self) -> Option<&Map<String, Value>> {
         self.obj.get("metadata")?.get("annotations")?.as_object()
     }
+}
+
+/// Mapping keys whose value is spelled `null` or `~` somewhere in `text`.
+pub fn explicit_null_keys(text: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let body = line.split(" #").next().unwrap_or("").trim();
+        let body = body.trim_start_matches("- ").trim_start();
+        for spelled in [": null", ": ~", ": Null", ": NULL"] {
+            if let Some(key) = body.strip_suffix(spelled) {
+                out.insert(key.trim_matches(|c| c == '"' || c == '\'').to_owned());
+            }
+        }
+    }
+    out
 }
 
 /// `metadata` as a map, created when missing.

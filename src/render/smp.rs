@@ -46,7 +46,8 @@ pub fn merge_key(field: &str, patch_items: &[Value], base_items: &[Value]) -> Op
         | "env"
         | "volumes"
         | "imagePullSecrets"
-        | "resourceClaims" => "name",
+        | "resourceClaims"
+        | "webhooks" => "name",
         "volumeMounts" => "mountPath",
         "volumeDevices" => "devicePath",
         "hostAliases" => "ip",

@@ -10,53 +10,86 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::config::{FieldSpec, visit_spec};
 use super::kustomization::ImageEntry;
 use super::resource::{Res, merge_pairs, metadata, visit};
 
-/// Kinds the namespace transformer leaves without a namespace (cluster-scoped).
-const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "CustomResourceDefinition",
-    "StorageClass",
-    "PriorityClass",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    "CSIDriver",
-    "CSINode",
-    "VolumeAttachment",
-    "RuntimeClass",
-    "IngressClass",
-    "PodSecurityPolicy",
-    "ComponentStatus",
-    "CertificateSigningRequest",
-    "ClusterTrustBundle",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
-    "VolumeAttributesClass",
-    "DeviceClass",
-    "IPAddress",
-    "ServiceCIDR",
-    "TokenReview",
-    "SelfSubjectReview",
-    "SelfSubjectAccessReview",
-    "SelfSubjectRulesReview",
-    "SubjectAccessReview",
+/// Cluster-scoped kinds as kustomize v5.5 knows them: from the Kubernetes 1.21 API schema it
+/// embeds, by group and version. A kind or version that schema does not have (FlowSchema `v1`,
+/// ValidatingAdmissionPolicy, custom resources) is namespaced to kustomize, so it gets the
+/// namespace too — the output must match what kustomize applies.
+const CLUSTER_SCOPED: &[(&str, &[&str], &[&str])] = &[
+    (
+        "",
+        &["v1"],
+        &["Namespace", "Node", "PersistentVolume", "ComponentStatus"],
+    ),
+    (
+        "admissionregistration.k8s.io",
+        &["v1", "v1beta1"],
+        &[
+            "MutatingWebhookConfiguration",
+            "ValidatingWebhookConfiguration",
+        ],
+    ),
+    (
+        "apiextensions.k8s.io",
+        &["v1", "v1beta1"],
+        &["CustomResourceDefinition"],
+    ),
+    ("apiregistration.k8s.io", &["v1", "v1beta1"], &["APIService"]),
+    ("authentication.k8s.io", &["v1", "v1beta1"], &["TokenReview"]),
+    (
+        "authorization.k8s.io",
+        &["v1", "v1beta1"],
+        &[
+            "SelfSubjectAccessReview",
+            "SelfSubjectRulesReview",
+            "SubjectAccessReview",
+        ],
+    ),
+    (
+        "certificates.k8s.io",
+        &["v1", "v1beta1"],
+        &["CertificateSigningRequest"],
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        &["v1alpha1", "v1beta1"],
+        &["FlowSchema", "PriorityLevelConfiguration"],
+    ),
+    ("networking.k8s.io", &["v1", "v1beta1"], &["IngressClass"]),
+    (
+        "node.k8s.io",
+        &["v1", "v1beta1", "v1alpha1"],
+        &["RuntimeClass"],
+    ),
+    ("policy", &["v1beta1"], &["PodSecurityPolicy"]),
+    (
+        "rbac.authorization.k8s.io",
+        &["v1", "v1beta1", "v1alpha1"],
+        &["ClusterRole", "ClusterRoleBinding"],
+    ),
+    (
+        "scheduling.k8s.io",
+        &["v1", "v1beta1", "v1alpha1"],
+        &["PriorityClass"],
+    ),
+    (
+        "storage.k8s.io",
+        &["v1", "v1beta1", "v1alpha1"],
+        &["StorageClass", "VolumeAttachment", "CSIDriver", "CSINode"],
+    ),
 ];
 
-pub fn is_cluster_scoped(kind: &str) -> bool {
-    CLUSTER_SCOPED.contains(&kind)
+pub fn is_cluster_scoped(api_version: &str, kind: &str) -> bool {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    CLUSTER_SCOPED
+        .iter()
+        .any(|(g, vs, ks)| *g == group && vs.contains(&version) && ks.contains(&kind))
 }
 
-pub fn namespace(resources: &mut [Res], ns: &str) {
+pub fn namespace(resources: &mut [Res], ns: &str, custom: &[FieldSpec]) {
     let service_accounts: Vec<Res> = resources
         .iter()
         .filter(|r| r.kind() == "ServiceAccount")
@@ -71,8 +104,11 @@ pub fn namespace(resources: &mut [Res], ns: &str) {
         if matches!(kind.as_str(), "RoleBinding" | "ClusterRoleBinding") {
             update_subjects(r, ns, &service_accounts);
         }
-        if !is_cluster_scoped(&kind) {
+        if !is_cluster_scoped(r.api_version(), &kind) {
             r.set_namespace(ns);
+        }
+        for spec in custom {
+            visit_spec(r, spec, &mut |v| *v = Value::String(ns.to_owned()));
         }
     }
 }
@@ -106,6 +142,7 @@ pub fn prefix_suffix(resources: &mut [Res], prefix: &str, suffix: &str) {
         }
         let name = format!("{prefix}{}{suffix}", r.name());
         r.set_name(&name);
+        r.affixes.push(format!("{prefix}/{suffix}"));
     }
 }
 
@@ -182,6 +219,7 @@ pub fn labels(
     pairs: &BTreeMap<String, String>,
     selectors: bool,
     templates: bool,
+    custom: &[FieldSpec],
 ) {
     if pairs.is_empty() {
         return;
@@ -216,10 +254,22 @@ pub fn labels(
         if selectors || templates {
             apply_specs(r, TEMPLATE_SPECS, pairs);
         }
+        for spec in custom {
+            visit_spec(r, spec, &mut |v| {
+                if v.is_null() {
+                    *v = Value::Object(Default::default());
+                }
+                merge_pairs(v, pairs);
+            });
+        }
     }
 }
 
-pub fn annotations(resources: &mut [Res], pairs: &BTreeMap<String, String>) {
+pub fn annotations(
+    resources: &mut [Res],
+    pairs: &BTreeMap<String, String>,
+    custom: &[FieldSpec],
+) {
     if pairs.is_empty() {
         return;
     }
@@ -236,6 +286,14 @@ pub fn annotations(resources: &mut [Res], pairs: &BTreeMap<String, String>) {
             let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
             segs.push("annotations");
             visit(&mut r.obj, &segs, true, &mut |m| merge_pairs(m, pairs));
+        }
+        for spec in custom {
+            visit_spec(r, spec, &mut |v| {
+                if v.is_null() {
+                    *v = Value::Object(Default::default());
+                }
+                merge_pairs(v, pairs);
+            });
         }
     }
 }
@@ -293,12 +351,21 @@ pub fn update_image(image: &str, entry: &ImageEntry) -> Option<String> {
 
 /// Updates `image:` of every container and init container anywhere in the object, whatever its
 /// kind (kustomize does the same for custom resources).
-pub fn images(resources: &mut [Res], entries: &[ImageEntry]) {
+pub fn images(resources: &mut [Res], entries: &[ImageEntry], custom: &[FieldSpec]) {
     if entries.is_empty() {
         return;
     }
     for r in resources.iter_mut() {
         walk_containers(&mut r.obj, entries);
+        for spec in custom {
+            visit_spec(r, spec, &mut |v| {
+                if let Value::String(img) = v
+                    && let Some(new) = entries.iter().find_map(|e| update_image(img, e))
+                {
+                    *img = new;
+                }
+            });
+        }
     }
 }
 

@@ -44,10 +44,54 @@ pub(crate) fn from_saphyr(e: &serde_saphyr::Error) -> YamlError {
     YamlError { at, message }
 }
 
+/// The parser settings that resolve plain scalars as kustomize's parser (go-yaml v3) does:
+/// `0755` is the octal number 493, `yes`/`no`/`on`/`off` stay strings (only `true`/`false`
+/// are booleans). Comments are not kept (nothing reads them, and a file with many of them
+/// would otherwise hit the parser's comment buffer limit).
+pub(crate) fn options() -> serde_saphyr::Options {
+    let mut o = serde_saphyr::Options::default();
+    o.legacy_octal_numbers = true;
+    o.strict_booleans = true;
+    o.emit_comments = false;
+    o
+}
+
 /// Every non-empty document of a YAML stream, in order.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
-    let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| from_saphyr(&e))?;
-    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
+    let docs: Vec<Value> =
+        serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| from_saphyr(&e))?;
+    let mut docs: Vec<Value> = docs.into_iter().filter(|d| !d.is_null()).collect();
+    if let Some(last) = docs.last_mut() {
+        unterminated_block_scalar(text, last);
+    }
+    Ok(docs)
+}
+
+/// A block scalar (`|`, `>`) that ends the file without a final line break has no trailing
+/// newline in kustomize's parser; serde-saphyr adds one. The scalar is found by its text: the
+/// string that ends with the file's unterminated last line plus that added newline.
+fn unterminated_block_scalar(text: &str, doc: &mut Value) {
+    if text.ends_with('\n') {
+        return;
+    }
+    let last_line = text.rsplit('\n').next().unwrap_or("").trim();
+    if last_line.is_empty() || last_line.starts_with('#') {
+        return;
+    }
+    let tail = format!("{last_line}\n");
+    strip_first(doc, &tail);
+}
+
+fn strip_first(v: &mut Value, tail: &str) -> bool {
+    match v {
+        Value::String(s) if s.ends_with(tail) => {
+            s.pop();
+            true
+        }
+        Value::Object(map) => map.values_mut().any(|c| strip_first(c, tail)),
+        Value::Array(items) => items.iter_mut().any(|c| strip_first(c, tail)),
+        _ => false,
+    }
 }
 
 /// Parses manifests: documents that are not mappings are errors, `kind: *List` objects are
@@ -125,6 +169,14 @@ mod tests {
             docs,
             vec![json!({"a": "8080", "b": 8080, "c": "true", "d": true, "e": null})]
         );
+    }
+
+    #[test]
+    fn a_block_scalar_ending_the_file_keeps_no_added_newline() {
+        let docs = parse_documents("a: |\n  x\n  y").unwrap();
+        assert_eq!(docs, vec![json!({"a": "x\ny"})]);
+        let docs = parse_documents("a: |\n  x\n  y\n").unwrap();
+        assert_eq!(docs, vec![json!({"a": "x\ny\n"})]);
     }
 
     #[test]
