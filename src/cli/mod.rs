@@ -62,6 +62,12 @@ pub enum Commands {
     History(HistoryArgs),
     /// Rendered manifests as multi-document YAML.
     Render(RenderArgs),
+    /// Check the config, the repo and every env's context and RBAC; exit 1 when a check fails.
+    Doctor,
+    /// Print a shell completion script (bash, zsh or fish).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (or write one page per verb with --dir).
+    Man(man::ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -112,35 +118,45 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct OutputArgs {
+    /// Output format: text for people, json for scripts.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
+    /// Environment to diff (a name from the config).
     pub env: String,
+    /// Git revision to compare against (default: the branch head).
     #[arg(long)]
     pub revision: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
+    /// Environment to sync (a name from the config).
     pub env: String,
+    /// Git revision to apply (default: the branch head).
     #[arg(long)]
     pub revision: Option<String>,
+    /// Show what would change (server-side dry-run) and apply nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also delete managed objects that Git no longer has.
     #[arg(long)]
     pub prune: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct PromoteArgs {
+    /// Environment whose image versions are copied.
     pub from: String,
+    /// Environment whose path in Git receives them.
     pub to: String,
     /// Make the commit; without it the rendered diff is printed and nothing changes.
     #[arg(long)]
     pub yes: bool,
+    /// Commit message (default: promote(FROM→TO): the image changes).
     #[arg(short = 'm', long = "message")]
     pub message: Option<String>,
     /// Promote even when FROM is not Synced and Healthy.
@@ -153,6 +169,7 @@ pub struct PromoteArgs {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
+    /// Environment to roll back.
     pub env: String,
     /// Revision to roll back to (default: the previous last_good).
     #[arg(long)]
@@ -160,31 +177,39 @@ pub struct RollbackArgs {
     /// Also commit a `git revert` of the bad commits.
     #[arg(long)]
     pub revert: bool,
+    /// Type the env's name to confirm a protected env.
     #[arg(long, value_name = "ENV")]
     pub confirm: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct PauseArgs {
+    /// Environment to pause.
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub env: Option<String>,
+    /// Pause every configured env (the emergency stop).
     #[arg(long)]
     pub all: bool,
+    /// Why, recorded with the pause and shown everywhere.
     #[arg(long, default_value = "")]
     pub reason: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ResumeArgs {
+    /// Environment to resume.
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub env: Option<String>,
+    /// Resume every configured env.
     #[arg(long)]
     pub all: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
+    /// Environment whose history to list.
     pub env: String,
+    /// Output format: text for people, json for scripts.
     #[arg(short = 'o', long = "output", value_enum, default_value = "text")]
     pub output: OutputFormat,
     /// Commits per page.
@@ -280,6 +305,9 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Commands::Pause(args)) => verbs::pause(&global, args),
         Some(Commands::Resume(args)) => verbs::resume(&global, args),
         Some(Commands::History(args)) => history::run(&global, args),
+        Some(Commands::Doctor) => doctor::run(&global),
+        Some(Commands::Completions(args)) => completions::run(args),
+        Some(Commands::Man(args)) => man::run(args),
     }
 }
 
@@ -320,12 +348,15 @@ pub(crate) fn unknown_env(config: &crate::config::Config, name: &str) -> String 
     )
 }
 
+mod completions;
 mod console;
 mod controller;
 mod demo;
 mod diff;
+mod doctor;
 mod dry_run;
 mod history;
+mod man;
 mod promote;
 mod render;
 mod sandbox;

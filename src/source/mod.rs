@@ -21,6 +21,7 @@
 //! checkout), `publish` (commit + push without force, rejected-push retry, `git revert` of a
 //! range), `error`.
 
+mod auth;
 mod error;
 mod history;
 mod location;

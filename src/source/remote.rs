@@ -121,7 +121,7 @@ pub(crate) fn fetch(
     ];
     remote
         .fetch(&refspecs, Some(&mut options), Some("driftdeck fetch"))
-        .map_err(|e| fail(e.message().to_owned()))?;
+        .map_err(|e| fail(super::auth::explain(&e, url, transport)))?;
     if repo
         .find_reference(&format!("refs/heads/{branch}"))
         .is_err()

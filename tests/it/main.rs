@@ -13,7 +13,11 @@
 //! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: issue 4 acceptance — kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
+//! - `install_cli`: help text on every argument, bash/zsh/fish completions, man pages, `kubectl driftdeck` as a plugin
+//! - `install_doctor`: `doctor` passes on the demo, names the verb a view-only user lacks, names a dead context's address
 //! - `held_state`: ConfigMap/Lease cluster-held state against the sandbox; status/history/diff of it
+//! - `git_remote_ssh`, `git_remote_https`: real Git servers on loopback (OpenSSH sshd + ssh-agent + known_hosts; git http-backend behind TLS + basic auth + a credential helper): clone, fetch, push a promotion; unknown host key and wrong password fail in one line
+//! - `git_remote_support`: those servers (required tools fail loudly), watchdog-guarded processes
 //! - `health`:
 //! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
 //! - `publish`: commits pushed without force, a rejected push re-made once, three-way revert
@@ -51,8 +55,13 @@ mod diff;
 mod drift;
 mod drift_support;
 mod driver;
+mod git_remote_https;
+mod git_remote_ssh;
+mod git_remote_support;
 mod health;
 mod held_state;
+mod install_cli;
+mod install_doctor;
 mod promote;
 mod publish;
 mod realk8s_support;

@@ -1,0 +1,191 @@
+//! A remote repo over ssh: OpenSSH `sshd` on a free loopback port, the client key loaded in an
+//! `ssh-agent` this test starts, the server's host key checked against a `known_hosts` the test
+//! writes. The real binary clones (`render --env`), fetches a commit another operator pushed
+//! (`history`) and pushes a promotion; an unknown host key fails with one clear line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::accept5_support::Deck;
+use crate::git_remote_support::{
+    Guarded, deck_home, error_lines, free_port, head_subject, push_from_elsewhere, require,
+    run_ok, serve_bare, use_remote, wait_until,
+};
+
+/// sshd, its host key and the agent holding the client key.
+struct SshSide {
+    port: u16,
+    host_key_pub: String,
+    agent_sock: PathBuf,
+    _sshd: Guarded,
+    _agent: Guarded,
+}
+
+fn keygen(path: &Path) {
+    run_ok(
+        Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "driftdeck-test", "-f"])
+            .arg(path),
+    );
+}
+
+fn start_ssh(dir: &Path) -> SshSide {
+    let sshd = require("/usr/sbin/sshd", "openssh-server");
+    for tool in ["ssh-keygen", "ssh-agent", "ssh-add"] {
+        require(tool, "openssh-client");
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    // sshd refuses to start without its privilege-separation directory.
+    std::fs::create_dir_all("/run/sshd").unwrap();
+    let host_key = dir.join("host_ed25519");
+    let client_key = dir.join("client_ed25519");
+    keygen(&host_key);
+    keygen(&client_key);
+    let authorized = dir.join("authorized_keys");
+    std::fs::copy(client_key.with_extension("pub"), &authorized).unwrap();
+    let port = free_port();
+    let sshd_log = dir.join("sshd.log");
+    let server = Guarded::start(
+        &format!(
+            "{} -D -e -f /dev/null -p {port} -h {} -o ListenAddress=127.0.0.1 -o AuthorizedKeysFile={} -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no -o PermitRootLogin=prohibit-password -o StrictModes=no -o UsePAM=no -o PidFile=none -o LogLevel=VERBOSE",
+            sshd.display(),
+            host_key.display(),
+            authorized.display()
+        ),
+        &sshd_log,
+    );
+    wait_until("sshd listening", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let agent_sock = dir.join("agent.sock");
+    let agent = Guarded::start(
+        &format!("ssh-agent -D -a {}", agent_sock.display()),
+        &dir.join("agent.log"),
+    );
+    wait_until("ssh-agent socket", Duration::from_secs(20), || {
+        agent_sock.exists()
+    });
+    run_ok(
+        Command::new("ssh-add")
+            .arg("-q")
+            .arg(&client_key)
+            .env("SSH_AUTH_SOCK", &agent_sock),
+    );
+    let host_key_pub = std::fs::read_to_string(host_key.with_extension("pub")).unwrap();
+    SshSide {
+        port,
+        host_key_pub,
+        agent_sock,
+        _sshd: server,
+        _agent: agent,
+    }
+}
+
+/// Writes `home/.ssh/known_hosts` with `line` (an OpenSSH known_hosts entry).
+fn write_known_hosts(home: &Path, line: &str) {
+    let ssh = home.join(".ssh");
+    std::fs::create_dir_all(&ssh).unwrap();
+    std::fs::write(ssh.join("known_hosts"), line).unwrap();
+}
+
+fn user() -> String {
+    run_ok(Command::new("id").arg("-un")).trim().to_owned()
+}
+
+#[tokio::test]
+async fn ssh_remote_is_cloned_fetched_and_pushed_to_through_the_agent() {
+    let deck = Deck::start(&[]).await;
+    let root = deck.config().parent().unwrap().to_path_buf();
+    let bare = serve_bare(&deck, &root.join("srv"));
+    let ssh = start_ssh(&root.join("ssh"));
+    let url = format!("ssh://{}@127.0.0.1:{}{}", user(), ssh.port, bare.display());
+    use_remote(&deck, &url);
+    write_known_hosts(
+        &deck_home(&deck),
+        &format!("[127.0.0.1]:{} {}", ssh.port, ssh.host_key_pub),
+    );
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = deck.command(args);
+        cmd.env("SSH_AUTH_SOCK", &ssh.agent_sock);
+        async move { cmd.output().await.unwrap() }
+    };
+
+    // Clone: the first read of the repo mirrors it into the cache over ssh.
+    let out = run(&["render", "--env", "dev"]).await;
+    assert!(
+        out.status.success(),
+        "render over ssh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kind: Deployment"));
+
+    // Fetch: a commit another operator pushed shows up in history.
+    let subject = push_from_elsewhere(&bare, &root.join("other-op"));
+    let out = run(&["history", "dev", "-o", "json", "--limit", "200"]).await;
+    assert!(
+        out.status.success(),
+        "history over ssh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&subject),
+        "the pushed commit was not fetched: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // Push: a promotion commits on the fetched head and pushes it, never forced.
+    let out = run(&["promote", "dev", "staging", "--yes", "--force"]).await;
+    assert!(
+        out.status.success(),
+        "promote over ssh: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pushed = head_subject(&bare);
+    assert!(pushed.starts_with("promote(dev→staging)"), "{pushed}");
+    let parent = run_ok(
+        Command::new("git")
+            .arg("--git-dir")
+            .arg(&bare)
+            .args(["log", "-1", "--format=%s", "main~1"]),
+    );
+    assert_eq!(parent.trim(), subject, "the promotion was not made on the fetched head");
+}
+
+#[tokio::test]
+async fn unknown_ssh_host_key_fails_with_one_clear_line() {
+    let deck = Deck::start(&[]).await;
+    let root = deck.config().parent().unwrap().to_path_buf();
+    let bare = serve_bare(&deck, &root.join("srv"));
+    let ssh = start_ssh(&root.join("ssh"));
+    let url = format!("ssh://{}@127.0.0.1:{}{}", user(), ssh.port, bare.display());
+    use_remote(&deck, &url);
+    // known_hosts names the host, but with another key: exactly what a MITM looks like.
+    let stranger = root.join("stranger_ed25519");
+    keygen(&stranger);
+    let other_key = std::fs::read_to_string(stranger.with_extension("pub")).unwrap();
+    write_known_hosts(
+        &deck_home(&deck),
+        &format!("[127.0.0.1]:{} {other_key}", ssh.port),
+    );
+    let out = deck
+        .command(&["render", "--env", "dev"])
+        .env("SSH_AUTH_SOCK", &ssh.agent_sock)
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let lines = error_lines(&stderr);
+    assert_eq!(lines.len(), 1, "expected one error line: {stderr}");
+    let host = format!("127.0.0.1:{}", ssh.port);
+    assert!(
+        lines[0].contains(&format!("ssh host key of {host} is unknown or changed")),
+        "{stderr}"
+    );
+    assert!(
+        lines[0].contains(&format!("ssh-keyscan -p {} 127.0.0.1", ssh.port)),
+        "{stderr}"
+    );
+}
