@@ -15,6 +15,10 @@
 //! "changed" count includes them. Every other object (Argo CD does the same with its dry-run
 //! phase) is validated by the server itself, schema, admission and size included.
 //!
+//! A dry-run answered 500 even after the request's retries counts as a rejection of that
+//! object (servers before 1.21 answer a schema mismatch in an apply that way); 502/503/504,
+//! 429 and unreachable servers stay transient, and the operation is retried.
+//!
 //! May import model and cluster through the controller; no pruning, no cluster-held state.
 
 use std::collections::BTreeSet;
@@ -260,7 +264,12 @@ async fn dry_run_all(
     for (i, result) in results {
         match result {
             Ok(_) => {}
-            Err(e) if e.is_transient() => return Err(ApplyError::cluster(env, e, changed)),
+            // A 500 that outlasted the request's retries is the object's fault, not the
+            // server's: servers before 1.21 answer an apply that does not fit the schema
+            // (`replicas: "abc"`) with 500 "failed to create typed patch object".
+            Err(e) if e.is_transient() && e.status_code() != Some(500) => {
+                return Err(ApplyError::cluster(env, e, changed));
+            }
             Err(e) => {
                 return Err(ApplyError::Rejected {
                     env: env.name.clone(),
