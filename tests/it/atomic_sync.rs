@@ -46,6 +46,9 @@ async fn rejected_object_leaves_nothing_of_its_commit_live(server: &Server) {
         .await
         .expect("Service s is live");
     assert_eq!(svc["spec"]["ports"][0]["protocol"], "TCP", "{svc}");
+    // The observation dry-runs the same defaulted objects: no drift right after the sync.
+    let (code, out) = env.driftdeck(&["diff", "dev"]).await;
+    assert_eq!(code, 0, "drift right after the sync: {out}");
 
     env.write("a.yaml", CONFIG_A_V2);
     env.write("b.yaml", CONFIG_B);
