@@ -6,36 +6,94 @@
 //! May import model, config, cluster (through the controller's own modules). Must not prune,
 //! validate health or write cluster-held state: those belong to the reconcile driver (`driver/`).
 //!
-//! Decisions: the env's namespace is created first (unstamped, so it never becomes a prune
+//! Decisions: all or nothing — the render is first checked for size ([`super::limits`], before
+//! any request), then validated whole by server-side dry-run ([`super::preflight`]); one
+//! rejection fails the operation naming the object and the server's reason before anything is
+//! applied. The env's namespace is created first (unstamped, so it never becomes a prune
 //! candidate) when missing and not part of the desired set; "changed" counts objects whose
-//! `resourceVersion` moved, read with a `get` before each apply; the first failing object stops
-//! the apply (later kinds usually depend on earlier ones) and the error names it; each request
-//! is retried a few times on a transient answer (503, timeout) first, so one flaky response in
-//! a 30-request apply does not cost the whole operation a backoff round.
+//! `resourceVersion` moved, read with a `get` before each apply, and a failure carries the
+//! count of what did change before it, so history never says "0 changed" after changes; the
+//! first failing object stops the apply (later kinds usually depend on earlier ones) and the
+//! error names it; each request is retried a few times on a transient answer (503, timeout)
+//! first, so one flaky response in a 30-request apply does not cost the whole operation a
+//! backoff round. Every object is sent with list-key defaults set ([`super::key_defaults`]) so
+//! servers before 1.21 accept ports without `protocol`.
 
 use serde_json::{Map, Value};
 
 use crate::cluster::{self, ApplyMode, Cluster};
 use crate::config::EnvConfig;
-use crate::model::Manifest;
+use crate::model::{FailureReason, Manifest};
 
 use super::Desired;
+use super::engine::ApplyFailure;
 use super::observe::{ENV_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION};
+use super::preflight;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
+    /// A request failed; `changed` objects were changed before it.
     #[error("env {env}: {source}")]
     Cluster {
         env: String,
         #[source]
         source: cluster::Error,
+        changed: usize,
     },
+    /// The server's dry-run (or discovery) refused an object of the render.
+    #[error("env {env}: {object} rejected by the API server before anything was applied: {reason}")]
+    Rejected {
+        env: String,
+        object: String,
+        reason: String,
+        changed: usize,
+    },
+    /// Objects over the API server's size limits; nothing was sent.
+    #[error("env {env}: {}", problems.join("; "))]
+    TooLarge { env: String, problems: Vec<String> },
 }
 
 impl ApplyError {
+    pub(super) fn cluster(env: &EnvConfig, source: cluster::Error, changed: usize) -> Self {
+        ApplyError::Cluster {
+            env: env.name.clone(),
+            source,
+            changed,
+        }
+    }
+
     /// Whether the cluster could not be reached at all (as opposed to refusing an object).
     pub fn is_unreachable(&self) -> bool {
         matches!(self, ApplyError::Cluster { source, .. } if source.is_transient())
+    }
+
+    /// Objects changed before the failure (what history must record).
+    pub fn changed(&self) -> usize {
+        match self {
+            ApplyError::Cluster { changed, .. } | ApplyError::Rejected { changed, .. } => *changed,
+            ApplyError::TooLarge { .. } => 0,
+        }
+    }
+
+    /// The operation's failure: transient only when the cluster could not be reached.
+    pub fn failure(&self) -> ApplyFailure {
+        let reason = match self {
+            ApplyError::Cluster { source, .. } if source.is_transient() => {
+                FailureReason::ClusterUnreachable(source.to_string())
+            }
+            ApplyError::Cluster { source, .. } => {
+                FailureReason::Apply(super::preflight::server_reason(source))
+            }
+            ApplyError::Rejected { object, reason, .. } => {
+                FailureReason::Apply(format!("{object} rejected by the API server: {reason}"))
+            }
+            ApplyError::TooLarge { problems, .. } => FailureReason::Render(problems.join("; ")),
+        };
+        ApplyFailure {
+            reason,
+            transient: self.is_unreachable(),
+            changed: self.changed(),
+        }
     }
 }
 
@@ -59,10 +117,10 @@ pub fn apply_order(manifests: &[Manifest]) -> Vec<&Manifest> {
     ordered
 }
 
-/// The object as driftdeck applies it: tracking label and annotations set, and the env's
-/// namespace filled in for a namespaced object that names none.
+/// The object as driftdeck applies it: tracking label and annotations set, the env's
+/// namespace filled in for a namespaced object that names none, list-key defaults set.
 pub fn stamp(obj: &Value, env: &str, revision: &str, namespace: Option<&str>) -> Value {
-    let mut out = obj.clone();
+    let mut out = super::key_defaults::defaulted(obj);
     let Some(root) = out.as_object_mut() else {
         return out;
     };
@@ -124,30 +182,30 @@ where
     }
 }
 
-fn resource_version(obj: &Value) -> Option<&str> {
-    obj["metadata"]["resourceVersion"].as_str()
-}
-
-/// Applies every desired manifest of `env` at `desired.revision`; returns how many objects
-/// changed (created or with a new `resourceVersion`). No prune, no validation.
+/// Applies every desired manifest of `env` at `desired.revision`, all or nothing (module
+/// doc); returns how many objects changed (created or with a new `resourceVersion`). No
+/// prune, no validation of health.
 pub async fn apply_env(
     cluster: &Cluster,
     env: &EnvConfig,
     desired: &Desired,
 ) -> Result<usize, ApplyError> {
-    let err = |source| ApplyError::Cluster {
-        env: env.name.clone(),
-        source,
-    };
-    let mut changed = 0;
     let manifests = &desired.rendered.manifests;
+    let problems = super::limits::oversize(manifests);
+    if !problems.is_empty() {
+        return Err(ApplyError::TooLarge {
+            env: env.name.clone(),
+            problems,
+        });
+    }
+    let mut changed = 0;
     let declares_namespace = manifests
         .iter()
         .any(|m| m.kind() == "Namespace" && m.name() == env.namespace);
     if !declares_namespace
         && retry_transient(|| cluster.get("v1", "Namespace", "", &env.namespace))
             .await
-            .map_err(err)?
+            .map_err(|e| ApplyError::cluster(env, e, 0))?
             .is_none()
     {
         let ns = serde_json::json!({
@@ -157,30 +215,42 @@ pub async fn apply_env(
         });
         retry_transient(|| cluster.apply(&ns, ApplyMode::Apply))
             .await
-            .map_err(err)?;
+            .map_err(|e| ApplyError::cluster(env, e, 0))?;
         changed += 1;
     }
-    for m in apply_order(manifests) {
-        let resolved = retry_transient(|| cluster.resolve(m.api_version(), m.kind()))
+    let plan = preflight::plan(cluster, env, manifests, &desired.revision.sha)
+        .await
+        .map_err(|e| e.plus(changed))?;
+    let early = preflight::validate(cluster, env, &plan)
+        .await
+        .map_err(|e| e.plus(changed))?;
+    changed += early.changed;
+    for (i, p) in plan.iter().enumerate() {
+        if early.applied.contains(&i) {
+            continue;
+        }
+        if preflight::apply_one(cluster, &p.obj)
             .await
-            .map_err(err)?;
-        let namespace = resolved.namespaced.then_some(env.namespace.as_str());
-        let obj = stamp(m.object(), &env.name, &desired.revision.sha, namespace);
-        let target_ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
-        let before =
-            retry_transient(|| cluster.get(m.api_version(), m.kind(), target_ns, m.name()))
-                .await
-                .map_err(err)?;
-        let after = retry_transient(|| cluster.apply(&obj, ApplyMode::Apply))
-            .await
-            .map_err(err)?;
-        let before_rv = before.as_ref().and_then(resource_version);
-        if before.is_none() || before_rv != resource_version(&after) {
+            .map_err(|e| ApplyError::cluster(env, e, changed))?
+        {
             changed += 1;
         }
-        tracing::debug!(env = %env.name, kind = m.kind(), name = m.name(), "applied");
+        tracing::debug!(env = %env.name, object = %p.label, "applied");
     }
     Ok(changed)
+}
+
+impl ApplyError {
+    /// The same error counting `more` objects changed before the step that failed.
+    fn plus(mut self, more: usize) -> Self {
+        match &mut self {
+            ApplyError::Cluster { changed, .. } | ApplyError::Rejected { changed, .. } => {
+                *changed += more;
+            }
+            ApplyError::TooLarge { .. } => {}
+        }
+        self
+    }
 }
 
 #[cfg(test)]

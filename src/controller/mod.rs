@@ -13,7 +13,10 @@ mod desired;
 pub mod driver;
 pub mod engine;
 pub mod held_io;
+mod key_defaults;
+mod limits;
 mod observe;
+mod preflight;
 pub mod promote;
 mod status;
 
@@ -22,8 +25,11 @@ pub use desired::{
     Desired, DesiredError, GitFs, cache_dir, desired, env_path, open_source, renderer_for,
 };
 pub use driver::{DriverOptions, operator, poll_period};
+pub use key_defaults::{defaulted as with_list_key_defaults, set_list_key_defaults};
+pub use limits::{MAX_DATA_BYTES, MAX_OBJECT_BYTES, oversize};
 pub use observe::{
     ENV_ANNOTATION, LiveSet, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION, assess,
     base_state, diff_options, list_live, observe, predict, watch_specs,
 };
+pub use preflight::crd_scope;
 pub use status::{Observed, observe_all, observe_one};

@@ -125,7 +125,8 @@ fn needs_owners(opts: &DiffOptions, kind: &str) -> bool {
 }
 
 /// One list, lean unless field ownership is needed. `Ok(None)`: a common kind the cluster
-/// does not serve, which is not an error (a desired one is).
+/// does not serve, which is not an error (a desired one is, unless a CRD of the same render
+/// defines it: then nothing of it exists yet).
 async fn list_kind(
     cluster: &Cluster,
     (av, kind, ns): (&str, &str, &str),
@@ -143,6 +144,12 @@ async fn list_kind(
             if !desired.iter().any(|m| m.kind() == kind) =>
         {
             Ok(None)
+        }
+        // A custom resource whose CRD is in the same render and not applied yet: Missing.
+        Err(crate::cluster::Error::UnknownKind { .. })
+            if super::crd_scope(desired, av, kind).is_some() =>
+        {
+            Ok(Some(Vec::new()))
         }
         Err(e) => Err(e),
     }
@@ -212,7 +219,12 @@ async fn dry_run_keyed(
     cluster: &Cluster,
     m: &Manifest,
 ) -> (ResourceKey, Result<Value, crate::cluster::Error>) {
-    let result = cluster.apply(m.object(), ApplyMode::DryRun).await;
+    let result = cluster
+        .apply(
+            &super::with_list_key_defaults(m.object()),
+            ApplyMode::DryRun,
+        )
+        .await;
     (m.key().clone(), result)
 }
 
@@ -391,7 +403,8 @@ async fn dry_run<'a>(
     &'a Value,
     Result<Value, crate::cluster::Error>,
 ) {
-    (m, obj, cluster.apply(m.object(), ApplyMode::DryRun).await)
+    let sent = super::with_list_key_defaults(m.object());
+    (m, obj, cluster.apply(&sent, ApplyMode::DryRun).await)
 }
 
 /// A full cold observation: per (kind, namespace), list, dry-run and compare, keeping only

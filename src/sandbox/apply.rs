@@ -392,6 +392,9 @@ pub fn server_side_apply(
             remove_at(&mut merged, p);
         }
     }
+    // A no-op apply keeps its entry's time, so the store sees no change and the
+    // resourceVersion does not move (as on a real server).
+    let same_content = live.is_some_and(|l| *l == merged);
     if force {
         for (m, _, p) in &conflicts {
             for e in entries.iter_mut().filter(|e| &e.manager == m) {
@@ -403,12 +406,22 @@ pub fn server_side_apply(
         .as_str()
         .unwrap_or_default()
         .to_string();
+    let kept_time = entries
+        .iter()
+        .find(|e| {
+            same_content
+                && e.manager == manager
+                && e.operation == "Apply"
+                && e.api_version == api_version
+                && e.fields == applied
+        })
+        .map(|e| e.time.clone());
     entries.retain(|e| !(e.manager == manager && e.operation == "Apply"));
     entries.push(Entry {
         manager: manager.to_string(),
         operation: "Apply".into(),
         api_version,
-        time: now_rfc3339(),
+        time: kept_time.unwrap_or_else(now_rfc3339),
         subresource: String::new(),
         fields: applied,
     });

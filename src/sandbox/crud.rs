@@ -32,6 +32,7 @@ fn to_bytes(code: u16, v: &Value) -> Answer {
 
 /// Decodes a request body: JSON, or YAML for `application/apply-patch+yaml`.
 pub fn decode(req: &Req) -> Result<Value, ApiError> {
+    super::validate::request_size(req.body.len())?;
     let ct = req
         .header(header::CONTENT_TYPE)
         .unwrap_or("application/json");

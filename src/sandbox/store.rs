@@ -240,7 +240,7 @@ impl Store {
         mut obj: Value,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
-        super::validate::shape(&obj)?;
+        super::validate::admit(&mut obj)?;
         if !obj["metadata"].is_object() {
             obj["metadata"] = json!({});
         }
@@ -341,7 +341,7 @@ impl Store {
         mode: UpdateMode,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
-        super::validate::shape(&obj)?;
+        super::validate::admit(&mut obj)?;
         if !obj.is_object() || !obj["metadata"].is_object() {
             return Err(ApiError::bad_request(
                 "the request body is not an object with metadata",

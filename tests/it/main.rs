@@ -5,6 +5,9 @@
 //!   faults, prune, read-only, kill -9 mid-sync
 //! - `accept5_support`: sandbox + demo repo + per-env policy config, controller children, Git
 //!   commits, waits with deadlines, cluster-held state read from the store
+//! - `atomic_sync`: all-or-nothing sync on the real API server tier and the sandbox (same code): a rejected object leaves nothing of its commit live, oversize objects refused before sending, ports without `protocol` on v1.20, a CRD and its custom resource in one env
+//! - `atomic_server_rules`: rules sync relies on, held by the real v1.20 server and the sandbox alike (schema 422/refusal, size limit, stringData, no-op apply keeps the resourceVersion)
+//! - `atomic_support`: a real-tier or sandbox server, a temporary repo with one plain-YAML env, the binary and kubectl
 //! - `console`: apply_env and the controller driver against the sandbox; `driftdeck demo` in tmux
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
@@ -47,6 +50,9 @@ mod accept5_prune;
 mod accept5_readonly;
 mod accept5_release;
 mod accept5_support;
+mod atomic_server_rules;
+mod atomic_support;
+mod atomic_sync;
 mod config;
 mod console;
 mod demo;

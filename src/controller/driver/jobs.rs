@@ -176,6 +176,7 @@ fn git_failure(e: impl std::fmt::Display) -> ApplyFailure {
     ApplyFailure {
         reason: FailureReason::Git(e.to_string()),
         transient: false,
+        changed: 0,
     }
 }
 
@@ -188,6 +189,7 @@ fn cluster_failure(e: &cluster::Error) -> ApplyFailure {
             FailureReason::Apply(e.to_string())
         },
         transient,
+        changed: 0,
     }
 }
 
@@ -219,6 +221,7 @@ pub(super) async fn apply(
                         env.context
                     )),
                     transient: true,
+                    changed: 0,
                 }),
                 Some(c) => apply_and_prune(c, &env, &d, prune, &mut warnings).await,
             };
@@ -252,6 +255,7 @@ async fn render_at(
                 e @ DesiredError::Render { .. } => ApplyFailure {
                     reason: FailureReason::Render(e.to_string()),
                     transient: false,
+                    changed: 0,
                 },
             }))
         })
@@ -274,9 +278,7 @@ async fn apply_and_prune(
 ) -> Result<ApplyReport, ApplyFailure> {
     let mut changed = apply_env(cluster, env, desired)
         .await
-        .map_err(|e| match e {
-            super::super::ApplyError::Cluster { source, .. } => cluster_failure(&source),
-        })?;
+        .map_err(|e| e.failure())?;
     if prune {
         if desired.rendered.manifests.is_empty() {
             warnings.push(format!(
@@ -286,7 +288,12 @@ async fn apply_and_prune(
                 crate::model::short_sha(&desired.revision.sha)
             ));
         } else {
-            changed += prune_extra(cluster, env, desired).await?;
+            changed += prune_extra(cluster, env, desired)
+                .await
+                .map_err(|f| ApplyFailure {
+                    changed: f.changed + changed,
+                    ..f
+                })?;
         }
     }
     Ok(ApplyReport {

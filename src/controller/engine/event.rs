@@ -47,6 +47,9 @@ pub struct ApplyReport {
 pub struct ApplyFailure {
     pub reason: FailureReason,
     pub transient: bool,
+    /// Objects changed before the failure (history records them; 0 when nothing was applied).
+    #[serde(default)]
+    pub changed: usize,
 }
 
 /// A commit the driver made for a `Revert` effect.

@@ -165,7 +165,8 @@ impl Engine {
         match result {
             Ok(report) => {
                 op.render_digest = report.render_digest;
-                op.changed = report.changed;
+                // Plus what earlier, transiently failed attempts of this operation changed.
+                op.changed += report.changed;
                 let deadline = later(at, self.policy.validation_timeout);
                 op.phase = Phase::Validating { deadline };
                 let op = op.clone();
@@ -191,6 +192,7 @@ impl Engine {
                 fx.push(Effect::WakeAt(deadline));
             }
             Err(failure) if failure.transient && op.retries < RETRY_LIMIT => {
+                op.changed += failure.changed;
                 op.retries += 1;
                 let delay = retry_delay(op.retries);
                 let until = later(at, delay);
@@ -208,6 +210,7 @@ impl Engine {
                 fx.push(Effect::WakeAt(until));
             }
             Err(failure) => {
+                op.changed += failure.changed;
                 let revision = op.revision.clone();
                 self.reject(&revision, None);
                 self.finish(OperationResult::Failed, Some(failure.reason), at, fx);

@@ -199,6 +199,7 @@ impl H {
             result: Err(ApplyFailure {
                 reason: FailureReason::Apply("503 Service Unavailable".into()),
                 transient,
+                changed: 0,
             }),
             at,
         })

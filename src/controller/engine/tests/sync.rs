@@ -219,3 +219,35 @@ fn late_results_for_an_ended_operation_are_ignored() {
     assert!(h.validated(op, HealthCode::Degraded, "x").is_empty());
     assert!(h.validated(OpId(99), HealthCode::Degraded, "x").is_empty());
 }
+
+#[test]
+fn a_failed_apply_records_what_it_changed_before_failing() {
+    let mut h = H::ready(Policy::default());
+    h.git("c2");
+    let op = the_apply(&h.cmd(sync_cmd(None)), "c2");
+    let fail = |transient, changed| ApplyFailure {
+        reason: FailureReason::Apply("Deployment/ns/api: refused".into()),
+        transient,
+        changed,
+    };
+    let at = h.at();
+    let fx = h.send(Event::Applied {
+        op,
+        result: Err(fail(true, 2)),
+        at,
+    });
+    h.now = wakes(&fx)[0].duration_since(t(0)).as_secs();
+    assert_eq!(applies(&h.tick()), [(op, "c2".to_string(), false)]);
+    let at = h.at();
+    let fx = h.send(Event::Applied {
+        op,
+        result: Err(fail(false, 1)),
+        at,
+    });
+    let done = finished(&fx);
+    assert_eq!(done[0].result, OperationResult::Failed);
+    assert_eq!(
+        done[0].resources_changed, 3,
+        "history must not say 0 changed"
+    );
+}

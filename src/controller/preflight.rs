@@ -1,0 +1,393 @@
+//! All or nothing: before a sync applies anything, every object of the render is sent as a
+//! server-side dry-run (`dryRun=All`, the same stamped and defaulted object the apply sends, in
+//! apply order), and one rejection fails the operation naming the object and the server's
+//! reason. Only then does [`super::apply_env`] apply.
+//!
+//! Objects that cannot be dry-run yet are handled by creating only what they need first:
+//! - a namespaced object in a Namespace the render itself creates (the server answers 404 for a
+//!   dry-run into a missing namespace), and
+//! - a custom resource of a CRD the render itself defines (the kind is not served yet).
+//!
+//! Those Namespaces and CRDs are dry-run first, then applied, the CRDs waited for until the
+//! server reports them `Established` and serves their kinds, then the rest is dry-run. So a
+//! rejected object leaves nothing of its commit live except, at most, the new Namespaces and
+//! CRDs the commit's other objects needed in order to be validated at all; the operation's
+//! "changed" count includes them. Every other object (Argo CD does the same with its dry-run
+//! phase) is validated by the server itself, schema, admission and size included.
+//!
+//! A dry-run answered 500 even after the request's retries counts as a rejection of that
+//! object (servers before 1.21 answer a schema mismatch in an apply that way); 502/503/504,
+//! 429 and unreachable servers stay transient, and the operation is retried.
+//!
+//! May import model and cluster through the controller; no pruning, no cluster-held state.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, stream};
+use serde_json::Value;
+
+use crate::cluster::{self, ApplyMode, Cluster};
+use crate::config::EnvConfig;
+use crate::model::Manifest;
+
+use super::apply::{ApplyError, apply_order, retry_transient, stamp};
+
+/// Dry-runs in flight while validating a render.
+const DRY_RUN_CONCURRENCY: usize = 8;
+/// How long a new CRD may take to become Established and served.
+const CRD_ESTABLISH_TIMEOUT: Duration = Duration::from_secs(60);
+const CRD_POLL: Duration = Duration::from_millis(200);
+
+/// One object as the apply sends it.
+pub(super) struct Planned {
+    pub obj: Value,
+    /// `Kind/namespace/name`, for messages.
+    pub label: String,
+    /// Its kind is served only once a CRD of this render is established.
+    pub deferred: bool,
+}
+
+impl Planned {
+    fn text(&self, pointer: &str) -> &str {
+        self.obj
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    fn kind(&self) -> &str {
+        self.text("/kind")
+    }
+    fn name(&self) -> &str {
+        self.text("/metadata/name")
+    }
+    fn namespace(&self) -> &str {
+        self.text("/metadata/namespace")
+    }
+    fn api_version(&self) -> &str {
+        self.text("/apiVersion")
+    }
+}
+
+/// Whether a CRD of `desired` defines `api_version` `kind`; `Some(namespaced)` when it does.
+pub fn crd_scope(desired: &[Manifest], api_version: &str, kind: &str) -> Option<bool> {
+    desired
+        .iter()
+        .filter(|m| m.kind() == "CustomResourceDefinition")
+        .find_map(|m| crd_defines(m.object(), api_version, kind))
+}
+
+/// Whether the CRD object `crd` defines `api_version` `kind`; `Some(namespaced)` when it does.
+fn crd_defines(crd: &Value, api_version: &str, kind: &str) -> Option<bool> {
+    let (group, version) = api_version.split_once('/')?;
+    let defines = crd["spec"]["group"].as_str() == Some(group)
+        && crd["spec"]["names"]["kind"].as_str() == Some(kind)
+        && crd["spec"]["versions"]
+            .as_array()
+            .is_some_and(|vs| vs.iter().any(|v| v["name"].as_str() == Some(version)));
+    defines.then(|| crd["spec"]["scope"].as_str() != Some("Cluster"))
+}
+
+fn label(kind: &str, namespace: &str, name: &str) -> String {
+    if namespace.is_empty() {
+        format!("{kind}/{name}")
+    } else {
+        format!("{kind}/{namespace}/{name}")
+    }
+}
+
+/// The server's own words for a refusal: reason and message of its Status, not a debug dump.
+pub(super) fn server_reason(e: &cluster::Error) -> String {
+    match e {
+        cluster::Error::Api {
+            source: kube::Error::Api(status),
+            ..
+        } => format!(
+            "{} (HTTP {}): {}",
+            status.reason, status.code, status.message
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Every manifest stamped for `env` at `revision`, in apply order, its scope from discovery
+/// or from a CRD of the same render.
+pub(super) async fn plan(
+    cluster: &Cluster,
+    env: &EnvConfig,
+    manifests: &[Manifest],
+    revision: &str,
+) -> Result<Vec<Planned>, ApplyError> {
+    let mut planned = Vec::with_capacity(manifests.len());
+    for m in apply_order(manifests) {
+        let object = label(m.kind(), m.namespace(), m.name());
+        let (namespaced, deferred) =
+            match retry_transient(|| cluster.resolve(m.api_version(), m.kind())).await {
+                Ok(r) => (r.namespaced, false),
+                Err(cluster::Error::UnknownKind { .. })
+                    if crd_scope(manifests, m.api_version(), m.kind()).is_some() =>
+                {
+                    (
+                        crd_scope(manifests, m.api_version(), m.kind()) == Some(true),
+                        true,
+                    )
+                }
+                Err(e) if e.is_transient() => return Err(ApplyError::cluster(env, e, 0)),
+                Err(e) => {
+                    return Err(ApplyError::Rejected {
+                        env: env.name.clone(),
+                        object,
+                        reason: e.to_string(),
+                        changed: 0,
+                    });
+                }
+            };
+        let obj = stamp(
+            m.object(),
+            &env.name,
+            revision,
+            namespaced.then_some(env.namespace.as_str()),
+        );
+        let label = label(
+            m.kind(),
+            obj["metadata"]["namespace"].as_str().unwrap_or_default(),
+            m.name(),
+        );
+        planned.push(Planned {
+            obj,
+            label,
+            deferred,
+        });
+    }
+    Ok(planned)
+}
+
+/// What validation already applied (Namespaces and CRDs others needed), by index in the plan.
+#[derive(Debug, Default)]
+pub(super) struct Early {
+    pub applied: BTreeSet<usize>,
+    pub changed: usize,
+}
+
+/// Validates the whole plan by server-side dry-run (module doc). `Err` names the first
+/// rejected object in apply order with the server's reason.
+pub(super) async fn validate(
+    cluster: &Cluster,
+    env: &EnvConfig,
+    plan: &[Planned],
+) -> Result<Early, ApplyError> {
+    let early_set = early_indices(cluster, env, plan).await?;
+    let mut early = Early::default();
+    let early_list: Vec<usize> = early_set.iter().copied().collect();
+    dry_run_all(cluster, env, plan, &early_list, 0).await?;
+    for &i in &early_list {
+        let p = &plan[i];
+        let changed = apply_one(cluster, &p.obj)
+            .await
+            .map_err(|e| ApplyError::cluster(env, e, early.changed))?;
+        early.applied.insert(i);
+        early.changed += usize::from(changed);
+        tracing::info!(env = %env.name, object = %p.label, "applied first: others need it to validate");
+    }
+    for &i in &early_list {
+        if plan[i].kind() == "CustomResourceDefinition" {
+            wait_established(cluster, env, plan, i, early.changed).await?;
+        }
+    }
+    let rest: Vec<usize> = (0..plan.len())
+        .filter(|i| !early.applied.contains(i))
+        .collect();
+    dry_run_all(cluster, env, plan, &rest, early.changed).await?;
+    Ok(early)
+}
+
+/// Namespaces of the render that other objects target and that do not exist yet, and CRDs
+/// of the render whose kinds other objects use and the server does not serve yet.
+async fn early_indices(
+    cluster: &Cluster,
+    env: &EnvConfig,
+    plan: &[Planned],
+) -> Result<BTreeSet<usize>, ApplyError> {
+    let targeted: BTreeSet<&str> = plan
+        .iter()
+        .filter(|p| p.kind() != "Namespace")
+        .map(Planned::namespace)
+        .filter(|ns| !ns.is_empty())
+        .collect();
+    let deferred: Vec<(&str, &str)> = plan
+        .iter()
+        .filter(|p| p.deferred)
+        .map(|p| (p.api_version(), p.kind()))
+        .collect();
+    let mut early = BTreeSet::new();
+    for (i, p) in plan.iter().enumerate() {
+        match (p.api_version(), p.kind()) {
+            ("v1", "Namespace") if targeted.contains(p.name()) => {
+                let live = retry_transient(|| cluster.get("v1", "Namespace", "", p.name()))
+                    .await
+                    .map_err(|e| ApplyError::cluster(env, e, 0))?;
+                if live.is_none() {
+                    early.insert(i);
+                }
+            }
+            (_, "CustomResourceDefinition") => {
+                let defines = deferred
+                    .iter()
+                    .any(|(av, kind)| crd_defines(&p.obj, av, kind).is_some());
+                if defines {
+                    early.insert(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(early)
+}
+
+async fn dry_run_all(
+    cluster: &Cluster,
+    env: &EnvConfig,
+    plan: &[Planned],
+    indices: &[usize],
+    changed: usize,
+) -> Result<(), ApplyError> {
+    // Named futures collected first: a closure making async blocks inside the stream loses
+    // `Send` for the spawned operation (higher-ranked lifetime inference).
+    let jobs: Vec<_> = indices
+        .iter()
+        .map(|&i| dry_run_one(cluster, &plan[i].obj, i))
+        .collect();
+    let results: Vec<(usize, Result<Value, cluster::Error>)> = stream::iter(jobs)
+        .buffered(DRY_RUN_CONCURRENCY)
+        .collect()
+        .await;
+    for (i, result) in results {
+        match result {
+            Ok(_) => {}
+            // A 500 that outlasted the request's retries is the object's fault, not the
+            // server's: servers before 1.21 answer an apply that does not fit the schema
+            // (`replicas: "abc"`) with 500 "failed to create typed patch object".
+            Err(e) if e.is_transient() && e.status_code() != Some(500) => {
+                return Err(ApplyError::cluster(env, e, changed));
+            }
+            Err(e) => {
+                return Err(ApplyError::Rejected {
+                    env: env.name.clone(),
+                    object: plan[i].label.clone(),
+                    reason: server_reason(&e),
+                    changed,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn dry_run_one(
+    cluster: &Cluster,
+    obj: &Value,
+    i: usize,
+) -> (usize, Result<Value, cluster::Error>) {
+    (
+        i,
+        retry_transient(|| cluster.apply(obj, ApplyMode::DryRun)).await,
+    )
+}
+
+/// Applies one object; whether it changed (created, or its `resourceVersion` moved).
+pub(super) async fn apply_one(cluster: &Cluster, obj: &Value) -> Result<bool, cluster::Error> {
+    let text = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default();
+    let (av, kind, ns, name) = (
+        text("/apiVersion"),
+        text("/kind"),
+        text("/metadata/namespace"),
+        text("/metadata/name"),
+    );
+    let before = retry_transient(|| cluster.get(av, kind, ns, name)).await?;
+    let after = retry_transient(|| cluster.apply(obj, ApplyMode::Apply)).await?;
+    let rv = |o: &Value| o["metadata"]["resourceVersion"].as_str().map(str::to_owned);
+    Ok(before.as_ref().is_none_or(|b| rv(b) != rv(&after)))
+}
+
+/// Waits until the CRD at `plan[i]` is Established and the server serves every kind the plan
+/// uses from it.
+async fn wait_established(
+    cluster: &Cluster,
+    env: &EnvConfig,
+    plan: &[Planned],
+    i: usize,
+    changed: usize,
+) -> Result<(), ApplyError> {
+    let crd = &plan[i];
+    let kinds: BTreeSet<(&str, &str)> = plan
+        .iter()
+        .filter(|p| p.deferred && crd_defines(&crd.obj, p.api_version(), p.kind()).is_some())
+        .map(|p| (p.api_version(), p.kind()))
+        .collect();
+    let deadline = Instant::now() + CRD_ESTABLISH_TIMEOUT;
+    loop {
+        let live = retry_transient(|| {
+            cluster.get(
+                crd.api_version(),
+                "CustomResourceDefinition",
+                "",
+                crd.name(),
+            )
+        })
+        .await
+        .map_err(|e| ApplyError::cluster(env, e, changed))?;
+        let conditions = live
+            .as_ref()
+            .and_then(|o| o["status"]["conditions"].as_array().cloned())
+            .unwrap_or_default();
+        // A server that reports no conditions at all is taken at its discovery's word.
+        let established = conditions.is_empty()
+            || conditions.iter().any(|c| {
+                c["type"].as_str() == Some("Established") && c["status"].as_str() == Some("True")
+            });
+        let mut served = established;
+        if established {
+            for (av, kind) in &kinds {
+                served &= cluster.resolve(av, kind).await.is_ok();
+            }
+        }
+        if served {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(ApplyError::Rejected {
+                env: env.name.clone(),
+                object: crd.label.clone(),
+                reason: format!(
+                    "not Established and serving its kinds within {}s",
+                    CRD_ESTABLISH_TIMEOUT.as_secs()
+                ),
+                changed,
+            });
+        }
+        tokio::time::sleep(CRD_POLL).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn crd_scope_matches_group_version_and_kind_of_the_render() {
+        let crd = Manifest::new(json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "widgets.example.com"},
+            "spec": {"group": "example.com", "scope": "Namespaced",
+                     "names": {"kind": "Widget", "plural": "widgets"},
+                     "versions": [{"name": "v1", "served": true, "storage": true}]}
+        }))
+        .unwrap();
+        let ms = [crd];
+        assert_eq!(crd_scope(&ms, "example.com/v1", "Widget"), Some(true));
+        assert_eq!(crd_scope(&ms, "example.com/v2", "Widget"), None);
+        assert_eq!(crd_scope(&ms, "other.com/v1", "Widget"), None);
+        assert_eq!(crd_scope(&ms, "v1", "Widget"), None);
+    }
+}
