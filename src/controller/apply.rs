@@ -10,11 +10,13 @@
 //! candidate) when missing and not part of the desired set; "changed" counts objects whose
 //! `resourceVersion` moved, read with a `get` before each apply; the first failing object stops
 //! the apply (later kinds usually depend on earlier ones) and the error names it; each request
-//! is retried a few times on a transient answer (503, timeout) first, so one flaky response in
-//! a 30-request apply does not cost the whole operation a backoff round.
+//! is retried on a transient answer (503, timeout) by the cluster boundary itself
+//! (`cluster::retry_transient`), so one flaky response in a 30-request apply does not cost the
+//! whole operation a backoff round.
 
 use serde_json::{Map, Value};
 
+pub use crate::cluster::retry_transient;
 use crate::cluster::{self, ApplyMode, Cluster};
 use crate::config::EnvConfig;
 use crate::model::Manifest;
@@ -99,31 +101,6 @@ fn set_entry(meta: &mut Map<String, Value>, map: &str, key: &str, value: &str) {
     }
 }
 
-/// Attempts per request on a transient error, and the first pause between them (doubling).
-const REQUEST_ATTEMPTS: u32 = 5;
-const REQUEST_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// `f()` again while it fails transiently, up to [`REQUEST_ATTEMPTS`] times.
-pub async fn retry_transient<T, F, Fut>(mut f: F) -> Result<T, cluster::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, cluster::Error>>,
-{
-    let mut pause = REQUEST_PAUSE;
-    let mut attempt = 1;
-    loop {
-        match f().await {
-            Err(e) if e.is_transient() && attempt < REQUEST_ATTEMPTS => {
-                tracing::debug!("retrying after a transient error: {e}");
-                tokio::time::sleep(pause).await;
-                pause = pause.saturating_mul(2);
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
-}
-
 fn resource_version(obj: &Value) -> Option<&str> {
     obj["metadata"]["resourceVersion"].as_str()
 }
@@ -145,7 +122,8 @@ pub async fn apply_env(
         .iter()
         .any(|m| m.kind() == "Namespace" && m.name() == env.namespace);
     if !declares_namespace
-        && retry_transient(|| cluster.get("v1", "Namespace", "", &env.namespace))
+        && cluster
+            .get("v1", "Namespace", "", &env.namespace)
             .await
             .map_err(err)?
             .is_none()
@@ -155,9 +133,7 @@ pub async fn apply_env(
             "kind": "Namespace",
             "metadata": {"name": env.namespace},
         });
-        retry_transient(|| cluster.apply(&ns, ApplyMode::Apply))
-            .await
-            .map_err(err)?;
+        cluster.apply(&ns, ApplyMode::Apply).await.map_err(err)?;
         changed += 1;
     }
     for m in apply_order(manifests) {
@@ -167,13 +143,11 @@ pub async fn apply_env(
         let namespace = resolved.namespaced.then_some(env.namespace.as_str());
         let obj = stamp(m.object(), &env.name, &desired.revision.sha, namespace);
         let target_ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
-        let before =
-            retry_transient(|| cluster.get(m.api_version(), m.kind(), target_ns, m.name()))
-                .await
-                .map_err(err)?;
-        let after = retry_transient(|| cluster.apply(&obj, ApplyMode::Apply))
+        let before = cluster
+            .get(m.api_version(), m.kind(), target_ns, m.name())
             .await
             .map_err(err)?;
+        let after = cluster.apply(&obj, ApplyMode::Apply).await.map_err(err)?;
         let before_rv = before.as_ref().and_then(resource_version);
         if before.is_none() || before_rv != resource_version(&after) {
             changed += 1;

@@ -131,6 +131,7 @@ impl EnvTask {
             auto_rollback: env.auto_rollback,
             protected: env.protected,
             validation_timeout: shared.config.validation_timeout,
+            allow_empty: env.allow_empty,
         };
         let engine = Engine::new(
             env.name.clone(),
