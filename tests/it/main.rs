@@ -13,6 +13,10 @@
 //! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: issue 4 acceptance — kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
+//! - `faults_convergence`: commits at a steady pace under 503s, watch drops and latency apply in
+//!   order, once, and converge (scaled up by `scripts/fault-soak.sh`)
+//! - `faults_visible`: a Git remote gone shows in `status` with the last good revision; an empty
+//!   render is refused with exit 1
 //! - `held_state`: ConfigMap/Lease cluster-held state against the sandbox; status/history/diff of it
 //! - `health`:
 //! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
@@ -50,6 +54,8 @@ mod diff;
 mod drift;
 mod drift_support;
 mod driver;
+mod faults_convergence;
+mod faults_visible;
 mod health;
 mod held_state;
 mod promote;
