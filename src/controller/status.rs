@@ -107,10 +107,7 @@ fn render_each(
     }
 }
 
-async fn desired_all_blocking(
-    config: &Config,
-    revision: Option<&str>,
-) -> Vec<Rendered> {
+async fn desired_all_blocking(config: &Config, revision: Option<&str>) -> Vec<Rendered> {
     let owned = config.clone();
     let revision = revision.map(str::to_owned);
     tokio::task::spawn_blocking(move || desired_all(&owned, revision.as_deref()))

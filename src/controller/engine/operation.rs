@@ -60,7 +60,10 @@ impl Engine {
             failure: None,
         };
         // A retry of the revision that just failed: recorded only if it ends differently.
-        let repeat = self.streak.as_ref().is_some_and(|s| s.revision == revision);
+        let repeat = self
+            .streak
+            .as_ref()
+            .is_some_and(|s| s.revision == revision && s.kind == kind);
         fx.push(Effect::Notify(Notice::OperationStarted {
             env: self.env.clone(),
             op: kind,
@@ -394,10 +397,11 @@ impl Engine {
         let streak = self
             .streak
             .as_mut()
-            .filter(|s| s.revision == op.revision && s.reason == *reason)?;
+            .filter(|s| s.kind == op.kind && s.revision == op.revision && s.reason == *reason)?;
         let mut entry = self.held.entry(&streak.entry_id).cloned()?;
         streak.count += 1;
-        streak.retry_at = later(at, retry_delay(streak.count));
+        streak.attempts += 1;
+        streak.retry_at = later(at, retry_delay(streak.attempts));
         entry.finished = Some(at);
         entry.failure = Some(counted(reason, streak.count));
         self.upsert(entry.clone());
@@ -414,9 +418,8 @@ impl Engine {
         at: Timestamp,
         fx: &mut Vec<Effect>,
     ) {
-        if let Some(old) = self.streak.take()
-            && old.count > 1
-        {
+        let old = self.streak.take();
+        if let Some(old) = old.as_ref().filter(|o| o.count > 1) {
             fx.push(Effect::Audit {
                 action: "failure-repeated".into(),
                 detail: format!(
@@ -430,12 +433,17 @@ impl Engine {
             });
         }
         if let (OperationResult::Failed, Some(reason)) = (result, failure) {
+            let attempts = old
+                .filter(|o| o.revision == op.revision)
+                .map_or(1, |o| o.attempts + 1);
             self.streak = Some(FailureStreak {
+                kind: op.kind,
                 revision: op.revision.clone(),
                 reason: reason.clone(),
                 count: 1,
+                attempts,
                 entry_id: op.entry_id.clone(),
-                retry_at: later(at, retry_delay(1)),
+                retry_at: later(at, retry_delay(attempts)),
             });
         }
     }

@@ -91,10 +91,14 @@ pub(super) struct Operation {
 /// the automation backoff before the next attempt at the same revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct FailureStreak {
+    pub kind: OperationKind,
     pub revision: String,
     /// The reason as the operation failed with it, before the count was added.
     pub reason: FailureReason,
     pub count: u32,
+    /// Failures of this revision in a row, whatever their reasons: the backoff grows with
+    /// these, so a failure whose text changes each time still backs off.
+    pub attempts: u32,
     /// The history entry that records the whole streak.
     pub entry_id: String,
     /// Automation does not start this revision again before this.
