@@ -3,8 +3,9 @@
 //!
 //! Imports only `crate::model`. Returns plain `serde_json::Value` objects so that `diff` and
 //! `health` never see kube types. Everything cluster-specific that can fail returns [`Error`],
-//! which says which context and which object; [`Error::is_transient`] tells the controller which
-//! failures are worth a retry with backoff.
+//! which says which context and which object; [`Error::is_transient`] tells which failures are
+//! worth a retry, and [`retry_transient`] (the one retry helper) retries every request method
+//! here on them, so a caller sees only persistent failures.
 //!
 //! Decisions: objects are handled as `DynamicObject` (the desired set holds arbitrary kinds,
 //! CRDs included) and resolved through discovery once per kind per context. `managedFields` are
@@ -14,11 +15,13 @@
 mod connect;
 mod live;
 mod ops;
+mod retry;
 mod state;
 
 pub use connect::{Cluster, ResolvedKind, load_kubeconfig};
 pub use live::{LiveCache, LiveStatus, WatchSpec};
 pub use ops::{ApplyMode, FIELD_MANAGER};
+pub use retry::{REQUEST_ATTEMPTS, retry_transient};
 pub use state::{LeaseOutcome, LeaseRecord, OPERATION_ANNOTATION, STATE_LABEL, StateMap};
 
 /// Errors of the cluster boundary. Each says which context it concerns.

@@ -1,5 +1,8 @@
 //! Writes and point reads: server-side apply (for real or as a dry run, which is also the
 //! diff's primary strategy), get, delete and labelled lists. Objects in and out are plain JSON.
+//! Each public method is one request retried on transient failures by
+//! [`super::retry::retry_transient`] (discovery of the kind included), so callers never wrap
+//! them in retries of their own.
 
 use kube::api::{
     Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy,
@@ -7,6 +10,7 @@ use kube::api::{
 use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
+use super::retry::retry_transient;
 use super::{Cluster, Error, ResolvedKind};
 
 /// The field manager every driftdeck apply uses; prune and ownership checks key on it.
@@ -73,6 +77,10 @@ impl Cluster {
     /// Server-side apply of `obj` with field manager [`FIELD_MANAGER`], forcing conflicts.
     /// Returns the object as the server stored it (or would have, for a dry run).
     pub async fn apply(&self, obj: &Value, mode: ApplyMode) -> Result<Value, Error> {
+        retry_transient(|| self.apply_once(obj, mode)).await
+    }
+
+    async fn apply_once(&self, obj: &Value, mode: ApplyMode) -> Result<Value, Error> {
         let target = Target::of(obj)?;
         let kind = self.resolve(target.api_version, target.kind).await?;
         let api = self.dynamic_api(&kind, target.namespace);
@@ -118,6 +126,16 @@ impl Cluster {
         namespace: &str,
         name: &str,
     ) -> Result<Option<Value>, Error> {
+        retry_transient(|| self.get_once(api_version, kind, namespace, name)).await
+    }
+
+    async fn get_once(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<Value>, Error> {
         let resolved = self.resolve(api_version, kind).await?;
         let api = self.dynamic_api(&resolved, namespace);
         let what = format!("get {kind}/{name}");
@@ -132,6 +150,16 @@ impl Cluster {
 
     /// Deletes an object (background cascade). Deleting what is already gone succeeds.
     pub async fn delete(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), Error> {
+        retry_transient(|| self.delete_once(api_version, kind, namespace, name)).await
+    }
+
+    async fn delete_once(
         &self,
         api_version: &str,
         kind: &str,
@@ -177,9 +205,23 @@ impl Cluster {
             .await
     }
 
-    /// One list request, parsed straight from the response into JSON (no `DynamicObject`
+    /// One list (retried), parsed straight from the response into JSON (no `DynamicObject`
     /// detour), with `apiVersion`/`kind` filled in on every item.
     async fn list_json(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        label_selector: &str,
+        managed_fields: bool,
+    ) -> Result<Vec<Value>, Error> {
+        retry_transient(|| {
+            self.list_once(api_version, kind, namespace, label_selector, managed_fields)
+        })
+        .await
+    }
+
+    async fn list_once(
         &self,
         api_version: &str,
         kind: &str,

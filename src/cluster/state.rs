@@ -84,10 +84,12 @@ impl Cluster {
     /// ConfigMap `name` in `namespace`; `None` when it does not exist (nor its namespace).
     pub async fn read_state(&self, namespace: &str, name: &str) -> Result<Option<StateMap>, Error> {
         let api: Api<ConfigMap> = Api::namespaced(self.client().clone(), namespace);
-        let found = api
-            .get_opt(name)
-            .await
-            .map_err(|e| self.api_error(format!("read ConfigMap {namespace}/{name}"), e))?;
+        let found = super::retry_transient(|| async {
+            api.get_opt(name)
+                .await
+                .map_err(|e| self.api_error(format!("read ConfigMap {namespace}/{name}"), e))
+        })
+        .await?;
         Ok(found.map(|cm| StateMap {
             data: cm.data.unwrap_or_default(),
             resource_version: cm.metadata.resource_version,
@@ -111,17 +113,20 @@ impl Cluster {
             ..ConfigMap::default()
         };
         let what = format!("write ConfigMap {namespace}/{name}");
-        let written = match resource_version {
-            Some(rv) => {
-                cm.metadata.resource_version = Some(rv.to_owned());
-                api.replace(name, &PostParams::default(), &cm).await
+        cm.metadata.resource_version = resource_version.map(str::to_owned);
+        // Retried as a whole: a write whose answer was lost comes back as a 409 (a lost race
+        // to the caller, which re-reads), never as a silent double write.
+        let written = super::retry_transient(|| async {
+            match resource_version {
+                Some(_) => api.replace(name, &PostParams::default(), &cm).await,
+                None => {
+                    self.create_in_namespace(&api, namespace, &cm, &what)
+                        .await?
+                }
             }
-            None => {
-                self.create_in_namespace(&api, namespace, &cm, &what)
-                    .await?
-            }
-        }
-        .map_err(|e| self.api_error(what.clone(), e))?;
+            .map_err(|e| self.api_error(what.clone(), e))
+        })
+        .await?;
         written
             .metadata
             .resource_version
@@ -241,9 +246,12 @@ impl Cluster {
 
     async fn get_lease(&self, namespace: &str, name: &str) -> Result<Option<Lease>, Error> {
         let api: Api<Lease> = Api::namespaced(self.client().clone(), namespace);
-        api.get_opt(name)
-            .await
-            .map_err(|e| self.api_error(format!("read Lease {namespace}/{name}"), e))
+        super::retry_transient(|| async {
+            api.get_opt(name)
+                .await
+                .map_err(|e| self.api_error(format!("read Lease {namespace}/{name}"), e))
+        })
+        .await
     }
 
     /// Creates `obj`; when the server says the namespace does not exist, creates the namespace

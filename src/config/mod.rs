@@ -79,6 +79,9 @@ pub struct EnvConfig {
     /// Confirming an action on it needs the env name typed.
     pub protected: bool,
     pub auto_rollback: bool,
+    /// A render with no objects may be applied (and, with `prune`, delete everything the env
+    /// manages). Off: an empty render fails its operation, the usual sign of a broken overlay.
+    pub allow_empty: bool,
     pub promote_from: Option<String>,
     /// An external render command; `None`: the native renderer.
     pub renderer: Option<RendererConfig>,
@@ -230,6 +233,19 @@ mod tests {
         assert_eq!(dev.state_namespace, "ns");
         assert!(!dev.auto_sync && !dev.protected);
         assert!(c.next_stage("dev").is_none());
+    }
+
+    #[test]
+    fn allow_empty_is_off_by_default_and_must_be_a_boolean() {
+        let c = parse(MINIMAL, Path::new("dd.yaml")).unwrap();
+        assert!(!c.env("dev").unwrap().allow_empty);
+        let on = MINIMAL.replace("namespace: ns}", "namespace: ns, allow_empty: true}");
+        let c = parse(&on, Path::new("dd.yaml")).unwrap();
+        assert!(c.env("dev").unwrap().allow_empty);
+        let bad = MINIMAL.replace("namespace: ns}", "namespace: ns, allow_empty: maybe}");
+        let err = parse(&bad, Path::new("dd.yaml")).unwrap_err().to_string();
+        assert!(err.starts_with("dd.yaml:3:"), "{err}");
+        assert!(err.contains("true or false"), "{err}");
     }
 
     #[test]

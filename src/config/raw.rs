@@ -40,6 +40,8 @@ pub struct RawEnv {
     pub protected: bool,
     #[serde(default)]
     pub auto_rollback: bool,
+    #[serde(default)]
+    pub allow_empty: bool,
     pub promote_from: Option<Spanned<String>>,
     pub renderer: Option<Spanned<RawRenderer>>,
     #[serde(default)]

@@ -163,6 +163,7 @@ fn env_config(e: &RawEnv, ctx: &Ctx<'_>) -> Result<EnvConfig, Error> {
         prune: e.prune,
         protected: e.protected,
         auto_rollback: e.auto_rollback,
+        allow_empty: e.allow_empty,
         promote_from: e.promote_from.as_ref().map(|p| p.value.clone()),
         renderer,
         ignore_differences,

@@ -14,13 +14,14 @@
 //! `resourceVersion` moved, read with a `get` before each apply, and a failure carries the
 //! count of what did change before it, so history never says "0 changed" after changes; the
 //! first failing object stops the apply (later kinds usually depend on earlier ones) and the
-//! error names it; each request is retried a few times on a transient answer (503, timeout)
-//! first, so one flaky response in a 30-request apply does not cost the whole operation a
-//! backoff round. Every object is sent with list-key defaults set ([`super::key_defaults`]) so
+//! error names it; each request is retried on a transient answer (503, 429, timeout) by the
+//! cluster boundary itself (`cluster::retry_transient`), so one flaky response in a
+//! 30-request apply does not cost the whole operation a backoff round. Every object is sent with list-key defaults set ([`super::key_defaults`]) so
 //! servers before 1.21 accept ports without `protocol`.
 
 use serde_json::{Map, Value};
 
+pub use crate::cluster::retry_transient;
 use crate::cluster::{self, ApplyMode, Cluster};
 use crate::config::EnvConfig;
 use crate::model::{FailureReason, Manifest};
@@ -157,31 +158,6 @@ fn set_entry(meta: &mut Map<String, Value>, map: &str, key: &str, value: &str) {
     }
 }
 
-/// Attempts per request on a transient error, and the first pause between them (doubling).
-const REQUEST_ATTEMPTS: u32 = 5;
-const REQUEST_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// `f()` again while it fails transiently, up to [`REQUEST_ATTEMPTS`] times.
-pub async fn retry_transient<T, F, Fut>(mut f: F) -> Result<T, cluster::Error>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, cluster::Error>>,
-{
-    let mut pause = REQUEST_PAUSE;
-    let mut attempt = 1;
-    loop {
-        match f().await {
-            Err(e) if e.is_transient() && attempt < REQUEST_ATTEMPTS => {
-                tracing::debug!("retrying after a transient error: {e}");
-                tokio::time::sleep(pause).await;
-                pause = pause.saturating_mul(2);
-                attempt += 1;
-            }
-            result => return result,
-        }
-    }
-}
-
 /// Applies every desired manifest of `env` at `desired.revision`, all or nothing (module
 /// doc); returns how many objects changed (created or with a new `resourceVersion`). No
 /// prune, no validation of health.
@@ -203,7 +179,8 @@ pub async fn apply_env(
         .iter()
         .any(|m| m.kind() == "Namespace" && m.name() == env.namespace);
     if !declares_namespace
-        && retry_transient(|| cluster.get("v1", "Namespace", "", &env.namespace))
+        && cluster
+            .get("v1", "Namespace", "", &env.namespace)
             .await
             .map_err(|e| ApplyError::cluster(env, e, 0))?
             .is_none()
@@ -213,7 +190,8 @@ pub async fn apply_env(
             "kind": "Namespace",
             "metadata": {"name": env.namespace},
         });
-        retry_transient(|| cluster.apply(&ns, ApplyMode::Apply))
+        cluster
+            .apply(&ns, ApplyMode::Apply)
             .await
             .map_err(|e| ApplyError::cluster(env, e, 0))?;
         changed += 1;

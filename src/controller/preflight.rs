@@ -31,7 +31,7 @@ use crate::cluster::{self, ApplyMode, Cluster};
 use crate::config::EnvConfig;
 use crate::model::Manifest;
 
-use super::apply::{ApplyError, apply_order, retry_transient, stamp};
+use super::apply::{ApplyError, apply_order, stamp};
 
 /// Dry-runs in flight while validating a render.
 const DRY_RUN_CONCURRENCY: usize = 8;
@@ -122,7 +122,7 @@ pub(super) async fn plan(
     for m in apply_order(manifests) {
         let object = label(m.kind(), m.namespace(), m.name());
         let (namespaced, deferred) =
-            match retry_transient(|| cluster.resolve(m.api_version(), m.kind())).await {
+            match cluster.resolve(m.api_version(), m.kind()).await {
                 Ok(r) => (r.namespaced, false),
                 Err(cluster::Error::UnknownKind { .. })
                     if crd_scope(manifests, m.api_version(), m.kind()).is_some() =>
@@ -223,7 +223,8 @@ async fn early_indices(
     for (i, p) in plan.iter().enumerate() {
         match (p.api_version(), p.kind()) {
             ("v1", "Namespace") if targeted.contains(p.name()) => {
-                let live = retry_transient(|| cluster.get("v1", "Namespace", "", p.name()))
+                let live = cluster
+                    .get("v1", "Namespace", "", p.name())
                     .await
                     .map_err(|e| ApplyError::cluster(env, e, 0))?;
                 if live.is_none() {
@@ -290,7 +291,7 @@ async fn dry_run_one(
 ) -> (usize, Result<Value, cluster::Error>) {
     (
         i,
-        retry_transient(|| cluster.apply(obj, ApplyMode::DryRun)).await,
+        cluster.apply(obj, ApplyMode::DryRun).await,
     )
 }
 
@@ -303,8 +304,8 @@ pub(super) async fn apply_one(cluster: &Cluster, obj: &Value) -> Result<bool, cl
         text("/metadata/namespace"),
         text("/metadata/name"),
     );
-    let before = retry_transient(|| cluster.get(av, kind, ns, name)).await?;
-    let after = retry_transient(|| cluster.apply(obj, ApplyMode::Apply)).await?;
+    let before = cluster.get(av, kind, ns, name).await?;
+    let after = cluster.apply(obj, ApplyMode::Apply).await?;
     let rv = |o: &Value| o["metadata"]["resourceVersion"].as_str().map(str::to_owned);
     Ok(before.as_ref().is_none_or(|b| rv(b) != rv(&after)))
 }
@@ -326,14 +327,13 @@ async fn wait_established(
         .collect();
     let deadline = Instant::now() + CRD_ESTABLISH_TIMEOUT;
     loop {
-        let live = retry_transient(|| {
-            cluster.get(
+        let live = cluster
+            .get(
                 crd.api_version(),
                 "CustomResourceDefinition",
                 "",
                 crd.name(),
             )
-        })
         .await
         .map_err(|e| ApplyError::cluster(env, e, changed))?;
         let conditions = live

@@ -6,6 +6,12 @@
 //! each env's observation starts as soon as its render is done, while the next env renders —
 //! the cluster round trips of one env hide the render of the next, and at most one render is
 //! in flight beside the observations.
+//!
+//! Errors keep the last good data (issue: a `status` that blanked everything on a Git error
+//! hid what was live): a remote that cannot be fetched is reported as each env's `error`, and
+//! the envs are still rendered and observed from the cached clone, the error naming the cached
+//! revision and when it was last fetched; a head that does not render still reports the
+//! synced revision, pause, hold, Lease and history from the cluster.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,8 +37,11 @@ pub struct Observed {
     pub state: EnvState,
 }
 
+/// One env's render, and the Git error it was made despite (from the cached clone).
+type Rendered = (Result<Desired, String>, Option<String>);
+
 /// Renders every env at `revision` (default: the branch head). One error per env, as text.
-fn desired_all(config: &Config, revision: Option<&str>) -> Vec<Result<Desired, String>> {
+fn desired_all(config: &Config, revision: Option<&str>) -> Vec<Rendered> {
     let mut out = Vec::with_capacity(config.environments.len());
     render_each(config, revision, |_, d| {
         out.push(d);
@@ -41,46 +50,64 @@ fn desired_all(config: &Config, revision: Option<&str>) -> Vec<Result<Desired, S
     out
 }
 
+/// Fetches a remote source; the error says which cached revision is shown instead and when
+/// it was last fetched.
+fn fetch_error(source: &crate::source::Source) -> Option<String> {
+    if !source.is_remote() {
+        return None;
+    }
+    let error = source.fetch().err()?;
+    let shown = source
+        .resolve(None)
+        .map(|r| crate::model::short_sha(&r.sha).to_owned())
+        .unwrap_or_else(|_| "-".into());
+    let fetched = std::fs::metadata(source.git_dir().join("FETCH_HEAD"))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| jiff::Timestamp::try_from(t).ok())
+        .map(|t| format!("last fetched at {}", t.strftime("%Y-%m-%d %H:%M:%S UTC")))
+        .unwrap_or_else(|| "never fetched since the clone".into());
+    Some(format!(
+        "{error} (showing the cached revision {shown}, {fetched})"
+    ))
+}
+
 /// Renders each env in turn at one commit and hands each result (with the env's index) to
 /// `emit` as soon as it is ready; stops early when `emit` returns false.
 fn render_each(
     config: &Config,
     revision: Option<&str>,
-    mut emit: impl FnMut(usize, Result<Desired, String>) -> bool,
+    mut emit: impl FnMut(usize, Rendered) -> bool,
 ) {
     let source = match open_source(config) {
         Ok(s) => s,
         Err(e) => {
             for i in 0..config.environments.len() {
-                emit(i, Err(e.to_string()));
+                emit(i, (Err(e.to_string()), None));
             }
             return;
         }
     };
+    let git_error = fetch_error(&source);
     // Resolve once so every env is rendered at the same commit.
     let sha = match source.resolve(revision) {
         Ok(r) => r.sha,
         Err(e) => {
             for i in 0..config.environments.len() {
-                emit(i, Err(e.to_string()));
+                emit(i, (Err(e.to_string()), git_error.clone()));
             }
             return;
         }
     };
     for (i, env) in config.environments.iter().enumerate() {
-        if !emit(
-            i,
-            desired(&source, env, Some(&sha)).map_err(|e| e.to_string()),
-        ) {
+        let rendered = desired(&source, env, Some(&sha)).map_err(|e| e.to_string());
+        if !emit(i, (rendered, git_error.clone())) {
             return;
         }
     }
 }
 
-async fn desired_all_blocking(
-    config: &Config,
-    revision: Option<&str>,
-) -> Vec<Result<Desired, String>> {
+async fn desired_all_blocking(config: &Config, revision: Option<&str>) -> Vec<Rendered> {
     let owned = config.clone();
     let revision = revision.map(str::to_owned);
     tokio::task::spawn_blocking(move || desired_all(&owned, revision.as_deref()))
@@ -89,7 +116,7 @@ async fn desired_all_blocking(
             config
                 .environments
                 .iter()
-                .map(|_| Err(format!("rendering failed: {e}")))
+                .map(|_| (Err(format!("rendering failed: {e}")), None))
                 .collect()
         })
 }
@@ -102,6 +129,23 @@ fn unobservable(state: &mut EnvState, error: String) {
 
 async fn observe_env(
     env: &EnvConfig,
+    (desired, git_error): Rendered,
+    kubeconfig: &Result<Option<kube::config::Kubeconfig>, String>,
+) -> Observed {
+    let mut observed = observe_rendered(env, desired, kubeconfig).await;
+    if let Some(git) = git_error {
+        // The Git error first: it is why everything else may be out of date.
+        let state = &mut observed.state;
+        state.error = Some(match state.error.take() {
+            Some(other) => format!("{git}; {other}"),
+            None => git,
+        });
+    }
+    observed
+}
+
+async fn observe_rendered(
+    env: &EnvConfig,
     desired: Result<Desired, String>,
     kubeconfig: &Result<Option<kube::config::Kubeconfig>, String>,
 ) -> Observed {
@@ -109,7 +153,17 @@ async fn observe_env(
     let desired = match desired {
         Ok(d) => d,
         Err(e) => {
-            unobservable(&mut state, e);
+            unobservable(&mut state, e.clone());
+            // What the cluster holds (synced revision, pause, hold, history) is still shown.
+            if let Ok(kubeconfig) = kubeconfig
+                && let Ok(cluster) = Cluster::connect(kubeconfig.as_ref(), &env.context).await
+            {
+                fill_held(&mut state, env, &cluster).await;
+                state.error = Some(match state.error.take() {
+                    Some(other) if other != e => format!("{e}; {other}"),
+                    _ => e,
+                });
+            }
             return Observed { state };
         }
     };
@@ -202,7 +256,7 @@ pub async fn observe_all(config: &Config) -> Vec<Observed> {
     let kubeconfig =
         cluster::load_kubeconfig(config.kubeconfig.as_deref()).map_err(|e| e.to_string());
     // Capacity 1: the renderer runs at most one env ahead of the observations it feeds.
-    let (tx, mut rendered) = mpsc::channel::<(usize, Result<Desired, String>)>(1);
+    let (tx, mut rendered) = mpsc::channel::<(usize, Rendered)>(1);
     let owned = config.clone();
     let renderer = tokio::task::spawn_blocking(move || {
         render_each(&owned, None, |i, d| tx.blocking_send((i, d)).is_ok());
@@ -254,7 +308,7 @@ pub async fn observe_one(config: &Config, env: &EnvConfig, revision: Option<&str
         .await
         .into_iter()
         .next()
-        .unwrap_or_else(|| Err(format!("unknown env {}", env.name)));
+        .unwrap_or_else(|| (Err(format!("unknown env {}", env.name)), None));
     let kubeconfig =
         cluster::load_kubeconfig(config.kubeconfig.as_deref()).map_err(|e| e.to_string());
     observe_env(env, desired, &kubeconfig).await

@@ -6,11 +6,19 @@
 //! tags mirror the remote's. A clone is built in a `.partial-<pid>` sibling and renamed into place
 //! only once the first fetch succeeded, so an interrupted clone never looks like a valid cache.
 //!
+//! One clone per remote per process and one fetch at a time per repository: every env task
+//! of a console opens the same remote, and without [`repo_lock`] they all cloned into one
+//! `.partial-<pid>` folder and their fetches collided on the branch's `.lock` file. The lock is
+//! per path (other repositories are not held up); a clone that waited finds the finished
+//! clone in place and opens it.
+//!
 //! Credentials are never stored: ssh URLs ask the ssh-agent, http(s) URLs ask git's credential
 //! helpers (the user's git config). libgit2 calls the credential callback again after every
 //! rejection, so attempts are bounded and the final error says what was tried.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use git2::{AutotagOption, Cred, CredentialType, FetchOptions, RemoteCallbacks, Repository};
 
@@ -21,13 +29,40 @@ pub(crate) const REMOTE: &str = "origin";
 /// Attempts per fetch before giving up on credentials.
 const MAX_AUTH_ATTEMPTS: usize = 3;
 
-/// Clones `url` bare into `dest` (which must not exist) and fetches `branch` and the tags.
+/// The process-wide lock of the repository at `path` (created on first use).
+fn repo_lock(path: &Path) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+    let key = path.components().collect::<PathBuf>();
+    let mut locks = LOCKS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    locks.entry(key).or_default().clone()
+}
+
+/// Holds `lock`; a panic of a previous holder leaves nothing half-done that matters here (git
+/// itself keeps the repository consistent), so a poisoned lock is taken over.
+fn hold(lock: &Mutex<()>) -> MutexGuard<'_, ()> {
+    lock.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Clones `url` bare into `dest` and fetches `branch` and the tags; when another task of this
+/// process cloned it meanwhile, opens that clone instead.
 pub(crate) fn clone_bare(
     url: &str,
     transport: Transport,
     dest: &Path,
     branch: &str,
 ) -> Result<Repository, Error> {
+    let lock = repo_lock(dest);
+    let _clone = hold(&lock);
+    if dest.exists() {
+        return Repository::open_bare(dest).map_err(|source| Error::Open {
+            path: dest.to_path_buf(),
+            source,
+        });
+    }
     let partial = dest.with_file_name(format!(
         "{}.partial-{}",
         dest.file_name()
@@ -106,6 +141,8 @@ pub(crate) fn fetch(
         url: url.to_owned(),
         message,
     };
+    let lock = repo_lock(repo.path());
+    let _fetch = hold(&lock);
     let mut remote = repo
         .find_remote(REMOTE)
         .or_else(|_| repo.remote(REMOTE, url))
@@ -214,6 +251,48 @@ fn remove_dir(path: &Path) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A repository with one commit on `main`, and its `file://` URL.
+    fn origin(dir: &Path) -> String {
+        let repo = Repository::init(dir).unwrap();
+        std::fs::write(dir.join("a.yaml"), "a: 1\n").unwrap();
+        let mut index = repo.index().unwrap();
+        index.add_path(Path::new("a.yaml")).unwrap();
+        let tree = repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = git2::Signature::now("t", "t@example.com").unwrap();
+        repo.commit(Some("refs/heads/main"), &sig, &sig, "one", &tree, &[])
+            .unwrap();
+        format!("file://{}", dir.display())
+    }
+
+    #[test]
+    fn concurrent_clones_and_fetches_of_one_remote_all_succeed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = origin(&tmp.path().join("origin"));
+        let dest = tmp.path().join("cache").join("mirror.git");
+        let results: Vec<Result<(), String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        let repo = clone_bare(&url, Transport::Other, &dest, "main")
+                            .map_err(|e| e.to_string())?;
+                        for _ in 0..5 {
+                            fetch(&repo, &url, Transport::Other, "main")
+                                .map_err(|e| e.to_string())?;
+                        }
+                        Ok(())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let leftovers: Vec<_> = std::fs::read_dir(dest.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("mirror.git")]);
+    }
 
     #[test]
     fn credential_attempts_are_bounded() {

@@ -33,6 +33,7 @@ fn env_config(name: &str, namespace: &str) -> EnvConfig {
         prune: false,
         protected: false,
         auto_rollback: false,
+        allow_empty: false,
         promote_from: None,
         renderer: None,
         ignore_differences: Vec::new(),

@@ -18,6 +18,10 @@
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
 //! - `install_cli`: help text on every argument, bash/zsh/fish completions, man pages, `kubectl driftdeck` as a plugin
 //! - `install_doctor`: `doctor` passes on the demo, names the verb a view-only user lacks, names a dead context's address
+//! - `faults_convergence`: commits at a steady pace under 503s, watch drops and latency apply in
+//!   order, once, and converge (scaled up by `scripts/fault-soak.sh`)
+//! - `faults_visible`: a Git remote gone shows in `status` with the last good revision; an empty
+//!   render is refused with exit 1
 //! - `held_state`: ConfigMap/Lease cluster-held state against the sandbox; status/history/diff of it
 //! - `git_remote_ssh`, `git_remote_https`: real Git servers on loopback (OpenSSH sshd + ssh-agent + known_hosts; git http-backend behind TLS + basic auth + a credential helper): clone, fetch, push a promotion; unknown host key and wrong password fail in one line
 //! - `git_remote_support`: those servers (required tools fail loudly), watchdog-guarded processes
@@ -64,6 +68,8 @@ mod driver;
 mod git_remote_https;
 mod git_remote_ssh;
 mod git_remote_support;
+mod faults_convergence;
+mod faults_visible;
 mod health;
 mod held_state;
 mod install_cli;

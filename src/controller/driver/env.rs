@@ -48,7 +48,12 @@ const FLUSH_WAIT: Duration = Duration::from_secs(10);
 /// Results of jobs, back on the env task.
 pub(super) enum Msg {
     Event(Event),
-    Git(Result<Option<GitChange>, String>),
+    /// A Git poll's result; `fetched`: it fetched from the remote (only such a poll clears a
+    /// fetch error: the cheap local polls in between cannot tell whether the remote is back).
+    Git {
+        fetched: bool,
+        result: Result<Option<GitChange>, String>,
+    },
     Live {
         generation: u64,
         result: Result<LiveObs, String>,
@@ -85,6 +90,10 @@ pub(super) struct EnvTask {
     git_busy: bool,
     git_seen: bool,
     git_error: Option<String>,
+    /// `git_error` came from a fetch.
+    git_error_fetch: bool,
+    /// When Git last answered (the age of the data shown while it fails).
+    git_ok_at: Option<Timestamp>,
     last_fetch: Option<Instant>,
     live_busy: bool,
     /// A new head waiting for a state read that started after it was seen, so a pause or
@@ -131,6 +140,7 @@ impl EnvTask {
             auto_rollback: env.auto_rollback,
             protected: env.protected,
             validation_timeout: shared.config.validation_timeout,
+            allow_empty: env.allow_empty,
         };
         let engine = Engine::new(
             env.name.clone(),
@@ -158,6 +168,8 @@ impl EnvTask {
             git_busy: false,
             git_seen: false,
             git_error: None,
+            git_error_fetch: false,
+            git_ok_at: None,
             last_fetch: None,
             live_busy: false,
             pending_git: None,
@@ -306,12 +318,15 @@ impl EnvTask {
                     }
                 }
             }
-            Msg::Git(result) => {
+            Msg::Git { fetched, result } => {
                 self.git_busy = false;
+                if result.is_ok() && (fetched || !self.git_error_fetch) {
+                    self.git_error = None;
+                    self.git_ok_at = Some(Timestamp::now());
+                }
                 match result {
-                    Ok(None) => self.git_error = None,
+                    Ok(None) => {}
                     Ok(Some(change)) => {
-                        self.git_error = None;
                         if self.loaded && self.cluster.is_some() {
                             self.pending_git = Some((Instant::now(), change));
                             if self.state_busy {
@@ -325,7 +340,8 @@ impl EnvTask {
                     }
                     Err(e) => {
                         tracing::warn!(env = %self.env.name, "git: {e}");
-                        self.git_error = Some(e);
+                        self.git_error_fetch = fetched;
+                        self.git_error = Some(self.git_error_text(&e));
                     }
                 }
             }
@@ -541,6 +557,18 @@ impl EnvTask {
             Effect::Audit { action, detail } => {
                 self.shared.audit(Some(&self.env.name), &action, &detail);
             }
+        }
+    }
+
+    /// A Git failure as shown: the error, and which revision is still shown and since when.
+    fn git_error_text(&self, error: &str) -> String {
+        match (&self.head_sha, self.git_ok_at) {
+            (Some(sha), Some(at)) => format!(
+                "{error} (showing the last good revision {}, read at {})",
+                crate::model::short_sha(sha),
+                at.strftime("%H:%M:%S UTC")
+            ),
+            _ => error.to_owned(),
         }
     }
 

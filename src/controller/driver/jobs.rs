@@ -132,7 +132,7 @@ pub(super) async fn observe_live(
     desired: Arc<Desired>,
 ) -> Result<LiveObs, String> {
     let work = async {
-        let live = list_retried(&cluster, &env, &desired, 3)
+        let live = list_live(&cluster, &env, &desired.rendered.manifests)
             .await
             .map_err(|e| e.to_string())?;
         let predicted = predict(&cluster, &desired.rendered.manifests, &live).await;
@@ -152,23 +152,6 @@ pub(super) async fn observe_live(
             env.context,
             OBSERVE_TIMEOUT.as_secs()
         )),
-    }
-}
-
-/// `list_live`, again (up to `attempts` times) while it fails transiently: it makes a dozen
-/// requests, so a flaky server fails many more lists than requests.
-pub(super) async fn list_retried(
-    cluster: &Cluster,
-    env: &EnvConfig,
-    desired: &Desired,
-    attempts: u32,
-) -> Result<super::super::LiveSet, cluster::Error> {
-    let mut attempt = 1;
-    loop {
-        match list_live(cluster, env, &desired.rendered.manifests).await {
-            Err(e) if e.is_transient() && attempt < attempts => attempt += 1,
-            result => return result,
-        }
     }
 }
 
@@ -193,8 +176,8 @@ fn cluster_failure(e: &cluster::Error) -> ApplyFailure {
     }
 }
 
-/// `Effect::Apply`: render the whole revision first (a render error applies nothing), apply
-/// it in kind order, then prune — never when the render is empty.
+/// `Effect::Apply`: render the whole revision first (a render error applies nothing), refuse
+/// an empty render unless the env allows it, apply in kind order, then prune.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn apply(
     shared: Arc<Shared>,
@@ -206,7 +189,7 @@ pub(super) async fn apply(
     revision: String,
     prune: bool,
 ) -> Msg {
-    let mut warnings = Vec::new();
+    let warnings = Vec::new();
     let rendered = match head {
         Some(d) => Ok(d),
         None => render_at(&shared, &env, &source, revision).await,
@@ -223,7 +206,7 @@ pub(super) async fn apply(
                     transient: true,
                     changed: 0,
                 }),
-                Some(c) => apply_and_prune(c, &env, &d, prune, &mut warnings).await,
+                Some(c) => apply_and_prune(c, &env, &d, prune).await,
             };
             (result, Some(d))
         }
@@ -274,27 +257,31 @@ async fn apply_and_prune(
     env: &EnvConfig,
     desired: &Desired,
     prune: bool,
-    warnings: &mut Vec<String>,
 ) -> Result<ApplyReport, ApplyFailure> {
+    if desired.rendered.manifests.is_empty() && !env.allow_empty {
+        return Err(ApplyFailure {
+            reason: FailureReason::Render(format!(
+                "{} at {} renders no objects; an empty render is refused so a broken overlay \
+                 cannot empty the env (set allow_empty: true on the env in driftdeck.yaml to \
+                 allow it)",
+                env.name,
+                crate::model::short_sha(&desired.revision.sha)
+            )),
+            transient: false,
+        });
+    }
     let mut changed = apply_env(cluster, env, desired)
         .await
         .map_err(|e| e.failure())?;
     if prune {
-        if desired.rendered.manifests.is_empty() {
-            warnings.push(format!(
-                "{} at {} renders no objects: prune skipped so an empty render cannot delete \
-                 everything (allowEmpty guard)",
-                env.name,
-                crate::model::short_sha(&desired.revision.sha)
-            ));
-        } else {
-            changed += prune_extra(cluster, env, desired)
-                .await
-                .map_err(|f| ApplyFailure {
-                    changed: f.changed + changed,
-                    ..f
-                })?;
-        }
+        // An empty render reaches here only with `allow_empty: true` (refused above
+        // otherwise): the operator asked for an empty env, so prune empties it.
+        changed += prune_extra(cluster, env, desired)
+            .await
+            .map_err(|f| ApplyFailure {
+                changed: f.changed + changed,
+                ..f
+            })?;
     }
     Ok(ApplyReport {
         changed,
@@ -308,7 +295,7 @@ async fn prune_extra(
     env: &EnvConfig,
     desired: &Desired,
 ) -> Result<usize, ApplyFailure> {
-    let live = list_retried(cluster, env, desired, 10)
+    let live = list_live(cluster, env, &desired.rendered.manifests)
         .await
         .map_err(|e| cluster_failure(&e))?;
     let mut deleted = 0;
@@ -320,7 +307,8 @@ async fn prune_extra(
         if kind.is_empty() || name.is_empty() {
             continue;
         }
-        retry_transient(|| cluster.delete(api_version, kind, namespace, name))
+        cluster
+            .delete(api_version, kind, namespace, name)
             .await
             .map_err(|e| cluster_failure(&e))?;
         tracing::info!(env = %env.name, %kind, %name, "pruned");

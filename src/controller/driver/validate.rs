@@ -38,7 +38,7 @@ pub(super) async fn poll(
 ) {
     let Some(cluster) = cluster else { return };
     loop {
-        match super::jobs::list_retried(&cluster, &env, &desired, 5).await {
+        match crate::controller::list_live(&cluster, &env, &desired.rendered.manifests).await {
             Ok(live) => {
                 let health = validation_health(&desired, &live);
                 let at = Timestamp::now();

@@ -28,7 +28,7 @@ impl fmt::Display for OpId {
 pub struct RenderSummary {
     /// sha256 of the canonical render (what `HistoryEntry::render_digest` records).
     pub digest: String,
-    /// Number of objects rendered; 0 arms the allowEmpty prune guard.
+    /// Number of objects rendered; 0 fails the operation unless the env sets `allow_empty`.
     pub resources: usize,
 }
 
@@ -141,7 +141,7 @@ impl Event {
 pub enum Effect {
     /// Render the env at `revision` (fully, before touching the cluster) and server-side apply
     /// it (kind order, field manager `driftdeck`, tracking label/annotations), then prune if
-    /// `prune` — never when the render is empty. Answer with `Applied`.
+    /// `prune`; an empty render fails unless the env sets `allow_empty`. Answer with `Applied`.
     Apply {
         op: OpId,
         revision: String,

@@ -23,9 +23,12 @@
 //!   auto-sync can race it; a rollback that then fails keeps the hold.
 //! - Validation failure of a Rollback/AutoRollback never triggers another rollback.
 //!
-//! - A failed operation (including one whose transient retries ran out) bans its revision
-//!   from automation; the cluster coming back does not retry it, a new commit or a manual
-//!   sync does (Argo CD's retry limit behaves the same way).
+//! - A failed operation bans its revision from automation (a new commit or a manual sync
+//!   lifts it) — except one whose transient retries ran out: a revision is never skipped for
+//!   a flaky cluster, automation tries it again after a backoff (5 s doubling up to 3 min).
+//!   Identical failures in a row are recorded once, with a count (see `operation.rs`).
+//! - After an apply, self-heal waits for the next live observation: the one before the apply
+//!   finished still shows the drift the apply removed.
 //! - A `Running` entry is reaped as `Interrupted` when no console holds the Lease, when its
 //!   console was seen holding the Lease and no longer does, or when it is older than
 //!   `validation_timeout` + [`ORPHAN_GRACE`] and its console does not hold the Lease.

@@ -5,12 +5,23 @@
 //!
 //! Imports only `crate::model` and sibling engine files. Every step is a reaction to an event;
 //! nothing here waits.
+//!
+//! Decisions: an empty render fails its operation (a `Render` failure, so the revision is
+//! rejected and automation never loops on it) unless the env sets `allow_empty`, which then
+//! applies and prunes like any other render (Argo CD's `allowEmpty`). A failure identical to
+//! the previous one (same revision, same reason) is recorded once: the first failure's history
+//! entry is updated with the new finish time and a count in its failure text (`… (failed 4
+//! times in a row)`), no new entry and no new audit line are written; the audit log gets one
+//! line with the total when the streak ends. The repeated attempt writes no `Running` entry,
+//! so a streak never floods the 50-entry history. A transient failure that outlasts the
+//! operation's retries does not reject its revision: automation tries it again after the
+//! streak's backoff (5 s doubling up to 3 min) instead of skipping it.
 
 use jiff::Timestamp;
 
 use super::event::{ApplyFailure, ApplyReport, CommitReport, Effect, OpId};
 use super::policy::{RETRY_LIMIT, retry_delay};
-use super::reconciler::{Engine, Head, Operation, Phase, later};
+use super::reconciler::{Engine, FailureStreak, Head, Operation, Phase, later};
 use crate::model::{
     FailureReason, Health, HealthCode, HistoryEntry, Hold, Notice, OperationKind, OperationResult,
     short_sha,
@@ -29,7 +40,7 @@ impl Engine {
     ) {
         let id = OpId(self.next_op);
         self.next_op += 1;
-        let mut prune = prune.unwrap_or(self.policy.prune);
+        let prune = prune.unwrap_or(self.policy.prune);
         let head = self.head.as_ref().filter(|h| h.revision == revision);
         let (digest, render_error, empty) = match head {
             Some(Head { render: Ok(r), .. }) => (r.digest.clone(), None, r.resources == 0),
@@ -48,19 +59,26 @@ impl Engine {
             resources_changed: 0,
             failure: None,
         };
+        // A retry of the revision that just failed: recorded only if it ends differently.
+        let repeat = self
+            .streak
+            .as_ref()
+            .is_some_and(|s| s.revision == revision && s.kind == kind);
         fx.push(Effect::Notify(Notice::OperationStarted {
             env: self.env.clone(),
             op: kind,
             revision: revision.clone(),
         }));
-        fx.push(Effect::Audit {
-            action: kind.to_string(),
-            detail: format!(
-                "{}: started {id} at {} (prune {prune})",
-                self.env,
-                short_sha(&revision)
-            ),
-        });
+        if !repeat {
+            fx.push(Effect::Audit {
+                action: kind.to_string(),
+                detail: format!(
+                    "{}: started {id} at {} (prune {prune})",
+                    self.env,
+                    short_sha(&revision)
+                ),
+            });
+        }
         self.op = Some(Operation {
             id,
             kind,
@@ -75,7 +93,9 @@ impl Engine {
             revert_from: None,
             last_health: None,
         });
-        self.upsert(entry);
+        if !repeat {
+            self.upsert(entry);
+        }
         if let Some(error) = render_error {
             // Never a partial apply: the whole revision must render first.
             self.reject(&revision, None);
@@ -87,17 +107,11 @@ impl Engine {
             );
             return;
         }
-        if prune && empty {
-            prune = false;
-            if let Some(op) = self.op.as_mut() {
-                op.prune = false;
-            }
-            fx.push(self.warn(format!(
-                "{} at {} renders no objects: prune skipped so an empty render cannot delete \
-                 everything (allowEmpty guard)",
-                self.env,
-                short_sha(&revision)
-            )));
+        if empty && !self.policy.allow_empty {
+            self.reject(&revision, None);
+            let reason = FailureReason::Render(empty_render_reason(&self.env, &revision));
+            self.finish(OperationResult::Failed, Some(reason), at, fx);
+            return;
         }
         fx.push(Effect::Apply {
             op: id,
@@ -118,6 +132,14 @@ impl Engine {
         if matches!(op.phase, Phase::Validating { .. }) {
             fx.push(Effect::StopValidation { op: op.id });
         }
+        if let Some(entry) = self.repeat_failure(&op, result, failure.as_ref(), at) {
+            fx.push(Effect::Notify(Notice::OperationFinished {
+                env: self.env.clone(),
+                entry,
+            }));
+            return Some(op);
+        }
+        self.end_streak(&op, result, failure.as_ref(), at, fx);
         let entry = HistoryEntry {
             id: op.entry_id.clone(),
             op: op.kind,
@@ -170,6 +192,7 @@ impl Engine {
                 let deadline = later(at, self.policy.validation_timeout);
                 op.phase = Phase::Validating { deadline };
                 let op = op.clone();
+                self.live_stale = true;
                 self.set_synced(&op.revision);
                 if let Some(mut entry) = self.held.entry(&op.entry_id).cloned() {
                     entry.render_digest.clone_from(&op.render_digest);
@@ -212,7 +235,9 @@ impl Engine {
             Err(failure) => {
                 op.changed += failure.changed;
                 let revision = op.revision.clone();
-                self.reject(&revision, None);
+                if !failure.transient {
+                    self.reject(&revision, None);
+                }
                 self.finish(OperationResult::Failed, Some(failure.reason), at, fx);
             }
         }
@@ -358,5 +383,98 @@ impl Engine {
                 );
             }
         }
+    }
+}
+
+impl Engine {
+    /// The same failure as the streak's last one: counts it on the streak's history entry and
+    /// returns that entry; `None` when this failure is to be recorded as usual.
+    fn repeat_failure(
+        &mut self,
+        op: &Operation,
+        result: OperationResult,
+        failure: Option<&FailureReason>,
+        at: Timestamp,
+    ) -> Option<HistoryEntry> {
+        let reason = failure.filter(|_| result == OperationResult::Failed)?;
+        let streak = self
+            .streak
+            .as_mut()
+            .filter(|s| s.kind == op.kind && s.revision == op.revision && s.reason == *reason)?;
+        let mut entry = self.held.entry(&streak.entry_id).cloned()?;
+        streak.count += 1;
+        streak.attempts += 1;
+        streak.retry_at = later(at, retry_delay(streak.attempts));
+        entry.finished = Some(at);
+        entry.failure = Some(counted(reason, streak.count));
+        self.upsert(entry.clone());
+        Some(entry)
+    }
+
+    /// Ends the current streak (audited once with its count when it repeated) and, for a new
+    /// failure, starts one at `op`'s history entry.
+    fn end_streak(
+        &mut self,
+        op: &Operation,
+        result: OperationResult,
+        failure: Option<&FailureReason>,
+        at: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        let old = self.streak.take();
+        if let Some(old) = old.as_ref().filter(|o| o.count > 1) {
+            fx.push(Effect::Audit {
+                action: "failure-repeated".into(),
+                detail: format!(
+                    "{}: {} at {} failed {} times in a row: {}",
+                    self.env,
+                    old.entry_id,
+                    short_sha(&old.revision),
+                    old.count,
+                    old.reason
+                ),
+            });
+        }
+        if let (OperationResult::Failed, Some(reason)) = (result, failure) {
+            let attempts = old
+                .filter(|o| o.revision == op.revision)
+                .map_or(1, |o| o.attempts + 1);
+            self.streak = Some(FailureStreak {
+                kind: op.kind,
+                revision: op.revision.clone(),
+                reason: reason.clone(),
+                count: 1,
+                attempts,
+                entry_id: op.entry_id.clone(),
+                retry_at: later(at, retry_delay(attempts)),
+            });
+        }
+    }
+}
+
+/// Why an empty render is refused, and how to allow it.
+fn empty_render_reason(env: &str, revision: &str) -> String {
+    format!(
+        "{env} at {} renders no objects; an empty render is refused so a broken overlay cannot \
+         empty the env (set allow_empty: true on the env in driftdeck.yaml to allow it)",
+        short_sha(revision)
+    )
+}
+
+/// `reason` with the streak's count appended to its text.
+fn counted(reason: &FailureReason, count: u32) -> FailureReason {
+    let with = |text: &String| format!("{text} (failed {count} times in a row)");
+    match reason {
+        FailureReason::Git(t) => FailureReason::Git(with(t)),
+        FailureReason::Render(t) => FailureReason::Render(with(t)),
+        FailureReason::ClusterUnreachable(t) => FailureReason::ClusterUnreachable(with(t)),
+        FailureReason::Apply(t) => FailureReason::Apply(with(t)),
+        FailureReason::PruneRefused(t) => FailureReason::PruneRefused(with(t)),
+        FailureReason::ValidationTimeout(t) => FailureReason::ValidationTimeout(with(t)),
+        FailureReason::Degraded(t) => FailureReason::Degraded(with(t)),
+        FailureReason::Refused(t) => FailureReason::Refused(with(t)),
+        FailureReason::ReadOnly(t) => FailureReason::ReadOnly(with(t)),
+        FailureReason::Conflict(t) => FailureReason::Conflict(with(t)),
+        FailureReason::Interrupted(t) => FailureReason::Interrupted(with(t)),
     }
 }

@@ -33,6 +33,8 @@ pub struct Policy {
     pub protected: bool,
     /// How long a synced env has to become Healthy.
     pub validation_timeout: Duration,
+    /// A render with no objects may be applied (and pruned to); off, it fails its operation.
+    pub allow_empty: bool,
 }
 
 impl Default for Policy {
@@ -45,6 +47,7 @@ impl Default for Policy {
             auto_rollback: false,
             protected: false,
             validation_timeout: Duration::from_secs(300),
+            allow_empty: false,
         }
     }
 }

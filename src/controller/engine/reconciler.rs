@@ -87,6 +87,24 @@ pub(super) struct Operation {
     pub last_health: Option<Health>,
 }
 
+/// Identical failures in a row: one history entry (its failure text carries the count) and
+/// the automation backoff before the next attempt at the same revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FailureStreak {
+    pub kind: OperationKind,
+    pub revision: String,
+    /// The reason as the operation failed with it, before the count was added.
+    pub reason: FailureReason,
+    pub count: u32,
+    /// Failures of this revision in a row, whatever their reasons: the backoff grows with
+    /// these, so a failure whose text changes each time still backs off.
+    pub attempts: u32,
+    /// The history entry that records the whole streak.
+    pub entry_id: String,
+    /// Automation does not start this revision again before this.
+    pub retry_at: Timestamp,
+}
+
 /// One environment's reconcile engine. See the module docs of `controller::engine`.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -110,6 +128,12 @@ pub struct Engine {
     pub(super) next_op: u64,
     pub(super) last_heal: Option<Timestamp>,
     pub(super) heal_wake: Option<Timestamp>,
+    /// An apply finished since the last live observation: the live facts describe the
+    /// pre-apply state, so automation waits for the next observation instead of "healing"
+    /// drift that the apply already removed.
+    pub(super) live_stale: bool,
+    pub(super) streak: Option<FailureStreak>,
+    pub(super) streak_wake: Option<Timestamp>,
     /// Every console seen holding the Lease: one that held it and no longer does has died or
     /// lost it, so its `Running` operation is over.
     pub(super) seen_holders: BTreeSet<String>,
@@ -142,6 +166,9 @@ impl Engine {
             next_op: 1,
             last_heal: None,
             heal_wake: None,
+            live_stale: false,
+            streak: None,
+            streak_wake: None,
             seen_holders: BTreeSet::new(),
         }
     }
@@ -168,6 +195,7 @@ impl Engine {
                 revision, render, ..
             } => self.head = Some(Head { revision, render }),
             Event::LiveObserved { drift, health, .. } => {
+                self.live_stale = false;
                 self.live = Live::Observed { drift, health, at }
             }
             Event::LiveUnavailable { error, .. } => self.live = Live::Unavailable { error, at },
@@ -247,6 +275,9 @@ impl Engine {
         }
         if self.heal_wake.is_some_and(|t| t <= at) {
             self.heal_wake = None;
+        }
+        if self.streak_wake.is_some_and(|t| t <= at) {
+            self.streak_wake = None;
         }
         self.tick_operation(at, fx);
     }
@@ -395,6 +426,18 @@ impl Engine {
         if self.held.is_rejected(revision, Some(&render.digest)) {
             return;
         }
+        // The same revision failed just now (transiently: otherwise it is rejected): retry it
+        // only after the streak's backoff, 5 s doubling up to 3 min (Argo CD's default).
+        if let Some(streak) = self.streak.as_ref().filter(|s| s.revision == *revision)
+            && streak.retry_at > at
+        {
+            let when = streak.retry_at;
+            if self.streak_wake != Some(when) {
+                self.streak_wake = Some(when);
+                fx.push(Effect::WakeAt(when));
+            }
+            return;
+        }
         let revision = revision.clone();
         let synced = self.held.synced_revision.as_deref() == Some(revision.as_str());
         if self.policy.auto_sync && !synced {
@@ -403,7 +446,9 @@ impl Engine {
         }
         let fixable =
             drift.missing + drift.modified + if self.policy.prune { drift.extra } else { 0 };
-        if self.policy.self_heal && synced && fixable > 0 {
+        // Drift read before the last apply finished is not drift from it: wait for the
+        // observation of the post-apply state.
+        if self.policy.self_heal && synced && fixable > 0 && !self.live_stale {
             if let Some(next) = self.last_heal.map(|t| later(t, SELF_HEAL_INTERVAL))
                 && next > at
             {

@@ -41,7 +41,10 @@ impl EnvTask {
             })
             .await
             .unwrap_or_else(|e| Err(format!("git task failed: {e}")));
-            Msg::Git(result)
+            Msg::Git {
+                fetched: fetch,
+                result,
+            }
         });
     }
 

@@ -2,10 +2,12 @@
 //! time is an offset in seconds from a fixed instant. Each file covers one area of the brief:
 //! `sync` (manual sync, validation, retries), `automation` (auto-sync, self-heal, pause),
 //! `rollback` (auto-rollback, rollback, hold, revert), `commands` (admission, read-only, busy,
-//! audit), `state` (restart, lease, cluster-held writes), `promotion`.
+//! audit), `state` (restart, lease, cluster-held writes), `promotion`, `faults` (backoff and
+//! record-once of repeated failures, empty renders, the observation after an apply).
 
 mod automation;
 mod commands;
+mod faults;
 mod promotion;
 mod rollback;
 mod state;

@@ -202,11 +202,25 @@ fn retry_after_a_transient_failure_can_succeed() {
 }
 
 #[test]
-fn empty_render_never_prunes() {
+fn empty_render_fails_with_its_reason_unless_allowed() {
     let mut h = H::ready(auto());
     let fx = h.git_digest("c2", "d-empty", 0);
-    assert!(!applies(&fx)[0].2, "prune off for an empty render");
-    assert!(warnings(&fx)[0].contains("allowEmpty"));
+    assert!(applies(&fx).is_empty(), "an empty render is never applied");
+    let done = finished(&fx);
+    assert_eq!(done[0].result, OperationResult::Failed);
+    let reason = done[0].failure.as_ref().unwrap().to_string();
+    assert!(reason.contains("renders no objects"), "{reason}");
+    assert!(reason.contains("allow_empty: true"), "{reason}");
+
+    let mut h = H::ready(Policy {
+        allow_empty: true,
+        ..auto()
+    });
+    let fx = h.git_digest("c2", "d-empty", 0);
+    assert!(
+        applies(&fx)[0].2,
+        "allowed: applied and pruned like any render"
+    );
 }
 
 #[test]
