@@ -132,6 +132,12 @@ pub struct SyncArgs {
     pub dry_run: bool,
     #[arg(long)]
     pub prune: bool,
+    /// Type the env's name to confirm a protected env.
+    #[arg(long, value_name = "ENV")]
+    pub confirm: Option<String>,
+    /// Deploy a revision automation skips (held by a rollback or failed) anyway.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +186,9 @@ pub struct ResumeArgs {
     pub env: Option<String>,
     #[arg(long)]
     pub all: bool,
+    /// Type each protected env's name to confirm it (repeat for several).
+    #[arg(long, value_name = "ENV")]
+    pub confirm: Vec<String>,
 }
 
 #[derive(Debug, Args)]
