@@ -132,7 +132,7 @@ fn promote_dev_to_staging_on_the_demo_is_one_commit_touching_only_staging() {
     assert_eq!(source.resolve(Some("HEAD^")).unwrap().sha, before);
     let commit = source.commit(&head).unwrap();
     assert_eq!(commit.files, vec!["overlays/staging/kustomization.yaml"]);
-    assert_eq!(commit.author, "Ops Bot");
+    assert_eq!(commit.author, crate::publish::configured_user("Ops Bot"));
 
     // The file changed in one line: comments, order and the rest are kept.
     let read = |rev: &str| {
