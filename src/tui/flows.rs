@@ -202,6 +202,19 @@ pub fn pause_resume(view: &mut ViewState, snap: &Snapshot, env: &str) -> Option<
     }
 }
 
+/// The emergency stop key: pause every env at once, no dialog (stopping automation is always
+/// safe); every console and controller shows the ALL PAUSED banner from cluster-held state.
+pub fn pause_all(view: &mut ViewState, snap: &Snapshot) -> Option<Command> {
+    if refused_read_only(view, snap, "pause --all") {
+        return None;
+    }
+    view.toast("EMERGENCY STOP: pausing ALL environments".to_owned());
+    Some(Command::Pause {
+        target: EnvTarget::All,
+        reason: "emergency stop from the console".to_owned(),
+    })
+}
+
 pub fn resume(view: &mut ViewState, snap: &Snapshot, target: EnvTarget) {
     let (title, mut lines) = match &target {
         EnvTarget::All => (

@@ -642,3 +642,17 @@ fn our_own_lease_is_not_shown_as_held_by_someone() {
     assert!(!view.holds_lease("carol@ops-1/42421"));
     assert!(!view.holds_lease("carol@ops-1"));
 }
+
+#[test]
+fn bang_is_the_emergency_stop_for_every_env_without_a_dialog() {
+    let snap = fixtures::demo_healthy();
+    let mut view = fixtures::view_on_env(0);
+    assert_eq!(
+        press(&mut view, &snap, '!'),
+        Some(Command::Pause {
+            target: EnvTarget::All,
+            reason: "emergency stop from the console".into()
+        })
+    );
+    assert!(view.dialog.is_none());
+}
