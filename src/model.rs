@@ -358,6 +358,10 @@ pub enum FailureReason {
     Refused(String),
     #[error("read-only: {0}")]
     ReadOnly(String),
+    /// A guard of the env's policy (protected, `promote_from`, a held or failed revision) was
+    /// not satisfied; the text says what would have happened and how to confirm it.
+    #[error("needs confirmation: {0}")]
+    NeedsConfirmation(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("interrupted: {0}")]
@@ -483,6 +487,10 @@ pub struct EnvState {
     pub pods: Vec<PodRow>,
     pub paused: Option<Pause>,
     pub hold: Option<Hold>,
+    /// Why automation is not deploying the head, and how to end it (pause, hold, a failed
+    /// revision auto-sync skips); `None` when automation is free to act.
+    #[serde(default)]
+    pub automation: Option<String>,
     /// `user@host/pid` holding the env's Lease; `None` when unheld or expired.
     pub lease_holder: Option<String>,
     pub operation: Option<RunningOperation>,
@@ -515,6 +523,7 @@ impl EnvState {
             pods: Vec::new(),
             paused: None,
             hold: None,
+            automation: None,
             lease_holder: None,
             operation: None,
             history: Vec::new(),
@@ -575,6 +584,12 @@ pub enum Command {
         /// `None`: the env's configured prune policy.
         prune: Option<bool>,
         dry_run: bool,
+        /// The typed env name; a protected env needs it (`--confirm ENV`).
+        #[serde(default)]
+        confirm: Option<String>,
+        /// Deploy a held or failed revision anyway (`--force`, or the console's confirmation).
+        #[serde(default)]
+        force: bool,
     },
     Promote {
         from: String,
@@ -601,6 +616,9 @@ pub enum Command {
     },
     Resume {
         target: EnvTarget,
+        /// Typed env names; each protected env resumed needs its own.
+        #[serde(default)]
+        confirm: Vec<String>,
     },
     Refresh {
         env: Option<String>,
@@ -626,7 +644,7 @@ impl Command {
         match self {
             Command::Sync { env, .. } | Command::Rollback { env, .. } => Some(env),
             Command::Promote { to, .. } => Some(to),
-            Command::Pause { target, .. } | Command::Resume { target } => match target {
+            Command::Pause { target, .. } | Command::Resume { target, .. } => match target {
                 EnvTarget::One(env) => Some(env),
                 EnvTarget::All => None,
             },
@@ -750,6 +768,8 @@ mod tests {
             revision: None,
             prune: None,
             dry_run,
+            confirm: None,
+            force: false,
         };
         assert!(sync(false).is_mutating());
         assert!(!sync(true).is_mutating());

@@ -145,6 +145,12 @@ pub struct SyncArgs {
     /// Also delete managed objects that Git no longer has.
     #[arg(long)]
     pub prune: bool,
+    /// Type the env's name to confirm a protected env.
+    #[arg(long, value_name = "ENV")]
+    pub confirm: Option<String>,
+    /// Deploy a revision automation skips (held by a rollback or failed) anyway.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -203,6 +209,9 @@ pub struct ResumeArgs {
     /// Resume every configured env.
     #[arg(long)]
     pub all: bool,
+    /// Type each protected env's name to confirm it (repeat for several).
+    #[arg(long, value_name = "ENV")]
+    pub confirm: Vec<String>,
 }
 
 #[derive(Debug, Args)]

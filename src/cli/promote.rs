@@ -1,7 +1,9 @@
 //! `driftdeck promote FROM TO [--yes] [-m MSG] [--force] [--confirm TO]`: through the one
 //! controller (which checks FROM is Synced and Healthy, TO's confirmation, and writes the
 //! commit). Without `--yes` it prints the commit message and the rendered diff TO would get and
-//! changes nothing. It does not wait for TO to sync.
+//! changes nothing. It does not wait for TO to sync. A guard the controller's policy refuses
+//! (protected TO without `--confirm TO`, FROM not TO's `promote_from` without `--force`) exits 2
+//! with nothing committed.
 
 use std::time::Duration;
 
@@ -58,7 +60,8 @@ pub fn run(global: &GlobalArgs, args: PromoteArgs) -> CmdResult {
                     break Ok(());
                 }
                 Notice::Refused { env, reason } if env.as_deref().is_none_or(|e| e == args.to) => {
-                    break Err(Failure::Action(Some(reason.to_string())));
+                    // An unconfirmed guard (protected TO, `promote_from`) exits 2.
+                    break Err(session.refusal(&args.to, &reason));
                 }
                 _ => {}
             }

@@ -33,6 +33,8 @@ struct EnvOut<'a> {
     hold: Option<&'a Hold>,
     lease_holder: Option<&'a str>,
     error: Option<&'a str>,
+    /// Why automation does not deploy the head and how that ends; null when it is free to.
+    automation: Option<&'a str>,
     /// The Lease holder's running operation, if it publishes one.
     operation: Option<&'a RunningOperation>,
     context: &'a str,
@@ -57,6 +59,7 @@ impl<'a> From<&'a EnvState> for EnvOut<'a> {
             hold: e.hold.as_ref(),
             lease_holder: e.lease_holder.as_deref(),
             error: e.error.as_deref(),
+            automation: e.automation.as_deref(),
             operation: e.operation.as_ref(),
             context: &e.context,
             namespace: &e.namespace,
@@ -137,6 +140,9 @@ fn write_table(out: &mut impl Write, states: &[&EnvState]) -> std::io::Result<()
                 short_sha(&op.revision),
                 op.phase
             ));
+        }
+        if let Some(a) = &s.automation {
+            notes.push(a.clone());
         }
         if let Some(e) = &s.error {
             notes.push(format!("error: {e}"));

@@ -5,7 +5,11 @@
 //! controller down, which flushes cluster-held state before the process exits.
 //!
 //! Refusals (read-only, busy, protected) come from the controller, never from argument checks
-//! here. Exit codes per the CLI contract: 0 done, 1 failed or refused, 2 usage/config/connection.
+//! here: `--confirm ENV` and `--force` are passed through and the engine's policy
+//! (`controller::engine::policy`) decides. Exit codes per the CLI contract: 0 done, 1 failed or
+//! refused, 2 usage/config/connection — and 2 for a guard that was not confirmed
+//! ([`FailureReason::NeedsConfirmation`]): the engine's text says what would have happened and
+//! nothing was changed.
 
 use std::time::Duration;
 
@@ -87,6 +91,7 @@ impl Session {
             .env(env)
             .and_then(|e| e.error.clone());
         match (reason, error) {
+            (FailureReason::NeedsConfirmation(r), _) => Failure::Setup(r.clone()),
             (FailureReason::Refused(r), Some(error)) if r.contains("not read yet") => {
                 Failure::Setup(format!("{reason}\n{env}: {error}"))
             }
@@ -246,6 +251,8 @@ pub fn sync(global: &GlobalArgs, args: SyncArgs) -> CmdResult {
                 revision,
                 prune: args.prune.then_some(true),
                 dry_run: false,
+                confirm: args.confirm,
+                force: args.force,
             })
             .await?;
         let mut committed = Vec::new();
@@ -319,14 +326,12 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
         let to = resolve(&config, args.to).await?;
         let wait = operation_wait(&config);
         let mut session = Session::start(config, global.read_only, vec![args.env.clone()]);
-        // On the CLI the positional ENV is itself the typed confirmation.
-        let confirm = args.confirm.or_else(|| Some(args.env.clone()));
         session
             .send(Command::Rollback {
                 env: args.env.clone(),
                 to,
                 revert: args.revert,
-                confirm,
+                confirm: args.confirm,
             })
             .await?;
         let mut committed = Vec::new();
@@ -410,7 +415,11 @@ pub fn pause(global: &GlobalArgs, args: PauseArgs) -> CmdResult {
 pub fn resume(global: &GlobalArgs, args: ResumeArgs) -> CmdResult {
     let config = super::load_config(global)?;
     let (target, envs) = targets(&config, args.env, args.all)?;
-    toggle(global, config, envs, Command::Resume { target }, "resumed")
+    let command = Command::Resume {
+        target,
+        confirm: args.confirm,
+    };
+    toggle(global, config, envs, command, "resumed")
 }
 
 /// Pause or resume: one `Paused`/`Resumed` (or `Refused`) per env, then the state is flushed.
@@ -427,6 +436,7 @@ fn toggle(
         session.send(command).await?;
         let mut open: Vec<String> = envs.clone();
         let mut refused = Vec::new();
+        // Connection problems and unconfirmed guards: exit 2.
         let mut unreachable = Vec::new();
         let mut ok = Vec::new();
         let deadline = tokio::time::Instant::now() + SHORT_WAIT;

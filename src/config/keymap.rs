@@ -33,6 +33,7 @@ pub enum Action {
     Sync,
     Promote,
     PauseResume,
+    PauseAll,
     Rollback,
     Diff,
     Logs,
@@ -47,7 +48,7 @@ pub enum Action {
 
 impl Action {
     /// In help order.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::FocusNext,
         Action::FocusPrev,
         Action::Up,
@@ -61,6 +62,7 @@ impl Action {
         Action::Sync,
         Action::Promote,
         Action::PauseResume,
+        Action::PauseAll,
         Action::Rollback,
         Action::Diff,
         Action::Logs,
@@ -89,6 +91,7 @@ impl Action {
             Action::Sync => "sync",
             Action::Promote => "promote",
             Action::PauseResume => "pause_resume",
+            Action::PauseAll => "pause_all",
             Action::Rollback => "rollback",
             Action::Diff => "diff",
             Action::Logs => "logs",
@@ -122,6 +125,7 @@ impl Action {
             Action::Sync => "sync the env to its desired revision",
             Action::Promote => "promote the env to its next stage",
             Action::PauseResume => "pause / resume automation",
+            Action::PauseAll => "emergency stop: pause every env",
             Action::Rollback => "roll back to an earlier revision",
             Action::Diff => "show the drift diff",
             Action::Logs => "pod logs",
@@ -158,7 +162,11 @@ impl Action {
     pub fn is_mutating(self) -> bool {
         matches!(
             self,
-            Action::Sync | Action::Promote | Action::PauseResume | Action::Rollback
+            Action::Sync
+                | Action::Promote
+                | Action::PauseResume
+                | Action::PauseAll
+                | Action::Rollback
         )
     }
 }

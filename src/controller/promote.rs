@@ -79,13 +79,15 @@ pub fn plan_promotion(
 }
 
 /// Plans and publishes the promotion as one commit (pushed when remote; re-planned on the new
-/// head after a rejected push).
+/// head after a rejected push). `forced` (a guard `--force` overrode) is recorded in the commit
+/// as a `Driftdeck-Forced:` trailer.
 pub fn commit_promotion(
     source: &Source,
     from: &EnvConfig,
     from_revision: &str,
     to: &EnvConfig,
     message: Option<&str>,
+    forced: Option<&str>,
     author: &Author,
 ) -> Result<(Published, PromotionPlan), PromoteError> {
     let (from_sha, from_images) = from_versions(source, from, from_revision)?;
@@ -96,7 +98,11 @@ pub fn commit_promotion(
     let published = source.publish(
         |tree| match plan_on(tree, &from_sha, &from_images, from, to, message) {
             Ok(plan) => {
-                let out = (plan.edits.clone(), plan.message.clone());
+                let mut message = plan.message.clone();
+                if let Some(note) = forced {
+                    message = format!("{}\n\nDriftdeck-Forced: {note}", message.trim_end());
+                }
+                let out = (plan.edits.clone(), message);
                 *last.borrow_mut() = Some(plan);
                 Ok(out)
             }

@@ -231,6 +231,7 @@ async fn fill_held(state: &mut EnvState, env: &EnvConfig, cluster: &Cluster) {
     match held {
         Ok(loaded) => {
             let held = loaded.state;
+            state.automation = held.automation_note(&env.name, state.revision.as_deref(), None);
             state.paused = held.paused;
             state.hold = held.hold;
             if held.synced_revision.is_some() {

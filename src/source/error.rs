@@ -63,6 +63,13 @@ pub enum Error {
         bad: String,
         by: String,
     },
+    /// The checked-out worktree of a local repository has uncommitted changes in paths a
+    /// commit would touch; nothing was committed.
+    #[error(
+        "{repo}: uncommitted changes in {paths} (the paths this commit changes); commit or \
+         stash them first — nothing was committed"
+    )]
+    DirtyWorktree { repo: String, paths: String },
     #[error(
         "{good} is not a first-parent ancestor of {bad} on {branch}: nothing to revert between them"
     )]

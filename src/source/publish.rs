@@ -8,8 +8,9 @@
 //! non-forced refspec. The remote refuses a non-fast-forward; libgit2 reports that either as an
 //! `Err` (the local `file://` transport) or only through the `push_update_reference` callback
 //! with a status (smart transports), so both are read. On a rejection the edits are thrown
-//! away, the branch fetched again, `make` re-run on the new head's tree and pushed once more; a
-//! second rejection is an [`Error::Remote`] (`action: "push"`) and nothing is forced.
+//! away, the branch fetched again, `make` re-run on the new head's tree and pushed again, at
+//! most [`MAX_RETRIES`] times; a rejection after that is an [`Error::Remote`]
+//! (`action: "push"`) and nothing is forced.
 //!
 //! Nothing half-published lingers: whenever a push does not land (rejected, network, auth), the
 //! mirror's branch ref is put back, compare-and-swap, from our unpushed commit to the head it
@@ -19,7 +20,9 @@
 //!
 //! A local repository's branch may move between reading the head and committing (an operator
 //! committing by hand): the commit is compare-and-swap too, and a moved branch is handled like
-//! a rejected push — `make` once more on the new head, then [`Error::BranchMoved`].
+//! a rejected push — `make` again on the new head, then [`Error::BranchMoved`]. A local
+//! checkout of the branch gets the commit in its index and worktree, or, when the touched
+//! paths are dirty, nothing is committed ([`Error::DirtyWorktree`]); see `writer`.
 //!
 //! Revert is path-level three-way: every path changed by the first-parent commits in
 //! (good, bad] goes back to its content at `good` when the head still has it as `bad` left it;
@@ -45,6 +48,16 @@ pub struct Published {
     pub pushed: bool,
     /// The first push was rejected and the edits were re-made on the fetched head.
     pub rebased: bool,
+}
+
+/// Re-makes of a commit after a rejected push (or, locally, a moved branch): the first try
+/// plus at most this many.
+const MAX_RETRIES: usize = 3;
+
+/// Who a published commit is by: the committer (git config) and the operator (trailer).
+struct Who {
+    committer: Author,
+    operator: Author,
 }
 
 /// How one commit-and-push attempt ended when it did not fail outright.
@@ -90,40 +103,53 @@ impl Source {
         self.publish_on(|head| self.revert_edits(good, bad, head, message), author)
     }
 
-    /// [`Source::publish`] with `make` given the head commit itself.
+    /// [`Source::publish`] with `make` given the head commit itself. `author` is the operator
+    /// (`user@host` as its email); the commit is made by [`writer::identity`] with the operator
+    /// in a trailer.
     fn publish_on<F>(&self, make: F, author: &Author) -> Result<Published, Error>
     where
         F: Fn(&GitCommit<'_>) -> Result<(Vec<Edit>, String), Error>,
     {
-        let Some(transport) = self.transport else {
-            return match self.attempt(&make, author, None)? {
-                Attempt::Landed(p) => Ok(p),
-                Attempt::Rejected(_) => match self.attempt(&make, author, None)? {
-                    Attempt::Landed(p) => Ok(Published { rebased: true, ..p }),
-                    Attempt::Rejected(now) => Err(Error::BranchMoved {
-                        branch: self.spec.branch.clone(),
-                        now,
-                    }),
-                },
-            };
+        let who = Who {
+            committer: writer::identity(&self.repo, author),
+            operator: author.clone(),
         };
-        self.fetch_branch(transport)?;
-        let first = match self.attempt(&make, author, Some(transport))? {
-            Attempt::Landed(p) => return Ok(p),
-            Attempt::Rejected(why) => why,
-        };
-        tracing::info!(url = %self.spec.url, reason = %first, "push rejected; fetching and re-making the commit once");
-        self.fetch_branch(transport)?;
-        match self.attempt(&make, author, Some(transport))? {
-            Attempt::Landed(p) => Ok(Published { rebased: true, ..p }),
-            Attempt::Rejected(second) => Err(Error::Remote {
+        let transport = self.transport;
+        if let Some(transport) = transport {
+            self.fetch_branch(transport)?;
+        }
+        let mut last = String::new();
+        for attempt in 0..=MAX_RETRIES {
+            if attempt > 0 {
+                tracing::info!(url = %self.spec.url, reason = %last, attempt, "push rejected; fetching and re-making the commit");
+                if let Some(transport) = transport {
+                    self.fetch_branch(transport)?;
+                }
+            }
+            match self.attempt(&make, &who, transport)? {
+                Attempt::Landed(p) => {
+                    return Ok(Published {
+                        rebased: attempt > 0,
+                        ..p
+                    });
+                }
+                Attempt::Rejected(why) => last = why,
+            }
+        }
+        match transport {
+            None => Err(Error::BranchMoved {
+                branch: self.spec.branch.clone(),
+                now: last,
+            }),
+            Some(_) => Err(Error::Remote {
                 action: "push",
                 url: self.spec.url.clone(),
                 message: format!(
-                    "refs/heads/{} was rejected twice (the remote moved again while we \
-                     re-made the commit: {second}); nothing was forced and nothing was \
+                    "refs/heads/{} was rejected {} times (the remote kept moving while we \
+                     re-made the commit: {last}); nothing was forced and nothing was \
                      published — fetch and try again",
-                    self.spec.branch
+                    self.spec.branch,
+                    MAX_RETRIES + 1
                 ),
             }),
         }
@@ -137,7 +163,7 @@ impl Source {
     fn attempt<F>(
         &self,
         make: &F,
-        author: &Author,
+        who: &Who,
         transport: Option<Transport>,
     ) -> Result<Attempt, Error>
     where
@@ -150,11 +176,28 @@ impl Source {
             .find_commit(base)
             .map_err(Error::git(format!("read commit {base}")))?;
         let (edits, message) = make(&head)?;
-        let sha = match writer::commit_on(&self.repo, branch, base, &edits, &message, author) {
+        // A local checkout of this branch is kept in step with the commit (see `writer`).
+        let checkout = transport.is_none() && writer::checked_out(&self.repo, branch);
+        if checkout {
+            let dirty = writer::dirty_paths(&self.repo, &edits)?;
+            if !dirty.is_empty() {
+                return Err(Error::DirtyWorktree {
+                    repo: self.spec.url.clone(),
+                    paths: dirty.join(", "),
+                });
+            }
+        }
+        let message = writer::with_operator(&message, &who.operator);
+        let committed =
+            writer::commit_on(&self.repo, branch, base, &edits, &message, &who.committer);
+        let sha = match committed {
             Ok(sha) => sha,
             Err(Error::BranchMoved { now, .. }) => return Ok(Attempt::Rejected(now)),
             Err(e) => return Err(e),
         };
+        if checkout {
+            writer::check_out(&self.repo, &edits)?;
+        }
         let summary = message.lines().next().unwrap_or_default().to_owned();
         let Some(transport) = transport else {
             return Ok(Attempt::Landed(Published {

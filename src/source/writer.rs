@@ -1,13 +1,26 @@
 //! Writing commits without a checkout: a new tree is built from the branch head's tree plus the
 //! edits, committed, and the branch ref is advanced with compare-and-swap.
 //!
-//! Imports nothing from the crate. The working tree and index of a non-bare repository are left
-//! alone (the console never reads them, and an operator's uncommitted work there must survive).
-//! Promote and `rollback --revert` build on this through `publish`, which also pushes.
+//! Imports nothing from the crate. Promote and `rollback --revert` build on this through
+//! `publish`, which also pushes, names the committer ([`identity`]) and keeps a checked-out
+//! worktree in step ([`dirty_paths`], [`check_out`]):
+//! - Who: the repository's git config (`user.name`, `user.email`, which includes the global
+//!   config), overridden by `DRIFTDECK_AUTHOR="Name <email>"`; the operator who pressed the key
+//!   (`user@host`) goes into a `Driftdeck-Operator:` trailer, so a shared service account
+//!   still says which human acted.
+//! - A local non-bare repository whose checked-out branch is the one committed to: moving only
+//!   the ref would leave the index and worktree behind (`git status` then shows the commit
+//!   reversed, and a later `git commit -a` undoes it). So the touched paths must be clean
+//!   before the commit (else [`Error::DirtyWorktree`], nothing committed), and after it their
+//!   new content is written to the worktree and the index. Other dirty paths are left alone:
+//!   an operator's unrelated work survives. Any other branch or a bare repository: only the
+//!   ref moves, as before.
 
 use std::collections::BTreeMap;
 
-use git2::{Oid, Repository, Signature};
+use std::path::Path;
+
+use git2::{Oid, Repository, Signature, Status, StatusOptions};
 
 use super::Error;
 use super::tree::normalize;
@@ -23,11 +36,144 @@ pub struct Author {
     pub email: String,
 }
 
+/// Environment variable overriding the commit identity: `Name <email>`.
+pub const AUTHOR_ENV: &str = "DRIFTDECK_AUTHOR";
+
+/// Who commits on behalf of `operator` (whose `email` is `user@host`): `DRIFTDECK_AUTHOR`, else
+/// the repository's configured `user.name`/`user.email`, else `operator` itself.
+pub(crate) fn identity(repo: &Repository, operator: &Author) -> Author {
+    if let Ok(text) = std::env::var(AUTHOR_ENV)
+        && let Some(author) = parse_identity(&text)
+    {
+        return author;
+    }
+    let config = repo.config().ok();
+    let read = |key: &str| {
+        config
+            .as_ref()
+            .and_then(|c| c.get_string(key).ok())
+            .filter(|v| !v.trim().is_empty())
+    };
+    match (read("user.name"), read("user.email")) {
+        (Some(name), Some(email)) => Author { name, email },
+        _ => operator.clone(),
+    }
+}
+
+/// `Name <email>` → an author; `None` when either part is missing.
+fn parse_identity(text: &str) -> Option<Author> {
+    let (name, rest) = text.split_once('<')?;
+    let email = rest.strip_suffix('>').unwrap_or(rest).trim();
+    let name = name.trim();
+    (!name.is_empty() && !email.is_empty()).then(|| Author {
+        name: name.to_owned(),
+        email: email.to_owned(),
+    })
+}
+
+/// `message` with the `Driftdeck-Operator: user@host` trailer (kept once).
+pub(crate) fn with_operator(message: &str, operator: &Author) -> String {
+    let trailer = format!("Driftdeck-Operator: {}", operator.email);
+    if message.lines().any(|l| l == trailer) {
+        return message.to_owned();
+    }
+    let body = message.trim_end();
+    // Trailers form one paragraph: join an existing one (`Driftdeck-Forced:`), else open it.
+    let last = body.rsplit("\n\n").next().unwrap_or_default();
+    let in_trailers = body.contains("\n\n") && last.lines().all(|l| l.contains(": "));
+    if in_trailers {
+        format!("{body}\n{trailer}\n")
+    } else {
+        format!("{body}\n\n{trailer}\n")
+    }
+}
+
+/// Whether `branch` is the checked-out branch of a non-bare repository.
+pub(crate) fn checked_out(repo: &Repository, branch: &str) -> bool {
+    if repo.is_bare() {
+        return false;
+    }
+    let wanted = format!("refs/heads/{branch}");
+    match repo.find_reference("HEAD") {
+        Ok(head) => head.symbolic_target().ok().flatten() == Some(wanted.as_str()),
+        Err(_) => false,
+    }
+}
+
+/// The paths among `edits` that differ in the index or worktree from the checked-out commit
+/// (modified, staged, deleted or untracked).
+pub(crate) fn dirty_paths(repo: &Repository, edits: &[Edit]) -> Result<Vec<String>, Error> {
+    if edits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut options = StatusOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .disable_pathspec_match(true);
+    for (path, _) in edits {
+        options.pathspec(path);
+    }
+    let statuses = repo
+        .statuses(Some(&mut options))
+        .map_err(Error::git("read the worktree status"))?;
+    let mut dirty: Vec<String> = statuses
+        .iter()
+        .filter(|e| !e.status().is_empty() && !e.status().contains(Status::IGNORED))
+        .filter_map(|e| e.path().ok().map(str::to_owned))
+        .collect();
+    dirty.sort();
+    dirty.dedup();
+    Ok(dirty)
+}
+
+/// Writes the committed content of every edited path into the worktree and the index, so the
+/// checkout shows the new commit with nothing to commit.
+pub(crate) fn check_out(repo: &Repository, edits: &[Edit]) -> Result<(), Error> {
+    let Some(workdir) = repo.workdir().map(Path::to_path_buf) else {
+        return Ok(());
+    };
+    let mut index = repo.index().map_err(Error::git("open the index"))?;
+    for (path, content) in edits {
+        let parts = normalize(path)?;
+        let relative: std::path::PathBuf = parts.iter().collect();
+        let file = workdir.join(&relative);
+        let io = |source| Error::Io {
+            path: file.clone(),
+            source,
+        };
+        match content {
+            Some(bytes) => {
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).map_err(io)?;
+                }
+                std::fs::write(&file, bytes).map_err(io)?;
+                index
+                    .add_path(&relative)
+                    .map_err(Error::git(format!("stage {path}")))?;
+            }
+            None => {
+                match std::fs::remove_file(&file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(e)),
+                }
+                index
+                    .remove_path(&relative)
+                    .map_err(Error::git(format!("unstage {path}")))?;
+            }
+        }
+    }
+    index.write().map_err(Error::git("write the index"))
+}
+
 /// One file change: `Some(bytes)` writes the file (creating folders), `None` deletes it.
 pub type Edit = (String, Option<Vec<u8>>);
 
 /// Commits `edits` on top of `branch` and advances it; returns the new commit's sha. A branch
-/// that does not exist yet is created with a root commit.
+/// that does not exist yet is created with a root commit. The author is taken as given (no
+/// trailer): this is the plumbing under the demo's effects, not an operator's action.
 pub(crate) fn commit_files(
     repo: &Repository,
     branch: &str,
@@ -49,7 +195,14 @@ pub(crate) fn commit_files(
             });
         }
     };
-    commit_onto(repo, branch, head, edits, message, author)
+    // Plumbing for the demo's effects and tests: keep a checked-out branch in step when the
+    // touched paths are clean, else (someone's work there) only the ref moves, as it always did.
+    let follow = checked_out(repo, branch) && dirty_paths(repo, edits)?.is_empty();
+    let sha = commit_onto(repo, branch, head, edits, message, author)?;
+    if follow {
+        check_out(repo, edits)?;
+    }
+    Ok(sha)
 }
 
 /// Commits `edits` on top of `parent` (which the caller computed the edits from) and advances
@@ -272,4 +425,44 @@ fn empty_tree(repo: &Repository) -> Result<Oid, Error> {
     repo.treebuilder(None)
         .and_then(|b| b.write())
         .map_err(Error::git("write the empty tree"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn operator() -> Author {
+        Author {
+            name: "driftdeck (ops)".into(),
+            email: "ops@host".into(),
+        }
+    }
+
+    #[test]
+    fn identity_override_needs_a_name_and_an_email() {
+        assert_eq!(
+            parse_identity("Release Manager <rm@example.com>"),
+            Some(Author {
+                name: "Release Manager".into(),
+                email: "rm@example.com".into()
+            })
+        );
+        assert_eq!(parse_identity("rm@example.com"), None);
+        assert_eq!(parse_identity(" <rm@example.com>"), None);
+    }
+
+    #[test]
+    fn operator_trailer_joins_existing_trailers_once() {
+        let plain = with_operator("promote(dev→staging): api 1 → 2", &operator());
+        assert_eq!(
+            plain,
+            "promote(dev→staging): api 1 → 2\n\nDriftdeck-Operator: ops@host\n"
+        );
+        assert_eq!(with_operator(&plain, &operator()), plain);
+        let forced = with_operator("promote(a→b): x\n\nDriftdeck-Forced: skipped", &operator());
+        assert_eq!(
+            forced,
+            "promote(a→b): x\n\nDriftdeck-Forced: skipped\nDriftdeck-Operator: ops@host\n"
+        );
+    }
 }

@@ -142,15 +142,14 @@ fn typed_key(mut typed: TypedConfirm, key: KeyEvent) -> (Option<Dialog>, Option<
             }
             let mut command = typed.command;
             match &mut command {
-                Command::Promote { confirm, .. } | Command::Rollback { confirm, .. } => {
+                Command::Promote { confirm, .. }
+                | Command::Rollback { confirm, .. }
+                | Command::Sync { confirm, .. } => {
                     *confirm = Some(typed.env.clone());
                 }
-                // Sync, pause and resume carry no confirmation field: typing the name is the
-                // console's own guard for them.
-                Command::Sync { .. }
-                | Command::Pause { .. }
-                | Command::Resume { .. }
-                | Command::Refresh { .. } => {}
+                Command::Resume { confirm, .. } => confirm.push(typed.env.clone()),
+                // Pause is never guarded: the emergency brake must not wait for typing.
+                Command::Pause { .. } | Command::Refresh { .. } => {}
             }
             (None, Some(command))
         }

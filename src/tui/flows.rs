@@ -5,7 +5,9 @@
 //!
 //! Imports `crate::model` only (plus sibling UI state); pure.
 
-use crate::model::{Command, DemoAction, EnvState, EnvTarget, OperationKind, Snapshot, short_sha};
+use crate::model::{
+    Command, DemoAction, EnvState, EnvTarget, OperationKind, OperationResult, Snapshot, short_sha,
+};
 use crate::tui::dialogs;
 use crate::tui::palette::PaletteCommand;
 use crate::tui::state::{Confirm, Cursor, Dialog, PickEntry, RollbackPicker, ViewState};
@@ -90,6 +92,7 @@ pub fn sync(view: &mut ViewState, snap: &Snapshot, env: &str, revision: Option<&
         format!("context {} · namespace {}", env.context, env.namespace),
         format!("{} resources drifted now", env.drift.len()),
     ];
+    let mut force = false;
     if let Some(hold) = env.hold.as_ref().filter(|h| h.bad_revision == revision) {
         lines.push(format!(
             "⚠ {} is the revision {} was rolled back from ({})",
@@ -97,15 +100,47 @@ pub fn sync(view: &mut ViewState, snap: &Snapshot, env: &str, revision: Option<&
             env.name,
             hold.reason
         ));
+        lines.push("Confirming deploys it anyway (--force) and ends the hold.".to_owned());
+        force = true;
+    } else if let Some(failure) = failed_revision(env, &revision) {
+        lines.push(format!(
+            "⚠ {} failed ({failure}); auto-sync skips it",
+            short_sha(&revision)
+        ));
+        lines.push("Confirming deploys it anyway (--force).".to_owned());
+        force = true;
+    } else if let Some(hold) = &env.hold {
+        lines.push(format!(
+            "{} is held at {}: the hold stays after this sync",
+            env.name,
+            short_sha(&hold.revision)
+        ));
     }
     let command = Command::Sync {
         env: env.name.clone(),
         revision: Some(revision.clone()),
         prune: None,
         dry_run: false,
+        confirm: None,
+        force,
     };
     let title = format!("Sync {} @ {}", env.name, short_sha(&revision));
     open_confirm(view, env, title, lines, command);
+}
+
+/// Why `revision` failed, when its newest finished operation in `env` did.
+fn failed_revision(env: &EnvState, revision: &str) -> Option<String> {
+    let entry = env
+        .history
+        .iter()
+        .find(|e| e.revision == revision && e.result != OperationResult::Running)?;
+    (entry.result == OperationResult::Failed).then(|| {
+        entry
+            .failure
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| "failed".to_owned())
+    })
 }
 
 /// The env whose `promote_from` is `from`: the next stage.
@@ -167,6 +202,19 @@ pub fn pause_resume(view: &mut ViewState, snap: &Snapshot, env: &str) -> Option<
     }
 }
 
+/// The emergency stop key: pause every env at once, no dialog (stopping automation is always
+/// safe); every console and controller shows the ALL PAUSED banner from cluster-held state.
+pub fn pause_all(view: &mut ViewState, snap: &Snapshot) -> Option<Command> {
+    if refused_read_only(view, snap, "pause --all") {
+        return None;
+    }
+    view.toast("EMERGENCY STOP: pausing ALL environments".to_owned());
+    Some(Command::Pause {
+        target: EnvTarget::All,
+        reason: "emergency stop from the console".to_owned(),
+    })
+}
+
 pub fn resume(view: &mut ViewState, snap: &Snapshot, target: EnvTarget) {
     let (title, mut lines) = match &target {
         EnvTarget::All => (
@@ -191,11 +239,37 @@ pub fn resume(view: &mut ViewState, snap: &Snapshot, target: EnvTarget) {
     if !held.is_empty() {
         lines.push(format!("This ends the hold on {}.", held.join(", ")));
     }
-    view.dialog = Some(Dialog::Confirm(Confirm {
-        title,
-        lines,
-        command: Command::Resume { target },
-    }));
+    // Protected envs need their name typed, as in the CLI (`--confirm ENV`). For `--all` the
+    // first protected env's name is typed and stands for the others named in the dialog.
+    let protected: Vec<String> = snap
+        .envs
+        .iter()
+        .filter(|e| e.protected)
+        .filter(|e| match &target {
+            EnvTarget::All => true,
+            EnvTarget::One(n) => *n == e.name,
+        })
+        .map(|e| e.name.clone())
+        .collect();
+    let Some((typed, others)) = protected.split_first() else {
+        view.dialog = Some(Dialog::Confirm(Confirm {
+            title,
+            lines,
+            command: Command::Resume {
+                target,
+                confirm: Vec::new(),
+            },
+        }));
+        return;
+    };
+    if !others.is_empty() {
+        lines.push(format!("Protected: {}.", protected.join(", ")));
+    }
+    let command = Command::Resume {
+        target,
+        confirm: others.to_vec(),
+    };
+    view.dialog = Some(dialogs::typed_dialog(title, lines, typed, command));
 }
 
 /// Opens the picker (no revision given) or the confirmation for rolling back to `to`.

@@ -352,6 +352,7 @@ fn on_action(view: &mut ViewState, snap: &Snapshot, action: Action) -> Option<Co
         Action::Sync => flows::sync(view, snap, &env_name?, None),
         Action::Promote => return flows::promote(view, snap, &env_name?, None),
         Action::PauseResume => return flows::pause_resume(view, snap, &env_name?),
+        Action::PauseAll => return flows::pause_all(view, snap),
         Action::Rollback => flows::rollback(view, snap, &env_name?, None),
     }
     None

@@ -58,6 +58,8 @@ fn sync_key_confirms_with_the_exact_env_and_revision() {
         revision: Some(sha("f6a81c2")),
         prune: None,
         dry_run: false,
+        confirm: None,
+        force: false,
     };
     assert_eq!(press(&mut view, &snap, 'y'), Some(expected));
     assert!(view.dialog.is_none());
@@ -97,7 +99,9 @@ fn protected_env_requires_the_typed_name() {
             env: "production".into(),
             revision: Some(sha("f6a81c2")),
             prune: None,
-            dry_run: false
+            dry_run: false,
+            confirm: Some("production".into()),
+            force: false,
         })
     );
 }
@@ -222,7 +226,8 @@ fn pause_is_immediate_and_resume_asks_first() {
     assert_eq!(
         press(&mut view, &snap, 'y'),
         Some(Command::Resume {
-            target: EnvTarget::One("staging".into())
+            target: EnvTarget::One("staging".into()),
+            confirm: Vec::new(),
         })
     );
 }
@@ -297,10 +302,12 @@ fn palette_commands_reach_the_same_flows() {
     ));
 
     assert_eq!(palette(&mut view, &snap, "resume --all"), None);
+    type_text(&mut view, &snap, "production");
     assert_eq!(
-        press(&mut view, &snap, 'y'),
+        code(&mut view, &snap, KeyCode::Enter),
         Some(Command::Resume {
-            target: EnvTarget::All
+            target: EnvTarget::All,
+            confirm: vec!["production".into()],
         })
     );
 
@@ -634,4 +641,18 @@ fn our_own_lease_is_not_shown_as_held_by_someone() {
     assert!(view.holds_lease("carol@ops-1/4242"));
     assert!(!view.holds_lease("carol@ops-1/42421"));
     assert!(!view.holds_lease("carol@ops-1"));
+}
+
+#[test]
+fn bang_is_the_emergency_stop_for_every_env_without_a_dialog() {
+    let snap = fixtures::demo_healthy();
+    let mut view = fixtures::view_on_env(0);
+    assert_eq!(
+        press(&mut view, &snap, '!'),
+        Some(Command::Pause {
+            target: EnvTarget::All,
+            reason: "emergency stop from the console".into()
+        })
+    );
+    assert!(view.dialog.is_none());
 }

@@ -137,7 +137,10 @@ async fn promote_to_protected_production_needs_confirm_production() {
         let mut args = vec!["promote", "staging", "production", "--yes"];
         args.extend_from_slice(extra);
         let run = deck.run(&args).await;
-        assert_eq!(run.code, 1, "{args:?}: {run:#?}");
+        assert_eq!(
+            run.code, 2,
+            "{args:?}: an unconfirmed guard exits 2: {run:#?}"
+        );
         assert!(
             run.says("driftdeck: ")
                 && run.stderr.contains("confirm")

@@ -34,7 +34,9 @@ async fn crashloop_release_with_auto_rollback_restores_the_previous_revision_und
     );
 
     let bad = deck.commit_tag("production", API_IMAGE, "1.4.3-crashloop");
-    let run = deck.run(&["sync", "production"]).await;
+    let run = deck
+        .run(&["sync", "production", "--confirm", "production"])
+        .await;
     assert_eq!(run.code, 1, "{run:#?}");
     assert!(run.says("driftdeck: sync production failed"), "{run:#?}");
     assert!(run.stderr.contains("CrashLoopBackOff"), "{run:#?}");
@@ -160,8 +162,8 @@ async fn rollback_holds_production_and_auto_sync_does_not_undo_it() {
         Some(image("1.4.3"))
     );
 
-    // The positional env is the typed confirmation: no extra flag for a protected env.
-    deck.run(&["rollback", "production"])
+    // A protected env needs its name typed: `--confirm production`.
+    deck.run(&["rollback", "production", "--confirm", "production"])
         .await
         .ok("rollback production");
     assert_eq!(
@@ -237,7 +239,13 @@ async fn rollback_revert_commits_the_revert_and_then_the_hold_clears() {
     .await;
 
     let run = deck
-        .run(&["rollback", "production", "--revert"])
+        .run(&[
+            "rollback",
+            "production",
+            "--revert",
+            "--confirm",
+            "production",
+        ])
         .await
         .ok("rollback --revert");
     assert_eq!(

@@ -463,9 +463,13 @@ impl Deck {
         Run::of(out)
     }
 
-    /// `driftdeck sync ENV` must succeed and the env's log-api must be rolled out.
+    /// `driftdeck sync ENV --confirm ENV` must succeed and the env's log-api must be rolled
+    /// out (the typed name satisfies a protected env and is ignored by the others).
     pub async fn sync_ok(&self, env: &str) -> Run {
-        let run = self.run(&["sync", env]).await.ok(&format!("sync {env}"));
+        let run = self
+            .run(&["sync", env, "--confirm", env])
+            .await
+            .ok(&format!("sync {env}"));
         assert!(
             run.stdout.contains(&format!("synced {env} to ")),
             "sync {env} stdout: {run:#?}"

@@ -213,6 +213,8 @@ async fn driver_sync_applies_and_the_env_becomes_synced() {
                 revision: None,
                 prune: None,
                 dry_run: false,
+                confirm: None,
+                force: false,
             })
             .await
             .unwrap();
@@ -282,6 +284,8 @@ async fn read_only_driver_refuses_sync_and_changes_nothing() {
                 revision: None,
                 prune: None,
                 dry_run: false,
+                confirm: None,
+                force: false,
             })
             .await
             .unwrap();

@@ -141,6 +141,8 @@ fn sync_dev() -> Command {
         revision: None,
         prune: None,
         dry_run: false,
+        confirm: None,
+        force: false,
     }
 }
 
@@ -228,6 +230,7 @@ async fn paused_env_shows_a_new_commit_as_drift_and_applies_it_only_after_resume
     driver
         .send(Command::Resume {
             target: EnvTarget::One("dev".into()),
+            confirm: Vec::new(),
         })
         .await;
     let Notice::OperationFinished { entry, .. } = driver.notice("auto-sync", finished).await else {
@@ -258,6 +261,7 @@ async fn read_only_refuses_every_mutating_verb_and_audits_it() {
         },
         Command::Resume {
             target: EnvTarget::All,
+            confirm: Vec::new(),
         },
         Command::Promote {
             from: "dev".into(),

@@ -32,6 +32,9 @@
 //! - `realk8s_tier`: the tier itself defaults objects and refuses the view-only user's writes
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
 //! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
+//! - `safety_cli`: unconfirmed verbs on a protected env exit 2, say what they would do, change neither cluster nor Git; `promote_from` is followed unless `--force`, which is recorded
+//! - `safety_pause`: `pause --all` with two controllers running: no apply starts after it returns (20 rounds), every env shows who paused and why
+//! - `safety_git`: driftdeck's commits name the configured user with an operator trailer, leave a clean checkout clean, refuse a dirty one, and survive two push races
 //! - `sandbox_cli`: `driftdeck sandbox` as a process (startup line, kubeconfig, SIGTERM)
 //! - `sandbox_faults`: each fault mode as a kube client observes it
 //! - `sandbox_kube`: the sandbox through kube-rs (CRUD, SSA, dry-run, watch, reflector, 410)
@@ -80,6 +83,9 @@ mod realk8s_support;
 mod realk8s_tier;
 mod render;
 mod render_env;
+mod safety_cli;
+mod safety_git;
+mod safety_pause;
 mod sandbox_cli;
 mod sandbox_faults;
 mod sandbox_kube;

@@ -108,7 +108,8 @@ fn promote_dev_to_staging_on_the_demo_is_one_commit_touching_only_staging() {
     let staging_before = render(&source, staging, None);
     let dev_before = render(&source, dev, None);
 
-    let (published, plan) = commit_promotion(&source, dev, "HEAD", staging, None, &me()).unwrap();
+    let (published, plan) =
+        commit_promotion(&source, dev, "HEAD", staging, None, None, &me()).unwrap();
 
     assert!(!published.pushed, "a local repo is not pushed");
     assert_eq!(plan.from_revision, before);
@@ -131,7 +132,7 @@ fn promote_dev_to_staging_on_the_demo_is_one_commit_touching_only_staging() {
     assert_eq!(source.resolve(Some("HEAD^")).unwrap().sha, before);
     let commit = source.commit(&head).unwrap();
     assert_eq!(commit.files, vec!["overlays/staging/kustomization.yaml"]);
-    assert_eq!(commit.author, "Ops Bot");
+    assert_eq!(commit.author, crate::publish::configured_user("Ops Bot"));
 
     // The file changed in one line: comments, order and the rest are kept.
     let read = |rev: &str| {
@@ -172,7 +173,7 @@ fn promote_dev_to_staging_on_the_demo_is_one_commit_touching_only_staging() {
     assert_eq!(objects(&render(&source, dev, None)), objects(&dev_before));
 
     // A second promotion finds nothing to do and writes nothing.
-    let err = commit_promotion(&source, dev, "HEAD", staging, None, &me()).unwrap_err();
+    let err = commit_promotion(&source, dev, "HEAD", staging, None, None, &me()).unwrap_err();
     assert!(
         matches!(err, PromoteError::NothingToPromote { .. }),
         "{err:?}"
@@ -195,6 +196,7 @@ fn promote_staging_to_production_names_every_changed_image() {
         "HEAD",
         production,
         Some("release 2026-11-22"),
+        None,
         &me(),
     )
     .unwrap();
@@ -336,7 +338,7 @@ fn a_plain_yaml_env_gets_its_image_lines_rewritten() {
     let config = plain_repo(tmp.path());
     let source = open(&config.repo.url, tmp.path());
     let (a, b) = (env(&config, "a"), env(&config, "b"));
-    let (published, plan) = commit_promotion(&source, a, "HEAD", b, None, &me()).unwrap();
+    let (published, plan) = commit_promotion(&source, a, "HEAD", b, None, None, &me()).unwrap();
     assert_eq!(published.summary, "promote(a→b): web 1.0 → 1.1");
     assert_eq!(
         source.commit(&published.sha).unwrap().files,
@@ -382,6 +384,7 @@ fn a_promotion_to_a_remote_is_pushed() {
         "HEAD",
         env(&config, "staging"),
         None,
+        None,
         &me(),
     )
     .unwrap();
@@ -399,7 +402,7 @@ fn a_kustomization_without_images_gets_an_images_list() {
     let config = plain_repo(tmp.path());
     let source = open(&config.repo.url, tmp.path());
     let (a, c) = (env(&config, "a"), env(&config, "c"));
-    let (published, plan) = commit_promotion(&source, a, "HEAD", c, None, &me()).unwrap();
+    let (published, plan) = commit_promotion(&source, a, "HEAD", c, None, None, &me()).unwrap();
     assert_eq!(
         published.summary,
         "promote(a→c): proxy 1 → 2, web 0.9 → 1.1"

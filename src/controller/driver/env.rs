@@ -36,8 +36,9 @@ const GIT_POLL: Duration = Duration::from_millis(300);
 /// only confirms the last observation (no requests); otherwise live is re-listed and re-diffed.
 /// A watch event, an apply or a new head re-observe at once.
 const LIVE_POLL: Duration = Duration::from_secs(1);
-/// Cluster-held state is re-read this often, to see other consoles' pauses and holds.
-const STATE_POLL: Duration = Duration::from_secs(2);
+/// Cluster-held state is re-read this often, to see other consoles' pauses and holds: an
+/// emergency stop (`pause --all`) must show in every console within a second.
+const STATE_POLL: Duration = Duration::from_millis(500);
 /// The Lease is read (and, with automation, acquired or renewed) this often.
 const LEASE_POLL: Duration = Duration::from_secs(5);
 /// A new head waits at most this long for its fresh state read.

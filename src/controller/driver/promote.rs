@@ -122,9 +122,14 @@ async fn promote(
     let view = from_view(views, from)
         .await
         .ok_or_else(|| FailureReason::Refused(format!("{from} is not run by this controller")))?;
+    let route = to_env.promote_from.as_deref();
+    let mut forced = None;
     if !preview {
-        promotion_check(&view, to, to_env.protected, force, confirm)?;
-    } else if let Err(reason) = promotion_check(&view, to, false, force, None) {
+        forced = promotion_check(&view, to, to_env.protected, route, force, confirm)?;
+        if let Some(note) = &forced {
+            shared.audit(Some(to), "promote --force", &format!("{from}→{to}: {note}"));
+        }
+    } else if let Err(reason) = promotion_check(&view, to, false, route, force, None) {
         // A preview changes nothing: show it, but say the commit would be refused.
         shared
             .notify(Notice::Warned {
@@ -159,6 +164,7 @@ async fn promote(
             &from_revision,
             &to_env,
             message.as_deref(),
+            forced.as_deref(),
             &author,
         )
     })

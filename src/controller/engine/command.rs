@@ -14,6 +14,7 @@
 use jiff::Timestamp;
 
 use super::event::Effect;
+use super::policy::{Guarded, confirmation};
 use super::reconciler::{Engine, Phase};
 use crate::model::{
     Command, FailureReason, Hold, Notice, OperationKind, OperationResult, Pause, short_sha,
@@ -44,8 +45,21 @@ impl Engine {
                 }));
                 self.audit(action, &format!("paused: {reason}"), fx);
             }
-            Command::Resume { .. } => {
+            Command::Resume { confirm, .. } => {
                 let had_hold = self.held.hold.is_some();
+                let plan = self.resume_plan();
+                let typed = confirm.iter().find(|c| **c == self.env).map(String::as_str);
+                let typed = typed.or(confirm.first().map(String::as_str));
+                if let Err(reason) = confirmation(
+                    self.policy.protected,
+                    &self.env,
+                    Guarded::Resume,
+                    typed,
+                    &plan,
+                ) {
+                    self.refuse(action, reason, fx);
+                    return;
+                }
                 if self.held.paused.is_some() {
                     self.set_paused(None);
                 }
@@ -66,24 +80,16 @@ impl Engine {
                 revision,
                 prune,
                 dry_run,
+                confirm,
+                force,
                 ..
-            } => self.sync(revision, prune, dry_run, at, fx),
+            } => self.sync(revision, prune, dry_run, (confirm, force), at, fx),
             Command::Rollback {
                 to,
                 revert,
                 confirm,
                 ..
-            } => {
-                if self.policy.protected && confirm.as_deref() != Some(self.env.as_str()) {
-                    let reason = FailureReason::Refused(format!(
-                        "{} is protected: confirm the rollback by typing its name (--confirm {})",
-                        self.env, self.env
-                    ));
-                    self.refuse(action, reason, fx);
-                    return;
-                }
-                self.rollback(to, revert, at, fx);
-            }
+            } => self.rollback(to, revert, confirm.as_deref(), at, fx),
             // Refused by `admit`.
             Command::Promote { .. } => {}
         }
@@ -168,6 +174,7 @@ impl Engine {
         revision: Option<String>,
         prune: Option<bool>,
         dry_run: bool,
+        (confirm, force): (Option<String>, bool),
         at: Timestamp,
         fx: &mut Vec<Effect>,
     ) {
@@ -206,14 +213,89 @@ impl Engine {
             self.refuse("sync", reason, fx);
             return;
         }
-        self.audit("sync", &format!("sync to {}", short_sha(&revision)), fx);
+        let view = self.view();
+        let plan = format!(
+            "sync {} to {} ({} missing, {} modified, {} extra now)",
+            self.env,
+            short_sha(&revision),
+            view.drift.missing,
+            view.drift.modified,
+            view.drift.extra
+        );
+        let guarded = confirmation(
+            self.policy.protected,
+            &self.env,
+            Guarded::Sync,
+            confirm.as_deref(),
+            &plan,
+        )
+        .and_then(|()| self.judged_bad(&revision, force, &plan));
+        if let Err(reason) = guarded {
+            self.refuse("sync", reason, fx);
+            return;
+        }
+        let redeploys_bad = self
+            .held
+            .hold
+            .as_ref()
+            .is_some_and(|h| h.bad_revision == revision);
+        let mut detail = format!("sync to {}", short_sha(&revision));
+        if force && self.is_judged_bad(&revision) {
+            detail.push_str(" (forced: it had failed or was rolled back from)");
+        }
+        if redeploys_bad {
+            // The operator redeployed what the hold kept out: the hold no longer holds anything.
+            self.set_hold(None, None);
+            detail.push_str("; hold ended");
+            fx.push(self.warn(format!(
+                "{}: the hold ended: {} is the revision it was keeping out",
+                self.env,
+                short_sha(&revision)
+            )));
+        } else if let Some(h) = &self.held.hold {
+            fx.push(self.warn(format!(
+                "{}: the hold at {} stays: automation stays off until `driftdeck resume {}`",
+                self.env,
+                short_sha(&h.revision),
+                self.env
+            )));
+        }
+        self.audit("sync", &detail, fx);
         // An explicit sync is the operator's word: automation may use this revision again.
         self.unreject(&revision);
         self.start(OperationKind::Sync, revision, prune, at, fx);
     }
 
-    fn rollback(&mut self, to: Option<String>, revert: bool, at: Timestamp, fx: &mut Vec<Effect>) {
-        match self.plan_rollback(to) {
+    fn rollback(
+        &mut self,
+        to: Option<String>,
+        revert: bool,
+        confirm: Option<&str>,
+        at: Timestamp,
+        fx: &mut Vec<Effect>,
+    ) {
+        let planned = self.plan_rollback(to).and_then(|(to, bad)| {
+            let plan = format!(
+                "roll back {} from {} to {} and hold it there{}",
+                self.env,
+                short_sha(&bad),
+                short_sha(&to),
+                if revert {
+                    ", committing a revert of the commits after it"
+                } else {
+                    ""
+                }
+            );
+            confirmation(
+                self.policy.protected,
+                &self.env,
+                Guarded::Rollback,
+                confirm,
+                &plan,
+            )
+            .map(|()| (to, bad))
+        });
+        match planned {
             Ok((to, bad)) => {
                 let superseded = self.op.is_some();
                 if superseded {
@@ -293,6 +375,52 @@ impl Engine {
             )));
         }
         Ok((to, bad))
+    }
+
+    /// What a resume would end, for its confirmation.
+    fn resume_plan(&self) -> String {
+        let mut ends = Vec::new();
+        if let Some(p) = &self.held.paused {
+            ends.push(format!("end the pause by {}", p.by));
+        }
+        if let Some(h) = &self.held.hold {
+            ends.push(format!(
+                "end the hold at {} (auto-sync may then deploy the head)",
+                short_sha(&h.revision)
+            ));
+        }
+        if ends.is_empty() {
+            format!("resume {} (it is neither paused nor held)", self.env)
+        } else {
+            format!("resume {}: {}", self.env, ends.join(" and "))
+        }
+    }
+
+    /// Whether automation skips `revision`: a rollback moved away from it or it failed.
+    fn is_judged_bad(&self, revision: &str) -> bool {
+        self.held
+            .hold
+            .as_ref()
+            .is_some_and(|h| h.bad_revision == revision)
+            || self
+                .held
+                .is_rejected(revision, self.digest_of_revision(revision).as_deref())
+    }
+
+    /// A manual sync of a revision judged bad needs `force`: it redeploys what failed.
+    fn judged_bad(&self, revision: &str, force: bool, plan: &str) -> Result<(), FailureReason> {
+        if force || !self.is_judged_bad(revision) {
+            return Ok(());
+        }
+        let why = self
+            .held
+            .automation_note(&self.env, Some(revision), None)
+            .unwrap_or_default();
+        Err(FailureReason::NeedsConfirmation(format!(
+            "{} is a revision automation skips ({why}); would {plan} anyway; nothing was \
+             changed. Confirm it in the console or pass --force",
+            short_sha(revision)
+        )))
     }
 
     /// The newest revision that applied and validated and is not `bad`.

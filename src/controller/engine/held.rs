@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{HistoryEntry, Hold, OperationResult, Pause};
+use crate::model::{HistoryEntry, Hold, OperationResult, Pause, short_sha};
 
 /// How many operations the ConfigMap keeps.
 pub const HISTORY_LIMIT: usize = 50;
@@ -70,6 +70,63 @@ impl HeldState {
         let before = self.rejected.len();
         self.rejected.retain(|r| r.revision != revision);
         before != self.rejected.len()
+    }
+
+    /// Why automation does not deploy `head` (rendered to `digest`) in `env` now, and how that
+    /// ends, as one line for the console banner, `status` and the watch tiles; `None` when
+    /// automation is free to act. The same text everywhere, so no view can hide a hold or a
+    /// skipped revision.
+    pub fn automation_note(
+        &self,
+        env: &str,
+        head: Option<&str>,
+        digest: Option<&str>,
+    ) -> Option<String> {
+        let mut notes = Vec::new();
+        if let Some(p) = &self.paused {
+            let why = if p.reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", p.reason)
+            };
+            notes.push(format!(
+                "automation off: paused by {}{why}; `driftdeck resume {env}` ends it",
+                p.by
+            ));
+        }
+        if let Some(h) = &self.hold {
+            notes.push(format!(
+                "automation off: held at {} (rolled back from {} by {}); ends on `driftdeck \
+                 resume {env}` or when Git renders what {} runs (`driftdeck rollback {env} \
+                 --revert`)",
+                short_sha(&h.revision),
+                short_sha(&h.bad_revision),
+                h.by,
+                short_sha(&h.revision)
+            ));
+        }
+        if let Some(head) = head
+            && self.is_rejected(head, digest)
+        {
+            let why = self
+                .history
+                .iter()
+                .find(|e| e.revision == head && e.result != OperationResult::Running)
+                .and_then(|e| e.failure.as_ref().map(|f| format!(" ({f})")))
+                .or_else(|| {
+                    self.hold
+                        .as_ref()
+                        .filter(|h| h.bad_revision == head)
+                        .map(|_| " (rolled back from)".to_owned())
+                })
+                .unwrap_or_default();
+            let short = short_sha(head);
+            notes.push(format!(
+                "{short} failed{why}: auto-sync skips {short} until a new commit or \
+                 `driftdeck sync {env} --revision {short} --force`"
+            ));
+        }
+        (!notes.is_empty()).then(|| notes.join("; "))
     }
 
     pub fn entry(&self, id: &str) -> Option<&HistoryEntry> {

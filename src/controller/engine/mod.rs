@@ -52,7 +52,8 @@ mod view;
 pub use event::{ApplyFailure, ApplyReport, CommitReport, Effect, Event, OpId, RenderSummary};
 pub use held::{HISTORY_LIMIT, HeldState, REJECTED_LIMIT, Rejected};
 pub use policy::{
-    ORPHAN_GRACE, Policy, RETRY_BASE, RETRY_LIMIT, RETRY_MAX, SELF_HEAL_INTERVAL, retry_delay,
+    Guarded, ORPHAN_GRACE, Policy, RETRY_BASE, RETRY_LIMIT, RETRY_MAX, SELF_HEAL_INTERVAL,
+    confirmation, promotion_route, retry_delay,
 };
 pub use promotion::{ImageChange, promotion_check, promotion_message};
 pub use reconciler::Engine;

@@ -1,9 +1,26 @@
-//! An env's automation policy (from the config file) and the engine's fixed timings.
+//! An env's automation policy (from the config file), the engine's fixed timings, and the
+//! guards every entry point passes through.
 //!
-//! Imports nothing of the crate. Durations are `std::time::Duration`; the engine adds them to
+//! Imports only `crate::model`. Durations are `std::time::Duration`; the engine adds them to
 //! event timestamps, it never reads a clock.
+//!
+//! The guards are the one safety policy: the console and the CLI
+//! only *collect* a confirmation (a typed env name, `--confirm ENV`, `--force`); whether it is
+//! enough is decided here, by the engine (sync, rollback, resume) and by the promotion check
+//! (promote-into), never by the caller. A guard that is not satisfied is
+//! [`FailureReason::NeedsConfirmation`], whose text says what would have happened and how to
+//! confirm it; the CLI turns it into exit 2 with nothing changed.
+//! - A protected env needs its name typed for sync, rollback, resume and a promotion into it.
+//!   Pause never needs it: stopping automation is always safe, and the emergency stop must
+//!   not wait for typing.
+//! - A promotion into TO must come from TO's `promote_from`; `--force` overrides and the
+//!   override is recorded (audit line and a commit trailer).
+//! - A manual sync of a revision automation skips (a rollback's bad revision, a failed one)
+//!   needs `--force` / a second confirmation, because it redeploys what was judged bad.
 
 use std::time::Duration;
+
+use crate::model::FailureReason;
 
 /// Transient apply failures: first retry after this, doubling.
 pub const RETRY_BASE: Duration = Duration::from_secs(5);
@@ -52,6 +69,75 @@ impl Default for Policy {
     }
 }
 
+/// The verbs a protected env guards with a typed confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guarded {
+    Sync,
+    Rollback,
+    Resume,
+    PromoteInto,
+}
+
+impl Guarded {
+    fn verb(self) -> &'static str {
+        match self {
+            Guarded::Sync => "sync",
+            Guarded::Rollback => "rollback",
+            Guarded::Resume => "resume",
+            Guarded::PromoteInto => "promotion",
+        }
+    }
+}
+
+/// Whether `confirm` (the typed name) lets `verb` act on `env`; `plan` says what would happen
+/// and is part of the refusal so the operator sees what they are about to confirm.
+pub fn confirmation(
+    protected: bool,
+    env: &str,
+    verb: Guarded,
+    confirm: Option<&str>,
+    plan: &str,
+) -> Result<(), FailureReason> {
+    if !protected || confirm == Some(env) {
+        return Ok(());
+    }
+    let got = match confirm {
+        Some(other) => format!(" (\"{other}\" does not match)"),
+        None => String::new(),
+    };
+    Err(FailureReason::NeedsConfirmation(format!(
+        "{env} is protected: would {plan}; nothing was changed. Confirm the {} by typing its \
+         name (--confirm {env}){got}",
+        verb.verb()
+    )))
+}
+
+/// Whether FROM may be promoted into TO given TO's `promote_from`. `Ok(Some(note))` when
+/// `force` overrode the route: the note goes into the audit line and the commit.
+pub fn promotion_route(
+    from: &str,
+    to: &str,
+    to_promote_from: Option<&str>,
+    force: bool,
+) -> Result<Option<String>, FailureReason> {
+    match to_promote_from {
+        Some(expected) if expected != from => {
+            if force {
+                Ok(Some(format!(
+                    "forced: {to} takes promotions from {expected}, promoted from {from}"
+                )))
+            } else {
+                Err(FailureReason::NeedsConfirmation(format!(
+                    "{to} takes promotions from {expected}, not {from}: would skip {expected}; \
+                     nothing was changed. Promote {expected} → {to}, or pass --force (recorded \
+                     in the audit log and the commit)"
+                )))
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
 /// The delay before retry number `retry` (1-based): 5 s, 10 s, 20 s, … capped at 3 min.
 pub fn retry_delay(retry: u32) -> Duration {
     let factor = 1u32
@@ -69,5 +155,39 @@ mod tests {
         let secs: Vec<u64> = (1..=8).map(|r| retry_delay(r).as_secs()).collect();
         assert_eq!(secs, [5, 10, 20, 40, 80, 160, 180, 180]);
         assert_eq!(retry_delay(40), RETRY_MAX);
+    }
+
+    #[test]
+    fn protected_env_needs_its_own_name() {
+        let plan = "sync production to a7c3f1e";
+        assert!(confirmation(false, "dev", Guarded::Sync, None, plan).is_ok());
+        assert!(confirmation(true, "production", Guarded::Sync, Some("production"), plan).is_ok());
+        for typed in [None, Some("prod"), Some("staging")] {
+            let refused = confirmation(true, "production", Guarded::Rollback, typed, plan);
+            let Err(FailureReason::NeedsConfirmation(text)) = refused else {
+                panic!("{typed:?} confirmed a protected rollback: {refused:?}");
+            };
+            assert!(text.contains("would sync production to a7c3f1e"), "{text}");
+            assert!(text.contains("--confirm production"), "{text}");
+        }
+    }
+
+    #[test]
+    fn promotion_follows_promote_from_unless_forced() {
+        assert_eq!(
+            promotion_route("staging", "production", Some("staging"), false),
+            Ok(None)
+        );
+        assert_eq!(promotion_route("dev", "staging", None, false), Ok(None));
+        let skipped = promotion_route("dev", "production", Some("staging"), false);
+        assert!(
+            matches!(&skipped, Err(FailureReason::NeedsConfirmation(t)) if t.contains("not dev")),
+            "{skipped:?}"
+        );
+        let forced = promotion_route("dev", "production", Some("staging"), true);
+        assert!(
+            matches!(&forced, Ok(Some(note)) if note.contains("from staging, promoted from dev")),
+            "{forced:?}"
+        );
     }
 }

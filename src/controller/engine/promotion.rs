@@ -6,6 +6,7 @@
 
 use crate::model::{FailureReason, HealthCode, SyncStatus};
 
+use super::policy::{Guarded, confirmation, promotion_route};
 use super::view::EnvView;
 
 /// One image whose version a promotion copies.
@@ -19,32 +20,33 @@ pub struct ImageChange {
 }
 
 /// Refuses a promotion before anything is written. The typed confirmation of a protected TO is
-/// checked first (it is needed even with `force`); then FROM must be Synced and Healthy unless
-/// `force` — promoting what FROM does not demonstrably run promotes an untested release.
+/// checked first (it is needed even with `force`), then TO's `promote_from` route (see
+/// `policy.rs`); then FROM must be Synced and Healthy unless `force` — promoting what FROM does
+/// not demonstrably run promotes an untested release. `Ok(Some(note))`: `force` overrode the
+/// route, and the note is to be recorded with the commit.
 pub fn promotion_check(
     from: &EnvView,
     to: &str,
     to_protected: bool,
+    to_promote_from: Option<&str>,
     force: bool,
     confirm: Option<&str>,
-) -> Result<(), FailureReason> {
+) -> Result<Option<String>, FailureReason> {
     if from.name == to {
         return Err(FailureReason::Refused(format!(
             "cannot promote {to} into itself"
         )));
     }
-    if to_protected && confirm != Some(to) {
-        return Err(FailureReason::Refused(format!(
-            "{to} is protected: confirm the promotion by typing its name (--confirm {to})"
-        )));
-    }
+    let plan = format!("commit a promotion {} → {to}", from.name);
+    confirmation(to_protected, to, Guarded::PromoteInto, confirm, &plan)?;
+    let forced = promotion_route(&from.name, to, to_promote_from, force)?;
     if force {
-        return Ok(());
+        return Ok(forced);
     }
     let synced = from.sync == SyncStatus::Synced;
     let healthy = from.health.code == HealthCode::Healthy;
     if synced && healthy {
-        return Ok(());
+        return Ok(None);
     }
     let mut state = format!("{} is {} and {}", from.name, from.sync, from.health.code);
     if !from.health.message.is_empty() {

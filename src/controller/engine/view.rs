@@ -30,6 +30,9 @@ pub struct EnvView {
     pub drift: DriftCount,
     pub paused: Option<Pause>,
     pub hold: Option<Hold>,
+    /// Why automation does not deploy the head, and how that ends (`HeldState::automation_note`).
+    #[serde(default)]
+    pub automation: Option<String>,
     pub lease_holder: Option<String>,
     /// This console's operation, or another console's `Running` one from history.
     pub operation: Option<RunningOperation>,
@@ -50,6 +53,7 @@ impl EnvView {
         state.health.clone_from(&self.health);
         state.paused.clone_from(&self.paused);
         state.hold.clone_from(&self.hold);
+        state.automation.clone_from(&self.automation);
         state.lease_holder.clone_from(&self.lease_holder);
         state.operation.clone_from(&self.operation);
         state.history.clone_from(&self.history);
@@ -118,6 +122,11 @@ impl Engine {
                 phase: "running in another console".into(),
             }),
         };
+        let automation = self.held.automation_note(
+            &self.env,
+            head_revision.as_deref(),
+            render_digest.as_deref(),
+        );
         EnvView {
             name: self.env.clone(),
             revision: head_revision,
@@ -129,6 +138,7 @@ impl Engine {
             drift,
             paused: self.held.paused.clone(),
             hold: self.held.hold.clone(),
+            automation,
             lease_holder: self.lease.as_ref().and_then(|l| l.holder.clone()),
             operation,
             history: self.held.history.clone(),

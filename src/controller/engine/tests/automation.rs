@@ -52,7 +52,18 @@ fn manual_sync_lifts_the_failed_revision_ban() {
     let op = the_apply(&h.git("c2"), "c2");
     h.apply_failed(op, false);
     assert!(h.engine.held().is_rejected("c2", None));
-    let fx = h.cmd(sync_cmd(Some("c2")));
+    let note = h.engine.view().automation.unwrap_or_default();
+    assert!(
+        note.contains("auto-sync skips c2 until a new commit or `driftdeck sync dev --revision c2"),
+        "{note}"
+    );
+    let refused = h.cmd(sync_cmd(Some("c2")));
+    assert!(
+        matches!(refusal(&refused), Some(FailureReason::NeedsConfirmation(m)) if m.contains("--force")),
+        "{refused:?}"
+    );
+    assert!(applies(&refused).is_empty());
+    let fx = h.cmd(forced(sync_cmd(Some("c2"))));
     let op = the_apply(&fx, "c2");
     assert!(!last_write(&fx).unwrap().is_rejected("c2", None));
     assert_eq!(

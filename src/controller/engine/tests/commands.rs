@@ -53,6 +53,8 @@ fn read_only_still_allows_refresh_and_dry_run() {
         revision: None,
         prune: None,
         dry_run: true,
+        confirm: None,
+        force: false,
     });
     assert!(refusal(&fx).is_none());
     assert!(warnings(&fx)[0].contains("dry run"));
@@ -89,6 +91,8 @@ fn command_for_another_env_is_refused() {
         revision: None,
         prune: None,
         dry_run: false,
+        confirm: None,
+        force: false,
     });
     assert!(matches!(refusal(&fx), Some(FailureReason::Refused(m)) if m.contains("production")));
     assert!(applies(&fx).is_empty());
@@ -144,6 +148,7 @@ fn pause_all_fanned_out_pauses_this_env() {
     );
     let fx = h.cmd(Command::Resume {
         target: EnvTarget::All,
+        confirm: Vec::new(),
     });
     assert!(last_write(&fx).unwrap().paused.is_none());
 }

@@ -8,6 +8,7 @@
 mod automation;
 mod commands;
 mod faults;
+mod guards;
 mod promotion;
 mod rollback;
 mod state;
@@ -234,6 +235,56 @@ pub(super) fn sync_cmd(revision: Option<&str>) -> Command {
         revision: revision.map(str::to_owned),
         prune: None,
         dry_run: false,
+        confirm: None,
+        force: false,
+    }
+}
+
+/// `command` (a Sync) with `--force`.
+pub(super) fn forced(command: Command) -> Command {
+    match command {
+        Command::Sync {
+            env,
+            revision,
+            prune,
+            dry_run,
+            confirm,
+            ..
+        } => Command::Sync {
+            env,
+            revision,
+            prune,
+            dry_run,
+            confirm,
+            force: true,
+        },
+        other => other,
+    }
+}
+
+/// `command` (Sync, Rollback or Resume) with the env's name typed.
+pub(super) fn confirmed(command: Command) -> Command {
+    match command {
+        Command::Sync {
+            env,
+            revision,
+            prune,
+            dry_run,
+            force,
+            ..
+        } => Command::Sync {
+            confirm: Some(env.clone()),
+            env,
+            revision,
+            prune,
+            dry_run,
+            force,
+        },
+        Command::Resume { target, .. } => Command::Resume {
+            target,
+            confirm: vec!["dev".into()],
+        },
+        other => other,
     }
 }
 
@@ -256,6 +307,7 @@ pub(super) fn pause_cmd() -> Command {
 pub(super) fn resume_cmd() -> Command {
     Command::Resume {
         target: EnvTarget::One("dev".into()),
+        confirm: Vec::new(),
     }
 }
 

@@ -17,36 +17,70 @@ fn from_view(sync: SyncStatus, code: HealthCode) -> EnvView {
 fn promotion_needs_from_synced_and_healthy_unless_forced() {
     let good = from_view(SyncStatus::Synced, HealthCode::Healthy);
     assert_eq!(
-        promotion_check(&good, "staging", false, false, None),
-        Ok(())
+        promotion_check(&good, "staging", false, None, false, None),
+        Ok(None)
     );
     let degraded = from_view(SyncStatus::Synced, HealthCode::Degraded);
-    let err = promotion_check(&degraded, "staging", false, false, None).unwrap_err();
+    let err = promotion_check(&degraded, "staging", false, None, false, None).unwrap_err();
     assert!(
         matches!(&err, FailureReason::Refused(m) if m.contains("dev is Synced and Degraded") && m.contains("--force")),
         "{err}"
     );
     assert_eq!(
-        promotion_check(&degraded, "staging", false, true, None),
-        Ok(())
+        promotion_check(&degraded, "staging", false, None, true, None),
+        Ok(None)
     );
     let drifted = from_view(SyncStatus::OutOfSync, HealthCode::Healthy);
-    assert!(promotion_check(&drifted, "staging", false, false, None).is_err());
+    assert!(promotion_check(&drifted, "staging", false, None, false, None).is_err());
 }
 
 #[test]
 fn protected_target_needs_its_name_typed_even_when_forced() {
     let good = from_view(SyncStatus::Synced, HealthCode::Healthy);
-    let err = promotion_check(&good, "production", true, true, None).unwrap_err();
-    assert!(matches!(&err, FailureReason::Refused(m) if m.contains("--confirm production")));
-    assert!(promotion_check(&good, "production", true, false, Some("staging")).is_err());
+    let err = promotion_check(&good, "production", true, None, true, None).unwrap_err();
+    assert!(
+        matches!(&err, FailureReason::NeedsConfirmation(m) if m.contains("--confirm production")),
+        "{err}"
+    );
+    assert!(promotion_check(&good, "production", true, None, false, Some("staging")).is_err());
     assert_eq!(
-        promotion_check(&good, "production", true, false, Some("production")),
-        Ok(())
+        promotion_check(&good, "production", true, None, false, Some("production")),
+        Ok(None)
     );
     assert!(
-        promotion_check(&good, "dev", false, false, None).is_err(),
+        promotion_check(&good, "dev", false, None, false, None).is_err(),
         "into itself"
+    );
+}
+
+#[test]
+fn promotion_skipping_promote_from_needs_force_which_is_recorded() {
+    let good = from_view(SyncStatus::Synced, HealthCode::Healthy);
+    // The engine's env is `dev`; production takes promotions from staging.
+    let err = promotion_check(
+        &good,
+        "production",
+        true,
+        Some("staging"),
+        false,
+        Some("production"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, FailureReason::NeedsConfirmation(m) if m.contains("from staging, not dev")),
+        "{err}"
+    );
+    let forced = promotion_check(
+        &good,
+        "production",
+        true,
+        Some("staging"),
+        true,
+        Some("production"),
+    );
+    assert!(
+        matches!(&forced, Ok(Some(note)) if note.starts_with("forced:")),
+        "{forced:?}"
     );
 }
 

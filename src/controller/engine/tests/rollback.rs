@@ -173,7 +173,11 @@ fn rollback_of_a_protected_env_needs_its_name_typed() {
     };
     let mut h = H::ready_with(protected, false, synced_at_c2());
     let fx = h.cmd(rollback_cmd(None, false, None));
-    assert!(matches!(refusal(&fx), Some(FailureReason::Refused(m)) if m.contains("--confirm dev")));
+    assert!(
+        matches!(refusal(&fx), Some(FailureReason::NeedsConfirmation(m))
+            if m.contains("--confirm dev") && m.contains("would roll back dev from c2 to c1")),
+        "{fx:?}"
+    );
     assert!(applies(&fx).is_empty());
     assert!(refusal(&h.cmd(rollback_cmd(None, false, Some("prod")))).is_some());
     the_apply(&h.cmd(rollback_cmd(None, false, Some("dev"))), "c1");

@@ -62,6 +62,8 @@ fn sync_at_a_given_revision_with_prune_override() {
         revision: Some("c0".into()),
         prune: Some(true),
         dry_run: false,
+        confirm: None,
+        force: false,
     });
     assert_eq!(applies(&fx)[0].1, "c0");
     assert!(applies(&fx)[0].2);
@@ -77,6 +79,8 @@ fn dry_run_sync_applies_nothing_and_reports() {
         revision: None,
         prune: None,
         dry_run: true,
+        confirm: None,
+        force: false,
     });
     assert!(applies(&fx).is_empty());
     assert_eq!(writes(&fx), 0);
