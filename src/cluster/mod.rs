@@ -12,11 +12,14 @@
 //! ownership (the ignore-by-manager rule) read it from a server-side dry-run result instead.
 
 mod connect;
+mod events;
 mod live;
+mod logs;
 mod ops;
 mod state;
 
 pub use connect::{Cluster, ResolvedKind, load_kubeconfig};
+pub use events::{event_row, sort_newest_first};
 pub use live::{LiveCache, LiveStatus, WatchSpec};
 pub use ops::{ApplyMode, FIELD_MANAGER};
 pub use state::{LeaseOutcome, LeaseRecord, OPERATION_ANNOTATION, STATE_LABEL, StateMap};
