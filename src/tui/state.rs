@@ -6,7 +6,7 @@
 //! Imports `crate::model` and `crate::config`; no IO. Every buffer here is bounded (watch mode
 //! runs for days).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -245,6 +245,9 @@ pub struct ViewState {
     pub demo_available: bool,
     /// This process's id, to tell our own Lease (`user@host/pid`) from another console's.
     pub own_pid: Option<u32>,
+    /// Per env: when it was last observed *successfully* (no error), as seen at ticks. An
+    /// unreachable cluster's observation time keeps advancing; this does not.
+    pub last_good: BTreeMap<String, Timestamp>,
     /// Env index watch mode is showing in detail.
     pub watch_index: usize,
     pub quit: bool,
@@ -283,6 +286,7 @@ impl ViewState {
             demo_request: None,
             demo_available: false,
             own_pid: None,
+            last_good: BTreeMap::new(),
             watch_index: 0,
             quit: false,
         }
@@ -291,6 +295,13 @@ impl ViewState {
     /// Read-only either because the console was started so or because the controller says so.
     pub fn is_read_only(&self, snap: &Snapshot) -> bool {
         self.read_only || self.watch_mode || snap.read_only
+    }
+
+    /// When `env` was last observed successfully: the later of what the ticks recorded and
+    /// the snapshot's own time when it carries no error.
+    pub fn last_good_of(&self, env: &crate::model::EnvState) -> Option<Timestamp> {
+        let current = env.observed_at.filter(|_| env.error.is_none());
+        self.last_good.get(&env.name).copied().max(current)
     }
 
     /// Whether `holder` (`user@host/pid`) is this process.

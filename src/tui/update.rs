@@ -72,10 +72,39 @@ fn tick(view: &mut ViewState, snap: &Snapshot, now: Timestamp) {
     view.now = now;
     let cutoff = now.as_second() - TOAST_SECONDS;
     view.toasts.retain(|t| t.at.as_second() > cutoff);
-    if view.watch_mode && !snap.envs.is_empty() {
-        let slot = now.as_second().div_euclid(WATCH_ROTATE_SECONDS);
-        view.watch_index = usize::try_from(slot.rem_euclid(snap.envs.len() as i64)).unwrap_or(0);
+    for env in &snap.envs {
+        if let Some(good) = view.last_good_of(env) {
+            view.last_good.insert(env.name.clone(), good);
+        }
     }
+    if view.watch_mode && !snap.envs.is_empty() {
+        // Unhealthy envs are pinned: the detail rotates among them only, so a wall never
+        // shows a healthy env while another one crash-loops.
+        let pinned: Vec<usize> = snap
+            .envs
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| needs_eyes(e))
+            .map(|(i, _)| i)
+            .collect();
+        let pool: Vec<usize> = if pinned.is_empty() {
+            (0..snap.envs.len()).collect()
+        } else {
+            pinned
+        };
+        let slot = now.as_second().div_euclid(WATCH_ROTATE_SECONDS);
+        let at = usize::try_from(slot.rem_euclid(pool.len() as i64)).unwrap_or(0);
+        view.watch_index = pool.get(at).copied().unwrap_or(0);
+    }
+}
+
+/// Whether an env needs an operator's eyes: Degraded, Missing, OutOfSync or in error.
+fn needs_eyes(env: &crate::model::EnvState) -> bool {
+    matches!(
+        env.health.code,
+        crate::model::HealthCode::Degraded | crate::model::HealthCode::Missing
+    ) || env.sync == crate::model::SyncStatus::OutOfSync
+        || env.error.is_some()
 }
 
 fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
