@@ -14,6 +14,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod inspect;
+pub use inspect::{EventRow, EventsRequest, InspectChunk, InspectRequest, LogRequest};
+
 /// The identity of one Kubernetes object across Git and the cluster. The API *version* is not
 /// part of it: `apps/v1` and `apps/v1beta2` Deployments named `api` are the same object.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -136,6 +136,14 @@ fn ui_options(config: &Config, mode: Mode, theme: Option<&str>) -> UiOptions {
     opts.read_only = mode.read_only;
     opts.watch_mode = mode.watch;
     opts.poll_interval = controller::poll_period(config.repo.poll_interval);
+    // The logs and events views' feeder: reads only, so it runs beside the controller.
+    let (ends, (requests, chunks)) = tui::InspectEnds::channel();
+    tokio::spawn(controller::driver::inspect::serve(
+        config.kubeconfig.clone(),
+        requests,
+        chunks,
+    ));
+    opts.inspect = Some(ends);
     opts
 }
 

@@ -46,6 +46,8 @@ pub enum Commands {
     Controller,
     /// Per env: revision, synced revision, sync, health, drift, paused, hold, lease, error.
     Status(OutputArgs),
+    /// Image per workload per env (live), synced revisions; promotable cells marked.
+    Versions(OutputArgs),
     /// Unified diff of live against Git; exit 0 no drift, 1 drift, 2 error.
     Diff(DiffArgs),
     /// Apply an env's rendered state to its cluster.
@@ -307,6 +309,7 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Commands::Watch) => console::watch(&global),
         Some(Commands::Controller) => controller::run(&global),
         Some(Commands::Status(args)) => status::run(&global, args),
+        Some(Commands::Versions(args)) => versions::run(&global, args),
         Some(Commands::Diff(args)) => diff::run(&global, args),
         Some(Commands::Sync(args)) => verbs::sync(&global, args),
         Some(Commands::Promote(args)) => promote::run(&global, args),
@@ -371,3 +374,4 @@ mod render;
 mod sandbox;
 mod status;
 mod verbs;
+mod versions;

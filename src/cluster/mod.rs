@@ -13,12 +13,15 @@
 //! ownership (the ignore-by-manager rule) read it from a server-side dry-run result instead.
 
 mod connect;
+mod events;
 mod live;
+mod logs;
 mod ops;
 mod retry;
 mod state;
 
 pub use connect::{Cluster, ResolvedKind, load_kubeconfig};
+pub use events::{event_row, sort_newest_first};
 pub use live::{LiveCache, LiveStatus, WatchSpec};
 pub use ops::{ApplyMode, FIELD_MANAGER};
 pub use retry::{REQUEST_ATTEMPTS, retry_transient};

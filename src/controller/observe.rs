@@ -306,8 +306,29 @@ pub fn assess(
         live.objects.get(key).map(health::assess)
     });
     state.pods = live.pods.iter().map(health::pod_row).collect();
+    degrade_for_pods(state);
     if state.synced_revision.is_none() {
         state.synced_revision = agreed_revision(live);
+    }
+}
+
+/// A crash-looping pod makes the env Degraded at once: a Deployment rolling out to a bad
+/// image reads Progressing until its progress deadline (10 min by default), but the operator
+/// must see the failure now. The message names the first such pod.
+fn degrade_for_pods(state: &mut EnvState) {
+    if state.health.code >= HealthCode::Degraded {
+        return;
+    }
+    if let Some(pod) = state.pods.iter().find(|p| p.health == HealthCode::Degraded) {
+        let reason = if pod.reason.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", pod.reason)
+        };
+        state.health = Health::new(
+            HealthCode::Degraded,
+            format!("pod {} {}{reason}", pod.name, pod.status),
+        );
     }
 }
 
@@ -471,6 +492,7 @@ pub async fn observe(
     diff::sort_drift(&mut drift);
     summarize(state, desired, drift, |key| health.get(key).cloned());
     state.pods = pods.iter().map(health::pod_row).collect();
+    degrade_for_pods(state);
     if state.synced_revision.is_none() {
         state.synced_revision = agreement.revision();
     }

@@ -8,7 +8,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use jiff::Timestamp;
 
 use crate::config::keymap::Action;
-use crate::model::Notice;
+use crate::model::{InspectChunk, Notice};
 use crate::tui::state::ViewState;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +18,11 @@ pub enum UiAction {
     /// A raw key for the open dialog or text field.
     Key(KeyEvent),
     Notice(Notice),
+    /// A key of the open logs or events view (follow, previous, container, …), see
+    /// `tui::inspect`; these shadow the keymap only inside those views.
+    ViewKey(char),
+    /// The inspection feeder answered.
+    Inspected(InspectChunk),
     /// The clock moved; toasts expire and watch mode rotates.
     Tick(Timestamp),
 }
@@ -33,6 +38,14 @@ pub fn translate(view: &ViewState, event: KeyEvent) -> Option<UiAction> {
     }
     if view.wants_raw_keys() {
         return Some(UiAction::Key(event));
+    }
+    if let KeyCode::Char(c) = event.code
+        && !event
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+        && crate::tui::inspect::is_view_key(view, c)
+    {
+        return Some(UiAction::ViewKey(c));
     }
     view.keymap.action_for(&event).map(UiAction::Act)
 }

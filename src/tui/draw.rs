@@ -49,7 +49,9 @@ pub fn render(frame: &mut Frame, snap: &Snapshot, view: &mut ViewState, theme: &
         View::Diff { env, key } => views::diff::render(frame, body, snap, view, theme, &env, &key),
         View::Yaml { env, key } => views::yaml::render(frame, body, snap, view, theme, &env, &key),
         View::Logs { env, pod } => views::logs::render(frame, body, view, theme, &env, &pod),
-        View::Events { env } => views::logs::render_events(frame, body, view, theme, &env),
+        View::Events { env, object } => {
+            views::logs::render_events(frame, body, view, theme, &env, object.as_ref());
+        }
     }
     panes::footer::render(frame, footer, snap, view, theme);
     popups::render(frame, area, snap, view, theme);

@@ -35,7 +35,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::keymap::Keymap;
 use crate::config::theme::{TermCaps, Theme};
-use crate::model::{Command, DemoAction, Notice, Snapshot};
+use crate::model::{Command, DemoAction, InspectChunk, InspectRequest, Notice, Snapshot};
 use crate::tui::action::{UiAction, translate};
 use crate::tui::draw::render;
 use crate::tui::state::ViewState;
@@ -92,13 +92,15 @@ pub enum UiEvent {
     /// The controller published a snapshot.
     Snapshot,
     Notice(Notice),
+    /// The inspection feeder sent log lines or events.
+    Inspected(InspectChunk),
     Tick,
     /// SIGTERM, SIGHUP, SIGINT or SIGQUIT: restore the terminal and leave.
     Shutdown,
 }
 
 /// How the console runs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct UiOptions {
     pub read_only: bool,
     pub watch_mode: bool,
@@ -111,6 +113,28 @@ pub struct UiOptions {
     /// Where `:demo …` requests go (only `driftdeck demo` wires one; `None` elsewhere, and
     /// the palette then says the command exists only in the demo).
     pub demo_tx: Option<mpsc::Sender<DemoAction>>,
+    /// The inspection feeder (`controller::driver::inspect::serve`) behind the logs and events
+    /// views; without it those views say they have no feed.
+    pub inspect: Option<InspectEnds>,
+}
+
+/// The console's ends of the inspection feeder's channels.
+#[derive(Debug)]
+pub struct InspectEnds {
+    pub requests: mpsc::Sender<InspectRequest>,
+    pub chunks: mpsc::Receiver<InspectChunk>,
+}
+
+impl InspectEnds {
+    /// A pair of channels: the console's ends and the feeder's (requests in, chunks out).
+    pub fn channel() -> (
+        Self,
+        (mpsc::Receiver<InspectRequest>, mpsc::Sender<InspectChunk>),
+    ) {
+        let (requests, request_rx) = mpsc::channel(8);
+        let (chunk_tx, chunks) = mpsc::channel(64);
+        (Self { requests, chunks }, (request_rx, chunk_tx))
+    }
 }
 
 impl Default for UiOptions {
@@ -123,6 +147,7 @@ impl Default for UiOptions {
             poll_interval: Duration::from_secs(30),
             warnings: Vec::new(),
             demo_tx: None,
+            inspect: None,
         }
     }
 }
@@ -177,6 +202,10 @@ pub async fn run(
         view.toast_error(warning);
     }
     let theme = opts.theme;
+    let (inspect_tx, mut inspect_rx) = match opts.inspect {
+        Some(ends) => (Some(ends.requests), Some(ends.chunks)),
+        None => (None, None),
+    };
     let mut snap = snapshot_rx.borrow_and_update().clone();
     let mut input = EventStream::new();
     let mut tick = tokio::time::interval(TICK);
@@ -240,6 +269,13 @@ pub async fn run(
                     UiEvent::Tick
                 }
             },
+            chunk = next_chunk(&mut inspect_rx) => match chunk {
+                Some(chunk) => UiEvent::Inspected(chunk),
+                None => {
+                    inspect_rx = None;
+                    UiEvent::Tick
+                }
+            },
             _ = tick.tick() => UiEvent::Tick,
             _ = sigterm.recv() => UiEvent::Shutdown,
             _ = sighup.recv() => UiEvent::Shutdown,
@@ -266,6 +302,7 @@ pub async fn run(
                 None
             }
             UiEvent::Notice(notice) => Some(UiAction::Notice(notice)),
+            UiEvent::Inspected(chunk) => Some(UiAction::Inspected(chunk)),
             UiEvent::Tick => {
                 let toasts = view.toasts.len();
                 let watch_index = view.watch_index;
@@ -286,6 +323,9 @@ pub async fn run(
             {
                 tracing::warn!("command not delivered: {e}");
                 view.toast_error(format!("controller busy or gone: {e}"));
+            }
+            if let Some(request) = view.inspect_request.take() {
+                send_inspect(&mut view, inspect_tx.as_ref(), request);
             }
             if let (Some(request), Some(tx)) = (view.demo_request.take(), &opts.demo_tx)
                 && let Err(e) = tx.try_send(request)
@@ -308,6 +348,42 @@ fn inject_panic(fault: Option<FaultPanic>) {
                 panic!("DRIFTDECK_FAULT_PANIC=task: injected panic in a spawned task");
             });
         }
+    }
+}
+
+/// The next chunk from the feeder; pending forever without one (so `select!` skips it).
+async fn next_chunk(rx: &mut Option<mpsc::Receiver<InspectChunk>>) -> Option<InspectChunk> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands a logs/events request to the feeder; without one the view says why it stays empty.
+fn send_inspect(
+    view: &mut ViewState,
+    tx: Option<&mpsc::Sender<InspectRequest>>,
+    request: InspectRequest,
+) {
+    let id = match &request {
+        InspectRequest::Logs { id, .. } | InspectRequest::Events { id, .. } => *id,
+        InspectRequest::Stop => 0,
+    };
+    let failed = match tx {
+        Some(tx) => match tx.try_send(request) {
+            Ok(()) => return,
+            Err(e) => format!("logs/events request not delivered: {e}"),
+        },
+        None => "no cluster feed in this console: logs and events are unavailable".to_owned(),
+    };
+    if id != 0 {
+        crate::tui::inspect::on_chunk(
+            view,
+            InspectChunk::Failed {
+                id,
+                message: failed,
+            },
+        );
     }
 }
 

@@ -24,6 +24,7 @@ mod draw;
 mod event_loop;
 pub mod fixtures;
 mod flows;
+mod inspect;
 mod palette;
 mod panes;
 mod popups;
@@ -34,7 +35,7 @@ mod views;
 
 pub use action::{UiAction, translate};
 pub use draw::render;
-pub use event_loop::{Error, UiEvent, UiOptions, run, run_in_terminal};
+pub use event_loop::{Error, InspectEnds, UiEvent, UiOptions, run, run_in_terminal};
 pub use palette::{PaletteCommand, parse_palette};
 pub use rows::{CommitRow, DriftRow, EnvRow, format_age};
 pub use state::{

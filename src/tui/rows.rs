@@ -209,6 +209,42 @@ pub fn drift_matches(d: &Drift, needle: &str) -> bool {
         || contains(&d.kind.to_string(), needle)
 }
 
+/// Triage rank of a pod's health: what needs eyes first comes first (Degraded, then
+/// Missing, Unknown, Progressing, Suspended, Healthy). `HealthCode`'s own order puts Unknown
+/// last because it is the worst *aggregate*; a pod in CrashLoopBackOff is more urgent than one
+/// whose state is not known yet.
+pub fn triage_rank(code: HealthCode) -> u8 {
+    match code {
+        HealthCode::Degraded => 0,
+        HealthCode::Missing => 1,
+        HealthCode::Unknown => 2,
+        HealthCode::Progressing => 3,
+        HealthCode::Suspended => 4,
+        HealthCode::Healthy => 5,
+    }
+}
+
+/// The pods pane's rows as indices into `pods`: those matching the filter (and, with
+/// `unhealthy_only`, not Healthy), worst health first, then by name. The pane and the
+/// cursor's "selected pod" both read this one order.
+pub fn pod_order(pods: &[PodRow], filter: &str, unhealthy_only: bool) -> Vec<usize> {
+    let needle = filter.to_lowercase();
+    let mut order: Vec<usize> = pods
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| !unhealthy_only || p.health != HealthCode::Healthy)
+        .filter(|(_, p)| needle.is_empty() || pod_matches(p, &needle))
+        .map(|(i, _)| i)
+        .collect();
+    order.sort_by(|&a, &b| {
+        let (pa, pb) = (&pods[a], &pods[b]);
+        triage_rank(pa.health)
+            .cmp(&triage_rank(pb.health))
+            .then_with(|| pa.name.cmp(&pb.name))
+    });
+    order
+}
+
 pub fn pod_matches(p: &PodRow, needle: &str) -> bool {
     contains(&p.name, needle) || contains(&p.status, needle) || contains(&p.reason, needle)
 }
@@ -226,6 +262,43 @@ mod tests {
         assert_eq!(format_age(now, t("2026-11-21T20:45:00Z")), "3h");
         assert_eq!(format_age(now, t("2026-11-09T23:45:00Z")), "12d");
         assert_eq!(format_age(now, t("2026-11-22T00:00:00Z")), "0s");
+    }
+
+    fn pod(name: &str, health: HealthCode) -> PodRow {
+        PodRow {
+            namespace: "shop".into(),
+            name: name.into(),
+            status: health.to_string(),
+            ready: "1/1".into(),
+            restarts: 0,
+            created: None,
+            reason: String::new(),
+            node: String::new(),
+            owner: String::new(),
+            health,
+        }
+    }
+
+    #[test]
+    fn pods_sort_worst_health_first_then_by_name() {
+        let pods = vec![
+            pod("api-a", HealthCode::Healthy),
+            pod("api-c", HealthCode::Degraded),
+            pod("api-b", HealthCode::Progressing),
+            pod("api-d", HealthCode::Degraded),
+        ];
+        let names = |order: Vec<usize>| -> Vec<&str> {
+            order.into_iter().map(|i| pods[i].name.as_str()).collect()
+        };
+        assert_eq!(
+            names(pod_order(&pods, "", false)),
+            vec!["api-c", "api-d", "api-b", "api-a"]
+        );
+        assert_eq!(
+            names(pod_order(&pods, "", true)),
+            vec!["api-c", "api-d", "api-b"]
+        );
+        assert_eq!(names(pod_order(&pods, "API-D", false)), vec!["api-d"]);
     }
 
     #[test]

@@ -6,14 +6,17 @@
 //! Imports `crate::model` and `crate::config`; no IO. Every buffer here is bounded (watch mode
 //! runs for days).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use ratatui_textarea::TextArea;
 
 use crate::config::keymap::Keymap;
-use crate::model::{Command, DemoAction, Drift, OperationResult, ResourceKey, Snapshot};
+use crate::model::{
+    Command, DemoAction, Drift, EventRow, InspectRequest, OperationResult, ResourceKey, Snapshot,
+};
+use crate::tui::inspect::LogOptions;
 
 /// How many toasts are kept; older ones are dropped.
 pub const MAX_TOASTS: usize = 5;
@@ -21,8 +24,8 @@ pub const MAX_TOASTS: usize = 5;
 pub const TOAST_SECONDS: i64 = 6;
 /// Log lines kept for the logs view.
 pub const MAX_LOG_LINES: usize = 10_000;
-/// Event lines kept for the events view.
-pub const MAX_EVENT_LINES: usize = 1_000;
+/// Events kept for the events view (the newest).
+pub const MAX_EVENT_ROWS: usize = 1_000;
 /// Watch mode shows each env's detail this long before rotating.
 pub const WATCH_ROTATE_SECONDS: i64 = 8;
 
@@ -111,8 +114,11 @@ pub enum View {
     Yaml { env: String, key: ResourceKey },
     /// A pod's log, following the tail of [`ViewState::logs`].
     Logs { env: String, pod: String },
-    /// An env's events from [`ViewState::events`].
-    Events { env: String },
+    /// Events from [`ViewState::events`]: of one object (`(kind, name)`) or the whole env.
+    Events {
+        env: String,
+        object: Option<(String, String)>,
+    },
 }
 
 /// A yes/no confirmation naming the exact target.
@@ -209,6 +215,8 @@ pub struct ViewState {
     pub commits: Cursor,
     pub drift: Cursor,
     pub pods: Cursor,
+    /// The pods pane shows only pods that are not Healthy.
+    pub pods_unhealthy_only: bool,
     pub view: View,
     pub view_scroll: usize,
     pub dialog: Option<Dialog>,
@@ -216,7 +224,19 @@ pub struct ViewState {
     pub filter: String,
     pub toasts: VecDeque<Toast>,
     pub logs: VecDeque<String>,
-    pub events: VecDeque<String>,
+    /// How the logs view asks for and draws the log.
+    pub log_options: LogOptions,
+    /// Events of the events view, newest first.
+    pub events: Vec<EventRow>,
+    /// Whether the first set of events arrived (so "none" means none).
+    pub events_loaded: bool,
+    pub events_error: Option<String>,
+    /// The object the events view was opened for, to switch back from the whole env.
+    pub events_object: Option<(String, String)>,
+    /// Id of the logs/events request the views are showing; chunks of others are dropped.
+    pub inspect_id: u64,
+    /// A request waiting to leave for the inspection feeder.
+    pub inspect_request: Option<InspectRequest>,
     /// `(from, to)` of a preview asked for and not yet answered.
     pub awaiting_preview: Option<(String, String)>,
     /// A `:demo …` request waiting to leave on the demo channel.
@@ -225,6 +245,9 @@ pub struct ViewState {
     pub demo_available: bool,
     /// This process's id, to tell our own Lease (`user@host/pid`) from another console's.
     pub own_pid: Option<u32>,
+    /// Per env: when it was last observed *successfully* (no error), as seen at ticks. An
+    /// unreachable cluster's observation time keeps advancing; this does not.
+    pub last_good: BTreeMap<String, Timestamp>,
     /// Env index watch mode is showing in detail.
     pub watch_index: usize,
     pub quit: bool,
@@ -244,6 +267,7 @@ impl ViewState {
             commits: Cursor::default(),
             drift: Cursor::default(),
             pods: Cursor::default(),
+            pods_unhealthy_only: false,
             view: View::Main,
             view_scroll: 0,
             dialog: None,
@@ -251,11 +275,18 @@ impl ViewState {
             filter: String::new(),
             toasts: VecDeque::new(),
             logs: VecDeque::new(),
-            events: VecDeque::new(),
+            log_options: LogOptions::default(),
+            events: Vec::new(),
+            events_loaded: false,
+            events_error: None,
+            events_object: None,
+            inspect_id: 0,
+            inspect_request: None,
             awaiting_preview: None,
             demo_request: None,
             demo_available: false,
             own_pid: None,
+            last_good: BTreeMap::new(),
             watch_index: 0,
             quit: false,
         }
@@ -264,6 +295,13 @@ impl ViewState {
     /// Read-only either because the console was started so or because the controller says so.
     pub fn is_read_only(&self, snap: &Snapshot) -> bool {
         self.read_only || self.watch_mode || snap.read_only
+    }
+
+    /// When `env` was last observed successfully: the later of what the ticks recorded and
+    /// the snapshot's own time when it carries no error.
+    pub fn last_good_of(&self, env: &crate::model::EnvState) -> Option<Timestamp> {
+        let current = env.observed_at.filter(|_| env.error.is_none());
+        self.last_good.get(&env.name).copied().max(current)
     }
 
     /// Whether `holder` (`user@host/pid`) is this process.
@@ -310,12 +348,5 @@ impl ViewState {
             self.logs.pop_front();
         }
         self.logs.push_back(line);
-    }
-
-    pub fn push_event_line(&mut self, line: String) {
-        if self.events.len() >= MAX_EVENT_LINES {
-            self.events.pop_front();
-        }
-        self.events.push_back(line);
     }
 }

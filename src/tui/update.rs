@@ -14,6 +14,7 @@ use crate::model::{Command, Notice, OperationResult, Snapshot, short_sha};
 use crate::tui::action::UiAction;
 use crate::tui::dialogs;
 use crate::tui::flows;
+use crate::tui::inspect;
 use crate::tui::palette::parse_palette;
 use crate::tui::rows;
 use crate::tui::state::{
@@ -31,6 +32,14 @@ pub fn update(view: &mut ViewState, snap: &Snapshot, action: UiAction) -> Option
         }
         UiAction::Notice(notice) => {
             on_notice(view, snap, notice);
+            None
+        }
+        UiAction::Inspected(chunk) => {
+            inspect::on_chunk(view, chunk);
+            None
+        }
+        UiAction::ViewKey(c) => {
+            inspect::on_view_key(view, snap, c);
             None
         }
         UiAction::Key(key) => {
@@ -63,10 +72,39 @@ fn tick(view: &mut ViewState, snap: &Snapshot, now: Timestamp) {
     view.now = now;
     let cutoff = now.as_second() - TOAST_SECONDS;
     view.toasts.retain(|t| t.at.as_second() > cutoff);
-    if view.watch_mode && !snap.envs.is_empty() {
-        let slot = now.as_second().div_euclid(WATCH_ROTATE_SECONDS);
-        view.watch_index = usize::try_from(slot.rem_euclid(snap.envs.len() as i64)).unwrap_or(0);
+    for env in &snap.envs {
+        if let Some(good) = view.last_good_of(env) {
+            view.last_good.insert(env.name.clone(), good);
+        }
     }
+    if view.watch_mode && !snap.envs.is_empty() {
+        // Unhealthy envs are pinned: the detail rotates among them only, so a wall never
+        // shows a healthy env while another one crash-loops.
+        let pinned: Vec<usize> = snap
+            .envs
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| needs_eyes(e))
+            .map(|(i, _)| i)
+            .collect();
+        let pool: Vec<usize> = if pinned.is_empty() {
+            (0..snap.envs.len()).collect()
+        } else {
+            pinned
+        };
+        let slot = now.as_second().div_euclid(WATCH_ROTATE_SECONDS);
+        let at = usize::try_from(slot.rem_euclid(pool.len() as i64)).unwrap_or(0);
+        view.watch_index = pool.get(at).copied().unwrap_or(0);
+    }
+}
+
+/// Whether an env needs an operator's eyes: Degraded, Missing, OutOfSync or in error.
+fn needs_eyes(env: &crate::model::EnvState) -> bool {
+    matches!(
+        env.health.code,
+        crate::model::HealthCode::Degraded | crate::model::HealthCode::Missing
+    ) || env.sync == crate::model::SyncStatus::OutOfSync
+        || env.error.is_some()
 }
 
 fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
@@ -219,7 +257,7 @@ fn list_len(view: &ViewState, snap: &Snapshot, pane: Pane) -> usize {
         Pane::Envs => snap.envs.len(),
         Pane::Commits => rows::filtered(&env.commits, &view.filter, rows::commit_matches).count(),
         Pane::Drift => rows::filtered(&env.drift, &view.filter, rows::drift_matches).count(),
-        Pane::Pods => rows::filtered(&env.pods, &view.filter, rows::pod_matches).count(),
+        Pane::Pods => rows::pod_order(&env.pods, &view.filter, view.pods_unhealthy_only).len(),
     }
 }
 
@@ -227,7 +265,7 @@ fn move_cursor(view: &mut ViewState, snap: &Snapshot, delta: isize, absolute: Op
     if view.view != View::Main {
         // Logs and events count their scroll upwards from the tail (so they follow by
         // default): up there means further from the tail.
-        let from_tail = matches!(view.view, View::Logs { .. } | View::Events { .. });
+        let from_tail = matches!(view.view, View::Logs { .. });
         let (delta, absolute) = if from_tail {
             (-delta, absolute.map(|top| !top))
         } else {
@@ -281,11 +319,23 @@ fn selected_drift(
 
 fn selected_pod(view: &ViewState, snap: &Snapshot) -> Option<(String, String)> {
     let env = view.selected_env(snap)?;
-    let pod = rows::filtered(&env.pods, &view.filter, rows::pod_matches).nth(view.pods.selected)?;
+    let order = rows::pod_order(&env.pods, &view.filter, view.pods_unhealthy_only);
+    let pod = env.pods.get(*order.get(view.pods.selected)?)?;
     Some((env.name.clone(), pod.name.clone()))
 }
 
+/// The object under the cursor for the events view: a pod in the pods pane, a drifted
+/// resource in the drift pane; `None` (the whole env) elsewhere.
+fn events_object(view: &ViewState, snap: &Snapshot) -> Option<(String, String)> {
+    match view.focus {
+        Pane::Pods => selected_pod(view, snap).map(|(_, pod)| ("Pod".to_owned(), pod)),
+        Pane::Drift => selected_drift(view, snap).map(|(_, key)| (key.kind, key.name)),
+        Pane::Envs | Pane::Commits => None,
+    }
+}
+
 fn open_view(view: &mut ViewState, next: View) {
+    inspect::close(view);
     view.view = next;
     view.view_scroll = 0;
 }
@@ -338,12 +388,17 @@ fn on_action(view: &mut ViewState, snap: &Snapshot, action: Action) -> Option<Co
             None => view.toast(format!("{}: no drift", env_name.unwrap_or_default())),
         },
         Action::Logs => match selected_pod(view, snap) {
-            Some((env, pod)) => open_view(view, View::Logs { env, pod }),
+            Some((env, pod)) => {
+                inspect::close(view);
+                inspect::open_logs(view, snap, env, pod);
+            }
             None => view.toast(format!("{}: no pods", env_name.unwrap_or_default())),
         },
         Action::Events => {
             if let Some(env) = env_name {
-                open_view(view, View::Events { env });
+                let object = events_object(view, snap);
+                inspect::close(view);
+                inspect::open_events(view, snap, env, object);
             }
         }
         Action::Filter => view.input = Some(InputLine::Filter(view.filter.clone())),

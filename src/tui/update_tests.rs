@@ -371,10 +371,15 @@ fn navigation_drill_down_and_back() {
     press(&mut view, &snap, 'G');
     assert_eq!(view.pods.selected, 5);
     press(&mut view, &snap, 'l');
-    assert!(matches!(&view.view, View::Logs { pod, .. } if pod.starts_with("log-collector")));
+    // Pods are in triage order (worst health first, then name): `G` is the last of that order.
+    let staging = &snap.envs[1];
+    let last = crate::tui::rows::pod_order(&staging.pods, "", false)
+        .last()
+        .map(|&i| staging.pods[i].name.clone());
+    assert!(matches!(&view.view, View::Logs { pod, .. } if Some(pod) == last.as_ref()));
     code(&mut view, &snap, KeyCode::Esc);
     press(&mut view, &snap, 'e');
-    assert!(matches!(&view.view, View::Events { env } if env == "staging"));
+    assert!(matches!(&view.view, View::Events { env, .. } if env == "staging"));
     press(&mut view, &snap, '?');
     assert!(matches!(view.dialog, Some(Dialog::Help { .. })));
     press(&mut view, &snap, 'q');

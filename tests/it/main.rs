@@ -42,6 +42,8 @@
 //! - `sandbox_support`: start a sandbox on 127.0.0.1:0 with a kubeconfig; kube clients
 //! - `source`: git2 against real temporary repositories (local, `file://` remotes, history, commits)
 //! - `terminal_restore`: `driftdeck demo` in tmux ended by SIGINT/QUIT/TERM/HUP and by injected panics: the terminal is restored each time
+//! - `triage_feed`: the logs/events feeder on the sandbox (crash-looping pod's FATAL line, BackOff warnings) and the real tier (real controller events, per object, watched; an unscheduled pod's empty log)
+//! - `triage_tmux`: `driftdeck demo` in tmux: a crashloop image set behind the console's back → Degraded, failing pod first, its log and BackOff events
 //! - `tmux_support`: a tmux server on its own socket for the console tests (screen reads, waits with a deadline)
 //! - `tmux_e2e`: issue 6 acceptance 2 — `driftdeck demo` in tmux driven by keys: drift heals, promote with a typed message, break + rollback (hold banner), pause/resume, clean quit
 //! - `tui`: console snapshots (insta, TestBackend at 120×36 and 80×24), 16-colour and NO_COLOR snapshots with styles, colour legibility
@@ -95,4 +97,6 @@ mod source;
 mod terminal_restore;
 mod tmux_e2e;
 mod tmux_support;
+mod triage_feed;
+mod triage_tmux;
 mod tui;

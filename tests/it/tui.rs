@@ -322,13 +322,14 @@ fn yaml_logs_and_palette_at_80x24() {
 
     let mut view = fixtures::view_on_env(1);
     view.focus = tui::Pane::Pods;
+    // Opening the view asks the feeder for the log; the lines then arrive (here: directly).
+    press(&mut view, &snap, KeyCode::Char('l'));
     for i in 0..500 {
         view.push_log_line(format!(
             "2026-11-21T23:44:{:02}Z INFO flushed batch {i} (512 records)",
             i % 60
         ));
     }
-    press(&mut view, &snap, KeyCode::Char('l'));
     let logs = text(&draw(&snap, &mut view, &theme, (80, 24)));
     assert!(
         logs.contains("flushed batch 499") && logs.contains("following"),

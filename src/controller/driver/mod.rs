@@ -20,6 +20,7 @@
 //! - The returned future is `Send`: callers `tokio::spawn` it beside the UI.
 
 mod env;
+pub mod inspect;
 mod jobs;
 mod promote;
 mod validate;

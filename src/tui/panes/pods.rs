@@ -1,5 +1,8 @@
 //! The pods pane: the selected env's pods with status, ready, restarts, age and reason; rows
-//! are coloured by the pod's health. Imports `crate::model` and `crate::config`.
+//! are coloured by the pod's health and sorted worst health first, then by name
+//! ([`rows::pod_order`](crate::tui::rows::pod_order)), so a crash-looping pod is the first
+//! row. `u` (pods pane focused) shows only the pods that are not Healthy.
+//! Imports `crate::model` and `crate::config`.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -9,7 +12,7 @@ use ratatui::widgets::{Cell, Row, Table};
 use crate::config::theme::{Slot, Theme};
 use crate::model::{HealthCode, Snapshot};
 use crate::tui::panes::{health_slot, pane_block, row_style};
-use crate::tui::rows::{format_age_opt, matching, pod_matches, rows_in};
+use crate::tui::rows::{format_age_opt, pod_order};
 use crate::tui::state::{Pane, ViewState};
 
 pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewState, theme: &Theme) {
@@ -23,8 +26,13 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
         .iter()
         .filter(|p| p.health != HealthCode::Healthy)
         .count();
+    let only = if view.pods_unhealthy_only {
+        "only not healthy, u: all"
+    } else {
+        "u: only not healthy"
+    };
     let title = format!(
-        "{} · {} ({}, {} not healthy)",
+        "{} · {} ({}, {} not healthy · {only})",
         Pane::Pods.title(),
         env.name,
         env.pods.len(),
@@ -32,11 +40,11 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
     );
     let block = pane_block(title, focused, theme);
     let height = usize::from(area.height.saturating_sub(3));
-    let matched = matching(&env.pods, &view.filter, pod_matches);
-    let len = matched.as_ref().map_or(env.pods.len(), Vec::len);
-    let range = view.pods.window(len, height);
+    let order = pod_order(&env.pods, &view.filter, view.pods_unhealthy_only);
+    let range = view.pods.window(order.len(), height);
     let selected = view.pods.selected;
-    let rows: Vec<Row> = rows_in(&env.pods, matched.as_deref(), range.clone())
+    let rows: Vec<Row> = range
+        .filter_map(|i| Some((i, env.pods.get(*order.get(i)?)?)))
         .map(|(i, pod)| {
             let status_style = theme.style(health_slot(pod.health));
             let restarts_style = if pod.restarts > 0 {

@@ -1,9 +1,15 @@
 //! Watch mode, for a wall monitor: no input needed, one large tile per env (name, sync,
 //! health, synced revision, drift, badges), and below them the detail of one env, rotating
-//! every few seconds. The top line says how old the data is ("updated 12s ago", from
-//! `Snapshot.taken_at`) and turns into a stale warning past twice the poll interval. Draws
-//! only from the snapshot and the tick's clock, so memory stays flat however long it runs.
-//! Imports `crate::model` and `crate::config`.
+//! every few seconds among the envs that need eyes (Degraded, OutOfSync, in error) when there
+//! are any. The top line says how old the data is ("updated 12s ago", from
+//! `Snapshot.taken_at`) and turns into a stale warning past twice the poll interval.
+//!
+//! Staleness per env comes from its last *successful* observation
+//! ([`ViewState::last_good_of`]): an unreachable cluster's failed observations keep a fresh
+//! `observed_at`, which must not read as fresh data. Past [`stale_limit`] (2 × the poll
+//! interval, at most 30 s) the tile gets a STALE badge and the header says which env is stale
+//! since when. Draws only from the snapshot, the view state and the tick's clock, so memory
+//! stays flat however long it runs. Imports `crate::model` and `crate::config`.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -11,7 +17,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
 
 use crate::config::theme::{Slot, Theme};
-use crate::model::{HealthCode, Snapshot, SyncStatus, short_sha};
+use jiff::Timestamp;
+
+use crate::model::{EnvState, HealthCode, Snapshot, SyncStatus, short_sha};
 use crate::tui::panes::{health_slot, sync_slot};
 use crate::tui::rows::{DriftRow, format_age};
 use crate::tui::state::ViewState;
@@ -26,6 +34,34 @@ pub fn data_age(snap: &Snapshot, view: &ViewState) -> Option<i64> {
 pub fn is_stale(snap: &Snapshot, view: &ViewState) -> bool {
     let limit = i64::try_from(view.poll_interval.as_secs().saturating_mul(2)).unwrap_or(i64::MAX);
     data_age(snap, view).is_none_or(|age| age > limit)
+}
+
+/// How old an env's last successful observation may be: 2 × the poll interval, at most 30 s.
+pub fn stale_limit(view: &ViewState) -> i64 {
+    i64::try_from(view.poll_interval.as_secs().saturating_mul(2))
+        .unwrap_or(i64::MAX)
+        .min(30)
+}
+
+/// `Some(last good observation)` when `env` is stale (`Some(None)`: never observed well).
+pub fn env_stale(env: &EnvState, view: &ViewState) -> Option<Option<Timestamp>> {
+    let good = view.last_good_of(env);
+    match good {
+        Some(t) if view.now.as_second() - t.as_second() <= stale_limit(view) => None,
+        other => Some(other),
+    }
+}
+
+fn stale_text(env: &EnvState, since: Option<Timestamp>, view: &ViewState) -> String {
+    match since {
+        Some(t) => format!(
+            "{} STALE since {} ({} ago)",
+            env.name,
+            t.strftime("%H:%M:%S"),
+            format_age(view.now, t)
+        ),
+        None => format!("{} never observed", env.name),
+    }
 }
 
 pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, theme: &Theme) {
@@ -44,7 +80,17 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
         Span::styled(" driftdeck watch ", theme.style(Slot::Title)),
         Span::raw(format!(" {} ⎇ {}  ", snap.repo.url, snap.repo.branch)),
     ];
-    if is_stale(snap, view) {
+    let stale_envs: Vec<String> = snap
+        .envs
+        .iter()
+        .filter_map(|e| env_stale(e, view).map(|since| stale_text(e, since, view)))
+        .collect();
+    if !stale_envs.is_empty() {
+        spans.push(Span::styled(
+            format!(" {} ", stale_envs.join(" · ")),
+            theme.style(Slot::Stale),
+        ));
+    } else if is_stale(snap, view) {
         spans.push(Span::styled(
             format!(
                 " STALE: {freshness} (poll every {}s) ",
@@ -110,6 +156,12 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
             .alignment(Alignment::Center),
         ];
         let mut badges = Vec::new();
+        if env_stale(env, view).is_some() {
+            badges.push(Span::styled(" STALE ", theme.style(Slot::Stale)));
+        }
+        if env.lease_holder.is_none() {
+            badges.push(Span::styled(" not reconciling ", theme.style(Slot::Stale)));
+        }
         if env.paused.is_some() {
             badges.push(Span::styled(" PAUSED ", theme.style(Slot::BadgePaused)));
         }
@@ -203,4 +255,60 @@ fn render_detail(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewStat
         .border_style(theme.style(Slot::Border))
         .title(Line::from(format!(" {} detail{last} ", env.name)).style(theme.style(Slot::Title)));
     frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::UiAction;
+    use crate::tui::fixtures;
+    use crate::tui::update::update;
+
+    fn at(secs: i64) -> Timestamp {
+        fixtures::NOW
+            .checked_add(jiff::SignedDuration::from_secs(secs))
+            .unwrap_or(fixtures::NOW)
+    }
+
+    #[test]
+    fn an_unreachable_env_goes_stale_from_its_last_good_observation() {
+        let mut snap = fixtures::demo_healthy();
+        let mut view = fixtures::view_state();
+        view.watch_mode = true;
+        update(&mut view, &snap, UiAction::Tick(at(0)));
+        let good = view.last_good_of(&snap.envs[2]);
+        assert!(good.is_some());
+        assert!(env_stale(&snap.envs[2], &view).is_none());
+        // The cluster dies: every failed observation is "fresh", but carries an error.
+        snap.envs[2].error = Some("cluster unreachable: connection refused".into());
+        for secs in [10, 20, 40] {
+            snap.envs[2].observed_at = Some(at(secs));
+            update(&mut view, &snap, UiAction::Tick(at(secs)));
+        }
+        assert_eq!(env_stale(&snap.envs[2], &view), Some(good));
+        // Back: fresh again.
+        snap.envs[2].error = None;
+        update(&mut view, &snap, UiAction::Tick(at(40)));
+        assert_eq!(env_stale(&snap.envs[2], &view), None);
+    }
+
+    #[test]
+    fn the_stale_limit_is_twice_the_poll_but_at_most_30_seconds() {
+        let mut view = fixtures::view_state();
+        view.poll_interval = std::time::Duration::from_secs(5);
+        assert_eq!(stale_limit(&view), 10);
+        view.poll_interval = std::time::Duration::from_secs(60);
+        assert_eq!(stale_limit(&view), 30);
+    }
+
+    #[test]
+    fn watch_mode_pins_the_unhealthy_env_in_the_detail() {
+        let snap = fixtures::degraded_with_hold();
+        let mut view = fixtures::view_state();
+        view.watch_mode = true;
+        for step in 0..4 {
+            update(&mut view, &snap, UiAction::Tick(at(8 * step)));
+            assert_eq!(view.watch_index, 2, "production is Degraded");
+        }
+    }
 }
