@@ -161,16 +161,20 @@ pub async fn apply_env(
         changed += 1;
     }
     for m in apply_order(manifests) {
-        let resolved = retry_transient(|| cluster.resolve(m.api_version(), m.kind()))
+        let sha = &desired.revision.sha;
+        let obj = retry_transient(|| super::stamping::outgoing(cluster, env, sha, m))
             .await
             .map_err(err)?;
-        let namespace = resolved.namespaced.then_some(env.namespace.as_str());
-        let obj = stamp(m.object(), &env.name, &desired.revision.sha, namespace);
         let target_ns = obj["metadata"]["namespace"].as_str().unwrap_or_default();
         let before =
             retry_transient(|| cluster.get(m.api_version(), m.kind(), target_ns, m.name()))
                 .await
                 .map_err(err)?;
+        if let Some(live) = &before {
+            retry_transient(|| super::takeover::take_over(cluster, live))
+                .await
+                .map_err(err)?;
+        }
         let after = retry_transient(|| cluster.apply(&obj, ApplyMode::Apply))
             .await
             .map_err(err)?;
