@@ -142,8 +142,12 @@ async fn list_kind(
     };
     match listed {
         Ok(items) => Ok(Some(items)),
+        // A common kind in a version the cluster does not serve (`batch/v1` CronJob on 1.20)
+        // is skipped even when Git has the kind in a version it does serve.
         Err(crate::cluster::Error::UnknownKind { .. })
-            if !desired.iter().any(|m| m.kind() == kind) =>
+            if !desired
+                .iter()
+                .any(|m| m.kind() == kind && m.api_version() == av) =>
         {
             Ok(None)
         }

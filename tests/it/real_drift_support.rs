@@ -7,7 +7,10 @@
 //!
 //! The kinds are picked through discovery, so the same render works on Kubernetes v1.20 (CronJob
 //! `batch/v1beta1`, HPA `autoscaling/v2beta2`) and on the sandbox (`batch/v1`, `autoscaling/v2`).
-//! Ports carry `protocol` explicitly: v1.20's server-side apply rejects a port without it.
+//! Ports carry `protocol` explicitly: v1.20's server-side apply rejects a port without it. The
+//! HPA scales a StatefulSet of zero replicas: scaling is then disabled (Suspended), where the
+//! real tier, which has no metrics API, would otherwise report it Degraded and fail the sync's
+//! validation.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -108,9 +111,14 @@ impl Bench {
     }
 
     fn write_config(&self) {
+        self.set_self_heal(false);
+    }
+
+    /// (Re)writes the config with self-heal on or off (auto-sync and prune off).
+    pub fn set_self_heal(&self, on: bool) {
         let q = |p: &Path| serde_json::to_string(&p.display().to_string()).expect("path");
         let yaml = format!(
-            "repo: {{url: {}, branch: main, poll_interval: 1s}}\nkubeconfig: {}\nvalidation_timeout: 120s\nenvironments:\n  - {{name: e, path: env, context: {}, namespace: {}, self_heal: false, auto_sync: false, prune: false}}\n",
+            "repo: {{url: {}, branch: main, poll_interval: 1s}}\nkubeconfig: {}\nvalidation_timeout: 120s\nenvironments:\n  - {{name: e, path: env, context: {}, namespace: {}, self_heal: {on}, auto_sync: false, prune: false}}\n",
             q(&self.repo()),
             q(&self.kubeconfig),
             self.context,
@@ -188,6 +196,43 @@ impl Bench {
             .unwrap_or_else(|_| panic!("driftdeck {args:?} did not finish within 180 s"))
             .expect("run driftdeck");
         Ran::of(out)
+    }
+
+    /// `driftdeck controller` for this bench, killed when dropped; its stderr goes to
+    /// `controller.log` in the bench dir ([`Bench::controller_log`]).
+    pub fn spawn_controller(&self) -> tokio::process::Child {
+        let root = self.root.path();
+        let log = std::fs::File::create(root.join("controller.log")).expect("controller log");
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_driftdeck"))
+            .arg("--config")
+            .arg(root.join("driftdeck.yaml"))
+            .arg("controller")
+            .env("NO_COLOR", "1")
+            .env("HOME", root.join("home"))
+            .env("XDG_DATA_HOME", root.join("data"))
+            .env("XDG_CACHE_HOME", root.join("cache"))
+            .env("XDG_CONFIG_HOME", root.join("config"))
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start driftdeck controller")
+    }
+
+    pub fn controller_log(&self) -> String {
+        std::fs::read_to_string(self.root.path().join("controller.log")).unwrap_or_default()
+    }
+
+    /// The env's cluster-held operation history (ConfigMap `driftdeck-e`, key `history`).
+    pub fn history(&self) -> Vec<Value> {
+        let cm = self.kubectl(&["-n", &self.ns, "get", "configmap", "driftdeck-e", "-o", "json"]);
+        let cm: Value = serde_json::from_str(&cm.stdout).unwrap_or(Value::Null);
+        cm["data"]["history"]
+            .as_str()
+            .and_then(|h| serde_json::from_str::<Vec<Value>>(h).ok())
+            .unwrap_or_default()
     }
 
     /// `driftdeck diff e`.
@@ -313,7 +358,7 @@ kind: StatefulSet
 metadata: {{name: db, namespace: {ns}}}
 spec:
   serviceName: db
-  replicas: 1
+  replicas: 0
   selector: {{matchLabels: {{app: db}}}}
   template:
     metadata: {{labels: {{app: db}}}}
