@@ -16,7 +16,9 @@
 //! May import model, diff, cluster. Decisions: the rewrite is one JSON merge patch of
 //! `metadata.managedFields` carrying the object's `resourceVersion`, so a concurrent write makes
 //! it fail with 409 instead of losing that writer's ownership; it is then re-read and retried a
-//! few times. Status fields are never folded in (a main-resource apply cannot change them).
+//! few times. Status fields are never folded in (a main-resource apply cannot change them), nor
+//! fields the server allocated and refuses to unset (`diff::split_allocated`: a Service's
+//! cluster IPs and node ports), which stay with the manager that holds them.
 //! Nothing is sent when no entry is taken over, so the steady state costs no request.
 
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -40,6 +42,7 @@ pub fn folded_entries(live: &Value, api_version: &str) -> Option<Vec<Value>> {
             && e["operation"].as_str() == Some("Apply")
             && e["subresource"].as_str().is_none_or(str::is_empty)
     };
+    let kind = live["kind"].as_str().unwrap_or_default();
     let mut fields = Value::Object(Map::new());
     let mut own_version = None;
     let mut kept = Vec::new();
@@ -48,7 +51,14 @@ pub fn folded_entries(live: &Value, api_version: &str) -> Option<Vec<Value>> {
             own_version = e["apiVersion"].as_str().map(str::to_owned);
             merge(&mut fields, &e["fieldsV1"]);
         } else if diff::taken_over(e) {
-            merge(&mut fields, &e["fieldsV1"]);
+            // What the server allocated and will not let driftdeck unset stays with its holder.
+            let (moved, held) = diff::split_allocated(kind, &e["fieldsV1"]);
+            merge(&mut fields, &moved);
+            if held.as_object().is_some_and(|h| !h.is_empty()) {
+                let mut rest = e.clone();
+                rest["fieldsV1"] = held;
+                kept.push(rest);
+            }
         } else {
             kept.push(e.clone());
         }
@@ -170,6 +180,21 @@ mod tests {
             .is_some());
         assert!(ours.get("f:status").is_none());
         assert_eq!(folded[1]["operation"], "Apply");
+    }
+
+    #[test]
+    fn a_service_cluster_ip_stays_with_the_manager_that_sent_it() {
+        let live = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api",
+            "managedFields": [entry("kubectl-replace", "Update", json!({"f:spec": {
+                "f:clusterIP": {}, "f:sessionAffinity": {}}}))]}});
+        let folded = folded_entries(&live, "v1").unwrap_or_default();
+        assert_eq!(folded.len(), 2, "{folded:?}");
+        assert_eq!(folded[0]["manager"], "kubectl-replace");
+        assert_eq!(folded[0]["fieldsV1"], json!({"f:spec": {"f:clusterIP": {}}}));
+        assert_eq!(
+            folded[1]["fieldsV1"],
+            json!({"f:spec": {"f:sessionAffinity": {}}})
+        );
     }
 
     #[test]

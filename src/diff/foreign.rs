@@ -19,7 +19,9 @@
 //! 2. no other entry (driftdeck's, a cluster component's, a subresource writer's) owns it or a
 //!    field enclosing or inside it: a shared field outlives the takeover;
 //! 3. the desired object does not set it (nor an enclosing field);
-//! 4. it is not under `status`.
+//! 4. it is not under `status`, nor a field the server allocates and refuses to unset (a
+//!    Service's `clusterIP(s)`, `healthCheckNodePort`, port `nodePort`: [`allocated`]), which
+//!    the takeover leaves with its holder.
 //!
 //! A foreign field becomes what the sync leaves: the value the server defaults it to, read from
 //! `defaults` (the server's dry-run *create* of the same stamped object, under a generated
@@ -36,7 +38,7 @@
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::ignore::{self, Pattern, Seg};
 
@@ -54,6 +56,63 @@ pub fn taken_over(entry: &Value) -> bool {
         && manager != DRIFTDECK
         && !manager.starts_with("kube-")
         && manager != "kubelet"
+}
+
+/// Fields the server allocates and will not let a client unset (a Service's cluster IPs and
+/// node ports, on 1.20 "primary clusterIP can not be unset"): never taken over, never foreign,
+/// whoever holds them (`kubectl replace` must send the clusterIP it read).
+pub(crate) fn allocated(kind: &str, pattern: &[Seg]) -> bool {
+    let field = |s: &Seg, name: &str| matches!(s, Seg::Field(f) if f == name);
+    kind == "Service"
+        && match pattern {
+            [spec, f, ..] if field(spec, "spec") => {
+                ["clusterIP", "clusterIPs", "healthCheckNodePort"]
+                    .iter()
+                    .any(|n| field(f, n))
+                    || matches!(pattern, [_, ports, Seg::Keyed(_), node_port]
+                        if field(ports, "ports") && field(node_port, "nodePort"))
+            }
+            _ => false,
+        }
+}
+
+/// Splits a `fieldsV1` set of an object of `kind` into what a takeover moves to driftdeck and
+/// what stays with its holder (the [`allocated`] fields; empty map when there are none).
+pub fn split_allocated(kind: &str, fields: &Value) -> (Value, Value) {
+    let mut rest = fields.clone();
+    let held = split_in(kind, &mut rest, &mut Vec::new()).unwrap_or_default();
+    (rest, Value::Object(held))
+}
+
+fn split_in(kind: &str, node: &mut Value, prefix: &mut Pattern) -> Option<Map<String, Value>> {
+    let map = node.as_object_mut()?;
+    let mut held = Map::new();
+    let names: Vec<String> = map.keys().cloned().collect();
+    for name in names {
+        let Some(seg) = segment(&name) else { continue };
+        prefix.push(seg);
+        if allocated(kind, prefix) {
+            if let Some(v) = map.remove(&name) {
+                held.insert(name, v);
+            }
+        } else if let Some(inner) = map.get_mut(&name).and_then(|c| split_in(kind, c, prefix)) {
+            held.insert(name, Value::Object(inner));
+        }
+        prefix.pop();
+    }
+    (!held.is_empty()).then_some(held)
+}
+
+/// One `fieldsV1` key as a pattern segment; `None` for `.`.
+fn segment(name: &str) -> Option<Seg> {
+    if let Some(field) = name.strip_prefix("f:") {
+        Some(Seg::Field(field.to_owned()))
+    } else if let Some(json) = name.strip_prefix("k:") {
+        serde_json::from_str(json).ok().map(Seg::Keyed)
+    } else {
+        let json = name.strip_prefix("v:")?;
+        serde_json::from_str(json).ok().map(Seg::Item)
+    }
 }
 
 /// The foreign field patterns of `predicted` (rule 1–4 of the module doc).
@@ -82,9 +141,13 @@ fn foreign_patterns(predicted: &Value, desired: &Value) -> Vec<Pattern> {
             kept.extend(patterns);
         }
     }
+    let kind = desired.get("kind").and_then(Value::as_str).unwrap_or_default();
     foreign.retain(|p| {
         let under_status = matches!(p.first(), Some(Seg::Field(f)) if f == "status");
-        !(under_status || set_in(desired, p) || kept.iter().any(|k| overlaps(k, p)))
+        !(under_status
+            || allocated(kind, p)
+            || set_in(desired, p)
+            || kept.iter().any(|k| overlaps(k, p)))
     });
     foreign
 }
@@ -360,6 +423,19 @@ mod tests {
             out["spec"]["template"]["spec"]["containers"][0]["image"],
             "api:1"
         );
+    }
+
+    #[test]
+    fn a_service_cluster_ip_sent_by_kubectl_replace_is_not_foreign() {
+        let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"},
+            "spec": {"ports": [{"port": 80, "protocol": "TCP"}]}});
+        let mut p = svc.clone();
+        p["spec"]["clusterIP"] = json!("10.0.0.7");
+        p["spec"]["ports"][0]["nodePort"] = json!(30080);
+        p["metadata"]["managedFields"] = json!([entry("kubectl-replace", "Update", json!({
+            "f:spec": {"f:clusterIP": {}, "f:ports": {"k:{\"port\":80,\"protocol\":\"TCP\"}": {
+                "f:nodePort": {}, "f:port": {}}}}}))]);
+        assert!(matches!(without_foreign(&p, &svc, None), Cow::Borrowed(_)));
     }
 
     #[test]

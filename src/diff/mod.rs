@@ -52,7 +52,7 @@ use serde_json::Value;
 
 use crate::model::{Drift, DriftKind, Manifest, ResourceKey};
 
-pub use foreign::taken_over;
+pub use foreign::{split_allocated, taken_over};
 pub use normalize::{mask_secret, normalize};
 pub use text::to_yaml;
 

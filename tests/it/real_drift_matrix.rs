@@ -55,10 +55,20 @@ fn create_by(bench: &Bench, path: Path, crd: &str, rest: &str, widget: &str) {
     if path == Path::Replace {
         // The API refuses replacing a Job (its pod template and selector are immutable and the
         // file has no selector), so the Job keeps its `kubectl create` history.
+        // A Service is replaced with the clusterIP it was given, as a user's edited copy has it
+        // (the server refuses to unset it).
         let replaceable: Vec<String> = rest
             .split("\n---\n")
             .filter(|d| !d.contains("\nkind: Job\n"))
-            .map(str::to_owned)
+            .map(|d| {
+                if !d.contains("\nkind: Service\n") {
+                    return d.to_owned();
+                }
+                let doc = &documents(d)[0];
+                let name = doc["metadata"]["name"].as_str().unwrap_or_default();
+                let ip = bench.live("service", name)["spec"]["clusterIP"].clone();
+                d.replacen("\nspec:\n", &format!("\nspec:\n  clusterIP: {ip}\n"), 1)
+            })
             .collect();
         run("rest-replace.yaml", &replaceable.join("\n---\n"), &["replace"]);
         run("crd.yaml", crd, &["replace"]);
