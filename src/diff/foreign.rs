@@ -59,10 +59,16 @@ pub fn taken_over(entry: &Value) -> bool {
 }
 
 /// Fields the server allocates and will not let a client unset (a Service's cluster IPs and
-/// node ports, on 1.20 "primary clusterIP can not be unset"): never taken over, never foreign,
-/// whoever holds them (`kubectl replace` must send the clusterIP it read).
+/// node ports, on 1.20 "primary clusterIP can not be unset") or that its controllers write on
+/// the object itself (a ServiceAccount's token `secrets` before 1.24): never taken over, never
+/// foreign, whoever holds them (`kubectl replace` must send the clusterIP it read).
 pub(crate) fn allocated(kind: &str, pattern: &[Seg]) -> bool {
     let field = |s: &Seg, name: &str| matches!(s, Seg::Field(f) if f == name);
+    // Before 1.24 the token controller writes a ServiceAccount's `secrets`; an object that had
+    // no managedFields yet credits them to `before-first-apply` on the first apply.
+    if kind == "ServiceAccount" {
+        return pattern.first().is_some_and(|s| field(s, "secrets"));
+    }
     kind == "Service"
         && match pattern {
             [spec, f, ..] if field(spec, "spec") => {

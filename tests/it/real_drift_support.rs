@@ -26,7 +26,8 @@ pub struct Bench {
     _sandbox: Option<Running>,
     pub kubeconfig: PathBuf,
     pub context: String,
-    /// The env's namespace (and a unique stem for cluster-scoped names).
+    /// The env's namespace and name (and a unique stem for cluster-scoped names): benches share
+    /// the real tier's clusters, so cluster-scoped objects of one must not be another's extras.
     pub ns: String,
     root: tempfile::TempDir,
     cronjob_version: String,
@@ -118,9 +119,10 @@ impl Bench {
     pub fn set_self_heal(&self, on: bool) {
         let q = |p: &Path| serde_json::to_string(&p.display().to_string()).expect("path");
         let yaml = format!(
-            "repo: {{url: {}, branch: main, poll_interval: 1s}}\nkubeconfig: {}\nvalidation_timeout: 120s\nenvironments:\n  - {{name: e, path: env, context: {}, namespace: {}, self_heal: {on}, auto_sync: false, prune: false}}\n",
+            "repo: {{url: {}, branch: main, poll_interval: 1s}}\nkubeconfig: {}\nvalidation_timeout: 120s\nenvironments:\n  - {{name: {}, path: env, context: {}, namespace: {}, self_heal: {on}, auto_sync: false, prune: false}}\n",
             q(&self.repo()),
             q(&self.kubeconfig),
+            self.ns,
             self.context,
             self.ns
         );
@@ -225,9 +227,10 @@ impl Bench {
         std::fs::read_to_string(self.root.path().join("controller.log")).unwrap_or_default()
     }
 
-    /// The env's cluster-held operation history (ConfigMap `driftdeck-e`, key `history`).
+    /// The env's cluster-held operation history (ConfigMap `driftdeck-<env>`, key `history`).
     pub fn history(&self) -> Vec<Value> {
-        let cm = self.kubectl(&["-n", &self.ns, "get", "configmap", "driftdeck-e", "-o", "json"]);
+        let name = format!("driftdeck-{}", self.ns);
+        let cm = self.kubectl(&["-n", &self.ns, "get", "configmap", &name, "-o", "json"]);
         let cm: Value = serde_json::from_str(&cm.stdout).unwrap_or(Value::Null);
         cm["data"]["history"]
             .as_str()
@@ -235,14 +238,14 @@ impl Bench {
             .unwrap_or_default()
     }
 
-    /// `driftdeck diff e`.
+    /// `driftdeck diff <env>`.
     pub async fn diff(&self) -> Ran {
-        self.driftdeck(&["diff", "e"]).await
+        self.driftdeck(&["diff", &self.ns]).await
     }
 
-    /// `driftdeck sync e [extra]`, which must succeed.
+    /// `driftdeck sync <env> [extra]`, which must succeed.
     pub async fn sync(&self, extra: &[&str]) {
-        let mut args = vec!["sync", "e"];
+        let mut args = vec!["sync", self.ns.as_str()];
         args.extend_from_slice(extra);
         let ran = self.driftdeck(&args).await;
         assert_eq!(ran.code, Some(0), "sync: {ran:#?}");
