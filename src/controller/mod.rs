@@ -4,6 +4,14 @@
 //! ([`engine`], pure, sans-IO) and the async [`driver`] that executes the engine's effects and
 //! is the only writer of the `Snapshot`.
 //!
+//! Sync removes what the diff reports: before applying an object that exists, the sync takes
+//! over the fields other Apply/Update managers hold on it ([`takeover`], as Flux does for
+//! `kubectl-client-side-apply` and `before-first-apply`), so the forced apply that follows
+//! drops every field Git does not set and the server re-defaults what it defaults. The diff
+//! predicts exactly that: one stamping function ([`stamping::outgoing`]) builds the object for
+//! both the observation's dry-run and the sync's apply, and `diff`'s foreign-field rule uses the
+//! same takeover predicate. A hand edit therefore costs self-heal one operation, never a loop.
+//!
 //! May import model, config, source, render, diff, health, cluster. Must not import tui. The
 //! engine half imports only `model`.
 
@@ -17,6 +25,8 @@ mod key_defaults;
 mod limits;
 mod observe;
 mod preflight;
+pub mod stamping;
+pub mod takeover;
 pub mod promote;
 mod status;
 

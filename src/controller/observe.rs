@@ -5,8 +5,10 @@
 //! Decisions:
 //! - Live objects are listed per (kind, namespace) rather than fetched one by one: a
 //!   1,000-resource env costs a handful of requests.
-//! - The predicted object for the diff is a server-side dry-run apply (as a sync would send it),
-//!   with a bounded number of requests in flight; a refused dry-run (403/405/422, or a server
+//! - The predicted object for the diff is a server-side dry-run apply of exactly the object a
+//!   sync sends (stamped by [`super::stamping::outgoing`], the function the sync uses), plus the
+//!   server's defaults when other managers hold fields Git lacks, with a bounded number of
+//!   requests in flight; a refused dry-run (403/405/422, or a server
 //!   that does not support it) falls back to comparing only the fields Git sets.
 //! - Extra objects (prune candidates) are found among the kinds Git has now plus a fixed list
 //!   of common kinds, filtered by driftdeck's tracking label and env annotation.
@@ -26,7 +28,7 @@ use std::sync::Arc;
 use futures::{StreamExt, stream};
 use serde_json::Value;
 
-use crate::cluster::{ApplyMode, Cluster, WatchSpec};
+use crate::cluster::{Cluster, WatchSpec};
 use crate::config::EnvConfig;
 use crate::diff::{self, DiffOptions, IgnoreRule, Predicted};
 use crate::health;
@@ -36,6 +38,7 @@ use crate::model::{
 };
 
 use super::Desired;
+use super::stamping::{Prediction, predict_one};
 
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY_VALUE: &str = "driftdeck";
@@ -140,8 +143,12 @@ async fn list_kind(
     };
     match listed {
         Ok(items) => Ok(Some(items)),
+        // A common kind in a version the cluster does not serve (`batch/v1` CronJob on 1.20)
+        // is skipped even when Git has the kind in a version it does serve.
         Err(crate::cluster::Error::UnknownKind { .. })
-            if !desired.iter().any(|m| m.kind() == kind) =>
+            if !desired
+                .iter()
+                .any(|m| m.kind() == kind && m.api_version() == av) =>
         {
             Ok(None)
         }
@@ -212,32 +219,35 @@ pub fn watch_specs(env: &EnvConfig, desired: &[Manifest]) -> Vec<WatchSpec> {
 /// One dry-run job of [`predict`]: a boxed `Send` future, so the stream of them is `Send` for
 /// every lifetime (closure-made futures under `buffer_unordered` are not, a rustc limitation
 /// that kept the old monitor from being spawned).
-type DryRun<'a> =
-    Pin<Box<dyn Future<Output = (ResourceKey, Result<Value, crate::cluster::Error>)> + Send + 'a>>;
+type DryRun<'a> = Pin<
+    Box<dyn Future<Output = (ResourceKey, Result<Prediction, crate::cluster::Error>)> + Send + 'a>,
+>;
 
 async fn dry_run_keyed(
     cluster: &Cluster,
+    env: &EnvConfig,
+    revision: &str,
     m: &Manifest,
-) -> (ResourceKey, Result<Value, crate::cluster::Error>) {
-    let result = cluster
-        .apply(
-            &super::with_list_key_defaults(m.object()),
-            ApplyMode::DryRun,
-        )
-        .await;
+) -> (ResourceKey, Result<Prediction, crate::cluster::Error>) {
+    let result = predict_one(cluster, env, revision, m).await;
     (m.key().clone(), result)
 }
 
-/// Server-side dry-run results for the desired objects that exist live.
+/// Server-side dry-run results for the desired objects that exist live, each sent exactly as a
+/// sync would send it ([`super::stamping`]).
 pub async fn predict(
     cluster: &Cluster,
-    desired: &[Manifest],
+    env: &EnvConfig,
+    desired: &Desired,
     live: &LiveSet,
-) -> HashMap<ResourceKey, Value> {
+) -> HashMap<ResourceKey, Prediction> {
+    let revision = desired.revision.sha.as_str();
     let jobs: Vec<DryRun<'_>> = desired
+        .rendered
+        .manifests
         .iter()
         .filter(|m| live.objects.contains_key(m.key()))
-        .map(|m| -> DryRun<'_> { Box::pin(dry_run_keyed(cluster, m)) })
+        .map(|m| -> DryRun<'_> { Box::pin(dry_run_keyed(cluster, env, revision, m)) })
         .collect();
     let results: Vec<_> = stream::iter(jobs)
         .buffer_unordered(DRY_RUN_CONCURRENCY)
@@ -278,7 +288,7 @@ pub fn assess(
     env: &EnvConfig,
     desired: &Desired,
     live: &LiveSet,
-    predicted: &HashMap<ResourceKey, Value>,
+    predicted: &HashMap<ResourceKey, Prediction>,
 ) {
     let opts = diff_options(env);
     let manifests = &desired.rendered.manifests;
@@ -290,7 +300,7 @@ pub fn assess(
             Some(obj) => {
                 let p = predicted
                     .get(m.key())
-                    .map_or(Predicted::Unavailable, Predicted::DryRun);
+                    .map_or(Predicted::Unavailable, Prediction::as_predicted);
                 drift.extend(diff::compare(m, obj, p, &opts));
             }
         }
@@ -414,18 +424,19 @@ impl Agreement {
     }
 }
 
-/// One dry-run apply, carrying its pair along.
+/// One prediction (stamped dry-run apply, defaults when needed), carrying its pair along.
 async fn dry_run<'a>(
     cluster: &Cluster,
+    env: &EnvConfig,
+    revision: &str,
     m: &'a Manifest,
     obj: &'a Value,
 ) -> (
     &'a Manifest,
     &'a Value,
-    Result<Value, crate::cluster::Error>,
+    Result<Prediction, crate::cluster::Error>,
 ) {
-    let sent = super::with_list_key_defaults(m.object());
-    (m, obj, cluster.apply(&sent, ApplyMode::DryRun).await)
+    (m, obj, predict_one(cluster, env, revision, m).await)
 }
 
 /// A full cold observation: per (kind, namespace), list, dry-run and compare, keeping only
@@ -472,13 +483,13 @@ pub async fn observe(
         // makes the observation's future lose `Send` (higher-ranked lifetime inference).
         let dry_runs: Vec<_> = present
             .iter()
-            .map(|&(m, obj)| dry_run(cluster, m, obj))
+            .map(|&(m, obj)| dry_run(cluster, env, &desired.revision.sha, m, obj))
             .collect();
         let mut dry_runs = stream::iter(dry_runs).buffer_unordered(DRY_RUN_CONCURRENCY);
         // Each result is compared as it arrives and dropped: never all of them at once.
         while let Some((m, obj, result)) = dry_runs.next().await {
             let predicted = match &result {
-                Ok(p) => Predicted::DryRun(p),
+                Ok(p) => p.as_predicted(),
                 Err(e) => {
                     let key = m.key();
                     tracing::debug!("dry-run refused for {key}, comparing fields Git sets: {e}");

@@ -305,6 +305,10 @@ pub(super) async fn apply_one(cluster: &Cluster, obj: &Value) -> Result<bool, cl
         text("/metadata/name"),
     );
     let before = cluster.get(av, kind, ns, name).await?;
+    if let Some(live) = &before {
+        // Git wins over fields other managers hold (see `takeover`), then the apply.
+        super::takeover::take_over(cluster, live).await?;
+    }
     let after = cluster.apply(obj, ApplyMode::Apply).await?;
     let rv = |o: &Value| o["metadata"]["resourceVersion"].as_str().map(str::to_owned);
     Ok(before.as_ref().is_none_or(|b| rv(b) != rv(&after)))

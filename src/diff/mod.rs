@@ -6,10 +6,29 @@
 //! kube client. The `cluster` module supplies live objects and server-side dry-run results;
 //! the controller converts the config's `ignore_differences` into [`IgnoreRule`]s.
 //!
+//! Drift semantics — the contract, held on a real API server and on the sandbox alike
+//! (`tests/it/real_drift*.rs` run the same cases on both):
+//! - **Not drift**: server defaults, whoever the server credits with them (`kubectl create`,
+//!   client-side `kubectl apply`, `kubectl replace`, Helm all get the defaults in their
+//!   `managedFields` entry); `status`; fields written through subresources (`/scale` by an HPA,
+//!   `/status`) or by the cluster's own controllers; metadata noise (uid, resourceVersion,
+//!   generation, timestamps, managedFields, the last-applied annotation, the Deployment
+//!   revision annotation); driftdeck's own tracking label and annotations.
+//! - **Drift**: a field Git sets whose live value differs; a field Git does not set that someone
+//!   added or changed by hand after creation (`kubectl edit/patch/set/label/annotate`); a field
+//!   Git set at the last sync (or another tool applied) and Git has since removed; an object Git
+//!   has that the cluster lacks (`Missing`); a managed object Git no longer has (`Extra`).
+//! - The prediction is the server-side dry-run of exactly the object a sync sends (the
+//!   controller stamps both with one function: tracking label, annotations, namespace; the
+//!   cluster module sends both with field manager `driftdeck`, conflicts forced), and a sync
+//!   removes what the diff reports: the controller takes over the fields other managers hold
+//!   (`foreign`'s [`taken_over`]) before it applies, the way Flux does.
+//!
 //! Two strategies (ARCHITECTURE.md, "Diff/drift"):
 //! - **dry-run** (primary): the server-side dry-run apply of the desired object is what live
-//!   would become, so both sides carry the same defaults and they are compared whole — minus
-//!   the fields only other managers own and Git lacks (`foreign`), which a sync removes;
+//!   would become, so both sides carry the same defaults and they are compared whole — except
+//!   the fields other managers hold that Git lacks (`foreign`), which the sync's takeover sets
+//!   back to their server default or removes: the prediction shows them that way;
 //! - **fallback** (dry-run refused): live is cut down to the fields the desired object sets
 //!   (lists matched by merge key) and compared with the desired object.
 //!
@@ -33,6 +52,7 @@ use serde_json::Value;
 
 use crate::model::{Drift, DriftKind, Manifest, ResourceKey};
 
+pub use foreign::{split_allocated, taken_over};
 pub use normalize::{mask_secret, normalize};
 pub use text::to_yaml;
 
@@ -67,11 +87,21 @@ impl IgnoreRule {
 }
 
 /// What live WOULD be after a sync: the server-side dry-run apply result, or `Unavailable` when
-/// the server refused the dry-run (the fallback strategy is used then).
+/// the server refused the dry-run (the fallback strategy is used then). `Defaulted` adds the
+/// server's dry-run create of the same object (the values the server defaults fields to), which
+/// tells a default credited to another manager from a hand edit (`foreign`).
 #[derive(Debug, Clone, Copy)]
 pub enum Predicted<'a> {
     DryRun(&'a Value),
+    Defaulted { applied: &'a Value, defaults: &'a Value },
     Unavailable,
+}
+
+/// Whether the dry-run result `predicted` holds fields other managers own that Git does not set
+/// (module doc of `foreign`): only then is the server's answer for the object's defaults worth
+/// asking for, and passed as [`Predicted::Defaulted`].
+pub fn needs_defaults(predicted: &Value, desired: &Manifest) -> bool {
+    foreign::has_foreign(predicted, desired.object())
 }
 
 /// Compares one desired/live pair. `None` when in sync.
@@ -97,7 +127,11 @@ pub fn compare(
     let foreign_free;
     let (target_raw, fallback) = match predicted {
         Predicted::DryRun(p) => {
-            foreign_free = foreign::without_foreign(p, desired.object());
+            foreign_free = foreign::without_foreign(p, desired.object(), None);
+            (&*foreign_free, false)
+        }
+        Predicted::Defaulted { applied, defaults } => {
+            foreign_free = foreign::without_foreign(applied, desired.object(), Some(defaults));
             (&*foreign_free, false)
         }
         Predicted::Unavailable => (desired.object(), true),

@@ -270,9 +270,18 @@ fn is_leaf(p: &Path) -> bool {
     p.last().is_some_and(|t| t != ".")
 }
 
-/// Records an Update by `manager`: it now owns every field whose value it changed.
+/// Records an Update by `manager`: it now owns every field whose value it changed. A request
+/// that sets `metadata.managedFields` to something else than the stored list replaces the list
+/// (as a real API server does; tools take fields over this way), and one that leaves it out
+/// keeps the stored list.
 pub fn record_update(old: Option<&Value>, new: &mut Value, manager: &str, subresource: &str) {
-    let mut entries = old.map(read_entries).unwrap_or_default();
+    let sent = &new["metadata"]["managedFields"];
+    let reset = sent.is_array() && old.is_none_or(|o| o["metadata"]["managedFields"] != *sent);
+    let mut entries = if reset {
+        read_entries(new)
+    } else {
+        old.map(read_entries).unwrap_or_default()
+    };
     let new_set = field_set(new);
     let changed: FieldSet = new_set
         .iter()

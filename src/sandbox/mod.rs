@@ -49,6 +49,7 @@ pub mod logs;
 pub mod openapi;
 pub mod patch;
 pub mod proto;
+mod proto_schema;
 pub mod resources;
 pub mod router;
 pub mod select;

@@ -1,16 +1,18 @@
 //! Just enough of the Kubernetes protobuf encoding to accept the writes kubectl's typed
 //! clients send as `application/vnd.kubernetes.protobuf` (`kubectl create namespace`,
-//! `create configmap`, `create secret generic`): the `k8s\0` + `runtime.Unknown` envelope,
-//! ObjectMeta (name, generateName, namespace, labels, annotations, finalizers) and the
-//! Namespace, ConfigMap and Secret bodies. Other kinds answer 415 with a message that says so.
+//! `create configmap`, `create secret generic`, `create deployment`, …): the `k8s\0` +
+//! `runtime.Unknown` envelope, ObjectMeta (name, generateName, namespace, labels, annotations,
+//! finalizers), the Namespace, ConfigMap and Secret bodies here and the other generators' kinds
+//! through `proto_schema`'s field tables. Other kinds answer 415 with a message that says so.
 //! Answers are always JSON, which those clients accept. Pure; imports nothing of the crate.
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
+use super::proto_schema;
 
-enum Field<'a> {
+pub(super) enum Field<'a> {
     Varint(u64),
     Bytes(&'a [u8]),
     Fixed,
@@ -29,7 +31,7 @@ fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     None
 }
 
-fn fields(buf: &[u8]) -> Option<Vec<(u64, Field<'_>)>> {
+pub(super) fn fields(buf: &[u8]) -> Option<Vec<(u64, Field<'_>)>> {
     let mut pos = 0;
     let mut out = Vec::new();
     while pos < buf.len() {
@@ -59,7 +61,7 @@ fn fields(buf: &[u8]) -> Option<Vec<(u64, Field<'_>)>> {
     (pos == buf.len()).then_some(out)
 }
 
-fn text(b: &[u8]) -> Value {
+pub(super) fn text(b: &[u8]) -> Value {
     Value::String(String::from_utf8_lossy(b).into_owned())
 }
 
@@ -80,7 +82,7 @@ fn entry(b: &[u8], binary: bool) -> Option<(String, Value)> {
     Some((k, v))
 }
 
-fn insert_entry(obj: &mut Value, field: &str, b: &[u8], binary: bool) -> Option<()> {
+pub(super) fn insert_entry(obj: &mut Value, field: &str, b: &[u8], binary: bool) -> Option<()> {
     let (k, v) = entry(b, binary)?;
     if !obj[field].is_object() {
         obj[field] = Value::Object(Map::new());
@@ -89,10 +91,14 @@ fn insert_entry(obj: &mut Value, field: &str, b: &[u8], binary: bool) -> Option<
     Some(())
 }
 
-fn object_meta(b: &[u8]) -> Option<Value> {
+pub(super) fn object_meta(b: &[u8]) -> Option<Value> {
     let mut m = json!({});
     for (n, f) in fields(b)? {
         let Field::Bytes(x) = f else { continue };
+        // Go writes every string field, set or not: an empty one is unset.
+        if x.is_empty() && matches!(n, 1..=3) {
+            continue;
+        }
         match n {
             1 => m["name"] = text(x),
             2 => m["generateName"] = text(x),
@@ -164,16 +170,19 @@ pub fn decode(buf: &[u8]) -> Result<Value, ApiError> {
             _ => {}
         }
     }
-    if !matches!(kind.as_str(), "Namespace" | "ConfigMap" | "Secret") {
+    let mut obj = if let Some(schema) = proto_schema::schema_of(&kind) {
+        Value::Object(proto_schema::message(raw, schema).ok_or_else(bad)?)
+    } else if matches!(kind.as_str(), "Namespace" | "ConfigMap" | "Secret") {
+        body(&kind, raw).ok_or_else(bad)?
+    } else {
         return Err(ApiError::new(
             415,
             "UnsupportedMediaType",
             format!(
-                "the sandbox decodes protobuf only for Namespace, ConfigMap and Secret, not {kind:?}; send JSON"
+                "the sandbox decodes protobuf only for the kinds `kubectl create` generators send, not {kind:?}; send JSON"
             ),
         ));
-    }
-    let mut obj = body(&kind, raw).ok_or_else(bad)?;
+    };
     obj["apiVersion"] = api_version;
     obj["kind"] = json!(kind);
     Ok(obj)
@@ -183,8 +192,22 @@ pub fn decode(buf: &[u8]) -> Result<Value, ApiError> {
 mod tests {
     use super::*;
 
+    fn encode(mut n: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        loop {
+            let low = u8::try_from(n & 0x7f).unwrap();
+            n >>= 7;
+            if n == 0 {
+                out.push(low);
+                return out;
+            }
+            out.push(low | 0x80);
+        }
+    }
+
     fn ld(field: u8, payload: &[u8]) -> Vec<u8> {
-        let mut v = vec![(field << 3) | 2, u8::try_from(payload.len()).unwrap()];
+        let mut v = encode((u64::from(field) << 3) | 2);
+        v.extend(encode(payload.len() as u64));
         v.extend_from_slice(payload);
         v
     }
@@ -207,6 +230,75 @@ mod tests {
         assert_eq!(obj["kind"], "Namespace");
         assert_eq!(obj["metadata"]["name"], "apps");
         assert_eq!(obj["metadata"]["labels"]["team"], "a");
+    }
+
+    fn varint_field(field: u8, v: u8) -> Vec<u8> {
+        [encode(u64::from(field) << 3), encode(u64::from(v))].concat()
+    }
+
+    fn envelope(api_version: &[u8], kind: &[u8], body: &[u8]) -> Vec<u8> {
+        let type_meta = [ld(1, api_version), ld(2, kind)].concat();
+        let unknown = [ld(1, &type_meta), ld(2, body)].concat();
+        [b"k8s\0".as_slice(), unknown.as_slice()].concat()
+    }
+
+    #[test]
+    fn decodes_a_kubectl_create_deployment_without_empty_fields() {
+        // As Go marshals it: empty strings and zero plain numbers written, pointers when set.
+        let labels = ld(11, &[ld(1, b"app"), ld(2, b"web")].concat());
+        let meta = [ld(1, b"web"), ld(2, b""), ld(3, b""), labels.clone()].concat();
+        let container = [
+            ld(1, b"nginx"),
+            ld(2, b"nginx:1.25"),
+            ld(5, b""),
+            ld(8, b""),
+            ld(13, b""),
+        ]
+        .concat();
+        let pod_spec = [ld(2, &container), ld(3, b""), ld(19, b"")].concat();
+        let template = [ld(1, &[ld(2, b""), labels.clone()].concat()), ld(2, &pod_spec)].concat();
+        let selector = ld(1, &[ld(1, b"app"), ld(2, b"web")].concat());
+        let spec = [
+            varint_field(1, 1),
+            ld(2, &selector),
+            ld(3, &template),
+            ld(4, b""),
+            varint_field(5, 0),
+        ]
+        .concat();
+        let body = [ld(1, &meta), ld(2, &spec), ld(3, b"")].concat();
+        let obj = decode(&envelope(b"apps/v1", b"Deployment", &body)).unwrap();
+        assert_eq!(obj["metadata"], json!({"name": "web", "labels": {"app": "web"}}));
+        assert_eq!(obj["spec"]["replicas"], 1);
+        assert_eq!(obj["spec"]["selector"]["matchLabels"]["app"], "web");
+        assert_eq!(obj["spec"]["strategy"], json!({}));
+        assert!(obj["spec"].get("minReadySeconds").is_none());
+        assert_eq!(
+            obj["spec"]["template"]["spec"]["containers"],
+            json!([{"name": "nginx", "image": "nginx:1.25", "resources": {}}])
+        );
+        assert!(obj.get("status").is_none());
+    }
+
+    #[test]
+    fn decodes_a_service_port_with_an_int_target() {
+        let target = [varint_field(1, 0), varint_field(2, 0x50)].concat();
+        let port = [
+            ld(1, b"80-80"),
+            ld(2, b"TCP"),
+            varint_field(3, 0x50),
+            ld(4, &target),
+            varint_field(5, 0),
+        ]
+        .concat();
+        let spec = [ld(1, &port), ld(4, b"ClusterIP"), ld(3, b"")].concat();
+        let body = [ld(1, &ld(1, b"s")), ld(2, &spec)].concat();
+        let obj = decode(&envelope(b"v1", b"Service", &body)).unwrap();
+        assert_eq!(
+            obj["spec"],
+            json!({"ports": [{"name": "80-80", "protocol": "TCP", "port": 80, "targetPort": 80}],
+                   "type": "ClusterIP"})
+        );
     }
 
     #[test]

@@ -28,6 +28,10 @@
 //! - `health`:
 //! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
 //! - `publish`: commits pushed without force, a rejected push re-made once, three-way revert
+//! - `real_drift_heal`: self-heal removes a hand-added env var in exactly one operation and then stays quiet, on the real API server and the sandbox
+//! - `real_drift_matrix`: no false drift for any creation path (sync, kubectl apply server/client-side, create, replace) × every kind, on the real API server and the sandbox
+//! - `real_drift_support`: one drift bench (namespace, Git repo, config, kubectl, the binary) on either server, kinds picked through discovery
+//! - `real_drift_true`: nine kinds of true drift reported by `diff` and removed by one sync, on the real API server and the sandbox
 //! - `realk8s_support`: the real API server tier (`../shared/realk8s`), started once per binary and shared; kubectl and kube clients for its contexts
 //! - `realk8s_tier`: the tier itself defaults objects and refuses the view-only user's writes
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
@@ -81,6 +85,10 @@ mod install_cli;
 mod install_doctor;
 mod promote;
 mod publish;
+mod real_drift_heal;
+mod real_drift_matrix;
+mod real_drift_support;
+mod real_drift_true;
 mod realk8s_support;
 mod realk8s_tier;
 mod render;

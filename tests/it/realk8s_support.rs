@@ -70,6 +70,7 @@ pub fn realk8s() -> &'static RealK8s {
 
 impl RealK8s {
     /// A kube client for `context` (`dev`, `dev-viewer`, …).
+    #[allow(dead_code)] // for tests that call the API through kube-rs; the drift tests use kubectl
     pub async fn client(&self, context: &str) -> kube::Client {
         let kc = Kubeconfig::read_from(&self.kubeconfig).expect("read realk8s kubeconfig");
         let opts = KubeConfigOptions {

@@ -135,7 +135,7 @@ pub(super) async fn observe_live(
         let live = list_live(&cluster, &env, &desired.rendered.manifests)
             .await
             .map_err(|e| e.to_string())?;
-        let predicted = predict(&cluster, &desired.rendered.manifests, &live).await;
+        let predicted = predict(&cluster, &env, &desired, &live).await;
         let mut state = EnvState::unknown(&env.name);
         assess(&mut state, &env, &desired, &live, &predicted);
         Ok(LiveObs {

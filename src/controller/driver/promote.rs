@@ -232,7 +232,7 @@ async fn preview_drift(
     };
     let work = async {
         let live = list_live(&cluster, to_env, &desired.rendered.manifests).await?;
-        let predicted = predict(&cluster, &desired.rendered.manifests, &live).await;
+        let predicted = predict(&cluster, to_env, &desired, &live).await;
         let mut state = EnvState::unknown(&to_env.name);
         assess(&mut state, to_env, &desired, &live, &predicted);
         Ok::<_, crate::cluster::Error>(state.drift)
