@@ -17,6 +17,7 @@
 //! - `health`:
 //! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
 //! - `publish`: commits pushed without force, a rejected push re-made once, three-way revert
+//! - `real_access`: least privilege on the real tier — users bound to `deploy/rbac/driftdeck-viewer.yaml`, `driftdeck-operator.yaml` and the built-in `view` role each do exactly their mode (one-line refusals, nothing changed); prune candidates at the version 1.20 serves; plain errors, no ANSI on a pipe, a closed stdout ends quietly
 //! - `realk8s_support`: the real API server tier (`../shared/realk8s`), started once per binary and shared; kubectl and kube clients for its contexts
 //! - `realk8s_tier`: the tier itself defaults objects and refuses the view-only user's writes
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
@@ -53,9 +54,10 @@ mod driver;
 mod health;
 mod held_state;
 mod promote;
+mod publish;
+mod real_access;
 mod realk8s_support;
 mod realk8s_tier;
-mod publish;
 mod render;
 mod render_env;
 mod sandbox_cli;
