@@ -4,7 +4,8 @@
 //! missing permission, with nothing changed.
 //!
 //! What each verb needs (the same list `deploy/rbac/driftdeck-operator.yaml` grants):
-//! - `sync`, `rollback`: `patch` (server-side apply) on every kind of the env's render at the
+//! - `sync`, `rollback`: `patch` and `create` (server-side apply; the API server authorizes an
+//!   apply that creates the object as `create` too) on every kind of the env's render at the
 //!   branch head (rollback's older revision renders the same kinds in all but rare cases; a
 //!   kind only it has is refused by the server as before), and `create` + `update` on
 //!   ConfigMaps in the state namespace (history, hold);
@@ -88,7 +89,7 @@ fn refusal(
     )
 }
 
-/// `patch` on each kind the env's head renders, where its objects land.
+/// `patch` and `create` on each kind the env's head renders, where its objects land.
 async fn render_permissions(
     config: &Config,
     env: &EnvConfig,
@@ -125,14 +126,15 @@ async fn render_permissions(
         } else {
             String::new()
         };
-        needed.insert(Permission::new(
-            "patch",
-            &resolved.resource.group,
-            &resolved.resource.plural,
-            &ns,
-        ));
+        needed.insert((resolved.resource.group, resolved.resource.plural, ns));
     }
-    needed.into_iter().collect()
+    // Per resource, patch (what every apply is) before create (what a first apply also is).
+    needed
+        .into_iter()
+        .flat_map(|(group, plural, ns)| {
+            ["patch", "create"].map(|verb| Permission::new(verb, &group, &plural, &ns))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -128,3 +128,40 @@ pub(super) fn is_transient_kube(e: &kube::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+
+    fn forbidden() -> Error {
+        let status = Status::failure(
+            r#"secrets is forbidden: User "viewer" cannot list resource "secrets""#,
+            "Forbidden",
+        )
+        .with_code(403);
+        Error::Api {
+            context: "dev-viewer".into(),
+            what: "list Secret".into(),
+            source: kube::Error::Api(status.boxed()),
+        }
+    }
+
+    #[test]
+    fn an_api_error_is_one_line_with_reason_and_message_not_a_status_dump() {
+        let text = forbidden().to_string();
+        assert_eq!(
+            text,
+            r#"context dev-viewer: list Secret: Forbidden: secrets is forbidden: User "viewer" cannot list resource "secrets""#
+        );
+        assert!(!text.contains("Status {") && !text.contains('\n'));
+        assert!(forbidden().is_forbidden());
+        assert!(!forbidden().is_transient());
+    }
+
+    #[test]
+    fn an_answer_without_reason_or_message_names_the_http_status() {
+        let bare = kube::Error::Api(Status::failure("", "").with_code(500).boxed());
+        assert_eq!(api_text(&bare), "HTTP 500");
+    }
+}

@@ -62,7 +62,12 @@ fn git(repo: &Path, args: &[&str]) {
     let out = Command::new("git")
         .arg("-C")
         .arg(repo)
-        .args(["-c", "user.name=Access Test", "-c", "user.email=a@test.invalid"])
+        .args([
+            "-c",
+            "user.name=Access Test",
+            "-c",
+            "user.email=a@test.invalid",
+        ])
         .args(args)
         .output()
         .unwrap();
@@ -77,12 +82,21 @@ impl Access {
             let path = rbac_file(file);
             k.kubectl_ok(
                 "dev",
-                &["apply", "--server-side", "--force-conflicts", "-f", path.to_str().unwrap()],
+                &[
+                    "apply",
+                    "--server-side",
+                    "--force-conflicts",
+                    "-f",
+                    path.to_str().unwrap(),
+                ],
             );
         }
         let op_user = format!("{ns}-op");
         let viewer_user = format!("{ns}-viewer");
-        for (user, role) in [(&op_user, "driftdeck-operator"), (&viewer_user, "driftdeck-viewer")] {
+        for (user, role) in [
+            (&op_user, "driftdeck-operator"),
+            (&viewer_user, "driftdeck-viewer"),
+        ] {
             k.kubectl_ok(
                 "dev",
                 &[
@@ -126,9 +140,7 @@ impl Access {
         git(&repo, &["add", "-A"]);
         git(&repo, &["commit", "-q", "-m", "app"]);
         let env = |name: &str, context: &str| {
-            format!(
-                "  - {{name: {name}, path: envs/app, context: {context}, namespace: {ns}}}\n"
-            )
+            format!("  - {{name: {name}, path: envs/app, context: {context}, namespace: {ns}}}\n")
         };
         let config = format!(
             "repo: {{url: ./repo, branch: main}}\nkubeconfig: ./kubeconfig\nvalidation_timeout: 90s\n\
@@ -184,7 +196,14 @@ impl Access {
     fn kubectl_get(&self, k: &RealK8s, what: &str, jsonpath: &str) -> String {
         k.kubectl_ok(
             "dev",
-            &["-n", &self.ns, "get", what, "-o", &format!("jsonpath={jsonpath}")],
+            &[
+                "-n",
+                &self.ns,
+                "get",
+                what,
+                "-o",
+                &format!("jsonpath={jsonpath}"),
+            ],
         )
     }
 }
@@ -202,13 +221,20 @@ fn assert_refused(out: &Output, verb: &str, env: &str, permission: &str) {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{verb} {env}: {stderr}");
     let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "{verb} {env}: expected one line, got {stderr}");
+    assert_eq!(
+        lines.len(),
+        1,
+        "{verb} {env}: expected one line, got {stderr}"
+    );
     let line = lines[0];
     assert!(
         line.starts_with(&format!("driftdeck: {verb} {env}: forbidden: ")),
         "{line}"
     );
-    assert!(line.contains(permission), "{line} should name {permission:?}");
+    assert!(
+        line.contains(permission),
+        "{line} should name {permission:?}"
+    );
     assert!(line.contains("nothing changed"), "{line}");
 }
 
@@ -245,7 +271,12 @@ fn operator_role_syncs_and_pauses_while_viewer_roles_only_read() {
     assert!(unreadable.contains("Lease"), "{unreadable}");
     for env in ["viewer", "view"] {
         let diff = a.run(&["diff", env]);
-        assert_eq!(diff.status.code(), Some(0), "diff {env}: {}", text(&diff.stderr));
+        assert_eq!(
+            diff.status.code(),
+            Some(0),
+            "diff {env}: {}",
+            text(&diff.stderr)
+        );
     }
 
     // A change in Git that the viewers may see but not apply.
@@ -254,14 +285,26 @@ fn operator_role_syncs_and_pauses_while_viewer_roles_only_read() {
         .unwrap()
         .replace("greeting: hello", "greeting: changed");
     std::fs::write(&app, changed).unwrap();
-    git(&a.root.join("repo"), &["commit", "-q", "-am", "change greeting"]);
+    git(
+        &a.root.join("repo"),
+        &["commit", "-q", "-am", "change greeting"],
+    );
     let before = a.kubectl_get(k, "configmap/app-config", "{.metadata.resourceVersion}");
     for env in ["viewer", "view"] {
         let diff = a.run(&["diff", env]);
         assert_eq!(diff.status.code(), Some(1), "diff {env} after the commit");
-        assert!(text(&diff.stdout).contains("greeting"), "{}", text(&diff.stdout));
+        assert!(
+            text(&diff.stdout).contains("greeting"),
+            "{}",
+            text(&diff.stdout)
+        );
         assert_refused(&a.run(&["sync", env]), "sync", env, "patch configmaps");
-        assert_refused(&a.run(&["rollback", env]), "rollback", env, "patch configmaps");
+        assert_refused(
+            &a.run(&["rollback", env]),
+            "rollback",
+            env,
+            "patch configmaps",
+        );
         assert_refused(&a.run(&["pause", env]), "pause", env, "create configmaps");
         assert_refused(&a.run(&["resume", env]), "resume", env, "create configmaps");
     }
@@ -270,16 +313,35 @@ fn operator_role_syncs_and_pauses_while_viewer_roles_only_read() {
         before,
         "a refused mutation changed the live ConfigMap"
     );
-    let state = k.kubectl("dev", &["-n", &a.ns, "get", "configmap", "driftdeck-viewer"]);
-    assert!(!state.status.success(), "a refused verb wrote cluster-held state");
+    let state = k.kubectl(
+        "dev",
+        &["-n", &a.ns, "get", "configmap", "driftdeck-viewer"],
+    );
+    assert!(
+        !state.status.success(),
+        "a refused verb wrote cluster-held state"
+    );
 
     for verb in ["pause", "resume"] {
         let out = a.run(&[verb, "op"]);
-        assert_eq!(out.status.code(), Some(0), "{verb} op: {}", text(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{verb} op: {}",
+            text(&out.stderr)
+        );
     }
     let sync = a.run(&["sync", "op"]);
-    assert_eq!(sync.status.code(), Some(0), "second sync: {}", text(&sync.stderr));
-    assert_eq!(a.kubectl_get(k, "configmap/app-config", "{.data.greeting}"), "changed");
+    assert_eq!(
+        sync.status.code(),
+        Some(0),
+        "second sync: {}",
+        text(&sync.stderr)
+    );
+    assert_eq!(
+        a.kubectl_get(k, "configmap/app-config", "{.data.greeting}"),
+        "changed"
+    );
 }
 
 #[test]
@@ -310,8 +372,16 @@ fn prune_candidates_are_found_at_the_version_the_server_serves() {
     k.kubectl_ok("dev", &["apply", "-f", file.to_str().unwrap()]);
     let diff = a.run(&["diff", "op"]);
     let stdout = text(&diff.stdout);
-    assert_eq!(diff.status.code(), Some(1), "diff op: {stdout}{}", text(&diff.stderr));
-    assert!(stdout.contains("CronJob") && stdout.contains("nightly"), "{stdout}");
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "diff op: {stdout}{}",
+        text(&diff.stderr)
+    );
+    assert!(
+        stdout.contains("CronJob") && stdout.contains("nightly"),
+        "{stdout}"
+    );
     assert!(stdout.contains("extra"), "{stdout}");
     let status = a.status();
     assert_eq!(env_of(&status, "op")["drift"]["extra"], 1, "{status}");
@@ -329,10 +399,16 @@ fn errors_are_plain_lines_and_a_closed_stdout_ends_quietly() {
         .output()
         .unwrap();
     let stderr = text(&out.stderr);
-    assert!(!stderr.contains('\u{1b}'), "ANSI codes on a pipe: {stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "ANSI codes on a pipe: {stderr:?}"
+    );
     let stdout = text(&out.stdout);
     assert!(!stdout.contains("Status {"), "{stdout}");
-    assert!(stdout.contains("Forbidden: secrets is forbidden"), "{stdout}");
+    assert!(
+        stdout.contains("Forbidden: secrets is forbidden"),
+        "{stdout}"
+    );
 
     // The reader of stdout is gone before anything is written: exit 141, nothing on stderr.
     let mut child = a
@@ -358,6 +434,8 @@ fn errors_are_plain_lines_and_a_closed_stdout_ends_quietly() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.lines().count() <= 2, "{stderr}");
     assert!(stderr.contains("cluster unreachable"), "{stderr}");
-    assert!(!stderr.contains("Status {") && !stderr.contains('\u{1b}'), "{stderr}");
-
+    assert!(
+        !stderr.contains("Status {") && !stderr.contains('\u{1b}'),
+        "{stderr}"
+    );
 }
