@@ -503,6 +503,10 @@ pub struct EnvState {
     pub commits: Vec<Commit>,
     /// Last error (render, cluster, git) in one line; `None` when all is well.
     pub error: Option<String>,
+    /// What this user may not read, one line each with the API's 403 reason: kinds searched
+    /// for prune candidates (`KIND in NAMESPACE: REASON`; extras among them are unknown) and
+    /// the env's Lease (its holder is unknown).
+    pub unreadable: Vec<String>,
     /// When live data was last received; the UI shows staleness from it.
     pub observed_at: Option<Timestamp>,
 }
@@ -532,6 +536,7 @@ impl EnvState {
             history: Vec::new(),
             commits: Vec::new(),
             error: None,
+            unreadable: Vec::new(),
             observed_at: None,
         }
     }

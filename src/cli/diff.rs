@@ -24,8 +24,7 @@ pub fn run(global: &GlobalArgs, args: DiffArgs) -> CmdResult {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut out = std::io::stdout().lock();
     for d in &observed.state.drift {
-        write_drift(&mut out, d, color)
-            .map_err(|e| Failure::Setup(format!("writing to stdout: {e}")))?;
+        write_drift(&mut out, d, color).map_err(Failure::stdout)?;
     }
     if observed.state.drift.is_empty() {
         Ok(())

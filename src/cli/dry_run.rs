@@ -48,5 +48,5 @@ pub(super) fn print_drift(drift: &[Drift]) -> CmdResult {
         }
         Ok(())
     };
-    write().map_err(|e| Failure::Setup(format!("writing to stdout: {e}")))
+    write().map_err(Failure::stdout)
 }

@@ -5,6 +5,14 @@
 //! Exit codes: 0 success, 1 the action failed or drift was found, 2 usage, config or connection
 //! error. Errors are printed to stderr as one or two plain lines by [`run`]; commands return
 //! [`Failure`] rather than printing and exiting themselves.
+//!
+//! Decisions on the terminal: log lines on stderr carry ANSI colour only when stderr is a
+//! terminal and `NO_COLOR` is unset (a CI log or `2>file` gets plain text). When the reader of
+//! stdout goes away (`driftdeck status | head -1`) the command stops quietly with exit 141, what
+//! a process killed by SIGPIPE reports to the shell, instead of printing "Broken pipe": a
+//! command that writes with `write!` returns [`Failure::StdoutClosed`]; one that still uses
+//! `println!` panics inside std, and `main`'s panic hook turns exactly that panic into the same
+//! quiet exit.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -251,7 +259,13 @@ pub enum Failure {
     Action(Option<String>),
     /// Usage, config or connection error: exit 2.
     Setup(String),
+    /// Stdout was closed by its reader: stop quietly with [`STDOUT_CLOSED_EXIT`].
+    StdoutClosed,
 }
+
+/// The exit code when stdout's reader went away: 128 + SIGPIPE, as the shell reports a
+/// process that SIGPIPE ended.
+pub const STDOUT_CLOSED_EXIT: u8 = 141;
 
 impl Failure {
     pub fn setup(e: impl std::fmt::Display) -> Self {
@@ -260,6 +274,15 @@ impl Failure {
 
     pub fn action(e: impl std::fmt::Display) -> Self {
         Failure::Action(Some(e.to_string()))
+    }
+
+    /// A failed write to stdout: quiet when the reader closed the pipe, else a setup error.
+    pub fn stdout(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Failure::StdoutClosed
+        } else {
+            Failure::Setup(format!("writing to stdout: {e}"))
+        }
     }
 }
 
@@ -281,6 +304,7 @@ pub fn run() -> ExitCode {
             eprintln!("driftdeck: {msg}");
             ExitCode::from(2)
         }
+        Err(Failure::StdoutClosed) => ExitCode::from(STDOUT_CLOSED_EXIT),
     }
 }
 
@@ -332,8 +356,11 @@ pub(crate) fn load_config(global: &GlobalArgs) -> Result<crate::config::Config, 
 fn init_stderr_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -361,6 +388,7 @@ pub(crate) fn unknown_env(config: &crate::config::Config, name: &str) -> String 
 }
 
 mod completions;
+mod access;
 mod console;
 mod controller;
 mod demo;

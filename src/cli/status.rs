@@ -43,6 +43,9 @@ struct EnvOut<'a> {
     protected: bool,
     resources: usize,
     observed_at: Option<String>,
+    /// Prune-candidate kinds this user may not list (`KIND in NAMESPACE: REASON`): extras
+    /// among them are unknown.
+    unreadable: &'a [String],
 }
 
 impl<'a> From<&'a EnvState> for EnvOut<'a> {
@@ -67,6 +70,7 @@ impl<'a> From<&'a EnvState> for EnvOut<'a> {
             protected: e.protected,
             resources: e.resources.len(),
             observed_at: e.observed_at.map(|t| t.to_string()),
+            unreadable: &e.unreadable,
         }
     }
 }
@@ -88,7 +92,7 @@ pub fn run(global: &GlobalArgs, args: OutputArgs) -> CmdResult {
         }
         OutputFormat::Text => write_table(&mut out, &states),
     };
-    written.map_err(|e| Failure::Setup(format!("writing to stdout: {e}")))?;
+    written.map_err(Failure::stdout)?;
     if failed {
         for s in &states {
             if let Some(e) = &s.error {
@@ -143,6 +147,9 @@ fn write_table(out: &mut impl Write, states: &[&EnvState]) -> std::io::Result<()
         }
         if let Some(a) = &s.automation {
             notes.push(a.clone());
+        }
+        for u in &s.unreadable {
+            notes.push(format!("unknown, not readable: {u}"));
         }
         if let Some(e) = &s.error {
             notes.push(format!("error: {e}"));

@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::access::Touches;
 use super::{CmdResult, Failure, GlobalArgs, PauseArgs, ResumeArgs, RollbackArgs, SyncArgs};
 use crate::config::Config;
 use crate::controller::{self, DriverOptions};
@@ -242,6 +243,9 @@ pub fn sync(global: &GlobalArgs, args: SyncArgs) -> CmdResult {
     let rt = super::runtime()?;
     rt.block_on(async {
         let revision = resolve(&config, args.revision).await?;
+        if !global.read_only {
+            super::access::check(&config, &args.env, "sync", Touches::Render).await?;
+        }
         let auto_rollback = config.env(&args.env).is_some_and(|e| e.auto_rollback);
         let wait = operation_wait(&config);
         let mut session = Session::start(config, global.read_only, vec![args.env.clone()]);
@@ -314,6 +318,7 @@ async fn follow_auto_rollback(session: &mut Session, env: &str, wait: Duration) 
         Err(Failure::Action(None)) => {
             format!("driftdeck: {env} was not rolled back: no earlier good revision")
         }
+        Err(Failure::StdoutClosed) => String::new(),
     }
 }
 
@@ -324,6 +329,9 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
     let rt = super::runtime()?;
     rt.block_on(async {
         let to = resolve(&config, args.to).await?;
+        if !global.read_only {
+            super::access::check(&config, &args.env, "rollback", Touches::Render).await?;
+        }
         let wait = operation_wait(&config);
         let mut session = Session::start(config, global.read_only, vec![args.env.clone()]);
         session
@@ -432,6 +440,12 @@ fn toggle(
 ) -> CmdResult {
     let rt = super::runtime()?;
     rt.block_on(async {
+        if !global.read_only {
+            for env in &envs {
+                let verb = if done == "paused" { "pause" } else { "resume" };
+                super::access::check(&config, env, verb, Touches::StateOnly).await?;
+            }
+        }
         let mut session = Session::start(config, global.read_only, envs.clone());
         session.send(command).await?;
         let mut open: Vec<String> = envs.clone();

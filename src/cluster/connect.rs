@@ -30,7 +30,9 @@ pub struct ResolvedKind {
 pub struct Cluster {
     client: Client,
     context: String,
-    kinds: Mutex<HashMap<(String, String), ResolvedKind>>,
+    pub(super) kinds: Mutex<HashMap<(String, String), ResolvedKind>>,
+    /// Preferred versions of the searched kinds (see `discovery`), with when they were found.
+    pub(super) served: Mutex<Option<super::discovery::Served>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -114,6 +116,7 @@ impl Cluster {
             client,
             context: context.into(),
             kinds: Mutex::new(HashMap::new()),
+            served: Mutex::new(None),
         }
     }
 
@@ -144,7 +147,7 @@ impl Cluster {
                     // and keep it retryable.
                     kube::Error::HyperError(_) | kube::Error::Service(_) => Error::Connect {
                         context: self.context.clone(),
-                        message: format!("cluster unreachable: {e}"),
+                        message: super::api_text(&e),
                     },
                     kube::Error::Api(ref status) if super::is_transient_kube(&e) => {
                         let what =
@@ -155,7 +158,7 @@ impl Cluster {
                         context: self.context.clone(),
                         api_version: api_version.to_owned(),
                         kind: kind.to_owned(),
-                        message: other.to_string(),
+                        message: super::api_text(&other),
                     },
                 })?;
         let resolved = ResolvedKind {

@@ -276,6 +276,20 @@ async fn run_kind(
                 });
                 changed.send_modify(|n| *n += 1);
             }
+            // A prune-candidate kind this user may not list (a view-only user and Secrets):
+            // nothing to watch, not a broken watch; the observation reports it as unreadable.
+            Err(watcher::Error::InitialListFailed(kube::Error::Api(status)))
+                if spec.optional && status.code == 403 =>
+            {
+                set(&state, |s| {
+                    s.error = None;
+                    s.store = None;
+                    s.ready = true;
+                    s.last_ok = Some(Timestamp::now());
+                });
+                changed.send_modify(|n| *n += 1);
+                return;
+            }
             Err(e) => {
                 set(&state, |s| s.error = Some(e.to_string()));
                 changed.send_modify(|n| *n += 1);

@@ -10,8 +10,14 @@
 //!   server's defaults when other managers hold fields Git lacks, with a bounded number of
 //!   requests in flight; a refused dry-run (403/405/422, or a server
 //!   that does not support it) falls back to comparing only the fields Git sets.
-//! - Extra objects (prune candidates) are found among the kinds Git has now plus a fixed list
-//!   of common kinds, filtered by driftdeck's tracking label and env annotation.
+//! - Extra objects (prune candidates) are found among the kinds Git has now plus the common
+//!   kinds of [`PRUNE_KINDS`], filtered by driftdeck's tracking label and env annotation. The
+//!   common kinds are named by group only: their version comes from discovery (the group's
+//!   preferred version, `cluster::discovery`), so a 1.20 server is searched for `batch/v1beta1`
+//!   CronJobs and a kind the cluster does not serve is skipped, never fatal. A common kind
+//!   this user may not list (a view-only user and Secrets) is skipped too and reported in
+//!   `EnvState::unreadable` with the API's 403 reason: its prune candidates are unknown, the
+//!   rest of the observation stands. A kind Git has that cannot be listed stays an error.
 //! - The synced revision comes from the cluster-held state; without one, from the revision
 //!   annotation the live objects carry when they all agree.
 //! - A cold [`observe`] streams: one (kind, namespace) list at a time, each paired, dry-run and
@@ -48,21 +54,37 @@ pub const REVISION_ANNOTATION: &str = "driftdeck.io/revision";
 /// Dry-run applies in flight per env.
 const DRY_RUN_CONCURRENCY: usize = 16;
 
-/// Kinds always searched for prune candidates, besides the ones Git has now.
-const COMMON_KINDS: &[(&str, &str)] = &[
-    ("v1", "ConfigMap"),
-    ("v1", "Secret"),
-    ("v1", "Service"),
-    ("v1", "ServiceAccount"),
-    ("apps/v1", "Deployment"),
-    ("apps/v1", "StatefulSet"),
-    ("apps/v1", "DaemonSet"),
-    ("batch/v1", "Job"),
-    ("batch/v1", "CronJob"),
-    ("networking.k8s.io/v1", "Ingress"),
-    ("autoscaling/v2", "HorizontalPodAutoscaler"),
-    ("policy/v1", "PodDisruptionBudget"),
+/// Kinds always searched for prune candidates, besides the ones Git has now, as (group, kind):
+/// the version is the one the cluster serves ([`prune_kinds`]).
+pub const PRUNE_KINDS: &[(&str, &str)] = &[
+    ("", "ConfigMap"),
+    ("", "Secret"),
+    ("", "Service"),
+    ("", "ServiceAccount"),
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("networking.k8s.io", "Ingress"),
+    ("autoscaling", "HorizontalPodAutoscaler"),
+    ("policy", "PodDisruptionBudget"),
 ];
+
+/// The prune-candidate kinds this cluster serves, as (apiVersion, kind) at the version
+/// discovery prefers; kinds it does not serve are left out. Discovery is cached per cluster
+/// (`cluster::SERVED_TTL`), so repeated observations cost no requests.
+pub async fn prune_kinds(
+    cluster: &Cluster,
+) -> Result<Vec<(String, String)>, crate::cluster::Error> {
+    cluster.served_versions(PRUNE_KINDS).await
+}
+
+/// [`prune_kinds`] without a request: the last discovery's answer, or none yet (the first
+/// observation discovers; the watches that follow it use the answer).
+pub fn prune_kinds_cached(cluster: &Cluster) -> Vec<(String, String)> {
+    cluster.served_cached(PRUNE_KINDS).unwrap_or_default()
+}
 
 /// The env's static facts, before anything is observed.
 pub fn base_state(env: &EnvConfig) -> EnvState {
@@ -82,6 +104,8 @@ pub struct LiveSet {
     /// Managed by driftdeck for this env but not desired.
     pub extra: Vec<Value>,
     pub pods: Vec<Value>,
+    /// Prune-candidate kinds this user may not list (`EnvState::unreadable`).
+    pub unreadable: Vec<String>,
 }
 
 /// The namespace a desired object lands in: its own, else the env's.
@@ -94,11 +118,12 @@ fn target_namespace<'a>(m: &'a Manifest, env: &'a EnvConfig) -> &'a str {
 }
 
 /// The lists an observation makes: per (apiVersion, kind, namespace), the desired objects
-/// that live there — the env's desired kinds plus the common kinds (for extras), which may
-/// have no desired members.
+/// that live there — the env's desired kinds plus the served prune kinds (for extras), which
+/// may have no desired members.
 fn batches<'m>(
     env: &EnvConfig,
     desired: &'m [Manifest],
+    prune: &[(String, String)],
 ) -> BTreeMap<(String, String, String), Vec<&'m Manifest>> {
     let mut wanted: BTreeMap<(String, String, String), Vec<&'m Manifest>> = BTreeMap::new();
     for m in desired {
@@ -111,9 +136,13 @@ fn batches<'m>(
             .or_default()
             .push(m);
     }
-    for (av, kind) in COMMON_KINDS {
+    for (av, kind) in prune {
+        // A kind Git has at another version is listed once, at Git's version.
+        if desired.iter().any(|m| m.kind() == kind) {
+            continue;
+        }
         wanted
-            .entry(((*av).to_owned(), (*kind).to_owned(), env.namespace.clone()))
+            .entry((av.clone(), kind.clone(), env.namespace.clone()))
             .or_default();
     }
     wanted
@@ -127,22 +156,32 @@ fn needs_owners(opts: &DiffOptions, kind: &str) -> bool {
         .any(|r| !r.managers.is_empty() && (r.kind == "*" || r.kind == kind))
 }
 
-/// One list, lean unless field ownership is needed. `Ok(None)`: a common kind the cluster
-/// does not serve, which is not an error (a desired one is, unless a CRD of the same render
-/// defines it: then nothing of it exists yet).
+/// What one list of [`list_kind`] found.
+enum Listed {
+    Items(Vec<Value>),
+    /// A prune kind the cluster does not serve: nothing to search.
+    Unserved,
+    /// A prune kind this user may not list: `KIND in NAMESPACE: REASON`.
+    Unreadable(String),
+}
+
+/// One list, lean unless field ownership is needed. A prune kind the cluster does not serve
+/// or this user may not read is not an error (a desired one is, unless a CRD of the same
+/// render defines it: then nothing of it exists yet).
 async fn list_kind(
     cluster: &Cluster,
     (av, kind, ns): (&str, &str, &str),
     desired: &[Manifest],
     opts: &DiffOptions,
-) -> Result<Option<Vec<Value>>, crate::cluster::Error> {
+) -> Result<Listed, crate::cluster::Error> {
     let listed = if needs_owners(opts, kind) {
         cluster.list(av, kind, ns, "").await
     } else {
         cluster.list_lean(av, kind, ns, "").await
     };
+    let desired_kind = desired.iter().any(|m| m.kind() == kind);
     match listed {
-        Ok(items) => Ok(Some(items)),
+        Ok(items) => Ok(Listed::Items(items)),
         // A common kind in a version the cluster does not serve (`batch/v1` CronJob on 1.20)
         // is skipped even when Git has the kind in a version it does serve.
         Err(crate::cluster::Error::UnknownKind { .. })
@@ -150,13 +189,19 @@ async fn list_kind(
                 .iter()
                 .any(|m| m.kind() == kind && m.api_version() == av) =>
         {
-            Ok(None)
+            Ok(Listed::Unserved)
+        }
+        Err(crate::cluster::Error::Api { ref source, .. })
+            if !desired_kind && matches!(source, kube::Error::Api(s) if s.code == 403) =>
+        {
+            let reason = crate::cluster::api_text(source);
+            Ok(Listed::Unreadable(format!("{kind} in {ns}: {reason}")))
         }
         // A custom resource whose CRD is in the same render and not applied yet: Missing.
         Err(crate::cluster::Error::UnknownKind { .. })
             if super::crd_scope(desired, av, kind).is_some() =>
         {
-            Ok(Some(Vec::new()))
+            Ok(Listed::Items(Vec::new()))
         }
         Err(e) => Err(e),
     }
@@ -171,9 +216,15 @@ pub async fn list_live(
     let opts = diff_options(env);
     let desired_keys: HashSet<&ResourceKey> = desired.iter().map(Manifest::key).collect();
     let mut live = LiveSet::default();
-    for (av, kind, ns) in batches(env, desired).keys() {
-        let Some(items) = list_kind(cluster, (av, kind, ns), desired, &opts).await? else {
-            continue;
+    let prune = prune_kinds(cluster).await?;
+    for (av, kind, ns) in batches(env, desired, &prune).keys() {
+        let items = match list_kind(cluster, (av, kind, ns), desired, &opts).await? {
+            Listed::Items(items) => items,
+            Listed::Unserved => continue,
+            Listed::Unreadable(why) => {
+                live.unreadable.push(why);
+                continue;
+            }
         };
         for obj in items {
             let Some(key) = diff::live_key(&obj) else {
@@ -193,10 +244,12 @@ pub async fn list_live(
 /// What the driver watches so it re-observes on change instead of polling: the same
 /// (kind, namespace) pairs [`list_live`] lists, plus the env's Pods. Common kinds Git does not
 /// have are watched only through driftdeck's tracking label (they matter only as prune
-/// candidates) and may be absent from the cluster.
-pub fn watch_specs(env: &EnvConfig, desired: &[Manifest]) -> Vec<WatchSpec> {
+/// candidates) and may be absent from the cluster. The prune kinds are those the last
+/// discovery of `cluster` found (none before the first observation, which discovers).
+pub fn watch_specs(cluster: &Cluster, env: &EnvConfig, desired: &[Manifest]) -> Vec<WatchSpec> {
     let tracked = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
-    let mut specs: Vec<WatchSpec> = batches(env, desired)
+    let prune = prune_kinds_cached(cluster);
+    let mut specs: Vec<WatchSpec> = batches(env, desired, &prune)
         .into_iter()
         .map(|((api_version, kind, namespace), members)| WatchSpec {
             api_version,
@@ -317,6 +370,7 @@ pub fn assess(
     });
     state.pods = live.pods.iter().map(health::pod_row).collect();
     degrade_for_pods(state);
+    state.unreadable.clone_from(&live.unreadable);
     if state.synced_revision.is_none() {
         state.synced_revision = agreed_revision(live);
     }
@@ -453,9 +507,16 @@ pub async fn observe(
     let mut drift = Vec::new();
     let mut health: HashMap<&ResourceKey, Health> = HashMap::with_capacity(manifests.len());
     let mut agreement = Agreement::default();
-    for ((av, kind, ns), members) in batches(env, manifests) {
-        let Some(items) = list_kind(cluster, (&av, &kind, &ns), manifests, &opts).await? else {
-            continue;
+    let prune = prune_kinds(cluster).await?;
+    let mut unreadable = Vec::new();
+    for ((av, kind, ns), members) in batches(env, manifests, &prune) {
+        let items = match list_kind(cluster, (&av, &kind, &ns), manifests, &opts).await? {
+            Listed::Items(items) => items,
+            Listed::Unserved => continue,
+            Listed::Unreadable(why) => {
+                unreadable.push(why);
+                continue;
+            }
         };
         let mut live: HashMap<ResourceKey, Value> = HashMap::with_capacity(members.len());
         for obj in items {
@@ -504,6 +565,7 @@ pub async fn observe(
     summarize(state, desired, drift, |key| health.get(key).cloned());
     state.pods = pods.iter().map(health::pod_row).collect();
     degrade_for_pods(state);
+    state.unreadable = unreadable;
     if state.synced_revision.is_none() {
         state.synced_revision = agreement.revision();
     }

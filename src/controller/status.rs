@@ -246,6 +246,8 @@ async fn fill_held(state: &mut EnvState, env: &EnvConfig, cluster: &Cluster) {
             state.lease_holder = view.holder;
             state.operation = view.operation;
         }
+        // The built-in `view` role cannot read Leases: the holder is unknown, not an error.
+        Err(e) if e.is_forbidden() => state.unreadable.push(e.to_string()),
         Err(e) => {
             state.error.get_or_insert_with(|| e.to_string());
         }

@@ -32,6 +32,7 @@
 //! - `real_drift_matrix`: no false drift for any creation path (sync, kubectl apply server/client-side, create, replace) × every kind, on the real API server and the sandbox
 //! - `real_drift_support`: one drift bench (namespace, Git repo, config, kubectl, the binary) on either server, kinds picked through discovery
 //! - `real_drift_true`: nine kinds of true drift reported by `diff` and removed by one sync, on the real API server and the sandbox
+//! - `real_access`: least privilege on the real tier — users bound to `deploy/rbac/driftdeck-viewer.yaml`, `driftdeck-operator.yaml` and the built-in `view` role each do exactly their mode (one-line refusals, nothing changed); prune candidates at the version 1.20 serves; plain errors, no ANSI on a pipe, a closed stdout ends quietly
 //! - `realk8s_support`: the real API server tier (`../shared/realk8s`), started once per binary and shared; kubectl and kube clients for its contexts
 //! - `realk8s_tier`: the tier itself defaults objects and refuses the view-only user's writes
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
@@ -89,6 +90,7 @@ mod real_drift_heal;
 mod real_drift_matrix;
 mod real_drift_support;
 mod real_drift_true;
+mod real_access;
 mod realk8s_support;
 mod realk8s_tier;
 mod render;

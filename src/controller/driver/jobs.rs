@@ -124,6 +124,7 @@ pub(super) struct LiveObs {
     pub resources: Vec<ResourceRow>,
     pub pods: Vec<PodRow>,
     pub health: Health,
+    pub unreadable: Vec<String>,
 }
 
 pub(super) async fn observe_live(
@@ -143,6 +144,7 @@ pub(super) async fn observe_live(
             resources: state.resources,
             pods: state.pods,
             health: state.health,
+            unreadable: state.unreadable,
         })
     };
     match tokio::time::timeout(OBSERVE_TIMEOUT, work).await {

@@ -93,7 +93,13 @@ impl Engine {
                 Health::new(HealthCode::Unknown, error.clone()),
                 DriftCount::default(),
                 Some(*at),
-                Some(format!("cluster unreachable: {error}")),
+                // A 403 (its API reason, `cluster::api_text`) is a permission, not a network
+                // problem: say which, so a view-only user is not sent chasing connectivity.
+                Some(if error.contains(": Forbidden: ") {
+                    format!("not readable by this user: {error}")
+                } else {
+                    format!("cluster unreachable: {error}")
+                }),
             ),
             Live::Observed { drift, health, at } => {
                 let sync = if head_revision.is_none() || render_error.is_some() {

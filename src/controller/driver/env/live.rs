@@ -52,6 +52,7 @@ impl EnvTask {
             self.live_changes = Some(cache.subscribe());
         }
         cache.watch(&crate::controller::watch_specs(
+            cluster,
             &self.env,
             &desired.rendered.manifests,
         ));
@@ -111,6 +112,7 @@ impl EnvTask {
                 self.state.drift = obs.drift;
                 self.state.resources = obs.resources;
                 self.state.pods = obs.pods;
+                self.state.unreadable = obs.unreadable;
                 self.feed(Event::LiveObserved {
                     drift: count,
                     health,
