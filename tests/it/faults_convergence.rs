@@ -56,7 +56,7 @@ async fn commits_under_faults_apply_in_order_once_and_converge() {
     let mut shas = Vec::new();
     let mut committed_at = Vec::new();
     let mut live_at: HashMap<usize, Instant> = HashMap::new();
-    let mut sample = |live_at: &mut HashMap<usize, Instant>, upto: usize| {
+    let sample = |live_at: &mut HashMap<usize, Instant>, upto: usize| {
         if let Some(i) = index_of(deck.live_image("dev", "log-api")) {
             for j in 0..=i.min(upto) {
                 live_at.entry(j).or_insert_with(Instant::now);
@@ -84,12 +84,16 @@ async fn commits_under_faults_apply_in_order_once_and_converge() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let last_sha = shas[last].clone();
-    deck.wait_for("the last commit's operation to finish", CONVERGE_LIMIT, || {
-        let done = entries_for(&deck.history("dev"), &last_sha)
-            .iter()
-            .any(|e| e.result != OperationResult::Running);
-        async move { done.then_some(()) }
-    })
+    deck.wait_for(
+        "the last commit's operation to finish",
+        CONVERGE_LIMIT,
+        || {
+            let done = entries_for(&deck.history("dev"), &last_sha)
+                .iter()
+                .any(|e| e.result != OperationResult::Running);
+            async move { done.then_some(()) }
+        },
+    )
     .await;
 
     // Figures: commit → live (this commit or a later one) while the faults were on.

@@ -11,8 +11,7 @@ use crate::accept5_support::{Deck, Policy};
 fn use_remote(deck: &Deck) {
     let text = std::fs::read_to_string(deck.config()).unwrap();
     let local = serde_json::to_string(&deck.repo().display().to_string()).unwrap();
-    let remote =
-        serde_json::to_string(&format!("file://{}", deck.repo().display())).unwrap();
+    let remote = serde_json::to_string(&format!("file://{}", deck.repo().display())).unwrap();
     assert!(text.contains(&local), "{text}");
     std::fs::write(deck.config(), text.replace(&local, &remote)).unwrap();
 }
@@ -44,7 +43,11 @@ async fn a_remote_that_went_away_shows_in_status_with_the_last_good_revision() {
             error.contains(driftdeck::model::short_sha(&head)),
             "{name}: the error names the revision still shown: {e:#}"
         );
-        assert_eq!(e["revision"], head.as_str(), "{name} keeps the last good revision");
+        assert_eq!(
+            e["revision"],
+            head.as_str(),
+            "{name} keeps the last good revision"
+        );
     }
 
     std::fs::rename(&moved, deck.repo()).unwrap();
