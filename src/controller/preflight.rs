@@ -15,9 +15,9 @@
 //! "changed" count includes them. Every other object (Argo CD does the same with its dry-run
 //! phase) is validated by the server itself, schema, admission and size included.
 //!
-//! A dry-run answered 500 even after the request's retries counts as a rejection of that
-//! object (servers before 1.21 answer a schema mismatch in an apply that way); 502/503/504,
-//! 429 and unreachable servers stay transient, and the operation is retried.
+//! A dry-run answered 500 "failed to create typed patch object" counts as a rejection of that
+//! object (servers before 1.21 answer a schema mismatch in an apply that way); other 5xx, 429
+//! and unreachable servers stay transient, and the operation is retried.
 //!
 //! May import model and cluster through the controller; no pruning, no cluster-held state.
 
@@ -265,10 +265,7 @@ async fn dry_run_all(
     for (i, result) in results {
         match result {
             Ok(_) => {}
-            // A 500 that outlasted the request's retries is the object's fault, not the
-            // server's: servers before 1.21 answer an apply that does not fit the schema
-            // (`replicas: "abc"`) with 500 "failed to create typed patch object".
-            Err(e) if e.is_transient() && e.status_code() != Some(500) => {
+            Err(e) if e.is_transient() && !is_schema_refusal(&e) => {
                 return Err(ApplyError::cluster(env, e, changed));
             }
             Err(e) => {
@@ -282,6 +279,19 @@ async fn dry_run_all(
         }
     }
     Ok(())
+}
+
+/// A 500 that is the object's fault, not the server's: servers before 1.21 answer an apply
+/// that does not fit the schema (`replicas: "abc"`) with 500 "failed to create typed patch
+/// object". Any other 500 (an overloaded server, injected faults) stays transient.
+fn is_schema_refusal(e: &cluster::Error) -> bool {
+    match e {
+        cluster::Error::Api {
+            source: kube::Error::Api(status),
+            ..
+        } => status.code == 500 && status.message.contains("failed to create typed"),
+        _ => false,
+    }
 }
 
 async fn dry_run_one(
