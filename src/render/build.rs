@@ -1,9 +1,10 @@
 //! The native kustomize build: accumulate `resources:` (files and nested kustomizations),
 //! apply `components:`, run generators, then the transformers in kustomize's order
 //! (patchesStrategicMerge, patches, namespace, prefix/suffix, labels, annotations,
-//! patchesJson6902, replicas, images). The top-level build then appends generator hashes and
-//! rewrites name references once, as kustomize does ("must be done last, not as part of the
-//! recursion").
+//! patchesJson6902, replicas, images, replacements, then `transformers:` configs). Each level's
+//! `configurations` travel up with its resources. The top-level build then appends generator
+//! hashes, rewrites name references once, as kustomize does ("must be done last, not as part
+//! of the recursion"), drops local-config objects and sorts in kustomize's output order.
 //!
 //! Reads only through `FileSystem`; imports nothing from the crate outside `render`.
 
