@@ -326,11 +326,26 @@ impl Engine {
                     reason: format!("rollback by {}", self.operator),
                 };
                 self.set_hold(Some(hold), None);
-                self.start(OperationKind::Rollback, to, None, at, fx);
-                if let Some(op) = self.op.as_mut()
-                    && revert
-                {
-                    op.revert_from = Some(bad);
+                let first = fx.len();
+                self.start(OperationKind::Rollback, to.clone(), None, at, fx);
+                if revert && let Some(op) = self.op.as_mut() {
+                    // Git first: a revert that cannot be made (not an ancestor, a conflict)
+                    // must refuse before anything is applied; the apply follows the commit.
+                    let id = op.id;
+                    let start = first.min(fx.len());
+                    if let Some(i) = fx[start..]
+                        .iter()
+                        .position(|e| matches!(e, Effect::Apply { op, .. } if *op == id))
+                    {
+                        fx.remove(start + i);
+                        op.phase = Phase::Committing;
+                        op.revert_from = Some(bad.clone());
+                        fx.push(Effect::Revert {
+                            op: id,
+                            bad_revision: bad,
+                            good_revision: to,
+                        });
+                    }
                 }
             }
             Err(reason) => self.refuse("rollback", reason, fx),
@@ -423,14 +438,24 @@ impl Engine {
         )))
     }
 
-    /// The newest revision that applied and validated and is not `bad`.
+    /// The last good revision *before* `bad`: the newest that applied and validated and was
+    /// first deployed before `bad` was — never one deployed after it, which would "roll back"
+    /// forward. Without any record of `bad`, the recorded `last_good` (if it is not `bad`).
     fn previous_good(&self, bad: &str) -> Option<String> {
-        self.held
-            .history
+        let history = &self.held.history;
+        let bad_since = history
             .iter()
-            .find(|e| e.result == OperationResult::Succeeded && e.revision != bad)
+            .filter(|e| e.revision == bad)
+            .map(|e| e.started)
+            .min();
+        let Some(bad_since) = bad_since else {
+            return self.held.last_good.clone().filter(|g| g != bad);
+        };
+        history
+            .iter()
+            .filter(|e| e.result == OperationResult::Succeeded && e.revision != bad)
+            .find(|e| e.started < bad_since)
             .map(|e| e.revision.clone())
-            .or_else(|| self.held.last_good.clone().filter(|g| g != bad))
     }
 
     fn digest_of_revision(&self, revision: &str) -> Option<String> {

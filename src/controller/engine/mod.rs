@@ -18,9 +18,27 @@
 //!   (until a new commit or a manual sync of it) and the bad revision of a rollback — also by
 //!   render digest, so re-committing the bad render does not bring it back after the hold.
 //! - A hold blocks all automation; it ends on Resume or when Git's head renders to the held
-//!   render's digest. A manual Sync while held is allowed and does not end the hold.
+//!   render's digest. A manual Sync while held is allowed, warns that the hold stays and does
+//!   not end it — except a (forced) sync of the hold's bad revision, which ends it.
 //! - A rollback's hold is set when the rollback starts (before its apply), so no console's
-//!   auto-sync can race it; a rollback that then fails keeps the hold.
+//!   auto-sync can race it; a rollback that then fails applying keeps the hold.
+//!
+//! Hold and rollback semantics (ARCHITECTURE "Rollback", "Every entry point, one policy"):
+//! - Guards live in `policy.rs`: protected envs need the typed name for sync, rollback and
+//!   resume (promote-into in `promotion.rs`); a manual sync of a revision automation skips (a
+//!   rollback's bad revision, a failed one) needs `force`. An unmet guard is
+//!   `FailureReason::NeedsConfirmation`, whose text says what would have happened.
+//! - The rollback target is always older than the bad revision: by default the last revision
+//!   that validated before the bad one was first deployed (cluster-held history order), never
+//!   one deployed after it.
+//! - `rollback --revert` commits the revert *first* (`Effect::Revert`, phase Committing) and
+//!   applies the target only once the commit is made; a revert that cannot be made (not a
+//!   first-parent ancestor, a later change to the same path, a dirty checkout) fails the
+//!   rollback with nothing applied, and the hold set at its start is removed.
+//! - A hold, a pause and a head automation skips are each shown, with how they end, in
+//!   `EnvView::automation` (`HeldState::automation_note`), one line that the console, `status`
+//!   and the watch tiles read, e.g. "auto-sync skips a7c3f1e until a new commit or `driftdeck
+//!   sync dev --revision a7c3f1e --force`".
 //! - Validation failure of a Rollback/AutoRollback never triggers another rollback.
 //!
 //! - A failed operation bans its revision from automation (a new commit or a manual sync

@@ -363,7 +363,40 @@ impl Engine {
         if op.id != id || op.phase != Phase::Committing {
             return;
         }
+        // Only `rollback --revert` sets `revert_from`, and clears it once the commit is made.
+        let reverted_first = op.revert_from.is_some();
         match result {
+            Ok(commit) if reverted_first => {
+                // `rollback --revert`: Git now has the revert; apply the target.
+                fx.push(Effect::Notify(Notice::Committed {
+                    sha: commit.sha,
+                    summary: commit.summary,
+                    pushed: commit.pushed,
+                }));
+                if let Some(op) = self.op.as_mut() {
+                    op.revert_from = None;
+                    op.phase = Phase::Applying;
+                    fx.push(Effect::Apply {
+                        op: op.id,
+                        revision: op.revision.clone(),
+                        prune: op.prune,
+                    });
+                }
+            }
+            // Nothing was applied: the rollback is refused as a whole and leaves no hold.
+            Err(error) if reverted_first => {
+                let bad = op.revert_from.clone().unwrap_or_default();
+                self.finish(
+                    OperationResult::Failed,
+                    Some(FailureReason::Git(format!(
+                        "revert commit: {error}; nothing was applied and no hold was set"
+                    ))),
+                    at,
+                    fx,
+                );
+                self.set_hold(None, None);
+                self.unreject(&bad);
+            }
             Ok(commit) => {
                 fx.push(Effect::Notify(Notice::Committed {
                     sha: commit.sha,

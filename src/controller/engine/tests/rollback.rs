@@ -184,16 +184,27 @@ fn rollback_of_a_protected_env_needs_its_name_typed() {
 }
 
 #[test]
-fn rollback_with_revert_commits_after_validation() {
+fn rollback_with_revert_commits_first_then_applies_the_target() {
     let mut h = H::ready_with(Policy::default(), false, synced_at_c2());
-    let op = the_apply(&h.cmd(rollback_cmd(None, true, None)), "c1");
-    let fx = h.succeed(op, "c1");
-    assert!(fx.contains(&Effect::Revert {
-        op,
-        bad_revision: "c2".into(),
-        good_revision: "c1".into()
-    }));
-    assert!(finished(&fx).is_empty(), "finishes when the commit is made");
+    let fx = h.cmd(rollback_cmd(None, true, None));
+    assert!(
+        applies(&fx).is_empty(),
+        "Git first, nothing applied yet: {fx:?}"
+    );
+    let op = match fx.iter().find_map(|e| match e {
+        Effect::Revert {
+            op,
+            bad_revision,
+            good_revision,
+        } => Some((*op, bad_revision.clone(), good_revision.clone())),
+        _ => None,
+    }) {
+        Some((op, bad, good)) => {
+            assert_eq!((bad.as_str(), good.as_str()), ("c2", "c1"));
+            op
+        }
+        None => panic!("no Revert effect in {fx:?}"),
+    };
     assert!(h.engine.view().operation.unwrap().phase.contains("revert"));
     let at = h.at();
     let fx = h.send(Event::Committed {
@@ -210,34 +221,105 @@ fn rollback_with_revert_commits_after_validation() {
         summary: "Revert c2".into(),
         pushed: false
     })));
-    assert_eq!(finished(&fx)[0].result, OperationResult::Succeeded);
+    assert!(finished(&fx).is_empty(), "the target is applied next");
+    let op = the_apply(&fx, "c1");
+    assert_eq!(
+        finished(&h.succeed(op, "c1"))[0].result,
+        OperationResult::Succeeded
+    );
 }
 
 #[test]
-fn failed_revert_commit_fails_the_rollback_but_keeps_the_hold() {
+fn failed_revert_commit_applies_nothing_and_leaves_no_hold() {
     let mut h = H::ready_with(Policy::default(), false, synced_at_c2());
-    let op = the_apply(&h.cmd(rollback_cmd(None, true, None)), "c1");
-    h.succeed(op, "c1");
+    let fx = h.cmd(rollback_cmd(None, true, None));
+    assert!(applies(&fx).is_empty());
+    let op = h
+        .engine
+        .view()
+        .operation
+        .map(|_| ())
+        .and(fx.iter().find_map(|e| match e {
+            Effect::Revert { op, .. } => Some(*op),
+            _ => None,
+        }));
     let at = h.at();
     let fx = h.send(Event::Committed {
-        op,
-        result: Err("push rejected".into()),
+        op: op.unwrap(),
+        result: Err("c1 is not a first-parent ancestor of c2".into()),
         at,
     });
+    assert!(applies(&fx).is_empty());
+    let done = finished(&fx);
     assert!(
-        matches!(&finished(&fx)[0].failure, Some(FailureReason::Git(m)) if m.contains("push rejected"))
+        matches!(&done[0].failure, Some(FailureReason::Git(m)) if m.contains("nothing was applied")),
+        "{done:?}"
     );
-    assert!(h.engine.view().hold.is_some());
-    assert_eq!(h.engine.view().synced_revision.as_deref(), Some("c1"));
+    let view = h.engine.view();
+    assert!(view.hold.is_none(), "a refused revert leaves no hold");
+    assert_eq!(
+        view.synced_revision.as_deref(),
+        Some("c2"),
+        "live untouched"
+    );
+    assert!(!h.engine.held().is_rejected("c2", None));
+}
+
+#[test]
+fn default_rollback_target_is_older_than_the_bad_revision() {
+    // c1 validated, then c2 validated, then c3 (bad) deployed; later c1 was re-synced and c3
+    // again: the target is c2 (the last good before c3 was first deployed).
+    let mut held = synced_at_c2();
+    held.history.insert(
+        0,
+        entry(
+            "old-3",
+            OperationKind::Sync,
+            "c3",
+            "bob@host/7",
+            -40,
+            OperationResult::Succeeded,
+        ),
+    );
+    held.history.insert(
+        0,
+        entry(
+            "old-4",
+            OperationKind::Sync,
+            "c1",
+            "bob@host/7",
+            -30,
+            OperationResult::Succeeded,
+        ),
+    );
+    held.history.insert(
+        0,
+        entry(
+            "old-5",
+            OperationKind::Sync,
+            "c3",
+            "bob@host/7",
+            -20,
+            OperationResult::Succeeded,
+        ),
+    );
+    held.synced_revision = Some("c3".into());
+    let mut h = H::ready_with(Policy::default(), false, held);
+    the_apply(&h.cmd(rollback_cmd(None, false, None)), "c2");
 }
 
 #[test]
 fn hold_ends_when_git_renders_the_held_digest() {
     let mut h = H::ready_with(auto(), false, synced_at_c2());
-    let op = the_apply(&h.cmd(rollback_cmd(None, true, None)), "c1");
-    h.succeed(op, "c1");
+    let fx = h.cmd(rollback_cmd(None, true, None));
+    let Some(op) = fx.iter().find_map(|e| match e {
+        Effect::Revert { op, .. } => Some(*op),
+        _ => None,
+    }) else {
+        panic!("no Revert effect in {fx:?}");
+    };
     let at = h.at();
-    h.send(Event::Committed {
+    let fx = h.send(Event::Committed {
         op,
         result: Ok(CommitReport {
             sha: "c3".into(),
@@ -246,10 +328,16 @@ fn hold_ends_when_git_renders_the_held_digest() {
         }),
         at,
     });
-    // The revert commit renders exactly what the hold keeps live.
-    let fx = h.git_digest("c3", "d-c1", 3);
+    let op = the_apply(&fx, "c1");
+    // The revert commit renders exactly what the hold keeps live; seen while rolling back.
+    h.git_digest("c3", "d-c1", 3);
+    assert!(
+        h.engine.view().hold.is_some(),
+        "kept while the rollback runs"
+    );
+    let fx = h.succeed(op, "c1");
     let held = last_write(&fx).unwrap();
-    assert!(held.hold.is_none());
+    assert!(held.hold.is_none(), "{held:?}");
     assert!(
         warnings(&fx)
             .iter()
