@@ -22,10 +22,10 @@ pub mod driver;
 pub mod engine;
 pub mod held_io;
 mod observe;
-pub mod stamping;
-pub mod takeover;
 pub mod promote;
+pub mod stamping;
 mod status;
+pub mod takeover;
 
 pub use apply::{ApplyError, apply_env, apply_order, kind_rank, retry_transient, stamp};
 pub use desired::{

@@ -131,7 +131,11 @@ impl Bench {
             .args(args)
             .output()
             .expect("git");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Commits `yaml` as the env's only file; returns the file's path (for kubectl `-f`).

@@ -16,15 +16,42 @@ struct Case {
 }
 
 const CASES: [Case; 9] = [
-    Case { name: "scale", expect: "/spec/replicas" },
-    Case { name: "set image", expect: "/image" },
-    Case { name: "set env", expect: "FOO" },
-    Case { name: "label", expect: "/metadata/labels/extra" },
-    Case { name: "annotate", expect: "/metadata/annotations/note" },
-    Case { name: "edit ConfigMap data", expect: "/data/level" },
-    Case { name: "delete a Service", expect: "Service" },
-    Case { name: "remove a field from Git", expect: "LEVEL" },
-    Case { name: "remove an object from Git", expect: "reader" },
+    Case {
+        name: "scale",
+        expect: "/spec/replicas",
+    },
+    Case {
+        name: "set image",
+        expect: "/image",
+    },
+    Case {
+        name: "set env",
+        expect: "FOO",
+    },
+    Case {
+        name: "label",
+        expect: "/metadata/labels/extra",
+    },
+    Case {
+        name: "annotate",
+        expect: "/metadata/annotations/note",
+    },
+    Case {
+        name: "edit ConfigMap data",
+        expect: "/data/level",
+    },
+    Case {
+        name: "delete a Service",
+        expect: "Service",
+    },
+    Case {
+        name: "remove a field from Git",
+        expect: "LEVEL",
+    },
+    Case {
+        name: "remove an object from Git",
+        expect: "reader",
+    },
 ];
 
 /// The render without the Deployment's env var `LEVEL` (and, with `without_role`, without the

@@ -12,16 +12,39 @@ fn real_server_defaults_objects_and_refuses_the_viewer_writes() {
         "dev",
         &["-n", &ns, "create", "configmap", "c", "--from-literal=a=b"],
     );
-    k.kubectl_ok("dev", &["-n", &ns, "create", "service", "clusterip", "s", "--tcp=80:8080"]);
+    k.kubectl_ok(
+        "dev",
+        &[
+            "-n",
+            &ns,
+            "create",
+            "service",
+            "clusterip",
+            "s",
+            "--tcp=80:8080",
+        ],
+    );
     // Real defaulting: nobody asked for sessionAffinity, the server sets it.
     let affinity = k.kubectl_ok(
         "dev",
-        &["-n", &ns, "get", "service", "s", "-o", "jsonpath={.spec.sessionAffinity}"],
+        &[
+            "-n",
+            &ns,
+            "get",
+            "service",
+            "s",
+            "-o",
+            "jsonpath={.spec.sessionAffinity}",
+        ],
     );
     assert_eq!(affinity, "None");
     // Real RBAC: the viewer reads but cannot write.
     let read = k.kubectl("dev-viewer", &["-n", &ns, "get", "configmap", "c"]);
-    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
     let write = k.kubectl("dev-viewer", &["-n", &ns, "delete", "configmap", "c"]);
     assert!(!write.status.success());
     assert!(
