@@ -55,7 +55,7 @@ const CASES: [Case; 9] = [
 ];
 
 /// The render without the Deployment's env var `LEVEL` (and, with `without_role`, without the
-/// Role `reader`). Not the livenessProbe: on v1.20, server-side apply removes only the probe
+/// ConfigMap `settings`). Not the livenessProbe: on v1.20, server-side apply removes only the probe
 /// fields the applier owns and leaves the defaulted ones (`scheme`, `timeoutSeconds`, …), which
 /// the server then rejects ("httpGet.port: Invalid value: 0"); see the branch report.
 fn edited(render: &str, without_role: bool) -> String {
@@ -66,7 +66,7 @@ fn edited(render: &str, without_role: bool) -> String {
     }
     no_probe
         .split("\n---\n")
-        .filter(|d| !(d.contains("\nkind: Role\n")))
+        .filter(|d| !(d.contains("\nkind: ConfigMap\n")))
         .collect::<Vec<_>>()
         .join("\n---\n")
 }
@@ -149,9 +149,9 @@ async fn drift_cases(bench: Bench) -> Vec<String> {
             failures.push(format!("{field} is still live after the syncs"));
         }
     }
-    let role = bench.kubectl(&["-n", &ns, "get", "role", "reader"]);
-    if role.code == Some(0) {
-        failures.push("the Role removed from Git is still live after sync --prune".into());
+    let gone = bench.kubectl(&["-n", &ns, "get", "configmap", "settings"]);
+    if gone.code == Some(0) {
+        failures.push("the ConfigMap removed from Git is still live after sync --prune".into());
     }
     failures
 }
