@@ -25,10 +25,10 @@ mod key_defaults;
 mod limits;
 mod observe;
 mod preflight;
-pub mod stamping;
-pub mod takeover;
 pub mod promote;
+pub mod stamping;
 mod status;
+pub mod takeover;
 
 pub use apply::{ApplyError, apply_env, apply_order, kind_rank, retry_transient, stamp};
 pub use desired::{

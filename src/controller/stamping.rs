@@ -92,13 +92,17 @@ pub async fn probe_defaults(cluster: &Cluster, stamped: &Value) -> Result<Value,
     let api_version = stamped["apiVersion"].as_str().unwrap_or_default();
     let kind = stamped["kind"].as_str().unwrap_or_default();
     let name = stamped["metadata"]["name"].as_str().unwrap_or_default();
-    let namespace = stamped["metadata"]["namespace"].as_str().unwrap_or_default();
+    let namespace = stamped["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or_default();
     let what = format!("dry-run create {kind}/{name} (defaults probe)");
     let resolved = cluster.resolve(api_version, kind).await?;
     let mut probe = stamped.clone();
     let mut renames: Vec<(String, String)> = Vec::new();
     if kind == "CustomResourceDefinition" {
-        let plural = stamped["spec"]["names"]["plural"].as_str().unwrap_or_default();
+        let plural = stamped["spec"]["names"]["plural"]
+            .as_str()
+            .unwrap_or_default();
         let probe_plural = format!("{PROBE_PREFIX}{plural}");
         let probe_name = format!("{PROBE_PREFIX}{name}");
         probe["spec"]["names"]["plural"] = Value::String(probe_plural.clone());

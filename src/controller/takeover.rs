@@ -72,6 +72,7 @@ pub fn folded_entries(live: &Value, api_version: &str) -> Option<Vec<Value>> {
         "apiVersion": own_version.as_deref().unwrap_or(api_version),
         "fieldsType": "FieldsV1",
         "fieldsV1": fields,
+        "time": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
     }));
     Some(kept)
 }
@@ -97,7 +98,10 @@ fn merge(into: &mut Value, from: &Value) {
 pub async fn take_over(cluster: &Cluster, live: &Value) -> Result<bool, cluster::Error> {
     let api_version = live["apiVersion"].as_str().unwrap_or_default().to_owned();
     let kind = live["kind"].as_str().unwrap_or_default().to_owned();
-    let name = live["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+    let name = live["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let namespace = live["metadata"]["namespace"]
         .as_str()
         .unwrap_or_default()
@@ -155,15 +159,15 @@ mod tests {
     #[test]
     fn other_managers_fold_into_driftdecks_apply_entry_and_controllers_stay() {
         let live = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {
-            "name": "api", "managedFields": [
-                entry("driftdeck", "Apply", json!({"f:spec": {"f:replicas": {}}})),
-                entry("kubectl-set", "Update", json!({"f:spec": {"f:template": {"f:spec": {
-                    "f:containers": {"k:{\"name\":\"api\"}": {"f:env": {}}}}}}})),
-                entry("kubectl-client-side-apply", "Update", json!({
-                    "f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/last-applied-configuration": {}}},
-                    "f:status": {"f:x": {}}})),
-                entry("kube-controller-manager", "Update", json!({"f:status": {"f:replicas": {}}})),
-            ]}});
+        "name": "api", "managedFields": [
+            entry("driftdeck", "Apply", json!({"f:spec": {"f:replicas": {}}})),
+            entry("kubectl-set", "Update", json!({"f:spec": {"f:template": {"f:spec": {
+                "f:containers": {"k:{\"name\":\"api\"}": {"f:env": {}}}}}}})),
+            entry("kubectl-client-side-apply", "Update", json!({
+                "f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/last-applied-configuration": {}}},
+                "f:status": {"f:x": {}}})),
+            entry("kube-controller-manager", "Update", json!({"f:status": {"f:replicas": {}}})),
+        ]}});
         let folded = folded_entries(&live, "apps/v1").unwrap_or_default();
         let managers: Vec<&str> = folded
             .iter()
@@ -172,12 +176,16 @@ mod tests {
         assert_eq!(managers, ["kube-controller-manager", "driftdeck"]);
         let ours = &folded[1]["fieldsV1"];
         assert!(ours["f:spec"].get("f:replicas").is_some());
-        assert!(ours["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"api\"}"]
-            .get("f:env")
-            .is_some());
-        assert!(ours["f:metadata"]["f:annotations"]
-            .get("f:kubectl.kubernetes.io/last-applied-configuration")
-            .is_some());
+        assert!(
+            ours["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"api\"}"]
+                .get("f:env")
+                .is_some()
+        );
+        assert!(
+            ours["f:metadata"]["f:annotations"]
+                .get("f:kubectl.kubernetes.io/last-applied-configuration")
+                .is_some()
+        );
         assert!(ours.get("f:status").is_none());
         assert_eq!(folded[1]["operation"], "Apply");
     }
@@ -190,7 +198,10 @@ mod tests {
         let folded = folded_entries(&live, "v1").unwrap_or_default();
         assert_eq!(folded.len(), 2, "{folded:?}");
         assert_eq!(folded[0]["manager"], "kubectl-replace");
-        assert_eq!(folded[0]["fieldsV1"], json!({"f:spec": {"f:clusterIP": {}}}));
+        assert_eq!(
+            folded[0]["fieldsV1"],
+            json!({"f:spec": {"f:clusterIP": {}}})
+        );
         assert_eq!(
             folded[1]["fieldsV1"],
             json!({"f:spec": {"f:sessionAffinity": {}}})

@@ -147,7 +147,10 @@ fn foreign_patterns(predicted: &Value, desired: &Value) -> Vec<Pattern> {
             kept.extend(patterns);
         }
     }
-    let kind = desired.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let kind = desired
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     foreign.retain(|p| {
         let under_status = matches!(p.first(), Some(Seg::Field(f)) if f == "status");
         !(under_status
@@ -394,7 +397,10 @@ mod tests {
             json!({"f:spec": {"f:revisionHistoryLimit": {}, "f:template": {"f:spec": {
                 "f:containers": {"k:{\"name\":\"api\"}": {"f:imagePullPolicy": {}}}}}}}),
         );
-        let p = predicted(vec![entry(DRIFTDECK, "Apply", git_fields()), create.clone()]);
+        let p = predicted(vec![
+            entry(DRIFTDECK, "Apply", git_fields()),
+            create.clone(),
+        ]);
         let mut defaults = desired();
         defaults["spec"]["revisionHistoryLimit"] = json!(10);
         defaults["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] =
@@ -438,9 +444,13 @@ mod tests {
         let mut p = svc.clone();
         p["spec"]["clusterIP"] = json!("10.0.0.7");
         p["spec"]["ports"][0]["nodePort"] = json!(30080);
-        p["metadata"]["managedFields"] = json!([entry("kubectl-replace", "Update", json!({
+        p["metadata"]["managedFields"] = json!([entry(
+            "kubectl-replace",
+            "Update",
+            json!({
             "f:spec": {"f:clusterIP": {}, "f:ports": {"k:{\"port\":80,\"protocol\":\"TCP\"}": {
-                "f:nodePort": {}, "f:port": {}}}}}))]);
+                "f:nodePort": {}, "f:port": {}}}}})
+        )]);
         assert!(matches!(without_foreign(&p, &svc, None), Cow::Borrowed(_)));
     }
 

@@ -93,7 +93,10 @@ impl IgnoreRule {
 #[derive(Debug, Clone, Copy)]
 pub enum Predicted<'a> {
     DryRun(&'a Value),
-    Defaulted { applied: &'a Value, defaults: &'a Value },
+    Defaulted {
+        applied: &'a Value,
+        defaults: &'a Value,
+    },
     Unavailable,
 }
 

@@ -278,7 +278,11 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, manager: &str, subres
     let sent = &new["metadata"]["managedFields"];
     let reset = sent.is_array() && old.is_none_or(|o| o["metadata"]["managedFields"] != *sent);
     let mut entries = if reset {
-        read_entries(new)
+        let mut sent = read_entries(new);
+        for e in sent.iter_mut().filter(|e| e.time.is_empty()) {
+            e.time = now_rfc3339();
+        }
+        sent
     } else {
         old.map(read_entries).unwrap_or_default()
     };

@@ -256,7 +256,11 @@ mod tests {
         ]
         .concat();
         let pod_spec = [ld(2, &container), ld(3, b""), ld(19, b"")].concat();
-        let template = [ld(1, &[ld(2, b""), labels.clone()].concat()), ld(2, &pod_spec)].concat();
+        let template = [
+            ld(1, &[ld(2, b""), labels.clone()].concat()),
+            ld(2, &pod_spec),
+        ]
+        .concat();
         let selector = ld(1, &[ld(1, b"app"), ld(2, b"web")].concat());
         let spec = [
             varint_field(1, 1),
@@ -268,7 +272,10 @@ mod tests {
         .concat();
         let body = [ld(1, &meta), ld(2, &spec), ld(3, b"")].concat();
         let obj = decode(&envelope(b"apps/v1", b"Deployment", &body)).unwrap();
-        assert_eq!(obj["metadata"], json!({"name": "web", "labels": {"app": "web"}}));
+        assert_eq!(
+            obj["metadata"],
+            json!({"name": "web", "labels": {"app": "web"}})
+        );
         assert_eq!(obj["spec"]["replicas"], 1);
         assert_eq!(obj["spec"]["selector"]["matchLabels"]["app"], "web");
         assert_eq!(obj["spec"]["strategy"], json!({}));

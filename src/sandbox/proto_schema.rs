@@ -181,22 +181,37 @@ const INGRESS_SPEC: &[F] = &[
     F(4, "ingressClassName", Ty::Str),
 ];
 
-const DEPLOYMENT: &[F] = &[F(1, "metadata", Ty::Meta), F(2, "spec", Ty::Msg(DEPLOYMENT_SPEC))];
+const DEPLOYMENT: &[F] = &[
+    F(1, "metadata", Ty::Meta),
+    F(2, "spec", Ty::Msg(DEPLOYMENT_SPEC)),
+];
 const JOB: &[F] = &[F(1, "metadata", Ty::Meta), F(2, "spec", Ty::Msg(JOB_SPEC))];
-const CRONJOB: &[F] = &[F(1, "metadata", Ty::Meta), F(2, "spec", Ty::Msg(CRONJOB_SPEC))];
-const SERVICE: &[F] = &[F(1, "metadata", Ty::Meta), F(2, "spec", Ty::Msg(SERVICE_SPEC))];
+const CRONJOB: &[F] = &[
+    F(1, "metadata", Ty::Meta),
+    F(2, "spec", Ty::Msg(CRONJOB_SPEC)),
+];
+const SERVICE: &[F] = &[
+    F(1, "metadata", Ty::Meta),
+    F(2, "spec", Ty::Msg(SERVICE_SPEC)),
+];
 const SERVICE_ACCOUNT: &[F] = &[
     F(1, "metadata", Ty::Meta),
     F(3, "imagePullSecrets", Ty::List(LOCAL_REF)),
     F(4, "automountServiceAccountToken", Ty::OptBool),
 ];
-const ROLE: &[F] = &[F(1, "metadata", Ty::Meta), F(2, "rules", Ty::List(POLICY_RULE))];
+const ROLE: &[F] = &[
+    F(1, "metadata", Ty::Meta),
+    F(2, "rules", Ty::List(POLICY_RULE)),
+];
 const ROLE_BINDING: &[F] = &[
     F(1, "metadata", Ty::Meta),
     F(2, "subjects", Ty::List(SUBJECT)),
     F(3, "roleRef", Ty::Msg(ROLE_REF)),
 ];
-const INGRESS: &[F] = &[F(1, "metadata", Ty::Meta), F(2, "spec", Ty::Msg(INGRESS_SPEC))];
+const INGRESS: &[F] = &[
+    F(1, "metadata", Ty::Meta),
+    F(2, "spec", Ty::Msg(INGRESS_SPEC)),
+];
 
 /// The field table of a top-level kind, `None` for kinds without one.
 pub(super) fn schema_of(kind: &str) -> Option<&'static [F]> {

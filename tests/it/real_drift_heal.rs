@@ -16,7 +16,7 @@ const HEAL: Duration = Duration::from_secs(120);
 const QUIET: Duration = Duration::from_secs(20);
 
 fn self_heals(history: &[Value]) -> usize {
-    history.iter().filter(|e| e["op"] == "self-heal").count()
+    history.iter().filter(|e| e["op"] == "SelfHeal").count()
 }
 
 fn has_foo(bench: &Bench) -> bool {

@@ -41,15 +41,16 @@ fn create_by(bench: &Bench, path: Path, crd: &str, rest: &str, widget: &str) {
         bench.kubectl_ok(&args);
     };
     run("crd.yaml", crd, verb);
-    bench.kubectl_ok(&[
-        "wait",
-        "--for",
-        "condition=established",
-        "--timeout",
-        "60s",
-        "-f",
-        &bench.scratch("crd.yaml", crd).display().to_string(),
-    ]);
+    // Until the new kind is served (the sandbox sets no CRD conditions to `kubectl wait` for).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let widgets = format!("widgets.{}.drift.example.com", bench.ns);
+    while bench.kubectl(&["-n", &bench.ns, "get", &widgets]).code != Some(0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{widgets} not served within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
     run("rest.yaml", rest, verb);
     run("widget.yaml", widget, verb);
     if path == Path::Replace {
@@ -70,7 +71,11 @@ fn create_by(bench: &Bench, path: Path, crd: &str, rest: &str, widget: &str) {
                 d.replacen("\nspec:\n", &format!("\nspec:\n  clusterIP: {ip}\n"), 1)
             })
             .collect();
-        run("rest-replace.yaml", &replaceable.join("\n---\n"), &["replace"]);
+        run(
+            "rest-replace.yaml",
+            &replaceable.join("\n---\n"),
+            &["replace"],
+        );
         run("crd.yaml", crd, &["replace"]);
         run("widget.yaml", widget, &["replace"]);
     }

@@ -5,8 +5,9 @@
 //! env, a `driftdeck.yaml` and private HOME/XDG dirs, and runs the real `driftdeck` binary and
 //! the real kubectl.
 //!
-//! The kinds are picked through discovery, so the same render works on Kubernetes v1.20 (CronJob
-//! `batch/v1beta1`, HPA `autoscaling/v2beta2`) and on the sandbox (`batch/v1`, `autoscaling/v2`).
+//! The kinds are picked through discovery (preferred versions), so the same render works on
+//! Kubernetes v1.20 (CronJob `batch/v1beta1`, HPA `autoscaling/v1`) and on the sandbox
+//! (`batch/v1`, `autoscaling/v2`).
 //! Ports carry `protocol` explicitly: v1.20's server-side apply rejects a port without it. The
 //! HPA scales a StatefulSet of zero replicas: scaling is then disabled (Suspended), where the
 //! real tier, which has no metrics API, would otherwise report it Degraded and fail the sync's
@@ -78,12 +79,8 @@ impl Bench {
             cronjob_version: String::new(),
             hpa_version: String::new(),
         };
-        bench.cronjob_version = bench.served("batch", &["v1", "v1beta1"], "cronjobs");
-        bench.hpa_version = bench.served(
-            "autoscaling",
-            &["v2", "v2beta2"],
-            "horizontalpodautoscalers",
-        );
+        bench.cronjob_version = bench.served("batch", "cronjobs");
+        bench.hpa_version = bench.served("autoscaling", "horizontalpodautoscalers");
         for d in ["home", "data", "cache", "config", "repo/env"] {
             std::fs::create_dir_all(bench.root.path().join(d)).expect("bench dirs");
         }
@@ -92,19 +89,16 @@ impl Bench {
         bench
     }
 
-    /// The first of `versions` of `group` whose discovery document lists `plural`.
-    fn served(&self, group: &str, versions: &[&str], plural: &str) -> String {
-        for v in versions {
-            let out = self.kubectl(&["get", "--raw", &format!("/apis/{group}/{v}")]);
-            let doc: Value = serde_json::from_str(&out.stdout).unwrap_or(Value::Null);
-            let listed = doc["resources"]
-                .as_array()
-                .is_some_and(|rs| rs.iter().any(|r| r["name"] == plural));
-            if out.code == Some(0) && listed {
-                return format!("{group}/{v}");
-            }
-        }
-        panic!("the server serves {plural} in none of {group}/{versions:?}");
+    /// The group/version discovery prefers for `plural` of `group` (`kubectl api-resources`,
+    /// which honours a server URL with a path prefix, as the sandbox's has).
+    fn served(&self, group: &str, plural: &str) -> String {
+        let out = self.kubectl_ok(&["api-resources", "--api-group", group, "--no-headers"]);
+        out.lines()
+            .filter(|l| l.split_whitespace().next() == Some(plural))
+            .flat_map(str::split_whitespace)
+            .find(|t| t.starts_with(&format!("{group}/")))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("the server does not serve {plural} in {group}:\n{out}"))
     }
 
     fn repo(&self) -> PathBuf {
@@ -137,7 +131,11 @@ impl Bench {
             .args(args)
             .output()
             .expect("git");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Commits `yaml` as the env's only file; returns the file's path (for kubectl `-f`).
