@@ -89,7 +89,7 @@ impl Cluster {
                 Some(s) => Access::Denied(s.reason.unwrap_or_default()),
                 None => Access::Unknown,
             }),
-            Err(kube::Error::Api(status)) if matches!(status.code, 403 | 404 | 405) => {
+            Err(kube::Error::Api(status)) if (403..=405).contains(&status.code) => {
                 Ok(Access::Unknown)
             }
             Err(e) => Err(self.api_error(format!("access review for {p}"), e)),
