@@ -154,7 +154,7 @@ pub fn run(global: &GlobalArgs) -> CmdResult {
             );
             return report.finish();
         }
-        Err(Failure::Action(None)) => return report.finish(),
+        Err(Failure::Action(None) | Failure::StdoutClosed) => return report.finish(),
     };
     let rendered = check_repo(&mut report, &config);
     let rt = super::runtime()?;

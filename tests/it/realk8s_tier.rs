@@ -53,3 +53,35 @@ fn real_server_defaults_objects_and_refuses_the_viewer_writes() {
         String::from_utf8_lossy(&write.stderr)
     );
 }
+
+/// kube-rs reaches the tier through its kubeconfig too: the server-side apply driftdeck uses
+/// records real managedFields under the field manager it names.
+#[tokio::test]
+async fn kube_clients_reach_the_tier_and_see_real_managed_fields() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, Patch, PatchParams};
+
+    let k = realk8s();
+    let ns = unique("tier-kube");
+    k.kubectl_ok("dev", &["create", "namespace", &ns]);
+    let cms: Api<ConfigMap> = Api::namespaced(k.client("dev").await, &ns);
+    let cm = serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "c"}, "data": {"a": "b"}
+    });
+    let applied = cms
+        .patch("c", &PatchParams::apply("tier-test").force(), &Patch::Apply(&cm))
+        .await
+        .unwrap();
+    let managers: Vec<_> = applied
+        .metadata
+        .managed_fields
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| (m.manager.unwrap_or_default(), m.operation.unwrap_or_default()))
+        .collect();
+    assert!(
+        managers.contains(&("tier-test".to_owned(), "Apply".to_owned())),
+        "{managers:?}"
+    );
+}

@@ -270,6 +270,7 @@ async fn apply_and_prune(
                 crate::model::short_sha(&desired.revision.sha)
             )),
             transient: false,
+            changed: 0,
         });
     }
     let mut changed = apply_env(cluster, env, desired)

@@ -509,5 +509,6 @@ fn counted(reason: &FailureReason, count: u32) -> FailureReason {
         FailureReason::ReadOnly(t) => FailureReason::ReadOnly(with(t)),
         FailureReason::Conflict(t) => FailureReason::Conflict(with(t)),
         FailureReason::Interrupted(t) => FailureReason::Interrupted(with(t)),
+        FailureReason::NeedsConfirmation(t) => FailureReason::NeedsConfirmation(with(t)),
     }
 }
