@@ -50,7 +50,7 @@ const CASES: [Case; 9] = [
     },
     Case {
         name: "remove an object from Git",
-        expect: "reader",
+        expect: "ConfigMap/",
     },
 ];
 
