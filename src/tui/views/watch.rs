@@ -52,15 +52,21 @@ pub fn env_stale(env: &EnvState, view: &ViewState) -> Option<Option<Timestamp>> 
     }
 }
 
-fn stale_text(env: &EnvState, since: Option<Timestamp>, view: &ViewState) -> String {
-    match since {
+/// The header's stale warning, short enough for 120 columns beside the clock: one env is
+/// named with its time; several share the oldest time ("since" the first to go quiet).
+fn stale_header(stale: &[(&EnvState, Option<Timestamp>)], view: &ViewState) -> String {
+    let names: Vec<&str> = stale.iter().map(|(e, _)| e.name.as_str()).collect();
+    let oldest = stale.iter().filter_map(|(_, t)| *t).min();
+    let never = stale.iter().all(|(_, t)| t.is_none());
+    match oldest {
+        _ if never => format!("STALE: {} never observed", names.join(", ")),
         Some(t) => format!(
-            "{} STALE since {} ({} ago)",
-            env.name,
+            "STALE: {} since {} ({} ago)",
+            names.join(", "),
             t.strftime("%H:%M:%S"),
             format_age(view.now, t)
         ),
-        None => format!("{} never observed", env.name),
+        None => format!("STALE: {}", names.join(", ")),
     }
 }
 
@@ -80,14 +86,14 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
         Span::styled(" driftdeck watch ", theme.style(Slot::Title)),
         Span::raw(format!(" {} ⎇ {}  ", snap.repo.url, snap.repo.branch)),
     ];
-    let stale_envs: Vec<String> = snap
+    let stale: Vec<(&EnvState, Option<Timestamp>)> = snap
         .envs
         .iter()
-        .filter_map(|e| env_stale(e, view).map(|since| stale_text(e, since, view)))
+        .filter_map(|e| env_stale(e, view).map(|since| (e, since)))
         .collect();
-    if !stale_envs.is_empty() {
+    if !stale.is_empty() {
         spans.push(Span::styled(
-            format!(" {} ", stale_envs.join(" · ")),
+            format!(" {} ", stale_header(&stale, view)),
             theme.style(Slot::Stale),
         ));
     } else if is_stale(snap, view) {
@@ -290,6 +296,18 @@ mod tests {
         snap.envs[2].error = None;
         update(&mut view, &snap, UiAction::Tick(at(40)));
         assert_eq!(env_stale(&snap.envs[2], &view), None);
+    }
+
+    #[test]
+    fn the_header_names_the_stale_envs_and_since_when() {
+        let snap = fixtures::demo_healthy();
+        let mut view = fixtures::view_state();
+        view.now = at(45);
+        let stale: Vec<(&EnvState, Option<Timestamp>)> =
+            vec![(&snap.envs[0], Some(at(0))), (&snap.envs[2], Some(at(5)))];
+        let text = stale_header(&stale, &view);
+        assert!(text.starts_with("STALE: dev, production since "), "{text}");
+        assert!(text.ends_with("(45s ago)"), "{text}");
     }
 
     #[test]
