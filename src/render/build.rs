@@ -361,10 +361,10 @@ impl<'a> Builder<'a> {
                 meta.insert("namespace".into(), Value::String(ns.clone()));
             }
             if !labels.is_empty() {
-                meta.insert("labels".into(), string_map(&labels));
+                meta.insert("labels".into(), generator::string_map(&labels));
             }
             if !annotations.is_empty() {
-                meta.insert("annotations".into(), string_map(&annotations));
+                meta.insert("annotations".into(), generator::string_map(&annotations));
             }
             let mut obj = Map::new();
             obj.insert("apiVersion".into(), Value::String("v1".into()));
@@ -393,7 +393,7 @@ impl<'a> Builder<'a> {
         };
         let mut merged: BTreeMap<String, Vec<u8>> = BTreeMap::new();
         if behavior == "merge" {
-            merged = existing_data(&existing.obj, secret);
+            merged = generator::existing_data(&existing.obj, secret);
         }
         merged.extend(data);
         if let Value::Object(obj) = &mut existing.obj {
@@ -449,7 +449,13 @@ impl<'a> Builder<'a> {
             } else {
                 &[]
             };
-            transform::labels(set, &l.pairs, l.include_selectors, l.include_templates, custom);
+            transform::labels(
+                set,
+                &l.pairs,
+                l.include_selectors,
+                l.include_templates,
+                custom,
+            );
         }
         transform::annotations(set, &k.common_annotations, &config.common_annotations);
         for p in &k.patches_json6902 {
@@ -474,13 +480,12 @@ impl<'a> Builder<'a> {
                                 one => vec![one],
                             };
                             for item in items {
-                                let r: Replacement =
-                                    serde_json::from_value(item).map_err(|e| {
-                                        Error::Kustomization {
-                                            file: path.clone(),
-                                            message: format!("replacement: {e}"),
-                                        }
-                                    })?;
+                                let r: Replacement = serde_json::from_value(item).map_err(|e| {
+                                    Error::Kustomization {
+                                        file: path.clone(),
+                                        message: format!("replacement: {e}"),
+                                    }
+                                })?;
                                 all.push(r);
                             }
                         }
@@ -585,40 +590,6 @@ fn drop_empty_annotations(obj: &mut Value) {
             meta.remove("annotations");
         }
     }
-}
-
-fn string_map(m: &BTreeMap<String, String>) -> Value {
-    Value::Object(
-        m.iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect(),
-    )
-}
-
-fn existing_data(obj: &Value, secret: bool) -> BTreeMap<String, Vec<u8>> {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let mut out = BTreeMap::new();
-    if let Some(Value::Object(d)) = obj.get("data") {
-        for (k, v) in d {
-            let s = v.as_str().unwrap_or("");
-            let bytes = if secret {
-                let clean: String = s.split_whitespace().collect();
-                b64.decode(clean).unwrap_or_else(|_| s.as_bytes().to_vec())
-            } else {
-                s.as_bytes().to_vec()
-            };
-            out.insert(k.clone(), bytes);
-        }
-    }
-    if let Some(Value::Object(d)) = obj.get("binaryData") {
-        for (k, v) in d {
-            if let Ok(bytes) = b64.decode(v.as_str().unwrap_or("")) {
-                out.insert(k.clone(), bytes);
-            }
-        }
-    }
-    out
 }
 
 fn add_unique(set: &mut Vec<Res>, r: Res, file: &str) -> Result<(), Error> {

@@ -105,10 +105,9 @@ impl Config {
             })?
         };
         for f in c.all_specs() {
-            let by_value = f
-                .path
-                .split('/')
-                .any(|seg| seg.contains('[') && !(seg.ends_with("[]") && seg.matches('[').count() == 1));
+            let by_value = f.path.split('/').any(|seg| {
+                seg.contains('[') && !(seg.ends_with("[]") && seg.matches('[').count() == 1)
+            });
             if by_value {
                 return Err(format!(
                     "field spec path {:?}: selecting list items by value is not supported by the native renderer",

@@ -240,6 +240,41 @@ fn encode(hex: &str) -> String {
         .collect()
 }
 
+/// A string map as a JSON object.
+pub fn string_map(m: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        m.iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+/// The data (text and binary) of an existing ConfigMap or Secret, decoded.
+pub fn existing_data(obj: &Value, secret: bool) -> BTreeMap<String, Vec<u8>> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut out = BTreeMap::new();
+    if let Some(Value::Object(d)) = obj.get("data") {
+        for (k, v) in d {
+            let s = v.as_str().unwrap_or("");
+            let bytes = if secret {
+                let clean: String = s.split_whitespace().collect();
+                b64.decode(clean).unwrap_or_else(|_| s.as_bytes().to_vec())
+            } else {
+                s.as_bytes().to_vec()
+            };
+            out.insert(k.clone(), bytes);
+        }
+    }
+    if let Some(Value::Object(d)) = obj.get("binaryData") {
+        for (k, v) in d {
+            if let Ok(bytes) = b64.decode(v.as_str().unwrap_or("")) {
+                out.insert(k.clone(), bytes);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -129,8 +129,10 @@ mod tests {
 
     #[test]
     fn builtin_configs_follow_their_field_specs_and_others_are_refused() {
-        let mut set = vec![Res::new(json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
-            "metadata": {"name": "c"}, "spec": {"commonName": "svc"}}))];
+        let mut set = vec![Res::new(
+            json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate",
+            "metadata": {"name": "c"}, "spec": {"commonName": "svc"}}),
+        )];
         apply(
             &mut set,
             &json!({"apiVersion": "builtin", "kind": "PrefixSuffixTransformer", "prefix": "p-",
@@ -146,7 +148,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(set[0].obj["metadata"]["labels"]["a"], "b");
-        assert!(apply(&mut set, &json!({"apiVersion": "example.com/v1", "kind": "Mine"})).is_err());
+        assert!(
+            apply(
+                &mut set,
+                &json!({"apiVersion": "example.com/v1", "kind": "Mine"})
+            )
+            .is_err()
+        );
         assert!(
             apply(
                 &mut set,

@@ -64,7 +64,8 @@ pub struct TargetSpec {
 
 /// Exact selection (kustomize's `IsSelectedBy`), by any id the object had.
 fn selects(t: &Target, r: &Res) -> Result<bool, String> {
-    let eq = |want: &Option<String>, got: &str| want.as_deref().is_none_or(|w| w.is_empty() || w == got);
+    let eq =
+        |want: &Option<String>, got: &str| want.as_deref().is_none_or(|w| w.is_empty() || w == got);
     let mut ok = eq(&t.group, r.group()) && eq(&t.version, r.version()) && eq(&t.kind, r.kind());
     if let Some(n) = t.name.as_deref().filter(|n| !n.is_empty()) {
         ok &= r.had_name(n);
@@ -140,7 +141,12 @@ fn apply_one(set: &mut [Res], r: &Replacement) -> Result<(), String> {
         let part = usize::try_from(o.index)
             .ok()
             .and_then(|k| parts.get(k))
-            .ok_or_else(|| format!("options.index {} is out of bounds for value {text}", o.index))?;
+            .ok_or_else(|| {
+                format!(
+                    "options.index {} is out of bounds for value {text}",
+                    o.index
+                )
+            })?;
         value = Value::String((*part).to_owned());
     }
     for t in &r.targets {
@@ -270,7 +276,9 @@ pub fn get(v: &Value, path: &[Seg]) -> Option<Value> {
         return Some(v.clone());
     };
     match (first, v) {
-        (Seg::Key(k), Value::Object(m)) | (Seg::Index(_, k), Value::Object(m)) => get(m.get(k)?, rest),
+        (Seg::Key(k), Value::Object(m)) | (Seg::Index(_, k), Value::Object(m)) => {
+            get(m.get(k)?, rest)
+        }
         (Seg::Index(i, _), Value::Array(items)) => get(items.get(*i)?, rest),
         (Seg::Match(k, want), Value::Array(items)) => items
             .iter()
@@ -375,9 +383,13 @@ mod tests {
     #[test]
     fn a_value_is_copied_with_delimiters_and_create() {
         let mut set = vec![
-            res(json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc", "namespace": "ns"}})),
-            res(json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "c"},
-                "spec": {"dnsNames": ["SERVICE.NAMESPACE.svc", "x"]}})),
+            res(
+                json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc", "namespace": "ns"}}),
+            ),
+            res(
+                json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": {"name": "c"},
+                "spec": {"dnsNames": ["SERVICE.NAMESPACE.svc", "x"]}}),
+            ),
         ];
         let r: Vec<Replacement> = serde_json::from_value(json!([
             {"source": {"kind": "Service", "fieldPath": "metadata.namespace"},

@@ -50,7 +50,10 @@ const ORDER_LAST: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Order {
     Fifo,
-    Legacy { first: Vec<String>, last: Vec<String> },
+    Legacy {
+        first: Vec<String>,
+        last: Vec<String>,
+    },
 }
 
 impl Default for Order {
@@ -223,10 +226,7 @@ mod tests {
         assert_eq!(names(&set), ["Service//s", "Namespace//n"]);
         assert!(Order::from_options(Some(&json!({"order": "random"}))).is_err());
         assert!(
-            Order::from_options(Some(
-                &json!({"order": "fifo", "legacySortOptions": {}})
-            ))
-            .is_err()
+            Order::from_options(Some(&json!({"order": "fifo", "legacySortOptions": {}}))).is_err()
         );
     }
 }

@@ -37,8 +37,16 @@ const CLUSTER_SCOPED: &[(&str, &[&str], &[&str])] = &[
         &["v1", "v1beta1"],
         &["CustomResourceDefinition"],
     ),
-    ("apiregistration.k8s.io", &["v1", "v1beta1"], &["APIService"]),
-    ("authentication.k8s.io", &["v1", "v1beta1"], &["TokenReview"]),
+    (
+        "apiregistration.k8s.io",
+        &["v1", "v1beta1"],
+        &["APIService"],
+    ),
+    (
+        "authentication.k8s.io",
+        &["v1", "v1beta1"],
+        &["TokenReview"],
+    ),
     (
         "authorization.k8s.io",
         &["v1", "v1beta1"],
@@ -265,11 +273,7 @@ pub fn labels(
     }
 }
 
-pub fn annotations(
-    resources: &mut [Res],
-    pairs: &BTreeMap<String, String>,
-    custom: &[FieldSpec],
-) {
+pub fn annotations(resources: &mut [Res], pairs: &BTreeMap<String, String>, custom: &[FieldSpec]) {
     if pairs.is_empty() {
         return;
     }

@@ -74,7 +74,11 @@ fn wild_corpus_never_renders_different_output() {
         .lines()
         .filter(|l| l.starts_with("FAIL") && !l.contains("render exited"))
         .collect();
-    assert!(wrong.is_empty(), "exit 0 with output unlike kustomize's:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "exit 0 with output unlike kustomize's:\n{}",
+        wrong.join("\n")
+    );
     assert!(passed >= 177, "wild corpus:\n{stdout}");
 }
 
