@@ -343,8 +343,12 @@ async fn sync_into_a_fresh_cluster_leaves_no_drift() {
     let audit_log = audit.path().join("audit.jsonl");
     let audit_log = audit_log.to_str().unwrap();
     for env in ["dev", "staging", "production"] {
+        // production is protected: every entry point needs the typed name.
         let out = demo
-            .driftdeck(&["sync", env], &[("DRIFTDECK_AUDIT_LOG", audit_log)])
+            .driftdeck(
+                &["sync", env, "--confirm", env],
+                &[("DRIFTDECK_AUDIT_LOG", audit_log)],
+            )
             .await;
         assert!(
             out.status.success(),

@@ -411,7 +411,7 @@ fn commit_lists_files_changed_against_the_first_parent() {
 }
 
 #[test]
-fn commit_files_writes_a_commit_without_touching_the_working_tree() {
+fn commit_files_writes_a_commit_and_keeps_a_clean_checkout_in_step() {
     let tmp = TempDir::new().unwrap();
     let repo = init(tmp.path());
     let before = commit(
@@ -470,10 +470,15 @@ fn commit_files_writes_a_commit_without_touching_the_working_tree() {
         tree.list("overlays/dev").unwrap(),
         vec!["kustomization.yaml"]
     );
-    // The working tree still has the old content: only the ref moved.
+    // The checked-out branch's clean worktree and index follow the commit: nothing shows as a
+    // staged reversal, and a later `git commit -a` cannot undo it.
     let on_disk =
         std::fs::read_to_string(tmp.path().join("overlays/dev/kustomization.yaml")).unwrap();
-    assert_eq!(on_disk, "tag: 1\n");
+    assert_eq!(on_disk, "tag: 2\n");
+    assert!(!tmp.path().join("overlays/dev/old.yaml").exists());
+    let statuses = repo.statuses(None).unwrap();
+    let dirty: Vec<_> = statuses.iter().filter_map(|e| e.path().ok().map(str::to_owned)).collect();
+    assert!(dirty.is_empty(), "git status after the commit: {dirty:?}");
 
     // Deleting the last file of a folder removes the folder.
     let gone = source

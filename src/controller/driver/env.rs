@@ -37,8 +37,10 @@ const GIT_POLL: Duration = Duration::from_millis(300);
 /// A watch event, an apply or a new head re-observe at once.
 const LIVE_POLL: Duration = Duration::from_secs(1);
 /// Cluster-held state is re-read this often, to see other consoles' pauses and holds: an
-/// emergency stop (`pause --all`) must show in every console within a second.
-const STATE_POLL: Duration = Duration::from_millis(500);
+/// emergency stop (`pause --all`) shows in every console within about a second. Each read is
+/// a ConfigMap GET per env, so this is also the idle cost: 500 ms doubled an idle env's
+/// requests for a quarter second of banner latency.
+const STATE_POLL: Duration = Duration::from_secs(1);
 /// The Lease is read (and, with automation, acquired or renewed) this often.
 const LEASE_POLL: Duration = Duration::from_secs(5);
 /// A new head waits at most this long for its fresh state read.
