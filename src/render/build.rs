@@ -350,10 +350,11 @@ impl<'a> Builder<'a> {
         let immutable = per.immutable.or(global.immutable);
 
         // kustomize reads any behavior other than merge or replace (`add`, a typo) as create.
-        let behavior = match g.behavior.as_deref() {
-            Some(b @ ("merge" | "replace")) => b,
-            _ => "create",
-        };
+        let behavior = g
+            .behavior
+            .as_deref()
+            .filter(|b| matches!(*b, "merge" | "replace"))
+            .unwrap_or("create");
         if behavior == "create" {
             let mut meta = Map::new();
             meta.insert("name".into(), Value::String(name.clone()));
