@@ -387,8 +387,8 @@ pub(crate) fn unknown_env(config: &crate::config::Config, name: &str) -> String 
     )
 }
 
-mod completions;
 mod access;
+mod completions;
 mod console;
 mod controller;
 mod demo;

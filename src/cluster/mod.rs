@@ -20,8 +20,8 @@
 
 mod access;
 mod connect;
-mod events;
 mod discovery;
+mod events;
 mod live;
 mod logs;
 mod ops;
@@ -30,8 +30,8 @@ mod state;
 
 pub use access::{Access, Permission};
 pub use connect::{Cluster, ResolvedKind, load_kubeconfig};
-pub use events::{event_row, sort_newest_first};
 pub use discovery::{SERVED_TTL, choose_version};
+pub use events::{event_row, sort_newest_first};
 pub use live::{LiveCache, LiveStatus, WatchSpec};
 pub use ops::{ApplyMode, FIELD_MANAGER};
 pub use retry::{REQUEST_ATTEMPTS, retry_transient};

@@ -121,27 +121,26 @@ pub(super) async fn plan(
     let mut planned = Vec::with_capacity(manifests.len());
     for m in apply_order(manifests) {
         let object = label(m.kind(), m.namespace(), m.name());
-        let (namespaced, deferred) =
-            match cluster.resolve(m.api_version(), m.kind()).await {
-                Ok(r) => (r.namespaced, false),
-                Err(cluster::Error::UnknownKind { .. })
-                    if crd_scope(manifests, m.api_version(), m.kind()).is_some() =>
-                {
-                    (
-                        crd_scope(manifests, m.api_version(), m.kind()) == Some(true),
-                        true,
-                    )
-                }
-                Err(e) if e.is_transient() => return Err(ApplyError::cluster(env, e, 0)),
-                Err(e) => {
-                    return Err(ApplyError::Rejected {
-                        env: env.name.clone(),
-                        object,
-                        reason: e.to_string(),
-                        changed: 0,
-                    });
-                }
-            };
+        let (namespaced, deferred) = match cluster.resolve(m.api_version(), m.kind()).await {
+            Ok(r) => (r.namespaced, false),
+            Err(cluster::Error::UnknownKind { .. })
+                if crd_scope(manifests, m.api_version(), m.kind()).is_some() =>
+            {
+                (
+                    crd_scope(manifests, m.api_version(), m.kind()) == Some(true),
+                    true,
+                )
+            }
+            Err(e) if e.is_transient() => return Err(ApplyError::cluster(env, e, 0)),
+            Err(e) => {
+                return Err(ApplyError::Rejected {
+                    env: env.name.clone(),
+                    object,
+                    reason: e.to_string(),
+                    changed: 0,
+                });
+            }
+        };
         let obj = stamp(
             m.object(),
             &env.name,
@@ -299,10 +298,7 @@ async fn dry_run_one(
     obj: &Value,
     i: usize,
 ) -> (usize, Result<Value, cluster::Error>) {
-    (
-        i,
-        cluster.apply(obj, ApplyMode::DryRun).await,
-    )
+    (i, cluster.apply(obj, ApplyMode::DryRun).await)
 }
 
 /// Applies one object; whether it changed (created, or its `resourceVersion` moved).
@@ -348,8 +344,8 @@ async fn wait_established(
                 "",
                 crd.name(),
             )
-        .await
-        .map_err(|e| ApplyError::cluster(env, e, changed))?;
+            .await
+            .map_err(|e| ApplyError::cluster(env, e, changed))?;
         let conditions = live
             .as_ref()
             .and_then(|o| o["status"]["conditions"].as_array().cloned())

@@ -70,7 +70,11 @@ async fn kube_clients_reach_the_tier_and_see_real_managed_fields() {
         "metadata": {"name": "c"}, "data": {"a": "b"}
     });
     let applied = cms
-        .patch("c", &PatchParams::apply("tier-test").force(), &Patch::Apply(&cm))
+        .patch(
+            "c",
+            &PatchParams::apply("tier-test").force(),
+            &Patch::Apply(&cm),
+        )
         .await
         .unwrap();
     let managers: Vec<_> = applied
@@ -78,7 +82,12 @@ async fn kube_clients_reach_the_tier_and_see_real_managed_fields() {
         .managed_fields
         .unwrap_or_default()
         .into_iter()
-        .map(|m| (m.manager.unwrap_or_default(), m.operation.unwrap_or_default()))
+        .map(|m| {
+            (
+                m.manager.unwrap_or_default(),
+                m.operation.unwrap_or_default(),
+            )
+        })
         .collect();
     assert!(
         managers.contains(&("tier-test".to_owned(), "Apply".to_owned())),

@@ -477,7 +477,10 @@ fn commit_files_writes_a_commit_and_keeps_a_clean_checkout_in_step() {
     assert_eq!(on_disk, "tag: 2\n");
     assert!(!tmp.path().join("overlays/dev/old.yaml").exists());
     let statuses = repo.statuses(None).unwrap();
-    let dirty: Vec<_> = statuses.iter().filter_map(|e| e.path().ok().map(str::to_owned)).collect();
+    let dirty: Vec<_> = statuses
+        .iter()
+        .filter_map(|e| e.path().ok().map(str::to_owned))
+        .collect();
     assert!(dirty.is_empty(), "git status after the commit: {dirty:?}");
 
     // Deleting the last file of a folder removes the folder.
