@@ -31,15 +31,11 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::Duration;
 
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
-};
-use kube::api::{Api, PostParams};
 use kube::config::Kubeconfig;
 use serde_json::Value;
 
 use super::{CmdResult, Failure, GlobalArgs};
-use crate::cluster::{self, Cluster};
+use crate::cluster::{self, Access, Cluster, Permission};
 use crate::config::{Config, EnvConfig};
 use crate::controller;
 use crate::model::{Manifest, short_sha};
@@ -360,27 +356,20 @@ async fn check_context(
     }
 }
 
-/// One permission: `verb` on `resource` of `group` in `namespace` ("" for cluster scope).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Permission {
-    verb: &'static str,
-    group: String,
-    resource: String,
-    namespace: String,
-}
-
-impl std::fmt::Display for Permission {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.verb, self.resource)?;
-        if !self.group.is_empty() {
-            write!(f, ".{}", self.group)?;
-        }
-        if self.namespace.is_empty() {
-            write!(f, " (cluster-wide)")
-        } else {
-            write!(f, " in {}", self.namespace)
-        }
+/// `p` as `kubectl auth can-i` spells it: `patch deployments.apps in log-platform`.
+fn can_i(p: &Permission) -> String {
+    let mut text = format!("{} {}", p.verb, p.resource);
+    if !p.group.is_empty() {
+        text.push('.');
+        text.push_str(&p.group);
     }
+    if p.namespace.is_empty() {
+        text.push_str(" (cluster-wide)");
+    } else {
+        text.push_str(" in ");
+        text.push_str(&p.namespace);
+    }
+    text
 }
 
 /// The permissions the mode needs for `env`, from the kinds it renders.
@@ -409,12 +398,12 @@ async fn needed_permissions(
             (true, ns) => ns.to_owned(),
         };
         for &verb in &verbs {
-            needed.insert(Permission {
+            needed.insert(Permission::new(
                 verb,
-                group: kind.resource.group.clone(),
-                resource: kind.resource.plural.clone(),
-                namespace: namespace.clone(),
-            });
+                &kind.resource.group,
+                &kind.resource.plural,
+                &namespace,
+            ));
         }
     }
     let state_verbs: &[&'static str] = if read_only {
@@ -424,49 +413,10 @@ async fn needed_permissions(
     };
     for (group, resource) in [("", "configmaps"), ("coordination.k8s.io", "leases")] {
         for &verb in state_verbs {
-            needed.insert(Permission {
-                verb,
-                group: group.into(),
-                resource: resource.into(),
-                namespace: env.state_namespace.clone(),
-            });
+            needed.insert(Permission::new(verb, group, resource, &env.state_namespace));
         }
     }
     Ok(needed)
-}
-
-/// What the server answered to one review.
-enum Review {
-    Allowed,
-    Denied,
-    /// The server has no SelfSubjectAccessReview API (404).
-    Unsupported,
-}
-
-async fn review(client: &kube::Client, p: &Permission) -> Result<Review, kube::Error> {
-    let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
-    let request = SelfSubjectAccessReview {
-        spec: SelfSubjectAccessReviewSpec {
-            resource_attributes: Some(ResourceAttributes {
-                verb: Some(p.verb.into()),
-                group: Some(p.group.clone()),
-                resource: Some(p.resource.clone()),
-                namespace: (!p.namespace.is_empty()).then(|| p.namespace.clone()),
-                ..ResourceAttributes::default()
-            }),
-            ..SelfSubjectAccessReviewSpec::default()
-        },
-        ..SelfSubjectAccessReview::default()
-    };
-    match reviews.create(&PostParams::default(), &request).await {
-        Ok(answer) => Ok(if answer.status.is_some_and(|s| s.allowed) {
-            Review::Allowed
-        } else {
-            Review::Denied
-        }),
-        Err(kube::Error::Api(status)) if status.code == 404 => Ok(Review::Unsupported),
-        Err(e) => Err(e),
-    }
 }
 
 async fn check_rbac(
@@ -492,10 +442,10 @@ async fn check_rbac(
     };
     let mut missing = Vec::new();
     for p in &needed {
-        match review(cluster.client(), p).await {
-            Ok(Review::Allowed) => {}
-            Ok(Review::Denied) => missing.push(p),
-            Ok(Review::Unsupported) => {
+        match cluster.may(p).await {
+            Ok(Access::Allowed) => {}
+            Ok(Access::Denied(_)) => missing.push(p),
+            Ok(Access::Unknown) => {
                 report.warn(
                     &check,
                     &format!(
@@ -525,7 +475,7 @@ async fn check_rbac(
         );
         return;
     };
-    let list: Vec<String> = missing.iter().map(|p| p.to_string()).collect();
+    let list: Vec<String> = missing.iter().map(|p| can_i(p)).collect();
     let ns_flag = if first.namespace.is_empty() {
         String::new()
     } else {
@@ -666,19 +616,9 @@ mod tests {
 
     #[test]
     fn a_permission_reads_like_kubectl_auth_can_i() {
-        let p = Permission {
-            verb: "patch",
-            group: "apps".into(),
-            resource: "deployments".into(),
-            namespace: "log-platform".into(),
-        };
-        assert_eq!(p.to_string(), "patch deployments.apps in log-platform");
-        let ns = Permission {
-            verb: "get",
-            group: String::new(),
-            resource: "namespaces".into(),
-            namespace: String::new(),
-        };
-        assert_eq!(ns.to_string(), "get namespaces (cluster-wide)");
+        let p = Permission::new("patch", "apps", "deployments", "log-platform");
+        assert_eq!(can_i(&p), "patch deployments.apps in log-platform");
+        let ns = Permission::new("get", "", "namespaces", "");
+        assert_eq!(can_i(&ns), "get namespaces (cluster-wide)");
     }
 }

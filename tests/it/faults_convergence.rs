@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use driftdeck::model::{OperationKind, OperationResult};
 use driftdeck::sandbox::faults::FaultConfig;
 
-use crate::accept5_support::{API_IMAGE, Deck, Policy, entries_for};
+use crate::controller_support::{API_IMAGE, Deck, Policy, entries_for};
 
 /// How long the last commit may take to reach live (a deadline, not a measured figure).
 const CONVERGE_LIMIT: Duration = Duration::from_secs(300);

@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::accept5_support::{Deck, Policy};
+use crate::controller_support::{Deck, Policy};
 
 /// Points the written config at the repo through a `file://` remote (a cached clone is made).
 fn use_remote(deck: &Deck) {

@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::accept5_support::Deck;
+use crate::controller_support::Deck;
 use crate::git_remote_support::{
-    Guarded, START_LIMIT, deck_home, error_lines, head_subject, push_from_elsewhere, require,
-    run_ok, serve_bare, use_remote, wait_until,
+    Guarded, START_LIMIT, clone_fetch_and_push, deck_home, error_lines, require, run_ok,
+    serve_bare, use_remote, wait_until,
 };
 
 const USER: &str = "ops";
@@ -182,36 +182,7 @@ async fn https_remote_is_cloned_fetched_and_pushed_to_with_a_credential_helper()
         async move { cmd.output().await.unwrap() }
     };
 
-    // Clone: the first read of the repo mirrors it into the cache over https.
-    let out = run(&["render", "--env", "dev"]).await;
-    assert!(
-        out.status.success(),
-        "render over https: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("kind: Deployment"));
-
-    let subject = push_from_elsewhere(&bare, &root.join("other-op"));
-    let out = run(&["promote", "dev", "staging", "--yes", "--force"]).await;
-    assert!(
-        out.status.success(),
-        "promote over https: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pushed = head_subject(&bare);
-    assert!(pushed.starts_with("promote(dev→staging)"), "{pushed}");
-    let parent = run_ok(Command::new("git").arg("--git-dir").arg(&bare).args([
-        "log",
-        "-1",
-        "--format=%s",
-        "main~1",
-    ]));
-    assert_eq!(
-        parent.trim(),
-        subject,
-        "the promotion was not made on the fetched head"
-    );
+    clone_fetch_and_push("https", &bare, &root.join("other-op"), run, String::new).await;
 }
 
 #[tokio::test]

@@ -7,10 +7,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::accept5_support::Deck;
+use crate::controller_support::Deck;
 use crate::git_remote_support::{
-    Guarded, START_LIMIT, deck_home, error_lines, free_port, head_subject, push_from_elsewhere,
-    require, run_ok, serve_bare, use_remote, wait_until,
+    Guarded, START_LIMIT, clone_fetch_and_push, deck_home, error_lines, free_port, require, run_ok,
+    serve_bare, use_remote, wait_until,
 };
 
 /// sshd, its host key and the agent holding the client key.
@@ -118,43 +118,8 @@ async fn ssh_remote_is_cloned_fetched_and_pushed_to_through_the_agent() {
         async move { cmd.output().await.unwrap() }
     };
 
-    // Clone: the first read of the repo mirrors it into the cache over ssh.
-    let out = run(&["render", "--env", "dev"]).await;
-    assert!(
-        out.status.success(),
-        "render over ssh: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("kind: Deployment"));
-
-    // Fetch: another operator pushes; the promotion below must be made on their commit.
-    let subject = push_from_elsewhere(&bare, &root.join("other-op"));
-    let out = run(&["promote", "dev", "staging", "--yes", "--force"]).await;
-    assert!(
-        out.status.success(),
-        "promote over ssh: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pushed = head_subject(&bare);
-    assert!(
-        pushed.starts_with("promote(dev→staging)"),
-        "{pushed}: {}{}\nsshd: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        std::fs::read_to_string(root.join("ssh/sshd.log")).unwrap_or_default()
-    );
-    let parent = run_ok(Command::new("git").arg("--git-dir").arg(&bare).args([
-        "log",
-        "-1",
-        "--format=%s",
-        "main~1",
-    ]));
-    assert_eq!(
-        parent.trim(),
-        subject,
-        "the promotion was not made on the fetched head"
-    );
+    let sshd_log = || std::fs::read_to_string(root.join("ssh/sshd.log")).unwrap_or_default();
+    clone_fetch_and_push("ssh", &bare, &root.join("other-op"), run, sshd_log).await;
 }
 
 #[tokio::test]

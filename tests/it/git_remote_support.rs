@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::accept5_support::Deck;
+use crate::controller_support::Deck;
 
 pub const START_LIMIT: Duration = Duration::from_secs(20);
 
@@ -182,4 +182,57 @@ pub fn error_lines(stderr: &str) -> Vec<&str> {
         .lines()
         .filter(|l| l.starts_with("driftdeck: "))
         .collect()
+}
+
+/// The round trip every transport must make: the first read clones (a render over the
+/// transport), another operator pushes, and a promotion is made on their commit and pushed.
+/// `run` runs the binary with the transport's environment; `server_log` is added to a failed
+/// push's message.
+pub async fn clone_fetch_and_push<F, Fut>(
+    transport: &str,
+    bare: &Path,
+    other: &Path,
+    run: F,
+    server_log: impl Fn() -> String,
+) where
+    F: Fn(&'static [&'static str]) -> Fut,
+    Fut: std::future::Future<Output = std::process::Output>,
+{
+    // Clone: the first read of the repo mirrors it into the cache over the transport.
+    let out = run(&["render", "--env", "dev"]).await;
+    assert!(
+        out.status.success(),
+        "render over {transport}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("kind: Deployment"));
+
+    // Fetch: another operator pushes; the promotion below must be made on their commit.
+    let subject = push_from_elsewhere(bare, other);
+    let out = run(&["promote", "dev", "staging", "--yes", "--force"]).await;
+    assert!(
+        out.status.success(),
+        "promote over {transport}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pushed = head_subject(bare);
+    assert!(
+        pushed.starts_with("promote(dev→staging)"),
+        "{pushed}: {}{}\nserver: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        server_log()
+    );
+    let parent = run_ok(Command::new("git").arg("--git-dir").arg(bare).args([
+        "log",
+        "-1",
+        "--format=%s",
+        "main~1",
+    ]));
+    assert_eq!(
+        parent.trim(),
+        subject,
+        "the promotion was not made on the fetched head"
+    );
 }

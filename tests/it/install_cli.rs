@@ -9,7 +9,7 @@ use std::process::Command;
 use clap::CommandFactory;
 use driftdeck::cli::Cli;
 
-use crate::accept5_support::Deck;
+use crate::controller_support::Deck;
 use crate::sandbox_kubectl::kubectl_path;
 
 fn bin() -> &'static str {

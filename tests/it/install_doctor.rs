@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::accept5_support::Deck;
+use crate::controller_support::Deck;
 use crate::realk8s_support::{realk8s, unique};
 
 /// Runs `doctor` with `config`, HOME and the cache under `root`.

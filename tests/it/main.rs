@@ -1,9 +1,9 @@
 //! The one integration-test binary (ripgrep style). Modules:
 //!
-//! - `accept5_*`: issue 5 acceptance — the real binary's verbs and `controller` children against
+//! - `controller_*`: the real binary's verbs and `controller` children against
 //!   the sandbox: commit→live, self-heal, pause, bad release, rollback, promote, two controllers,
 //!   faults, prune, read-only, kill -9 mid-sync
-//! - `accept5_support`: sandbox + demo repo + per-env policy config, controller children, Git
+//! - `controller_support`: sandbox + demo repo + per-env policy config, controller children, Git
 //!   commits, waits with deadlines, cluster-held state read from the store
 //! - `atomic_sync`: all-or-nothing sync on the real API server tier and the sandbox (same code): a rejected object leaves nothing of its commit live, oversize objects refused before sending, ports without `protocol` on v1.20, a CRD and its custom resource in one env
 //! - `atomic_server_rules`: rules sync relies on, held by the real v1.20 server and the sandbox alike (schema 422/refusal, size limit, stringData, no-op apply keeps the resourceVersion)
@@ -14,7 +14,7 @@
 //! - `demo_start`: `driftdeck demo` draws before it prepares; preparation errors reach the console, then stderr with exit 2
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
 //! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
-//! - `drift`: issue 4 acceptance — kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
+//! - `drift`: kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
 //! - `install_cli`: help text on every argument, bash/zsh/fish completions, man pages, `kubectl driftdeck` as a plugin
 //! - `install_doctor`: `doctor` passes on the demo, names the verb a view-only user lacks, names a dead context's address
@@ -50,25 +50,25 @@
 //! - `triage_feed`: the logs/events feeder on the sandbox (crash-looping pod's FATAL line, BackOff warnings) and the real tier (real controller events, per object, watched; an unscheduled pod's empty log)
 //! - `triage_tmux`: `driftdeck demo` in tmux: a crashloop image set behind the console's back → Degraded, failing pod first, its log and BackOff events
 //! - `tmux_support`: a tmux server on its own socket for the console tests (screen reads, waits with a deadline)
-//! - `tmux_e2e`: issue 6 acceptance 2 — `driftdeck demo` in tmux driven by keys: drift heals, promote with a typed message, break + rollback (hold banner), pause/resume, clean quit
+//! - `tmux_e2e`: `driftdeck demo` in tmux driven by keys: drift heals, promote with a typed message, break + rollback (hold banner), pause/resume, clean quit
 //! - `tui`: console snapshots (insta, TestBackend at 120×36 and 80×24), 16-colour and NO_COLOR snapshots with styles, colour legibility
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod accept5_faults;
-mod accept5_interrupt;
-mod accept5_lease;
-mod accept5_live;
-mod accept5_promote;
-mod accept5_prune;
-mod accept5_readonly;
-mod accept5_release;
-mod accept5_support;
 mod atomic_server_rules;
 mod atomic_support;
 mod atomic_sync;
 mod config;
 mod console;
+mod controller_bad_release;
+mod controller_commit_to_live;
+mod controller_interrupted_mid_sync;
+mod controller_lease_failover;
+mod controller_promote;
+mod controller_prune;
+mod controller_read_only;
+mod controller_support;
+mod controller_under_faults;
 mod demo;
 mod demo_start;
 mod diff;

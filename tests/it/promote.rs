@@ -22,7 +22,7 @@ fn me() -> Author {
 }
 
 /// `driftdeck demo init` into a temp dir: (tempdir, config).
-fn demo() -> (TempDir, Config) {
+pub fn demo() -> (TempDir, Config) {
     let tmp = TempDir::new().unwrap();
     let dir = tmp.path().join("demo");
     let out = Command::new(env!("CARGO_BIN_EXE_driftdeck"))
@@ -39,7 +39,7 @@ fn demo() -> (TempDir, Config) {
     (tmp, config)
 }
 
-fn env<'c>(config: &'c Config, name: &str) -> &'c EnvConfig {
+pub fn env<'c>(config: &'c Config, name: &str) -> &'c EnvConfig {
     config.environments.iter().find(|e| e.name == name).unwrap()
 }
 

@@ -4,7 +4,7 @@
 //! Git; a promotion that skips the env's `promote_from` exits 2 unless `--force`, and a forced
 //! one is recorded in the commit.
 
-use crate::accept5_support::{API_IMAGE, Deck, Policy};
+use crate::controller_support::{API_IMAGE, Deck, Policy};
 
 /// What an unconfirmed verb must leave as it was.
 #[derive(Debug, PartialEq)]

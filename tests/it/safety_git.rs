@@ -9,9 +9,11 @@ use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use driftdeck::config::{self, Config, EnvConfig};
-use driftdeck::controller::promote::{PromoteError, commit_promotion};
-use driftdeck::source::{Author, Edit, Error, RepoSpec, Source};
+use driftdeck::config::Config;
+
+use crate::promote::env;
+use driftdeck::controller::promote::{PromoteError, PromotionPlan, commit_promotion};
+use driftdeck::source::{Author, Edit, Error, Published, RepoSpec, Source};
 
 use tempfile::TempDir;
 
@@ -24,23 +26,24 @@ fn operator() -> Author {
 
 /// `driftdeck demo init` into a temp dir with a repo-local user: (tempdir, config, repo dir).
 fn demo() -> (TempDir, Config, PathBuf) {
-    let tmp = TempDir::new().unwrap();
-    let dir = tmp.path().join("demo");
-    let out = Command::new(env!("CARGO_BIN_EXE_driftdeck"))
-        .args(["demo", "init"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config = config::load(&dir.join("driftdeck.yaml")).unwrap();
+    let (tmp, config) = crate::promote::demo();
     let repo = PathBuf::from(&config.repo.url);
     git(&repo, &["config", "user.name", "Release Manager"]);
     git(&repo, &["config", "user.email", "rm@example.com"]);
     (tmp, config, repo)
+}
+
+/// `commit_promotion` of dev's HEAD into staging by [`operator`].
+fn promote_dev_to_staging(config: &Config) -> Result<(Published, PromotionPlan), PromoteError> {
+    commit_promotion(
+        &source(config),
+        env(config, "dev"),
+        "HEAD",
+        env(config, "staging"),
+        None,
+        None,
+        &operator(),
+    )
 }
 
 fn git(repo: &Path, args: &[&str]) -> String {
@@ -58,10 +61,6 @@ fn git(repo: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn env<'c>(config: &'c Config, name: &str) -> &'c EnvConfig {
-    config.environments.iter().find(|e| e.name == name).unwrap()
-}
-
 fn source(config: &Config) -> Source {
     driftdeck::controller::open_source(config).unwrap()
 }
@@ -74,17 +73,7 @@ fn promote_in_a_clean_checkout_leaves_it_clean_and_names_the_configured_user() {
         "",
         "demo starts clean"
     );
-    let source = source(&config);
-    let (published, _) = commit_promotion(
-        &source,
-        env(&config, "dev"),
-        "HEAD",
-        env(&config, "staging"),
-        None,
-        None,
-        &operator(),
-    )
-    .unwrap();
+    let (published, _) = promote_dev_to_staging(&config).unwrap();
     assert_eq!(git(&repo, &["rev-parse", "HEAD"]).trim(), published.sha);
     assert_eq!(
         git(&repo, &["status", "--porcelain"]),
@@ -138,16 +127,7 @@ fn dirty_touched_paths_commit_nothing_and_say_why() {
         std::fs::read_to_string(&file).unwrap()
     );
     std::fs::write(&file, &mine).unwrap();
-    let err = commit_promotion(
-        &source(&config),
-        env(&config, "dev"),
-        "HEAD",
-        env(&config, "staging"),
-        None,
-        None,
-        &operator(),
-    )
-    .unwrap_err();
+    let err = promote_dev_to_staging(&config).unwrap_err();
     let message = err.to_string();
     assert!(
         matches!(err, PromoteError::Source(Error::DirtyWorktree { .. })),
@@ -179,16 +159,7 @@ fn dirty_paths_elsewhere_do_not_block_and_survive() {
         std::fs::read_to_string(&other).unwrap()
     );
     std::fs::write(&other, &mine).unwrap();
-    commit_promotion(
-        &source(&config),
-        env(&config, "dev"),
-        "HEAD",
-        env(&config, "staging"),
-        None,
-        None,
-        &operator(),
-    )
-    .unwrap();
+    promote_dev_to_staging(&config).unwrap();
     assert_eq!(
         git(&repo, &["status", "--porcelain"]),
         " M overlays/dev/kustomization.yaml\n"

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use crate::accept5_support::{API_IMAGE, Deck, ENVS, Policy, env_status};
+use crate::controller_support::{API_IMAGE, Deck, ENVS, Policy, env_status};
 
 const ROUNDS: usize = 20;
 

@@ -262,12 +262,9 @@ async fn apply_and_prune(
 ) -> Result<ApplyReport, ApplyFailure> {
     if desired.rendered.manifests.is_empty() && !env.allow_empty {
         return Err(ApplyFailure {
-            reason: FailureReason::Render(format!(
-                "{} at {} renders no objects; an empty render is refused so a broken overlay \
-                 cannot empty the env (set allow_empty: true on the env in driftdeck.yaml to \
-                 allow it)",
-                env.name,
-                crate::model::short_sha(&desired.revision.sha)
+            reason: FailureReason::Render(super::super::engine::empty_render_reason(
+                &env.name,
+                &desired.revision.sha,
             )),
             transient: false,
             changed: 0,

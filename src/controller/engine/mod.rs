@@ -69,6 +69,7 @@ mod view;
 
 pub use event::{ApplyFailure, ApplyReport, CommitReport, Effect, Event, OpId, RenderSummary};
 pub use held::{HISTORY_LIMIT, HeldState, REJECTED_LIMIT, Rejected};
+pub use operation::empty_render_reason;
 pub use policy::{
     Guarded, ORPHAN_GRACE, Policy, RETRY_BASE, RETRY_LIMIT, RETRY_MAX, SELF_HEAL_INTERVAL,
     confirmation, promotion_route, retry_delay,

@@ -485,8 +485,9 @@ impl Engine {
     }
 }
 
-/// Why an empty render is refused, and how to allow it.
-fn empty_render_reason(env: &str, revision: &str) -> String {
+/// Why an empty render is refused, and how to allow it (the engine's refusal of an empty head,
+/// and the apply job's of an empty render at any other revision, say the same).
+pub fn empty_render_reason(env: &str, revision: &str) -> String {
     format!(
         "{env} at {} renders no objects; an empty render is refused so a broken overlay cannot \
          empty the env (set allow_empty: true on the env in driftdeck.yaml to allow it)",

@@ -3,7 +3,7 @@
 //! and new versions, and does not sync staging; it is refused while dev is Degraded (unless
 //! `--force`); a protected production needs `--confirm production`.
 
-use crate::accept5_support::{API_IMAGE, Deck, Policy, tag_of};
+use crate::controller_support::{API_IMAGE, Deck, Policy, tag_of};
 
 const PROCESSOR: &str = "ghcr.io/driftdeck-demo/log-processor";
 const COLLECTOR: &str = "ghcr.io/driftdeck-demo/log-collector";

@@ -2,7 +2,7 @@
 //! controller with a clear error (exit 1, `driftdeck: read-only: <verb> refused …`), records the
 //! refusal in the audit log, and changes nothing; read-only verbs still work.
 
-use crate::accept5_support::{API_IMAGE, Deck};
+use crate::controller_support::{API_IMAGE, Deck};
 
 #[tokio::test]
 async fn read_only_refuses_every_mutating_verb_and_changes_nothing() {

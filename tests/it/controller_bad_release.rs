@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use driftdeck::model::{FailureReason, OperationKind, OperationResult};
 
-use crate::accept5_support::{
+use crate::controller_support::{
     API_IMAGE, Deck, Policy, Soft, entries_for, env_status, rev_is, same_rev,
 };
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use driftdeck::model::OperationResult;
 use driftdeck::sandbox::faults::FaultConfig;
 
-use crate::accept5_support::{API_IMAGE, Deck, Policy, entries_for};
+use crate::controller_support::{API_IMAGE, Deck, Policy, entries_for};
 
 const COMMITS: usize = 50;
 /// Per commit: retries back off 5 s, 10 s, … for transient errors.

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use driftdeck::model::OperationResult;
 
-use crate::accept5_support::{API_IMAGE, Deck, Policy, Soft, entries_for, env_status, rev_is};
+use crate::controller_support::{API_IMAGE, Deck, Policy, Soft, entries_for, env_status, rev_is};
 
 const CONVERGE: Duration = Duration::from_secs(60);
 

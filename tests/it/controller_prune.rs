@@ -2,7 +2,7 @@
 //! sync with prune on, stays and shows as Extra with prune off (until `sync --prune`), and an
 //! empty render never prunes anything and says why.
 
-use crate::accept5_support::{Deck, Policy, env_status};
+use crate::controller_support::{Deck, Policy, env_status};
 
 const INGRESS: (&str, &str, &str) = ("networking.k8s.io", "ingresses", "log-api");
 

@@ -1,4 +1,4 @@
-//! Harness for the issue 5 acceptance tests: a fast sandbox (three clusters) on 127.0.0.1:0, a
+//! Harness for the controller tests (`controller_*`): a fast sandbox (three clusters) on 127.0.0.1:0, a
 //! `demo init` repo with a `driftdeck.yaml` whose per-env policy each test chooses, the real
 //! `driftdeck` binary (verbs and `controller` children), the real kubectl, and Git commits made
 //! with `driftdeck::source` (no checkout: the branch ref moves, the work tree stays).

@@ -12,7 +12,7 @@ use driftdeck::model::{FailureReason, OperationResult};
 use driftdeck::sandbox::faults::FaultConfig;
 use serde_json::Value;
 
-use crate::accept5_support::{API_IMAGE, Deck, Policy, entries_for, set_tag};
+use crate::controller_support::{API_IMAGE, Deck, Policy, entries_for, set_tag};
 
 const CONVERGE: Duration = Duration::from_secs(90);
 
