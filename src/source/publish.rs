@@ -91,16 +91,24 @@ impl Source {
 
     /// One commit on the branch head that reverts the commits after `good` up to and including
     /// `bad` (first-parent), message `Revert …` naming them (or `message`); pushed when remote.
+    ///
+    /// `scope` limits the revert to the paths it accepts (an env's render inputs): the same
+    /// commits may also have changed other environments, whose changes stay. Changes out of
+    /// scope are listed in the message as kept.
     pub fn revert_range(
         &self,
         good: &str,
         bad: &str,
         message: Option<&str>,
         author: &Author,
+        scope: &dyn Fn(&str) -> bool,
     ) -> Result<Published, Error> {
         let good = self.commit_oid(good)?;
         let bad = self.commit_oid(bad)?;
-        self.publish_on(|head| self.revert_edits(good, bad, head, message), author)
+        self.publish_on(
+            |head| self.revert_edits(good, bad, head, message, scope),
+            author,
+        )
     }
 
     /// [`Source::publish`] with `make` given the head commit itself. `author` is the operator
@@ -250,6 +258,7 @@ impl Source {
         bad: Oid,
         head: &GitCommit<'_>,
         message: Option<&str>,
+        scope: &dyn Fn(&str) -> bool,
     ) -> Result<(Vec<Edit>, String), Error> {
         let repo = &self.repo;
         let range = first_parent_range(repo, good, bad).ok_or_else(|| Error::NotAncestor {
@@ -261,6 +270,8 @@ impl Source {
         for commit in &range {
             paths.extend(changed_paths(repo, commit)?);
         }
+        let (paths, kept): (BTreeSet<String>, BTreeSet<String>) =
+            paths.into_iter().partition(|p| scope(p));
         let good_tree = tree_of(repo, good)?;
         let bad_tree = tree_of(repo, bad)?;
         let head_tree = head
@@ -292,10 +303,16 @@ impl Source {
             };
             edits.push((path.clone(), content));
         }
-        let message = match message {
+        let mut message = match message {
             Some(m) => m.to_owned(),
             None => revert_message(&range, good),
         };
+        if !kept.is_empty() {
+            message.push_str("\nKept (outside the rolled-back environment):\n");
+            for path in &kept {
+                message.push_str(&format!("  {path}\n"));
+            }
+        }
         Ok((edits, message))
     }
 }

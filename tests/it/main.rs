@@ -91,6 +91,7 @@ mod real_drift_heal;
 mod real_drift_matrix;
 mod real_drift_support;
 mod real_drift_true;
+mod real_rollback;
 mod realk8s_support;
 mod realk8s_tier;
 mod render;

@@ -265,7 +265,9 @@ fn revert_range_restores_good_and_a_second_revert_finds_nothing() {
     let (source, good, bad) = revert_repo(dir.path());
     // A later, unrelated commit stays.
     write(&source, &[("c.txt", "3\n")], "bump c", &other());
-    let published = source.revert_range(&good, &bad, None, &me()).unwrap();
+    let published = source
+        .revert_range(&good, &bad, None, &me(), &|_| true)
+        .unwrap();
     assert!(!published.pushed);
     assert_eq!(published.summary, "Revert \"bump b, add d\"");
     let head_sha = head(&source);
@@ -290,9 +292,46 @@ fn revert_range_restores_good_and_a_second_revert_finds_nothing() {
     files.sort();
     assert_eq!(files, vec!["a.txt", "b.txt", "d.txt"]);
 
-    let again = source.revert_range(&good, &bad, None, &me()).unwrap_err();
+    let again = source
+        .revert_range(&good, &bad, None, &me(), &|_| true)
+        .unwrap_err();
     assert!(matches!(again, Error::NothingToCommit { .. }), "{again:?}");
     assert_eq!(head(&source), head_sha);
+}
+
+#[test]
+fn revert_range_reverts_only_the_paths_in_scope_and_names_what_it_kept() {
+    let dir = TempDir::new().unwrap();
+    // bad1 changed a (the rolled-back env's file); bad2 changed b (its file) and added d
+    // (another env's file, which must stay).
+    let (source, good, bad) = revert_repo(dir.path());
+    let scope = |path: &str| path != "d.txt";
+    let published = source
+        .revert_range(&good, &bad, None, &me(), &scope)
+        .unwrap();
+    let head_sha = head(&source);
+    assert_eq!(published.sha, head_sha);
+    assert_eq!(read(&source, &head_sha, "a.txt").as_deref(), Some("1\n"));
+    assert_eq!(read(&source, &head_sha, "b.txt").as_deref(), Some("1\n"));
+    assert_eq!(
+        read(&source, &head_sha, "d.txt").as_deref(),
+        Some("new\n"),
+        "another env's change stays"
+    );
+    let mut files = source.commit(&head_sha).unwrap().files;
+    files.sort();
+    assert_eq!(files, vec!["a.txt", "b.txt"]);
+    let repo = Repository::open_bare(source.git_dir()).unwrap();
+    let message = repo
+        .find_commit(git2::Oid::from_str(&head_sha).unwrap())
+        .unwrap()
+        .message()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("Kept (outside the rolled-back environment):\n  d.txt"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -302,7 +341,7 @@ fn revert_range_refuses_to_clobber_a_later_change_and_names_it() {
     let later = write(&source, &[("b.txt", "3\n")], "hotfix b", &other());
     let before = head(&source);
     let err = source
-        .revert_range(&good, &bad, Some("operator's message"), &me())
+        .revert_range(&good, &bad, Some("operator's message"), &me(), &|_| true)
         .unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, Error::RevertConflict { .. }), "{err:?}");
@@ -319,7 +358,7 @@ fn revert_range_takes_the_operators_message_and_pushes_when_remote() {
     let (origin, good, bad) = revert_repo(dir.path());
     let mirror = open(&format!("file://{}", dir.path().display()), cache.path());
     let published = mirror
-        .revert_range(&good, &bad, Some("roll back the b bump"), &me())
+        .revert_range(&good, &bad, Some("roll back the b bump"), &me(), &|_| true)
         .unwrap();
     assert!(published.pushed);
     assert_eq!(published.summary, "roll back the b bump");
@@ -331,7 +370,9 @@ fn revert_range_takes_the_operators_message_and_pushes_when_remote() {
 fn revert_range_needs_good_before_bad() {
     let dir = TempDir::new().unwrap();
     let (source, good, bad) = revert_repo(dir.path());
-    let err = source.revert_range(&bad, &good, None, &me()).unwrap_err();
+    let err = source
+        .revert_range(&bad, &good, None, &me(), &|_| true)
+        .unwrap_err();
     assert!(matches!(err, Error::NotAncestor { .. }), "{err:?}");
     assert!(
         err.to_string().contains("not a first-parent ancestor"),

@@ -111,9 +111,15 @@ impl Bench {
 
     /// (Re)writes the config with self-heal on or off (auto-sync and prune off).
     pub fn set_self_heal(&self, on: bool) {
+        self.set_automation(false, on);
+    }
+
+    /// (Re)writes the config with auto-sync and self-heal as given (prune off).
+    pub fn set_automation(&self, auto_sync: bool, self_heal: bool) {
+        let on = self_heal;
         let q = |p: &Path| serde_json::to_string(&p.display().to_string()).expect("path");
         let yaml = format!(
-            "repo: {{url: {}, branch: main, poll_interval: 1s}}\nkubeconfig: {}\nvalidation_timeout: 120s\nenvironments:\n  - {{name: {}, path: env, context: {}, namespace: {}, self_heal: {on}, auto_sync: false, prune: false}}\n",
+            "repo: {{url: {}, branch: main, poll_interval: 1s}}\nkubeconfig: {}\nvalidation_timeout: 120s\nenvironments:\n  - {{name: {}, path: env, context: {}, namespace: {}, self_heal: {on}, auto_sync: {auto_sync}, prune: false}}\n",
             q(&self.repo()),
             q(&self.kubeconfig),
             self.ns,
@@ -145,6 +151,40 @@ impl Bench {
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "--allow-empty", "-m", message]);
         file
+    }
+
+    /// Commits `text` at `path` (repo-relative) beside the env's file, e.g. another env's.
+    pub fn commit_with(&self, yaml: &str, path: &str, text: &str, message: &str) {
+        let file = self.repo().join(path);
+        if let Some(dir) = file.parent() {
+            std::fs::create_dir_all(dir).expect("create dir");
+        }
+        std::fs::write(&file, text).expect("write file");
+        self.commit(yaml, message);
+    }
+
+    /// A file of the branch head (`None` when absent).
+    pub fn file_at_head(&self, path: &str) -> Option<String> {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(self.repo())
+            .args(["show", &format!("HEAD:{path}")])
+            .output()
+            .expect("git show");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The branch head's full sha.
+    pub fn head(&self) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(self.repo())
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .expect("git rev-parse");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
     /// kubectl against the bench's context, whatever the exit.

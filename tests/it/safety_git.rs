@@ -106,7 +106,9 @@ fn revert_in_a_clean_checkout_leaves_it_clean_and_reverts_only_the_range() {
     git(&repo, &["commit", "-qam", "bad change to dev"]);
     let bad = git(&repo, &["rev-parse", "HEAD"]).trim().to_owned();
     let source = source(&config);
-    let published = source.revert_range(&good, &bad, None, &operator()).unwrap();
+    let published = source
+        .revert_range(&good, &bad, None, &operator(), &|_| true)
+        .unwrap();
     assert_eq!(git(&repo, &["status", "--porcelain"]), "");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
     assert_eq!(

@@ -1,15 +1,19 @@
 //! The emergency stop from the CLI while two controllers run every env's automation:
 //! `pause --all --reason TEXT` returns only once every env's pause is in its cluster-held state,
-//! with a new commit landing at that very moment (20 rounds); `status` (any process) then shows
-//! every env paused by whom and why, and `resume --all` needs the protected env's name typed.
+//! with a new commit landing at that very moment (20 rounds), and no automatic operation starts
+//! after the verb returned — in either controller, whichever holds the Lease (each round watches
+//! dev's history for 3 s after the pause: no auto-sync or self-heal of the new commit may start
+//! then). `status` (any process) then shows every env paused by whom and why, and `resume --all`
+//! needs the protected env's name typed.
 //!
-//! Not asserted, because it does not hold yet: that no automatic apply starts after the verb
-//! returns. The Lease holder honours a pause at its next state read (every 500 ms), so an
-//! auto-sync of a commit that landed just before can still start in that window (seen: 1 round
-//! in 20). Closing it needs the holder to re-read (or compare-and-swap) the held state as the
-//! first step of every automatic operation.
+//! What makes it hold: an operation is recorded in the env's ConfigMap (a compare-and-swap on
+//! its resourceVersion) before anything is applied, so the pause and the holder's record are
+//! ordered by the API server (`controller::engine::gate`).
 
 use std::time::Duration;
+
+use driftdeck::model::OperationKind;
+use jiff::Timestamp;
 
 use crate::controller_support::{API_IMAGE, Deck, ENVS, Policy, env_status};
 
@@ -40,6 +44,23 @@ async fn pause_all_records_who_and_why_on_every_env_across_controllers() {
         deck.run(&["pause", "--all", "--reason", &reason])
             .await
             .ok("pause --all");
+        let returned = Timestamp::now();
+        let started_after = || {
+            deck.history("dev").into_iter().find(|e| {
+                matches!(e.op, OperationKind::AutoSync | OperationKind::SelfHeal)
+                    && e.started > returned
+            })
+        };
+        let late = deck
+            .happens_within(Duration::from_secs(3), || started_after().is_some())
+            .await;
+        assert!(
+            !late,
+            "round {round}: an automatic operation started after `pause --all` returned at \
+             {returned}: {:#?}\n{}",
+            started_after(),
+            deck.log_tails()
+        );
 
         let status = deck.status().await;
         for env in ENVS {

@@ -535,9 +535,10 @@ impl EnvTask {
                 good_revision,
             } => {
                 let shared = self.shared.clone();
+                let env = self.env.clone();
                 let source = self.source.clone();
                 self.spawn_msg(async move {
-                    jobs::revert(shared, source, op, good_revision, bad_revision).await
+                    jobs::revert(shared, env, source, op, good_revision, bad_revision).await
                 });
             }
             Effect::Refresh => {

@@ -328,8 +328,13 @@ pub(super) fn author(operator: &str) -> Author {
 }
 
 /// `Effect::Revert`: one commit reverting good..=bad on the branch head.
+///
+/// Only the env's own files are reverted: its folder and every file its render read at the
+/// good or the bad revision (its bases and components). A commit in the range that also changed
+/// another env keeps that change; the revert message lists what it kept.
 pub(super) async fn revert(
     shared: Arc<Shared>,
+    env: EnvConfig,
     source: SourceSlot,
     op: OpId,
     good: String,
@@ -339,7 +344,15 @@ pub(super) async fn revert(
     let config = shared.config.clone();
     let joined = tokio::task::spawn_blocking(move || {
         source.with(&config, |s| {
-            s.revert_range(&good, &bad, None, &author)
+            let folder = format!("{}/", crate::controller::desired::env_path(&env));
+            let mut inputs = std::collections::BTreeSet::new();
+            for rev in [&good, &bad] {
+                if let Ok(d) = crate::controller::desired::desired(s, &env, Some(rev)) {
+                    inputs.extend(d.rendered.inputs);
+                }
+            }
+            let scope = |path: &str| path.starts_with(&folder) || inputs.contains(path);
+            s.revert_range(&good, &bad, None, &author, &scope)
                 .map_err(|e| e.to_string())
         })
     })

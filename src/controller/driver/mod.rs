@@ -217,26 +217,39 @@ pub async fn run(
                 None => break,
             },
             update = update_rx.recv() => match update {
-                Some(update) => {
-                    views_tx.send_modify(|v| {
-                        v.insert(update.view.name.clone(), update.view.clone());
-                    });
-                    if merge(&mut snapshot, update) {
-                        snapshot.seq += 1;
-                        snapshot.taken_at = Some(Timestamp::now());
-                        snapshot_tx.send_replace(snapshot.clone());
-                    }
-                }
+                Some(update) => publish(&mut snapshot, &snapshot_tx, &views_tx, update),
                 None => break,
             },
             () = snapshot_tx.closed() => break,
         }
     }
     drop(senders);
+    // The env tasks flush cluster-held state as they stop (a write that lost a conflict is
+    // re-read and written again): their last updates still reach the snapshot, so a verb's
+    // final snapshot shows the flushed state, not an error the flush has since resolved.
+    while let Some(update) = update_rx.recv().await {
+        publish(&mut snapshot, &snapshot_tx, &views_tx, update);
+    }
     for task in tasks {
         if let Err(e) = task.await {
             tracing::warn!("env task ended abnormally: {e}");
         }
+    }
+}
+
+fn publish(
+    snapshot: &mut Snapshot,
+    snapshot_tx: &watch::Sender<Snapshot>,
+    views_tx: &watch::Sender<BTreeMap<String, EnvView>>,
+    update: EnvUpdate,
+) {
+    views_tx.send_modify(|v| {
+        v.insert(update.view.name.clone(), update.view.clone());
+    });
+    if merge(snapshot, update) {
+        snapshot.seq += 1;
+        snapshot.taken_at = Some(Timestamp::now());
+        snapshot_tx.send_replace(snapshot.clone());
     }
 }
 

@@ -326,26 +326,11 @@ impl Engine {
                     reason: format!("rollback by {}", self.operator),
                 };
                 self.set_hold(Some(hold), None);
-                let first = fx.len();
                 self.start(OperationKind::Rollback, to.clone(), None, at, fx);
                 if revert && let Some(op) = self.op.as_mut() {
-                    // Git first: a revert that cannot be made (not an ancestor, a conflict)
-                    // must refuse before anything is applied; the apply follows the commit.
-                    let id = op.id;
-                    let start = first.min(fx.len());
-                    if let Some(i) = fx[start..]
-                        .iter()
-                        .position(|e| matches!(e, Effect::Apply { op, .. } if *op == id))
-                    {
-                        fx.remove(start + i);
-                        op.phase = Phase::Committing;
-                        op.revert_from = Some(bad.clone());
-                        fx.push(Effect::Revert {
-                            op: id,
-                            bad_revision: bad,
-                            good_revision: to,
-                        });
-                    }
+                    // Git first: once recorded, the revert commit is made before anything is
+                    // applied (`gate::recorded`); one that cannot be made refuses the whole.
+                    op.revert_from = Some(bad);
                 }
             }
             Err(reason) => self.refuse("rollback", reason, fx),
@@ -353,19 +338,33 @@ impl Engine {
     }
 
     /// (target, bad revision) of a rollback, or why it is refused.
+    ///
+    /// Another console's running operation does not refuse a rollback: the rollback's hold is
+    /// written first and it waits for that operation to give way (`gate.rs`); the revision that
+    /// operation deploys is the bad one.
     fn plan_rollback(&self, to: Option<String>) -> Result<(String, String), FailureReason> {
         if let Some(reason) = self.busy() {
-            let waiting = self.op.as_ref().is_some_and(|o| {
-                matches!(o.phase, Phase::Validating { .. } | Phase::RetryWait { .. })
+            let waiting = self.op.as_ref().map_or(true, |o| {
+                matches!(
+                    o.phase,
+                    Phase::Validating { .. }
+                        | Phase::RetryWait { .. }
+                        | Phase::Recording { .. }
+                        | Phase::WaitingForOther { .. }
+                )
             });
             if !waiting {
                 return Err(reason);
             }
         }
+        let deploying = self
+            .foreign_running()
+            .filter(|e| !matches!(e.op, OperationKind::Rollback | OperationKind::AutoRollback));
         let Some(bad) = self
             .op
             .as_ref()
             .map(|o| o.revision.clone())
+            .or_else(|| deploying.map(|e| e.revision.clone()))
             .or_else(|| self.held.synced_revision.clone())
         else {
             return Err(FailureReason::Refused(format!(
@@ -383,6 +382,13 @@ impl Engine {
             })?,
         };
         if to == bad {
+            // The env runs the target but Git's head is another revision that automation would
+            // deploy next (a bad commit that landed a moment ago): hold at the target, judging
+            // the head bad, so it is never deployed.
+            let head = self.head.as_ref().map(|h| h.revision.clone());
+            if let Some(head) = head.filter(|h| *h != to) {
+                return Ok((to, head));
+            }
             return Err(FailureReason::Refused(format!(
                 "{} already runs {}",
                 self.env,

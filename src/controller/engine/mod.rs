@@ -60,6 +60,7 @@
 
 mod command;
 mod event;
+mod gate;
 mod held;
 mod operation;
 mod policy;

@@ -20,7 +20,7 @@
 use jiff::Timestamp;
 
 use super::event::{ApplyFailure, ApplyReport, CommitReport, Effect, OpId};
-use super::policy::{RETRY_LIMIT, retry_delay};
+use super::policy::{RECORD_WAIT, RETRY_LIMIT, retry_delay};
 use super::reconciler::{Engine, FailureStreak, Head, Operation, Phase, later};
 use crate::model::{
     FailureReason, Health, HealthCode, HistoryEntry, Hold, Notice, OperationKind, OperationResult,
@@ -86,7 +86,9 @@ impl Engine {
             prune,
             started: at,
             entry_id: entry.id.clone(),
-            phase: Phase::Applying,
+            phase: Phase::Recording {
+                deadline: later(at, RECORD_WAIT),
+            },
             retries: 0,
             render_digest: digest,
             changed: 0,
@@ -113,11 +115,9 @@ impl Engine {
             self.finish(OperationResult::Failed, Some(reason), at, fx);
             return;
         }
-        fx.push(Effect::Apply {
-            op: id,
-            revision,
-            prune,
-        });
+        // Nothing is applied before the state write that records the operation succeeds
+        // (`recorded`), even when nothing else changed (a repeat): that write is the claim.
+        self.unsaved = true;
     }
 
     /// Ends the running operation, records it and tells everyone. Returns it for follow-ups.

@@ -31,6 +31,11 @@ pub const RETRY_LIMIT: u32 = 5;
 /// Self-heal starts at most once per this interval, so a fight with another writer (an HPA, a
 /// `kubectl scale` loop) costs one apply per interval, not a hot loop.
 pub const SELF_HEAL_INTERVAL: Duration = Duration::from_secs(5);
+/// How long an operation waits for the state write that records it before it fails (nothing
+/// applied): a ConfigMap that cannot be written for this long is not a transient fault.
+pub const RECORD_WAIT: Duration = Duration::from_secs(30);
+/// How long a rollback waits for another console's running operation to give way.
+pub const OTHER_OPERATION_WAIT: Duration = Duration::from_secs(120);
 /// A `Running` history entry of another console that does not hold the Lease is considered
 /// dead this long after `validation_timeout` has passed (no operation outlives validation plus
 /// the whole retry budget, about 3 min).

@@ -57,6 +57,16 @@ pub(super) struct Lease {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {
+    /// Started, not applied: its `Running` history entry (with whatever else this console
+    /// changed) is being written to the env's ConfigMap, and nothing is applied before that
+    /// write succeeds. The write carries the resourceVersion of this console's last read, so it
+    /// loses (409) to a pause, hold or operation another process recorded since; the fresh read
+    /// then decides again (see `gate.rs`). Fails at `deadline` if the write never succeeds.
+    Recording { deadline: Timestamp },
+    /// A rollback waiting for another console's operation to end: its hold is written first, so
+    /// no automation of the bad revision starts meanwhile and the other operation gives way as
+    /// soon as it only waits (validation, retry backoff). Fails at `deadline`.
+    WaitingForOther { deadline: Timestamp },
     /// `Apply` sent, waiting for `Applied`.
     Applying,
     /// A transient failure; `Apply` is sent again at `until`.
@@ -216,6 +226,7 @@ impl Engine {
             }
         }
         self.reap_orphans(at, &mut fx);
+        self.gate_operation(at, &mut fx);
         self.release_hold_if_git_matches(&mut fx);
         self.converge(at, &mut fx);
         if self.unsaved {
@@ -253,6 +264,7 @@ impl Engine {
                 self.pending = Pending::default();
                 self.write_retry = None;
                 self.write_error = None;
+                self.recorded(fx);
             }
             Err(error) => {
                 let message = format!(

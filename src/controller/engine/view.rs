@@ -155,6 +155,10 @@ impl Engine {
 
     fn phase_text(&self, op: &Operation) -> String {
         match op.phase {
+            Phase::Recording { .. } => "recording the operation".into(),
+            Phase::WaitingForOther { deadline } => {
+                format!("waiting for another console's operation until {deadline}")
+            }
             Phase::Applying if op.retries == 0 => "applying".into(),
             Phase::Applying => format!("applying (retry {})", op.retries),
             Phase::RetryWait { until } => format!("retry {} at {until}", op.retries),

@@ -8,6 +8,7 @@
 mod automation;
 mod commands;
 mod faults;
+mod gate;
 mod guards;
 mod promotion;
 mod rollback;
@@ -80,6 +81,9 @@ pub(super) fn synced_at_c1() -> HeldState {
 pub(super) struct H {
     pub engine: Engine,
     pub now: i64,
+    /// Answer every `WriteState` with success at once, as a ConfigMap nobody else writes does
+    /// (the default); tests of conflicts and failed writes answer by hand.
+    pub auto_ack: bool,
 }
 
 impl H {
@@ -87,6 +91,7 @@ impl H {
         Self {
             engine: Engine::new("dev", ME, policy, read_only),
             now: 0,
+            auto_ack: true,
         }
     }
 
@@ -116,7 +121,25 @@ impl H {
     }
 
     pub fn send(&mut self, event: Event) -> Vec<Effect> {
-        self.engine.handle(event)
+        let mut fx = self.engine.handle(event);
+        if !self.auto_ack {
+            return fx;
+        }
+        let mut acked = 0;
+        while let Some(seq) = fx[acked..].iter().rev().find_map(|e| match e {
+            Effect::WriteState { seq, .. } => Some(*seq),
+            _ => None,
+        }) {
+            acked = fx.len();
+            let at = self.at();
+            let more = self.engine.handle(Event::StateWritten {
+                seq,
+                result: Ok(()),
+                at,
+            });
+            fx.extend(more);
+        }
+        fx
     }
 
     /// Head `rev`, rendering to `d-<rev>` with 3 objects.

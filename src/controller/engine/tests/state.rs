@@ -83,6 +83,7 @@ fn own_interrupted_entry_after_an_engine_restart_is_reaped() {
 #[test]
 fn write_conflict_rereads_and_keeps_both_sides_changes() {
     let mut h = H::ready(Policy::default());
+    h.auto_ack = false;
     let fx = h.cmd(pause_cmd());
     let Some(Effect::WriteState { seq, .. }) =
         fx.iter().find(|e| matches!(e, Effect::WriteState { .. }))
@@ -144,6 +145,7 @@ fn write_conflict_rereads_and_keeps_both_sides_changes() {
 #[test]
 fn failed_write_is_retried_on_tick() {
     let mut h = H::ready(Policy::default());
+    h.auto_ack = false;
     h.cmd(pause_cmd());
     let at = h.at();
     h.send(Event::StateWritten {
