@@ -18,6 +18,13 @@
 //!   this user may not list (a view-only user and Secrets) is skipped too and reported in
 //!   `EnvState::unreadable` with the API's 403 reason: its prune candidates are unknown, the
 //!   rest of the observation stands. A kind Git has that cannot be listed stays an error.
+//! - A namespaced object Git names no namespace for lands in the env's namespace (the apply
+//!   puts it there, [`super::stamping`]): it is listed there, and a live object in the env's
+//!   namespace pairs with the desired object of the same group, kind and name that names no
+//!   namespace ([`desired_key`]). Whether the kind is namespaced is what the live object shows,
+//!   so pairing costs no discovery request; the drift keeps the key as Git wrote it. Without
+//!   this, such an object read as Missing and its live self as Extra forever, and a
+//!   `sync --prune` deleted what it had just applied.
 //! - The synced revision comes from the cluster-held state; without one, from the revision
 //!   annotation the live objects carry when they all agree.
 //! - A cold [`observe`] streams: one (kind, namespace) list at a time, each paired, dry-run and
@@ -115,6 +122,24 @@ fn target_namespace<'a>(m: &'a Manifest, env: &'a EnvConfig) -> &'a str {
     } else {
         m.namespace()
     }
+}
+
+/// The desired key a live object answers to: its own, or, for an object in the env's
+/// namespace, that of a desired object naming no namespace (module doc).
+fn desired_key(
+    obj: &Value,
+    env_namespace: &str,
+    desired: &HashSet<&ResourceKey>,
+) -> Option<ResourceKey> {
+    let mut key = diff::live_key(obj)?;
+    if desired.contains(&key) {
+        return Some(key);
+    }
+    if key.namespace != env_namespace {
+        return None;
+    }
+    key.namespace.clear();
+    desired.contains(&key).then_some(key)
 }
 
 /// The lists an observation makes: per (apiVersion, kind, namespace), the desired objects
@@ -227,12 +252,9 @@ pub async fn list_live(
             }
         };
         for obj in items {
-            let Some(key) = diff::live_key(&obj) else {
-                continue;
-            };
-            if desired_keys.contains(&key) {
+            if let Some(key) = desired_key(&obj, &env.namespace, &desired_keys) {
                 live.objects.insert(key, obj);
-            } else if diff::is_managed(&obj, &env.name) {
+            } else if diff::live_key(&obj).is_some() && diff::is_managed(&obj, &env.name) {
                 live.extra.push(obj);
             }
         }
@@ -360,7 +382,9 @@ pub fn assess(
     }
     let desired_keys: HashSet<&ResourceKey> = manifests.iter().map(Manifest::key).collect();
     for obj in &live.extra {
-        if diff::live_key(obj).is_some_and(|k| !desired_keys.contains(&k)) {
+        if diff::live_key(obj).is_some()
+            && desired_key(obj, &env.namespace, &desired_keys).is_none()
+        {
             drift.extend(diff::extra(obj));
         }
     }
@@ -520,12 +544,9 @@ pub async fn observe(
         };
         let mut live: HashMap<ResourceKey, Value> = HashMap::with_capacity(members.len());
         for obj in items {
-            let Some(key) = diff::live_key(&obj) else {
-                continue;
-            };
-            if desired_keys.contains(&key) {
+            if let Some(key) = desired_key(&obj, &env.namespace, &desired_keys) {
                 live.insert(key, obj);
-            } else if diff::is_managed(&obj, &env.name) {
+            } else if diff::live_key(&obj).is_some() && diff::is_managed(&obj, &env.name) {
                 drift.extend(diff::extra(&obj));
             }
         }
@@ -615,6 +636,28 @@ mod tests {
         assert_eq!(agreed(&[at(Some("abc")), at(None)]), None);
         assert_eq!(agreed(&[at(None), at(Some("abc"))]), None);
         assert_eq!(agreed(&[]), None);
+    }
+
+    #[test]
+    fn a_live_object_in_the_envs_namespace_pairs_with_git_naming_no_namespace() {
+        let cm = |ns: &str| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "settings", "namespace": ns}})
+        };
+        let bare = ResourceKey::new("", "ConfigMap", "", "settings");
+        let own = ResourceKey::new("", "ConfigMap", "other", "settings");
+        let desired: HashSet<&ResourceKey> = [&bare, &own].into_iter().collect();
+        assert_eq!(
+            desired_key(&cm("shop"), "shop", &desired),
+            Some(bare.clone())
+        );
+        assert_eq!(
+            desired_key(&cm("other"), "shop", &desired),
+            Some(own.clone())
+        );
+        assert_eq!(desired_key(&cm("third"), "shop", &desired), None);
+        let only_own: HashSet<&ResourceKey> = [&own].into_iter().collect();
+        assert_eq!(desired_key(&cm("shop"), "shop", &only_own), None);
     }
 
     #[test]

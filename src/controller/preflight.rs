@@ -298,7 +298,7 @@ async fn dry_run_one(
     obj: &Value,
     i: usize,
 ) -> (usize, Result<Value, cluster::Error>) {
-    (i, cluster.apply(obj, ApplyMode::DryRun).await)
+    (i, super::takeover::dry_run(cluster, obj).await)
 }
 
 /// Applies one object; whether it changed (created, or its `resourceVersion` moved).
@@ -312,8 +312,10 @@ pub(super) async fn apply_one(cluster: &Cluster, obj: &Value) -> Result<bool, cl
     );
     let before = cluster.get(av, kind, ns, name).await?;
     if let Some(live) = &before {
-        // Git wins over fields other managers hold (see `takeover`), then the apply.
-        super::takeover::take_over(cluster, live).await?;
+        // Structs Git dropped go first, Git wins over fields other managers hold (see
+        // `takeover`), then the apply.
+        let live = super::takeover::remove_dropped(cluster, live, obj).await?;
+        super::takeover::take_over(cluster, &live).await?;
     }
     let after = cluster.apply(obj, ApplyMode::Apply).await?;
     let rv = |o: &Value| o["metadata"]["resourceVersion"].as_str().map(str::to_owned);

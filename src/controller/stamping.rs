@@ -17,7 +17,7 @@
 use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::Value;
 
-use crate::cluster::{self, ApplyMode, Cluster};
+use crate::cluster::{self, Cluster};
 use crate::config::EnvConfig;
 use crate::diff::{self, Predicted};
 use crate::model::Manifest;
@@ -69,7 +69,7 @@ pub async fn predict_one(
     m: &Manifest,
 ) -> Result<Prediction, cluster::Error> {
     let obj = outgoing(cluster, env, revision, m).await?;
-    let applied = cluster.apply(&obj, ApplyMode::DryRun).await?;
+    let applied = super::takeover::dry_run(cluster, &obj).await?;
     let defaults = if diff::needs_defaults(&applied, m) {
         match probe_defaults(cluster, &obj).await {
             Ok(d) => Some(d),
