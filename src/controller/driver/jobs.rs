@@ -13,7 +13,9 @@ use jiff::Timestamp;
 
 use crate::cluster::{self, Cluster, LeaseOutcome};
 use crate::config::{Config, EnvConfig};
-use crate::model::{Commit, Drift, DriftCount, EnvState, FailureReason, Health, PodRow, ResourceRow};
+use crate::model::{
+    Commit, Drift, DriftCount, EnvState, FailureReason, Health, PodRow, ResourceRow,
+};
 use crate::source::{Author, Source};
 
 use super::super::engine::{ApplyFailure, ApplyReport, CommitReport, Event, OpId, RenderSummary};
