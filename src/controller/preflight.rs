@@ -9,11 +9,23 @@
 //! - a custom resource of a CRD the render itself defines (the kind is not served yet).
 //!
 //! Those Namespaces and CRDs are dry-run first, then applied, the CRDs waited for until the
-//! server reports them `Established` and serves their kinds, then the rest is dry-run. So a
-//! rejected object leaves nothing of its commit live except, at most, the new Namespaces and
-//! CRDs the commit's other objects needed in order to be validated at all; the operation's
-//! "changed" count includes them. Every other object (Argo CD does the same with its dry-run
-//! phase) is validated by the server itself, schema, admission and size included.
+//! server reports them `Established` and serves their kinds, then the rest is dry-run. Every
+//! other object (Argo CD does the same with its dry-run phase) is validated by the server
+//! itself, schema, admission and size included.
+//!
+//! Decision: when validation then fails (a rejection, or an error that ends it), the
+//! Namespaces and CRDs this validation *created* — absent before it, so nothing else can own
+//! them — are deleted again, newest first, and waited for until they are gone (a Namespace
+//! terminates asynchronously; a next attempt must not find it `Terminating`), so a rejected
+//! commit leaves nothing of itself live. Removing them was preferred over dry-running the
+//! objects of a new namespace in some other namespace: that would validate against another
+//! namespace's quotas, limits and admission rules and could collide with its objects, and a
+//! custom resource cannot be validated at all before its CRD is served. A CRD that existed
+//! and was only updated (say, to serve a new version) is left as it is: deleting it would
+//! delete every resource of that kind, and restoring its old spec is a write of its own; the
+//! failure text names what was removed, and the operation's "changed" count is what is still
+//! changed afterwards. The env's own namespace, created by `apply_env` when missing, holds the
+//! env's cluster-held state and is not part of any commit; it stays.
 //!
 //! A dry-run answered 500 "failed to create typed patch object" counts as a rejection of that
 //! object (servers before 1.21 answer a schema mismatch in an apply that way); other 5xx, 429
@@ -166,7 +178,12 @@ pub(super) async fn plan(
 pub(super) struct Early {
     pub applied: BTreeSet<usize>,
     pub changed: usize,
+    /// Of those, the ones that did not exist before, in creation order.
+    pub created: Vec<usize>,
 }
+
+/// How long removing what validation created may wait for it to be gone.
+const UNDO_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Validates the whole plan by server-side dry-run (module doc). `Err` names the first
 /// rejected object in apply order with the server's reason.
@@ -179,25 +196,122 @@ pub(super) async fn validate(
     let mut early = Early::default();
     let early_list: Vec<usize> = early_set.iter().copied().collect();
     dry_run_all(cluster, env, plan, &early_list, 0).await?;
-    for &i in &early_list {
-        let p = &plan[i];
-        let changed = apply_one(cluster, &p.obj)
-            .await
-            .map_err(|e| ApplyError::cluster(env, e, early.changed))?;
-        early.applied.insert(i);
-        early.changed += usize::from(changed);
-        tracing::info!(env = %env.name, object = %p.label, "applied first: others need it to validate");
+    let checked = async {
+        for &i in &early_list {
+            let p = &plan[i];
+            let existed = cluster
+                .get(p.api_version(), p.kind(), "", p.name())
+                .await
+                .map_err(|e| ApplyError::cluster(env, e, early.changed))?
+                .is_some();
+            let changed = apply_one(cluster, &p.obj)
+                .await
+                .map_err(|e| ApplyError::cluster(env, e, early.changed))?;
+            early.applied.insert(i);
+            early.changed += usize::from(changed);
+            if !existed {
+                early.created.push(i);
+            }
+            tracing::info!(env = %env.name, object = %p.label, "applied first: others need it to validate");
+        }
+        for &i in &early_list {
+            if plan[i].kind() == "CustomResourceDefinition" {
+                wait_established(cluster, env, plan, i, early.changed).await?;
+            }
+        }
+        let rest: Vec<usize> = (0..plan.len())
+            .filter(|i| !early.applied.contains(i))
+            .collect();
+        dry_run_all(cluster, env, plan, &rest, early.changed).await
     }
-    for &i in &early_list {
-        if plan[i].kind() == "CustomResourceDefinition" {
-            wait_established(cluster, env, plan, i, early.changed).await?;
+    .await;
+    match checked {
+        Ok(()) => Ok(early),
+        Err(e) => Err(undo_early(cluster, env, plan, &early, e).await),
+    }
+}
+
+/// Validation failed with `error` after creating `early.created`: deletes those again (module
+/// doc) and returns `error` saying so, its "changed" count reduced by what was removed.
+async fn undo_early(
+    cluster: &Cluster,
+    env: &EnvConfig,
+    plan: &[Planned],
+    early: &Early,
+    error: ApplyError,
+) -> ApplyError {
+    if early.created.is_empty() {
+        return error;
+    }
+    let mut removed = Vec::new();
+    let mut left = Vec::new();
+    for &i in early.created.iter().rev() {
+        let p = &plan[i];
+        match remove(cluster, p).await {
+            Ok(()) => removed.push(p.label.clone()),
+            Err(why) => left.push(format!("{} ({why})", p.label)),
         }
     }
-    let rest: Vec<usize> = (0..plan.len())
-        .filter(|i| !early.applied.contains(i))
-        .collect();
-    dry_run_all(cluster, env, plan, &rest, early.changed).await?;
-    Ok(early)
+    tracing::info!(env = %env.name, ?removed, ?left, "removed what validation created");
+    let mut note = String::new();
+    if !removed.is_empty() {
+        note.push_str(&format!(
+            "; removed {} again (created only to validate this render)",
+            removed.join(", ")
+        ));
+    }
+    if !left.is_empty() {
+        note.push_str(&format!(
+            "; could not remove {} (created to validate this render)",
+            left.join(", ")
+        ));
+    }
+    match error {
+        ApplyError::Rejected {
+            env,
+            object,
+            reason,
+            changed,
+        } => ApplyError::Rejected {
+            env,
+            object,
+            reason: format!("{reason}{note}"),
+            changed: changed.saturating_sub(removed.len()),
+        },
+        ApplyError::Cluster {
+            env,
+            source,
+            changed,
+        } => ApplyError::Cluster {
+            env,
+            source,
+            changed: changed.saturating_sub(removed.len()),
+        },
+        other => other,
+    }
+}
+
+/// Deletes a cluster-scoped object and waits until the server no longer has it.
+async fn remove(cluster: &Cluster, p: &Planned) -> Result<(), String> {
+    let (av, kind, name) = (p.api_version(), p.kind(), p.name());
+    cluster
+        .delete(av, kind, "", name)
+        .await
+        .map_err(|e| server_reason(&e))?;
+    let deadline = Instant::now() + UNDO_TIMEOUT;
+    loop {
+        match cluster.get(av, kind, "", name).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(_)) if Instant::now() >= deadline => {
+                return Err(format!(
+                    "still terminating after {}s",
+                    UNDO_TIMEOUT.as_secs()
+                ));
+            }
+            Ok(Some(_)) => tokio::time::sleep(CRD_POLL).await,
+            Err(e) => return Err(server_reason(&e)),
+        }
+    }
 }
 
 /// Namespaces of the render that other objects target and that do not exist yet, and CRDs

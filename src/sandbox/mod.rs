@@ -349,11 +349,12 @@ fn injected_error(code: u16, retry_after: Option<u64>) -> Response<Body> {
         503 => "ServiceUnavailable",
         _ => "InternalError",
     };
-    let mut r = body::error(&ApiError::new(
-        code,
-        reason,
-        format!("injected fault: {reason} ({code})"),
-    ));
+    let mut e = ApiError::new(code, reason, format!("injected fault: {reason} ({code})"));
+    if let Some(secs) = retry_after {
+        // A real API server puts the wait in the Status body too (clients read it there).
+        e.details = serde_json::json!({ "retryAfterSeconds": secs });
+    }
+    let mut r = body::error(&e);
     if let Some(secs) = retry_after
         && let Ok(v) = http::HeaderValue::from_str(&secs.to_string())
     {

@@ -154,6 +154,28 @@ impl GitopsEnv {
         )
     }
 
+    /// `driftdeck controller` with this env's config, killed when dropped; its stderr goes to
+    /// `controller.log` beside the config ([`GitopsEnv::controller_log`]).
+    pub fn spawn_controller(&self) -> tokio::process::Child {
+        let log = std::fs::File::create(self.dir.path().join("controller.log")).unwrap();
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_driftdeck"))
+            .arg("--config")
+            .arg(self.config())
+            .arg("controller")
+            .env("NO_COLOR", "1")
+            .env_remove("KUBECONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    }
+
+    /// What the controller logged so far (for failure messages).
+    pub fn controller_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("controller.log")).unwrap_or_default()
+    }
+
     /// `status -o json`'s object for env `dev`, and the exit code.
     pub async fn status(&self) -> (i32, serde_json::Value) {
         let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_driftdeck"));

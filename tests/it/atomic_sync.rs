@@ -2,7 +2,8 @@
 //! the same test code: a commit with one object the server rejects leaves nothing of that
 //! commit live and the synced revision where it was; an oversize ConfigMap is refused before
 //! anything is sent; a Service without `protocol` syncs on a 1.20 server; a CRD and its custom
-//! resource in one env are Missing first, then applied in order.
+//! resource in one env are Missing first, then applied in order; the new Namespace and CRD a
+//! rejected commit needed for its validation are removed again.
 
 use crate::atomic_support::{GitopsEnv, Server};
 
@@ -166,6 +167,80 @@ async fn crd_and_its_resource_in_one_env(server: &Server) {
     assert_eq!(w["spec"]["size"], 3, "{w}");
     let (code, out) = env.driftdeck(&["diff", "dev"]).await;
     assert_eq!(code, 0, "no drift after the sync: {out}");
+}
+
+async fn rejected_commit_leaves_no_namespace_or_crd_behind(server: &Server) {
+    let env = GitopsEnv::new(server, "atomic-early", false).await;
+    let ns = env.namespace.clone();
+    let extra = format!("{ns}-extra");
+    let group = format!("{ns}.example.com");
+    env.write("a.yaml", CONFIG_A_V1);
+    let good = env.commit("good").await;
+    let (code, out) = env.driftdeck(&["sync", "dev"]).await;
+    assert_eq!(code, 0, "the first sync must succeed: {out}");
+
+    // Validating this commit needs its Namespace and CRD created first; the Deployment is
+    // then rejected.
+    env.write(
+        "extra-ns.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: __NS__-extra}\n",
+    );
+    env.write(
+        "extra-b.yaml",
+        &CONFIG_B.replace("namespace: __NS__", "namespace: __NS__-extra"),
+    );
+    env.write("crd.yaml", &crd(&group));
+    env.write(
+        "widget.yaml",
+        &format!("apiVersion: {group}/v1\nkind: Widget\nmetadata: {{name: w1, namespace: __NS__}}\nspec: {{size: 3}}\n"),
+    );
+    env.write("bad.yaml", BAD_DEPLOYMENT);
+    env.commit("a namespace, a CRD and one rejected object")
+        .await;
+    let (code, out) = env.driftdeck(&["sync", "dev"]).await;
+    assert_eq!(code, 1, "a rejected object must fail the sync: {out}");
+    assert!(
+        out.contains("Deployment") && out.contains("bad") && out.contains("replicas"),
+        "the failure names the object and the server's reason: {out}"
+    );
+    assert!(
+        out.contains("removed")
+            && out.contains(&extra)
+            && out.contains(&format!("widgets.{group}")),
+        "the failure says what was removed again: {out}"
+    );
+
+    // Object by object: neither the Namespace nor the CRD is left, nor anything else.
+    assert!(
+        server
+            .get(&ns, &format!("namespace/{extra}"))
+            .await
+            .is_none(),
+        "Namespace {extra} was left behind"
+    );
+    assert!(
+        server
+            .get(&ns, &format!("customresourcedefinition/widgets.{group}"))
+            .await
+            .is_none(),
+        "the CRD was left behind"
+    );
+    assert!(server.get(&ns, "deployment/bad").await.is_none());
+    let a = server.get(&ns, "configmap/a").await.expect("ConfigMap a");
+    assert_eq!(revision_of(&a), good);
+    let (_, status) = env.status().await;
+    let synced = status["synced_revision"].as_str().unwrap_or_default();
+    assert!(!synced.is_empty() && good.starts_with(synced), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rejected_commit_leaves_no_namespace_or_crd_on_real_server() {
+    rejected_commit_leaves_no_namespace_or_crd_behind(&Server::real().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rejected_commit_leaves_no_namespace_or_crd_on_sandbox() {
+    rejected_commit_leaves_no_namespace_or_crd_behind(&Server::sandbox().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -131,6 +131,27 @@ impl Deck {
         self.root.join("driftdeck.yaml")
     }
 
+    /// The private HOME/XDG/audit environment of [`Deck::command`], as `K=V` words for a shell
+    /// line (the console tests run the binary in tmux).
+    pub fn env_words(&self) -> String {
+        use crate::tmux_support::shell_quote;
+        let dirs = [
+            ("HOME", "home"),
+            ("XDG_DATA_HOME", "data"),
+            ("XDG_CACHE_HOME", "cache"),
+            ("XDG_CONFIG_HOME", "config"),
+        ];
+        let mut words: Vec<String> = dirs
+            .iter()
+            .map(|(k, d)| format!("{k}={}", shell_quote(&self.root.join(d))))
+            .collect();
+        words.push(format!(
+            "DRIFTDECK_AUDIT_LOG={}",
+            shell_quote(&self.audit_log())
+        ));
+        words.join(" ")
+    }
+
     pub fn audit_log(&self) -> PathBuf {
         self.root.join("audit.jsonl")
     }

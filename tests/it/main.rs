@@ -5,6 +5,7 @@
 //!   faults, prune, read-only, kill -9 mid-sync
 //! - `controller_support`: sandbox + demo repo + per-env policy config, controller children, Git
 //!   commits, waits with deadlines, cluster-held state read from the store
+//! - `atomic_self_heal`: a live edit is healed to the synced revision while the head is rejected by the server (real tier and sandbox)
 //! - `atomic_sync`: all-or-nothing sync on the real API server tier and the sandbox (same code): a rejected object leaves nothing of its commit live, oversize objects refused before sending, ports without `protocol` on v1.20, a CRD and its custom resource in one env
 //! - `atomic_server_rules`: rules sync relies on, held by the real v1.20 server and the sandbox alike (schema 422/refusal, size limit, stringData, no-op apply keeps the resourceVersion)
 //! - `atomic_support`: a real-tier or sandbox server, a temporary repo with one plain-YAML env, the binary and kubectl
@@ -55,6 +56,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod atomic_self_heal;
 mod atomic_server_rules;
 mod atomic_support;
 mod atomic_sync;

@@ -19,7 +19,13 @@ enum End {
 
 /// Runs the demo in a fresh tmux server, ends it as `end` says, and checks the terminal.
 fn console_restores_the_terminal(end: End) {
-    let tmux = Tmux::new("driftdeck-restore", SESSION);
+    // One tmux server per test: the tests run in parallel threads of one process, and a
+    // shared socket (named after the pid) let one test's teardown kill another's session.
+    let which = match &end {
+        End::Signal(signal) => format!("sig{signal}"),
+        End::Panic(place) => format!("panic-{place}"),
+    };
+    let tmux = Tmux::new(&format!("driftdeck-restore-{which}"), SESSION);
     let dir = tempfile::tempdir().unwrap();
     let pid_file = dir.path().join("pid");
     let fault = match end {

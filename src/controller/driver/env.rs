@@ -115,6 +115,8 @@ pub(super) struct EnvTask {
     /// observation within [`live::LIVE_GRACE`] of it go unreported (a flaky API server must
     /// not stall automation).
     live_last: Option<live::LastObservation>,
+    /// The render of `Engine::heal_target` (the synced revision under a rejected head).
+    heal_desired: Option<Arc<Desired>>,
     state_busy: bool,
     state_rv: Option<String>,
     queued_write: Option<(u64, HeldState)>,
@@ -182,6 +184,7 @@ impl EnvTask {
             live_changes: None,
             live_dirty: false,
             live_last: None,
+            heal_desired: None,
             state_busy: false,
             state_rv: None,
             queued_write: None,

@@ -13,7 +13,9 @@ use jiff::Timestamp;
 
 use crate::cluster::{self, Cluster, LeaseOutcome};
 use crate::config::{Config, EnvConfig};
-use crate::model::{Commit, Drift, EnvState, FailureReason, Health, PodRow, ResourceRow};
+use crate::model::{
+    Commit, Drift, DriftCount, EnvState, FailureReason, Health, PodRow, ResourceRow,
+};
 use crate::source::{Author, Source};
 
 use super::super::engine::{ApplyFailure, ApplyReport, CommitReport, Event, OpId, RenderSummary};
@@ -125,6 +127,14 @@ pub(super) struct LiveObs {
     pub pods: Vec<PodRow>,
     pub health: Health,
     pub unreadable: Vec<String>,
+    /// Drift from the synced revision, observed only under a rejected head.
+    pub heal: Option<HealObs>,
+}
+
+/// Live against the render of `Engine::heal_target`.
+pub(super) struct HealObs {
+    pub desired: Arc<Desired>,
+    pub drift: DriftCount,
 }
 
 pub(super) async fn observe_live(
@@ -145,6 +155,7 @@ pub(super) async fn observe_live(
             pods: state.pods,
             health: state.health,
             unreadable: state.unreadable,
+            heal: None,
         })
     };
     match tokio::time::timeout(OBSERVE_TIMEOUT, work).await {
@@ -155,6 +166,28 @@ pub(super) async fn observe_live(
             OBSERVE_TIMEOUT.as_secs()
         )),
     }
+}
+
+/// Drift of live from `revision`'s render (`cached` when it is that revision's), for self-heal
+/// under a rejected head. `None` when it cannot be rendered or observed: self-heal then waits,
+/// as for any failed observation.
+pub(super) async fn observe_heal(
+    shared: Arc<Shared>,
+    cluster: Arc<Cluster>,
+    env: EnvConfig,
+    source: SourceSlot,
+    cached: Option<Arc<Desired>>,
+    revision: String,
+) -> Option<HealObs> {
+    let desired = match cached.filter(|d| d.revision.sha == revision) {
+        Some(d) => d,
+        None => render_at(&shared, &env, &source, revision).await.ok()?,
+    };
+    let obs = observe_live(cluster, env, desired.clone()).await.ok()?;
+    Some(HealObs {
+        drift: DriftCount::of(&obs.drift),
+        desired,
+    })
 }
 
 fn git_failure(e: impl std::fmt::Display) -> ApplyFailure {

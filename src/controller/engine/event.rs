@@ -76,6 +76,14 @@ pub enum Event {
         health: Health,
         at: Timestamp,
     },
+    /// Drift of live from the render of `revision`, the synced revision, observed beside
+    /// `LiveObserved` only while the head is rejected (`Engine::heal_target`): what self-heal
+    /// keeps live then. Sent before the `LiveObserved` of the same observation.
+    HealDriftObserved {
+        revision: String,
+        drift: DriftCount,
+        at: Timestamp,
+    },
     /// Live cannot be observed (cluster unreachable): the env is Unknown and automation waits.
     LiveUnavailable { error: String, at: Timestamp },
     /// Cluster-held state read from ConfigMap `driftdeck-<env>` (also after a write conflict).
@@ -123,6 +131,7 @@ impl Event {
         match self {
             Event::GitObserved { at, .. }
             | Event::LiveObserved { at, .. }
+            | Event::HealDriftObserved { at, .. }
             | Event::LiveUnavailable { at, .. }
             | Event::ClusterStateLoaded { at, .. }
             | Event::LeaseObserved { at, .. }

@@ -144,6 +144,8 @@ pub struct Engine {
     pub(super) live_stale: bool,
     pub(super) streak: Option<FailureStreak>,
     pub(super) streak_wake: Option<Timestamp>,
+    /// The last `HealDriftObserved`: drift from the synced revision under a rejected head.
+    pub(super) heal_drift: Option<(String, DriftCount)>,
     /// Every console seen holding the Lease: one that held it and no longer does has died or
     /// lost it, so its `Running` operation is over.
     pub(super) seen_holders: BTreeSet<String>,
@@ -179,6 +181,7 @@ impl Engine {
             live_stale: false,
             streak: None,
             streak_wake: None,
+            heal_drift: None,
             seen_holders: BTreeSet::new(),
         }
     }
@@ -208,6 +211,9 @@ impl Engine {
                 self.live_stale = false;
                 self.live = Live::Observed { drift, health, at }
             }
+            Event::HealDriftObserved {
+                revision, drift, ..
+            } => self.heal_drift = Some((revision, drift)),
             Event::LiveUnavailable { error, .. } => self.live = Live::Unavailable { error, at },
             Event::ClusterStateLoaded { state, .. } => self.on_state_loaded(state),
             Event::LeaseObserved { mine, holder, .. } => {
@@ -436,6 +442,7 @@ impl Engine {
             }
         };
         if self.held.is_rejected(revision, Some(&render.digest)) {
+            self.heal_under_rejected_head(at, fx);
             return;
         }
         // The same revision failed just now (transiently: otherwise it is rejected): retry it
@@ -473,6 +480,59 @@ impl Engine {
             self.last_heal = Some(at);
             self.start(OperationKind::SelfHeal, revision, None, at, fx);
         }
+    }
+
+    /// The revision self-heal keeps live while the head is rejected: the synced one, so a
+    /// commit the server refused never turns self-heal off (Argo CD would stop healing until a
+    /// fix lands; an SRE wants the last good state defended meanwhile). `None` when the head
+    /// is not rejected (drift from the head is what counts), does not render (a render error
+    /// has no objects to tell apart), self-heal is off, or nothing else was synced. The driver
+    /// observes drift from this revision's render beside the head's (`HealDriftObserved`).
+    pub fn heal_target(&self) -> Option<&str> {
+        let Some(Head {
+            revision,
+            render: Ok(render),
+        }) = &self.head
+        else {
+            return None;
+        };
+        let synced = self.held.synced_revision.as_deref()?;
+        let rejected = self.held.is_rejected(revision, Some(&render.digest));
+        (self.policy.self_heal
+            && rejected
+            && synced != revision
+            && !self.held.is_rejected(synced, None))
+        .then_some(synced)
+    }
+
+    /// Self-heal under a rejected head: re-applies the synced revision when live drifted from
+    /// its render, with the same interval as any self-heal. The rejected head stays failed;
+    /// a new head is not rejected and auto-sync tries it as usual.
+    fn heal_under_rejected_head(&mut self, at: Timestamp, fx: &mut Vec<Effect>) {
+        let Some(target) = self.heal_target().map(str::to_owned) else {
+            return;
+        };
+        let Some((_, drift)) = self.heal_drift.as_ref().filter(|(r, _)| *r == target) else {
+            return;
+        };
+        let fixable =
+            drift.missing + drift.modified + if self.policy.prune { drift.extra } else { 0 };
+        if fixable == 0 || self.live_stale {
+            return;
+        }
+        if let Some(next) = self.last_heal.map(|t| later(t, SELF_HEAL_INTERVAL))
+            && next > at
+        {
+            if self.heal_wake != Some(next) {
+                self.heal_wake = Some(next);
+                fx.push(Effect::WakeAt(next));
+            }
+            return;
+        }
+        // Consumed: only an observation made after this heal can start another.
+        self.heal_drift = None;
+        self.last_heal = Some(at);
+        self.start(OperationKind::SelfHeal, target, None, at, fx);
     }
 
     // Every change to cluster-held state goes through these, so the pending set (what a

@@ -100,7 +100,18 @@ impl EnvTask {
         }
         let at = Timestamp::now();
         match result {
-            Ok(obs) => {
+            Ok(mut obs) => {
+                if let Some(heal) = obs.heal.take() {
+                    let revision = heal.desired.revision.sha.clone();
+                    self.heal_desired = Some(heal.desired);
+                    let drift = heal.drift;
+                    self.feed(Event::HealDriftObserved {
+                        revision,
+                        drift,
+                        at,
+                    })
+                    .await;
+                }
                 let count = DriftCount::of(&obs.drift);
                 let health = obs.health.clone();
                 self.live_last = Some(LastObservation {

@@ -63,8 +63,18 @@ impl EnvTask {
         self.live_dirty = false;
         let generation = self.live_gen;
         let env = self.env.clone();
+        // Under a rejected head, also drift from the synced revision: what self-heal keeps.
+        let heal = self.engine.heal_target().map(str::to_owned);
+        let (shared, source, cached) = (
+            self.shared.clone(),
+            self.source.clone(),
+            self.heal_desired.clone(),
+        );
         self.spawn_msg(async move {
-            let result = jobs::observe_live(cluster, env, desired).await;
+            let mut result = jobs::observe_live(cluster.clone(), env.clone(), desired).await;
+            if let (Ok(obs), Some(revision)) = (&mut result, heal) {
+                obs.heal = jobs::observe_heal(shared, cluster, env, source, cached, revision).await;
+            }
             Msg::Live { generation, result }
         });
     }

@@ -1,6 +1,7 @@
 //! The engine under faults and bad input: failures that repeat are backed off and recorded
 //! once with a count, a transient failure never skips its revision, an empty render fails once
-//! instead of looping, and the observation right after an apply is not mistaken for drift.
+//! instead of looping, the observation right after an apply is not mistaken for drift, and a
+//! head the server rejected does not stop self-heal from keeping the synced revision live.
 //! Time runs on the engine's clock (the events' timestamps), never on a real one.
 
 use super::*;
@@ -140,4 +141,87 @@ fn no_self_heal_from_the_observation_taken_before_an_apply() {
     h.advance(10);
     let fx = h.live(0, 1, 0, HealthCode::Healthy);
     assert_eq!(started(&fx), vec![(OperationKind::SelfHeal, "c2".into())]);
+}
+
+/// Drift of live from `rev`'s render, as the driver reports it while the head is rejected.
+fn heal_drift(h: &mut H, rev: &str, modified: usize) -> Vec<Effect> {
+    let at = h.at();
+    h.send(Event::HealDriftObserved {
+        revision: rev.into(),
+        drift: DriftCount {
+            missing: 0,
+            modified,
+            extra: 0,
+        },
+        at,
+    })
+}
+
+/// Synced at `c1`; head `c2` refused by the API server (a non-transient apply failure).
+fn rejected_head_c2() -> H {
+    let mut h = H::ready(auto());
+    let op = the_apply(&h.git("c2"), "c2");
+    h.advance(1);
+    let fx = h.apply_failed(op, false);
+    assert_eq!(finished(&fx)[0].result, OperationResult::Failed);
+    h
+}
+
+#[test]
+fn self_heal_re_applies_the_synced_revision_while_the_head_is_rejected() {
+    let mut h = rejected_head_c2();
+    assert_eq!(h.engine.heal_target(), Some("c1"));
+    // Drift from the rejected head is expected (it never went live): not a reason to heal.
+    h.advance(10);
+    assert!(started(&h.live(0, 3, 0, HealthCode::Healthy)).is_empty());
+    assert!(started(&heal_drift(&mut h, "c1", 0)).is_empty());
+    // A live edit: drift from c1. Self-heal re-applies c1, not the rejected c2.
+    h.advance(10);
+    let fx = heal_drift(&mut h, "c1", 1);
+    assert_eq!(started(&fx), vec![(OperationKind::SelfHeal, "c1".into())]);
+    let op = the_apply(&fx, "c1");
+    h.advance(1);
+    let fx = h.succeed(op, "c1");
+    assert_eq!(finished(&fx)[0].result, OperationResult::Succeeded);
+    assert_eq!(h.engine.held().synced_revision.as_deref(), Some("c1"));
+    assert!(h.engine.held().is_rejected("c2", None), "c2 stays failed");
+    // The drift read before that apply does not start another heal.
+    h.advance(10);
+    assert!(started(&h.tick()).is_empty());
+    assert!(started(&h.live(0, 3, 0, HealthCode::Healthy)).is_empty());
+    // The next edit is healed again, no sooner than the self-heal interval.
+    let fx = heal_drift(&mut h, "c1", 2);
+    assert_eq!(started(&fx), vec![(OperationKind::SelfHeal, "c1".into())]);
+}
+
+#[test]
+fn a_new_head_after_a_rejected_one_is_tried_and_drift_of_another_revision_is_ignored() {
+    let mut h = rejected_head_c2();
+    h.advance(10);
+    assert!(
+        started(&heal_drift(&mut h, "c0", 4)).is_empty(),
+        "drift from a revision that is not the synced one"
+    );
+    h.advance(10);
+    let fx = h.git("c3");
+    assert_eq!(started(&fx), vec![(OperationKind::AutoSync, "c3".into())]);
+    assert_eq!(h.engine.heal_target(), None, "c3 is not rejected");
+}
+
+#[test]
+fn no_heal_under_a_rejected_head_when_self_heal_is_off_or_paused() {
+    let mut h = H::ready(Policy {
+        self_heal: false,
+        ..auto()
+    });
+    let op = the_apply(&h.git("c2"), "c2");
+    h.apply_failed(op, false);
+    assert_eq!(h.engine.heal_target(), None);
+    h.advance(10);
+    assert!(started(&heal_drift(&mut h, "c1", 1)).is_empty());
+
+    let mut h = rejected_head_c2();
+    h.cmd(pause_cmd());
+    h.advance(10);
+    assert!(started(&heal_drift(&mut h, "c1", 1)).is_empty());
 }
