@@ -235,7 +235,8 @@ impl Engine {
         self.gate_operation(at, &mut fx);
         self.release_hold_if_git_matches(&mut fx);
         self.converge(at, &mut fx);
-        if self.unsaved {
+        // Read-only never writes cluster-held state, whatever changed in memory.
+        if self.unsaved && !self.read_only {
             self.unsaved = false;
             self.write_seq += 1;
             fx.push(Effect::WriteState {
@@ -325,9 +326,12 @@ impl Engine {
     /// Lease (a CLI that died while a console held the Lease). Waits until both the state and
     /// the Lease have been observed. The driver reports the Lease as read before acquiring
     /// it, so an expired holder shows as `None` or as a holder that then changes.
+    /// A read-only process (`watch`, `status`, a `--read-only` console) never reaps: that is a
+    /// write, and a wall monitor started beside a console must not mark the console's first
+    /// operation interrupted from a Lease read that predates the console's acquire.
     fn reap_orphans(&mut self, at: Timestamp, fx: &mut Vec<Effect>) {
         let Some(lease) = &self.lease else { return };
-        if !self.loaded {
+        if !self.loaded || self.read_only {
             return;
         }
         let mine = self.op.as_ref().map(|o| o.entry_id.clone());

@@ -266,3 +266,17 @@ fn a_rollback_to_what_runs_holds_against_a_head_not_yet_deployed() {
     );
     the_apply(&fx, "c1");
 }
+
+#[test]
+fn a_read_only_process_never_reaps_nor_writes() {
+    // A wall monitor started beside a console: it read the Lease before the console acquired
+    // it, then the state with the console's first operation running.
+    let mut h = H::new(auto(), true);
+    h.lease(false, None);
+    let fx = h.load(bob_deploying("c2"));
+    assert!(finished(&fx).is_empty(), "nothing reaped: {fx:#?}");
+    assert_eq!(writes(&fx), 0);
+    let fx = h.git("c2");
+    assert_eq!(writes(&fx), 0);
+    assert!(applies(&fx).is_empty());
+}
