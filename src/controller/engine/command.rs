@@ -344,7 +344,7 @@ impl Engine {
     /// operation deploys is the bad one.
     fn plan_rollback(&self, to: Option<String>) -> Result<(String, String), FailureReason> {
         if let Some(reason) = self.busy() {
-            let waiting = self.op.as_ref().map_or(true, |o| {
+            let waiting = self.op.as_ref().is_none_or(|o| {
                 matches!(
                     o.phase,
                     Phase::Validating { .. }
