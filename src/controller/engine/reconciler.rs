@@ -392,7 +392,13 @@ impl Engine {
                 OperationKind::Rollback | OperationKind::AutoRollback
             )
         });
-        if rolling_back || render.digest != *digest || *revision == hold.bad_revision {
+        // A head that is the hold's own target is Git before the bad commit as a console with
+        // a stale view of Git sees it, not a revert: the hold stays.
+        if rolling_back
+            || render.digest != *digest
+            || *revision == hold.bad_revision
+            || *revision == hold.revision
+        {
             return;
         }
         let message = format!(

@@ -280,3 +280,21 @@ fn a_read_only_process_never_reaps_nor_writes() {
     assert_eq!(writes(&fx), 0);
     assert!(applies(&fx).is_empty());
 }
+
+#[test]
+fn a_console_that_has_not_seen_the_bad_head_keeps_the_hold() {
+    // Bob held dev at c1 against head c2; this console still sees c1 as Git's head.
+    let mut h = H::ready(auto());
+    let mut theirs = h.engine.held().clone();
+    theirs.hold = Some(Hold {
+        revision: "c1".into(),
+        bad_revision: "c2".into(),
+        by: BOB.into(),
+        at: t(0),
+        reason: "rollback by bob".into(),
+    });
+    theirs.hold_render_digest = Some("d-c1".into());
+    let fx = h.load(theirs);
+    assert!(h.engine.held().hold.is_some(), "the hold stays: {fx:#?}");
+    assert!(applies(&fx).is_empty());
+}
