@@ -175,7 +175,8 @@ impl Cluster {
         self.kinds.lock().ok().and_then(|k| k.get(key).cloned())
     }
 
-    pub(super) fn api_error(&self, what: impl Into<String>, source: kube::Error) -> Error {
+    /// A failed API call as this module reports it: the context, what was being done, the cause.
+    pub fn api_error(&self, what: impl Into<String>, source: kube::Error) -> Error {
         Error::Api {
             context: self.context.clone(),
             what: what.into(),

@@ -61,7 +61,8 @@ impl<'a> Target<'a> {
 }
 
 impl Cluster {
-    fn dynamic_api(&self, kind: &ResolvedKind, namespace: &str) -> Api<DynamicObject> {
+    /// The dynamic API of a resolved kind, in `namespace` when the kind is namespaced.
+    pub fn dynamic_api(&self, kind: &ResolvedKind, namespace: &str) -> Api<DynamicObject> {
         if kind.namespaced {
             let ns = if namespace.is_empty() {
                 "default"

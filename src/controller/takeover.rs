@@ -38,7 +38,7 @@
 //! only when a dry-run is refused as Invalid. List items Git dropped are left to the apply
 //! (they are removed whole on every version); an atomic list is one field and never a struct.
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use serde_json::{Map, Value, json};
 
 use crate::cluster::{self, ApplyMode, Cluster};
@@ -125,11 +125,7 @@ pub async fn take_over(cluster: &Cluster, live: &Value) -> Result<bool, cluster:
         .to_owned();
     let what = format!("take over fields of {kind}/{name}");
     let resolved = cluster.resolve(&api_version, &kind).await?;
-    let api: Api<DynamicObject> = if resolved.namespaced {
-        Api::namespaced_with(cluster.client().clone(), &namespace, &resolved.resource)
-    } else {
-        Api::all_with(cluster.client().clone(), &resolved.resource)
-    };
+    let api = cluster.dynamic_api(&resolved, &namespace);
     let mut current = live.clone();
     let mut attempt = 1;
     loop {
@@ -313,11 +309,7 @@ pub async fn remove_dropped(
             message: e.to_string(),
         })?;
     let resolved = cluster.resolve(api_version, kind).await?;
-    let api: Api<DynamicObject> = if resolved.namespaced {
-        Api::namespaced_with(cluster.client().clone(), namespace, &resolved.resource)
-    } else {
-        Api::all_with(cluster.client().clone(), &resolved.resource)
-    };
+    let api = cluster.dynamic_api(&resolved, namespace);
     let params = PatchParams {
         field_manager: Some(cluster::FIELD_MANAGER.to_owned()),
         ..PatchParams::default()
@@ -325,11 +317,7 @@ pub async fn remove_dropped(
     let patched = api
         .patch(name, &params, &Patch::<()>::Json(patch))
         .await
-        .map_err(|source| cluster::Error::Api {
-            context: cluster.context().to_owned(),
-            what: what.clone(),
-            source,
-        })?;
+        .map_err(|source| cluster.api_error(what.clone(), source))?;
     tracing::info!(object = %format!("{kind}/{name}"), removed = %paths.join(", "), "removed structs Git dropped");
     let mut now = serde_json::to_value(&patched).map_err(|e| cluster::Error::BadObject {
         what,

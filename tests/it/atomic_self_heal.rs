@@ -105,18 +105,7 @@ async fn live_edit_is_healed_to_the_synced_revision_under_a_rejected_head(server
     assert!(server.get(&ns, "deployment/bad").await.is_none());
 
     // Status keeps the good commit as synced; the head is the rejected one.
-    let (code, status) = env.status().await;
-    assert_ne!(code, 2, "status: {status}");
-    assert_eq!(
-        status["revision"].as_str().map(|r| bad.starts_with(r)),
-        Some(true),
-        "{status}"
-    );
-    let synced = status["synced_revision"].as_str().unwrap_or_default();
-    assert!(
-        !synced.is_empty() && good.starts_with(synced),
-        "status keeps the synced revision {good}: {status}"
-    );
+    env.assert_status_keeps_synced(&good, &bad).await;
 
     // History: the heal applied the good commit; the rejected one failed once and was not
     // applied again.

@@ -177,6 +177,22 @@ impl GitopsEnv {
     }
 
     /// `status -o json`'s object for env `dev`, and the exit code.
+    /// `status` shows `bad` as the head revision and keeps `good` as the synced one.
+    pub async fn assert_status_keeps_synced(&self, good: &str, bad: &str) {
+        let (code, status) = self.status().await;
+        assert_ne!(code, 2, "status: {status}");
+        assert_eq!(
+            status["revision"].as_str().map(|r| bad.starts_with(r)),
+            Some(true),
+            "{status}"
+        );
+        let synced = status["synced_revision"].as_str().unwrap_or_default();
+        assert!(
+            !synced.is_empty() && good.starts_with(synced),
+            "status keeps the previous synced revision {good}: {status}"
+        );
+    }
+
     pub async fn status(&self) -> (i32, serde_json::Value) {
         let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_driftdeck"));
         c.arg("--config")

@@ -83,18 +83,7 @@ async fn rejected_object_leaves_nothing_of_its_commit_live(server: &Server) {
     assert_eq!(revision_of(&svc), good);
     assert!(server.get(&ns, "deployment/bad").await.is_none());
 
-    let (code, status) = env.status().await;
-    assert_ne!(code, 2, "status: {status}");
-    assert_eq!(
-        status["revision"].as_str().map(|r| bad.starts_with(r)),
-        Some(true),
-        "{status}"
-    );
-    let synced = status["synced_revision"].as_str().unwrap_or_default();
-    assert!(
-        !synced.is_empty() && good.starts_with(synced),
-        "status keeps the previous synced revision {good}: {status}"
-    );
+    env.assert_status_keeps_synced(&good, &bad).await;
 
     // History: the failed operation changed nothing, and says so.
     let (_, history) = env.driftdeck(&["history", "dev", "-o", "json"]).await;

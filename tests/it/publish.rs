@@ -245,6 +245,16 @@ fn a_failed_push_leaves_no_commit_in_the_mirror() {
     std::fs::rename(&gone, dir.path()).unwrap();
 }
 
+/// The full message of commit `sha`.
+fn message_of(source: &Source, sha: &str) -> String {
+    let repo = Repository::open_bare(source.git_dir()).unwrap();
+    repo.find_commit(git2::Oid::from_str(sha).unwrap())
+        .unwrap()
+        .message()
+        .unwrap()
+        .to_owned()
+}
+
 /// A repo with history: initial (a=1, b=1, c=1), good; then bad1 (a=2), bad2 (b=2, new d).
 fn revert_repo(dir: &Path) -> (Source, String, String) {
     let source = bare_origin(dir, &[("a.txt", "1\n"), ("b.txt", "1\n"), ("c.txt", "1\n")]);
@@ -280,13 +290,7 @@ fn revert_range_restores_good_and_a_second_revert_finds_nothing() {
         "added file removed"
     );
     assert_eq!(read(&source, &head_sha, "c.txt").as_deref(), Some("3\n"));
-    let repo = Repository::open_bare(source.git_dir()).unwrap();
-    let message = repo
-        .find_commit(git2::Oid::from_str(&head_sha).unwrap())
-        .unwrap()
-        .message()
-        .unwrap()
-        .to_owned();
+    let message = message_of(&source, &head_sha);
     assert!(message.contains(&bad), "{message}");
     let mut files = source.commit(&head_sha).unwrap().files;
     files.sort();
@@ -321,13 +325,7 @@ fn revert_range_reverts_only_the_paths_in_scope_and_names_what_it_kept() {
     let mut files = source.commit(&head_sha).unwrap().files;
     files.sort();
     assert_eq!(files, vec!["a.txt", "b.txt"]);
-    let repo = Repository::open_bare(source.git_dir()).unwrap();
-    let message = repo
-        .find_commit(git2::Oid::from_str(&head_sha).unwrap())
-        .unwrap()
-        .message()
-        .unwrap()
-        .to_owned();
+    let message = message_of(&source, &head_sha);
     assert!(
         message.contains("Kept (outside the rolled-back environment):\n  d.txt"),
         "{message}"

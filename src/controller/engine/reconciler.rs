@@ -473,30 +473,47 @@ impl Engine {
             self.start(OperationKind::AutoSync, revision, None, at, fx);
             return;
         }
-        let fixable =
-            drift.missing + drift.modified + if self.policy.prune { drift.extra } else { 0 };
+        let fixable = self.fixable(drift);
         // Drift read before the last apply finished is not drift from it: wait for the
         // observation of the post-apply state.
-        if self.policy.self_heal && synced && fixable > 0 && !self.live_stale {
-            if let Some(next) = self.last_heal.map(|t| later(t, SELF_HEAL_INTERVAL))
-                && next > at
-            {
-                if self.heal_wake != Some(next) {
-                    self.heal_wake = Some(next);
-                    fx.push(Effect::WakeAt(next));
-                }
-                return;
-            }
+        if self.policy.self_heal
+            && synced
+            && fixable > 0
+            && !self.live_stale
+            && self.heal_interval_passed(at, fx)
+        {
             self.last_heal = Some(at);
             self.start(OperationKind::SelfHeal, revision, None, at, fx);
         }
+    }
+
+    /// What a sync would fix of `drift` (extras only when the env prunes).
+    fn fixable(&self, drift: &DriftCount) -> usize {
+        drift.missing + drift.modified + if self.policy.prune { drift.extra } else { 0 }
+    }
+
+    /// Whether self-heal may start now: at most once per [`SELF_HEAL_INTERVAL`]; otherwise
+    /// asks to be woken when it may.
+    fn heal_interval_passed(&mut self, at: Timestamp, fx: &mut Vec<Effect>) -> bool {
+        let Some(next) = self.last_heal.map(|t| later(t, SELF_HEAL_INTERVAL)) else {
+            return true;
+        };
+        if next <= at {
+            return true;
+        }
+        if self.heal_wake != Some(next) {
+            self.heal_wake = Some(next);
+            fx.push(Effect::WakeAt(next));
+        }
+        false
     }
 
     /// The revision self-heal keeps live while the head is rejected: the synced one, so a
     /// commit the server refused never turns self-heal off (Argo CD would stop healing until a
     /// fix lands; an SRE wants the last good state defended meanwhile). `None` when the head
     /// is not rejected (drift from the head is what counts), does not render (a render error
-    /// has no objects to tell apart), self-heal is off, or nothing else was synced. The driver
+    /// has no objects to tell apart), self-heal is off, the process is read-only (it never
+    /// heals, so it need not observe the extra drift), or nothing else was synced. The driver
     /// observes drift from this revision's render beside the head's (`HealDriftObserved`).
     pub fn heal_target(&self) -> Option<&str> {
         let Some(Head {
@@ -509,6 +526,7 @@ impl Engine {
         let synced = self.held.synced_revision.as_deref()?;
         let rejected = self.held.is_rejected(revision, Some(&render.digest));
         (self.policy.self_heal
+            && !self.read_only
             && rejected
             && synced != revision
             && !self.held.is_rejected(synced, None))
@@ -525,18 +543,7 @@ impl Engine {
         let Some((_, drift)) = self.heal_drift.as_ref().filter(|(r, _)| *r == target) else {
             return;
         };
-        let fixable =
-            drift.missing + drift.modified + if self.policy.prune { drift.extra } else { 0 };
-        if fixable == 0 || self.live_stale {
-            return;
-        }
-        if let Some(next) = self.last_heal.map(|t| later(t, SELF_HEAL_INTERVAL))
-            && next > at
-        {
-            if self.heal_wake != Some(next) {
-                self.heal_wake = Some(next);
-                fx.push(Effect::WakeAt(next));
-            }
+        if self.fixable(drift) == 0 || self.live_stale || !self.heal_interval_passed(at, fx) {
             return;
         }
         // Consumed: only an observation made after this heal can start another.

@@ -25,6 +25,26 @@ fn conflict(h: &mut H, seq: u64) -> Vec<Effect> {
     })
 }
 
+/// The failure text of a finished operation.
+fn failure_text(entry: &HistoryEntry) -> String {
+    entry
+        .failure
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
+/// Bob's rollback to c1, judging c2 bad.
+fn bobs_hold() -> Hold {
+    Hold {
+        revision: "c1".into(),
+        bad_revision: "c2".into(),
+        by: BOB.into(),
+        at: t(0),
+        reason: "rollback by bob".into(),
+    }
+}
+
 fn paused_by_bob() -> HeldState {
     HeldState {
         paused: Some(Pause {
@@ -137,11 +157,7 @@ fn a_manual_sync_that_loses_its_record_to_another_operation_fails_busy() {
     assert_eq!(done.len(), 1, "{fx:#?}");
     assert_eq!(done[0].result, OperationResult::Failed);
     assert!(
-        done[0]
-            .failure
-            .as_ref()
-            .unwrap()
-            .to_string()
+        failure_text(done[0])
             .contains("busy: auto-sync of c3 by bob@host/7 is running; nothing was applied"),
         "{:?}",
         done[0].failure
@@ -186,14 +202,7 @@ fn a_rollback_that_waits_too_long_fails_and_keeps_its_hold() {
     assert!(applies(&fx).is_empty());
     let done = finished(&fx);
     assert_eq!(done[0].result, OperationResult::Failed, "{fx:#?}");
-    assert!(
-        done[0]
-            .failure
-            .as_ref()
-            .unwrap()
-            .to_string()
-            .contains("did not end within 120s")
-    );
+    assert!(failure_text(done[0]).contains("did not end within 120s"));
     assert!(h.engine.held().hold.is_some(), "the hold stays");
 }
 
@@ -203,25 +212,12 @@ fn an_operation_only_validating_gives_way_to_a_hold_that_judges_its_revision_bad
     let op = the_apply(&h.git("c2"), "c2");
     h.applied(op, "d-c2");
     let mut theirs = h.engine.held().clone();
-    theirs.hold = Some(Hold {
-        revision: "c1".into(),
-        bad_revision: "c2".into(),
-        by: BOB.into(),
-        at: t(0),
-        reason: "rollback by bob".into(),
-    });
+    theirs.hold = Some(bobs_hold());
     let fx = h.load(theirs);
     let done = finished(&fx);
     assert_eq!(done.len(), 1, "{fx:#?}");
     assert_eq!(done[0].result, OperationResult::Interrupted);
-    assert!(
-        done[0]
-            .failure
-            .as_ref()
-            .unwrap()
-            .to_string()
-            .contains("superseded by a rollback to c1 by bob@host/7")
-    );
+    assert!(failure_text(done[0]).contains("superseded by a rollback to c1 by bob@host/7"));
     assert!(applies(&fx).is_empty());
 }
 
@@ -241,14 +237,7 @@ fn an_operation_whose_record_is_never_written_fails_unapplied() {
     assert!(applies(&fx).is_empty());
     let done = finished(&fx);
     assert_eq!(done[0].result, OperationResult::Failed, "{fx:#?}");
-    assert!(
-        done[0]
-            .failure
-            .as_ref()
-            .unwrap()
-            .to_string()
-            .contains("could not be recorded")
-    );
+    assert!(failure_text(done[0]).contains("could not be recorded"));
 }
 
 #[test]
@@ -286,13 +275,7 @@ fn a_console_that_has_not_seen_the_bad_head_keeps_the_hold() {
     // Bob held dev at c1 against head c2; this console still sees c1 as Git's head.
     let mut h = H::ready(auto());
     let mut theirs = h.engine.held().clone();
-    theirs.hold = Some(Hold {
-        revision: "c1".into(),
-        bad_revision: "c2".into(),
-        by: BOB.into(),
-        at: t(0),
-        reason: "rollback by bob".into(),
-    });
+    theirs.hold = Some(bobs_hold());
     theirs.hold_render_digest = Some("d-c1".into());
     let fx = h.load(theirs);
     assert!(h.engine.held().hold.is_some(), "the hold stays: {fx:#?}");
