@@ -158,11 +158,7 @@ async fn observe_rendered(
             if let Ok(kubeconfig) = kubeconfig
                 && let Ok(cluster) = Cluster::connect(kubeconfig.as_ref(), &env.context).await
             {
-                fill_held(&mut state, env, &cluster).await;
-                state.error = Some(match state.error.take() {
-                    Some(other) if other != e => format!("{e}; {other}"),
-                    _ => e,
-                });
+                fill_held_after(&mut state, env, &cluster).await;
             }
             return Observed { state };
         }
@@ -188,8 +184,14 @@ async fn observe_rendered(
     )
     .await
     {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => unobservable(&mut state, e.to_string()),
+        Ok(Ok(())) => fill_held_after(&mut state, env, &cluster).await,
+        // The server answered, but not with everything (a kind it does not serve, a 403 on one
+        // list): what it holds about the env (pause, hold, synced revision) is still shown.
+        Ok(Err(e)) => {
+            unobservable(&mut state, e.to_string());
+            fill_held_after(&mut state, env, &cluster).await;
+        }
+        // No answer: a second wait for the ConfigMap would double the time to say so.
         Err(_) => unobservable(
             &mut state,
             format!(
@@ -199,10 +201,19 @@ async fn observe_rendered(
             ),
         ),
     }
-    if state.error.is_none() {
-        fill_held(&mut state, env, &cluster).await;
-    }
     Observed { state }
+}
+
+/// [`fill_held`] after an earlier failure: the earlier error stays first (it is why the rest
+/// may be missing), the held state's own error follows when it says something else.
+async fn fill_held_after(state: &mut EnvState, env: &EnvConfig, cluster: &Cluster) {
+    let earlier = state.error.take();
+    fill_held(state, env, cluster).await;
+    state.error = match (earlier, state.error.take()) {
+        (Some(e), Some(other)) if other != e => Some(format!("{e}; {other}")),
+        (Some(e), _) => Some(e),
+        (None, other) => other,
+    };
 }
 
 /// Pause, hold, synced revision and operations from ConfigMap `driftdeck-<env>`, and the live

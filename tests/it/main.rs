@@ -94,6 +94,7 @@ mod real_drift_matrix;
 mod real_drift_support;
 mod real_drift_true;
 mod real_rollback;
+mod real_status;
 mod realk8s_support;
 mod realk8s_tier;
 mod render;

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 
 use super::event::Effect;
 use super::policy::{Guarded, confirmation};
-use super::reconciler::{Engine, Phase};
+use super::reconciler::{Engine, Live, Phase};
 use crate::model::{
     Command, FailureReason, Hold, Notice, OperationKind, OperationResult, Pause, short_sha,
 };
@@ -140,6 +140,19 @@ impl Engine {
         });
     }
 
+    /// Live drift as a plan states it: the counts when live was observed, else why they are
+    /// not known (a plan must never claim "0 missing" about a cluster it could not read).
+    fn drift_now(&self) -> String {
+        match &self.live {
+            Live::Observed { drift, .. } => format!(
+                "{} missing, {} modified, {} extra",
+                drift.missing, drift.modified, drift.extra
+            ),
+            Live::Unavailable { error, .. } => format!("live state unknown: {error}"),
+            Live::NotObserved => "live state not observed yet".into(),
+        }
+    }
+
     fn audit(&self, action: &str, detail: &str, fx: &mut Vec<Effect>) {
         fx.push(Effect::Audit {
             action: action.into(),
@@ -190,16 +203,13 @@ impl Engine {
         if dry_run {
             let view = self.view();
             let message = format!(
-                "dry run: nothing applied to {}; live differs from {} in {} missing, {} \
-                 modified, {} extra",
+                "dry run: nothing applied to {}; live differs from {} in {}",
                 self.env,
                 view.revision
                     .as_deref()
                     .map(short_sha)
                     .unwrap_or("the head"),
-                view.drift.missing,
-                view.drift.modified,
-                view.drift.extra
+                self.drift_now()
             );
             fx.push(self.warn(message));
             self.audit(
@@ -213,14 +223,11 @@ impl Engine {
             self.refuse("sync", reason, fx);
             return;
         }
-        let view = self.view();
         let plan = format!(
-            "sync {} to {} ({} missing, {} modified, {} extra now)",
+            "sync {} to {} ({} now)",
             self.env,
             short_sha(&revision),
-            view.drift.missing,
-            view.drift.modified,
-            view.drift.extra
+            self.drift_now()
         );
         let guarded = confirmation(
             self.policy.protected,

@@ -124,3 +124,25 @@ fn manual_sync_of_another_revision_during_a_hold_warns_that_the_hold_stays() {
     );
     assert!(h.engine.view().hold.is_some());
 }
+
+#[test]
+fn a_sync_plan_never_claims_drift_counts_about_a_cluster_it_could_not_read() {
+    let protected = Policy {
+        protected: true,
+        ..Policy::default()
+    };
+    let mut h = H::ready(protected);
+    let at = h.at();
+    h.send(Event::LiveUnavailable {
+        error: "kind autoscaling/v2 HorizontalPodAutoscaler is not served".into(),
+        at,
+    });
+    let fx = h.cmd(sync_cmd(Some("c2")));
+    let Some(FailureReason::NeedsConfirmation(text)) = refusal(&fx) else {
+        panic!("a protected sync needs confirmation: {fx:#?}");
+    };
+    assert!(
+        text.contains("live state unknown: kind autoscaling/v2") && !text.contains("0 missing"),
+        "{text}"
+    );
+}
