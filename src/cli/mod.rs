@@ -353,9 +353,15 @@ pub(crate) fn load_config(global: &GlobalArgs) -> Result<crate::config::Config, 
     crate::config::load(&path).map_err(Failure::setup)
 }
 
+/// kube-client logs every failed request at error level from its client builder; the command
+/// reports the same failure once, as a plain line naming the context, so by default that
+/// per-request echo is off (`RUST_LOG` still turns it on).
+pub(crate) const QUIET_KUBE_CLIENT: &str = "kube_client::client::builder=off";
+
 fn init_stderr_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{default},{QUIET_KUBE_CLIENT}"))
+    });
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
         && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
