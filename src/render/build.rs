@@ -91,6 +91,12 @@ impl<'a> Builder<'a> {
             }
         }
         super::nameref::fix(&mut set, &config.name_reference);
+        super::var::resolve(&mut set, &config.vars, &config.var_reference).map_err(|message| {
+            Error::Kustomization {
+                file: kustomization_file(self.fs, dir).unwrap_or_else(|| display(dir).to_owned()),
+                message,
+            }
+        })?;
         // Objects marked local-config feed replacements and the like but are not output.
         set.retain(|r| {
             r.annotations()
@@ -196,6 +202,15 @@ impl<'a> Builder<'a> {
             let (added, sub) = self.resource(dir, file, entry)?;
             if let Some(sub) = sub {
                 config.merge(&sub);
+                for v in sub.vars {
+                    if config.vars.iter().any(|o| o.name == v.name) {
+                        return Err(Error::Kustomization {
+                            file: file.to_owned(),
+                            message: format!("var {:?} already encountered", v.name),
+                        });
+                    }
+                    config.vars.push(v);
+                }
             }
             for r in added {
                 add_unique(set, r, file)?;
@@ -237,7 +252,11 @@ impl<'a> Builder<'a> {
             config.merge(&own);
         }
         self.generators(dir, file, k, set)?;
-        self.transformers(dir, file, k, set, config)
+        self.transformers(dir, file, k, set, config)?;
+        super::var::bind(set, &mut config.vars, &k.vars).map_err(|message| Error::Kustomization {
+            file: file.to_owned(),
+            message,
+        })
     }
 
     fn local(&self, dir: &str, file: &str, entry: &str) -> Result<String, Error> {

@@ -87,6 +87,9 @@ pub struct Config {
     pub name_suffix: Vec<FieldSpec>,
     #[serde(default)]
     pub replicas: Vec<FieldSpec>,
+    /// The `vars:` declared at this level and below (never read from a configuration file).
+    #[serde(skip)]
+    pub vars: Vec<super::var::Var>,
 }
 
 impl Config {

@@ -73,7 +73,8 @@ pub struct Kustomization {
     pub image_tags: Option<Value>,
     #[serde(default, deserialize_with = "null_default")]
     pub replacements: Vec<super::replacement::Replacement>,
-    pub vars: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub vars: Vec<super::var::Var>,
     pub sort_options: Option<Value>,
     pub crds: Option<Value>,
     pub helm_globals: Option<Value>,
@@ -102,7 +103,6 @@ impl Kustomization {
         for (name, v) in [
             ("openapi", &self.open_api),
             ("imageTags", &self.image_tags),
-            ("vars", &self.vars),
             ("crds", &self.crds),
             ("helmGlobals", &self.helm_globals),
             ("helmCharts", &self.helm_charts),

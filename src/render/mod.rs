@@ -32,6 +32,7 @@ mod smp;
 mod sort;
 mod target;
 mod transform;
+mod var;
 mod yaml;
 
 use std::collections::BTreeSet;
