@@ -18,7 +18,6 @@ use super::fs::{EntryKind, FileSystem, join};
 use super::generator::{self, Source};
 use super::kustomization::{GeneratorEntry, GeneratorOptions, Kustomization, PatchEntry};
 use super::patch::{self, apply_smp_by_id, describe};
-use super::plugin;
 use super::replacement::{self, Replacement};
 use super::resource::{Generated, Res};
 use super::sort;
@@ -259,7 +258,7 @@ impl<'a> Builder<'a> {
         })
     }
 
-    fn local(&self, dir: &str, file: &str, entry: &str) -> Result<String, Error> {
+    pub(super) fn local(&self, dir: &str, file: &str, entry: &str) -> Result<String, Error> {
         let remote =
             entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@");
         if remote {
@@ -271,7 +270,7 @@ impl<'a> Builder<'a> {
         Ok(join(dir, entry)?)
     }
 
-    fn resource(
+    pub(super) fn resource(
         &mut self,
         dir: &str,
         file: &str,
@@ -317,10 +316,15 @@ impl<'a> Builder<'a> {
         for (secret, g) in all {
             self.generator(dir, file, &global, secret, g, set)?;
         }
+        for entry in &k.generators {
+            for doc in self.plugin_docs(dir, file, entry)? {
+                self.run_generator(dir, file, &doc, set)?;
+            }
+        }
         Ok(())
     }
 
-    fn generator(
+    pub(super) fn generator(
         &mut self,
         dir: &str,
         file: &str,
@@ -438,19 +442,7 @@ impl<'a> Builder<'a> {
         set: &mut Vec<Res>,
         config: &Config,
     ) -> Result<(), Error> {
-        for entry in &k.patches_strategic_merge {
-            let (origin, text) = self.patch_text(dir, file, Some(entry), None)?;
-            let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
-            for doc in docs {
-                if !doc.is_object() {
-                    return Err(Error::Patch {
-                        file: origin.clone(),
-                        message: "a strategic merge patch must be a mapping".into(),
-                    });
-                }
-                apply_smp_by_id(set, &doc, &origin)?;
-            }
-        }
+        self.strategic_merge(dir, file, &k.patches_strategic_merge, set)?;
         for p in &k.patches {
             self.patch(dir, file, p, set, false)?;
         }
@@ -519,25 +511,32 @@ impl<'a> Builder<'a> {
             })?;
         }
         for entry in &k.transformers {
-            let (origin, text) = if entry.contains('\n') {
-                (file.to_owned(), entry.clone())
-            } else {
-                let path = self.local(dir, file, entry)?;
-                if self.fs.kind(&path) != Some(EntryKind::File) {
-                    return Err(Error::Unsupported {
-                        file: file.to_owned(),
-                        what: format!("transformers entry {entry:?} that is not a file"),
-                    });
-                }
-                let text = self.read_text(&path)?;
-                (path, text)
-            };
+            for doc in self.plugin_docs(dir, file, entry)? {
+                self.run_transformer(dir, file, &doc, set)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `patchesStrategicMerge` entries: files, or patches written inline.
+    pub(super) fn strategic_merge(
+        &mut self,
+        dir: &str,
+        file: &str,
+        entries: &[String],
+        set: &mut Vec<Res>,
+    ) -> Result<(), Error> {
+        for entry in entries {
+            let (origin, text) = self.patch_text(dir, file, Some(entry), None)?;
             let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
             for doc in docs {
-                plugin::apply(set, &doc).map_err(|message| Error::Kustomization {
-                    file: origin.clone(),
-                    message,
-                })?;
+                if !doc.is_object() {
+                    return Err(Error::Patch {
+                        file: origin.clone(),
+                        message: "a strategic merge patch must be a mapping".into(),
+                    });
+                }
+                apply_smp_by_id(set, &doc, &origin)?;
             }
         }
         Ok(())
@@ -573,7 +572,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn patch(
+    pub(super) fn patch(
         &mut self,
         dir: &str,
         file: &str,
@@ -612,7 +611,7 @@ fn drop_empty_annotations(obj: &mut Value) {
     }
 }
 
-fn add_unique(set: &mut Vec<Res>, r: Res, file: &str) -> Result<(), Error> {
+pub(super) fn add_unique(set: &mut Vec<Res>, r: Res, file: &str) -> Result<(), Error> {
     let clash = set.iter().any(|o| {
         o.kind() == r.kind()
             && o.group() == r.group()

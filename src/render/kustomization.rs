@@ -82,7 +82,8 @@ pub struct Kustomization {
     pub helm_chart_inflation_generator: Option<Value>,
     #[serde(default, deserialize_with = "null_default")]
     pub configurations: Vec<String>,
-    pub generators: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub generators: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub transformers: Vec<String>,
     pub validators: Option<Value>,
@@ -110,7 +111,6 @@ impl Kustomization {
                 "helmChartInflationGenerator",
                 &self.helm_chart_inflation_generator,
             ),
-            ("generators", &self.generators),
             ("validators", &self.validators),
             ("buildMetadata", &self.build_metadata),
         ] {

@@ -17,6 +17,7 @@
 //! `openapi`, `buildMetadata`.
 
 mod build;
+mod builtin;
 mod config;
 mod external;
 mod fs;
