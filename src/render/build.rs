@@ -250,6 +250,15 @@ impl<'a> Builder<'a> {
             })?;
             config.merge(&own);
         }
+        for entry in &k.crds {
+            let path = self.local(dir, file, entry)?;
+            let text = self.read_text(&path)?;
+            let own = Config::from_crds(&text).map_err(|message| Error::Kustomization {
+                file: path.clone(),
+                message: format!("crds: {message}"),
+            })?;
+            config.merge(&own);
+        }
         self.generators(dir, file, k, set)?;
         self.transformers(dir, file, k, set, config)?;
         super::var::bind(set, &mut config.vars, &k.vars).map_err(|message| Error::Kustomization {

@@ -76,7 +76,8 @@ pub struct Kustomization {
     #[serde(default, deserialize_with = "null_default")]
     pub vars: Vec<super::var::Var>,
     pub sort_options: Option<Value>,
-    pub crds: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub crds: Vec<String>,
     pub helm_globals: Option<Value>,
     pub helm_charts: Option<Value>,
     pub helm_chart_inflation_generator: Option<Value>,
@@ -104,7 +105,6 @@ impl Kustomization {
         for (name, v) in [
             ("openapi", &self.open_api),
             ("imageTags", &self.image_tags),
-            ("crds", &self.crds),
             ("helmGlobals", &self.helm_globals),
             ("helmCharts", &self.helm_charts),
             (
