@@ -44,6 +44,10 @@ pub struct Builder<'a> {
     pub inputs: BTreeSet<String>,
     /// The top-level kustomization's `sortOptions` (only that one counts).
     root_sort: Option<Value>,
+    /// The kustomization that set `openapi:`, if any (see [`Builder::schema_guard`]).
+    custom_schema: Option<String>,
+    /// The first file whose strategic merge patch was applied, if any.
+    smp_applied: Option<String>,
 }
 
 fn display(path: &str) -> &str {
@@ -57,6 +61,8 @@ impl<'a> Builder<'a> {
             stack: Vec::new(),
             inputs: BTreeSet::new(),
             root_sort: None,
+            custom_schema: None,
+            smp_applied: None,
         }
     }
 
@@ -249,6 +255,21 @@ impl<'a> Builder<'a> {
                 message: format!("configurations: {message}"),
             })?;
             config.merge(&own);
+        }
+        if let Some(o) = &k.open_api {
+            if let Some(p) = &o.path {
+                let path = self.local(dir, file, p)?;
+                let text = self.read_text(&path)?;
+                let doc = yaml::parse_documents(&text).map_err(|e| Error::yaml(&path, &e))?;
+                if !doc.first().is_some_and(|d| d.get("definitions").is_some()) {
+                    return Err(Error::Kustomization {
+                        file: path,
+                        message: "openapi: expected a schema with `definitions`".into(),
+                    });
+                }
+            }
+            self.custom_schema = Some(file.to_owned());
+            self.schema_guard()?;
         }
         for entry in &k.crds {
             let path = self.local(dir, file, entry)?;
@@ -527,6 +548,27 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// `openapi:` changes how strategic merge patches merge lists of custom kinds. The native
+    /// renderer merges with its built-in knowledge only, so a build that combines a custom
+    /// schema with any strategic merge patch is refused (naming `openapi`) rather than merged
+    /// differently from kustomize; without such patches the schema changes nothing.
+    fn schema_guard(&self) -> Result<(), Error> {
+        match (&self.custom_schema, &self.smp_applied) {
+            (Some(file), Some(patch)) => Err(Error::Unsupported {
+                file: file.clone(),
+                what: format!("openapi (a custom schema together with the strategic merge patch in {patch})"),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn note_smp(&mut self, origin: &str) -> Result<(), Error> {
+        if self.smp_applied.is_none() {
+            self.smp_applied = Some(origin.to_owned());
+        }
+        self.schema_guard()
+    }
+
     /// `patchesStrategicMerge` entries: files, or patches written inline.
     pub(super) fn strategic_merge(
         &mut self,
@@ -545,6 +587,7 @@ impl<'a> Builder<'a> {
                         message: "a strategic merge patch must be a mapping".into(),
                     });
                 }
+                self.note_smp(&origin)?;
                 apply_smp_by_id(set, &doc, &origin)?;
             }
         }
@@ -591,6 +634,9 @@ impl<'a> Builder<'a> {
     ) -> Result<(), Error> {
         let (origin, text) = self.patch_text(dir, file, p.path.as_ref(), p.patch.as_ref())?;
         let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
+        if !json_only && docs.iter().any(Value::is_object) {
+            self.note_smp(&origin)?;
+        }
         let selector = p
             .target
             .as_ref()

@@ -69,7 +69,8 @@ pub struct Kustomization {
     pub secret_generator: Vec<GeneratorEntry>,
     pub generator_options: Option<GeneratorOptions>,
     // Known to kustomize, not implemented natively: refused by the builder when non-empty.
-    pub open_api: Option<Value>,
+    #[serde(rename = "openapi", alias = "openApi")]
+    pub open_api: Option<OpenApi>,
     pub image_tags: Option<Value>,
     #[serde(default, deserialize_with = "null_default")]
     pub replacements: Vec<super::replacement::Replacement>,
@@ -103,7 +104,6 @@ impl Kustomization {
         };
         let mut out = Vec::new();
         for (name, v) in [
-            ("openapi", &self.open_api),
             ("imageTags", &self.image_tags),
             ("helmGlobals", &self.helm_globals),
             ("helmCharts", &self.helm_charts),
@@ -135,6 +135,18 @@ impl Kustomization {
         }
         out
     }
+}
+
+/// `openapi:` — a schema file (`path`) or one of kustomize's built-in versions (`version`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenApi {
+    pub path: Option<String>,
+    #[expect(
+        dead_code,
+        reason = "a built-in schema version only matters with strategic merge patches, which are refused alongside openapi"
+    )]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
