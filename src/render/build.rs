@@ -167,9 +167,13 @@ impl<'a> Builder<'a> {
             });
         };
         let text = self.read_text(&file)?;
-        let k: Kustomization = if text.trim().is_empty() {
-            Kustomization::default()
-        } else {
+        if is_empty_kustomization(&text) {
+            return Err(Error::Kustomization {
+                file,
+                message: "kustomization.yaml is empty (kustomize refuses to build it)".into(),
+            });
+        }
+        let k: Kustomization = {
             let mut o = yaml::options();
             // kustomize reads its own file with a parser where a repeated key's last value wins.
             o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
@@ -297,7 +301,20 @@ impl<'a> Builder<'a> {
                 what: format!("remote resource {entry:?}"),
             });
         }
-        Ok(join(dir, entry)?)
+        let path = join(dir, entry)?;
+        // kustomize's load restrictor: a kustomization reads files only in or below its own
+        // folder; another kustomization folder (`../base`) is built with its own root.
+        let inside = dir.is_empty() || path == dir || path.starts_with(&format!("{dir}/"));
+        if !inside && !entry.contains('\n') && self.fs.kind(&path) != Some(EntryKind::Dir) {
+            return Err(Error::Kustomization {
+                file: file.to_owned(),
+                message: format!(
+                    "security; file '{path}' is not in or below '{}' (kustomize's load restrictor)",
+                    display(dir)
+                ),
+            });
+        }
+        Ok(path)
     }
 
     pub(super) fn resource(
@@ -647,6 +664,23 @@ impl<'a> Builder<'a> {
                 message: m,
             })?;
         patch::apply(set, &origin, &docs, selector.as_ref(), json_only)
+    }
+}
+
+/// kustomize refuses a kustomization that sets nothing beyond `apiVersion` and `kind` (an
+/// empty file, comments only, or fields left null); an explicit empty list (`resources: []`)
+/// counts as set, as it does for kustomize. Text that does not parse is left to the parser's
+/// own error.
+fn is_empty_kustomization(text: &str) -> bool {
+    match yaml::parse_documents(text) {
+        Ok(docs) => docs.iter().all(|d| match d {
+            Value::Null => true,
+            Value::Object(m) => m
+                .iter()
+                .all(|(k, v)| k == "apiVersion" || k == "kind" || v.is_null()),
+            _ => false,
+        }),
+        Err(_) => false,
     }
 }
 
