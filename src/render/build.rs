@@ -573,7 +573,9 @@ impl<'a> Builder<'a> {
         match (&self.custom_schema, &self.smp_applied) {
             (Some(file), Some(patch)) => Err(Error::Unsupported {
                 file: file.clone(),
-                what: format!("openapi (a custom schema together with the strategic merge patch in {patch})"),
+                what: format!(
+                    "openapi (a custom schema together with the strategic merge patch in {patch})"
+                ),
             }),
             _ => Ok(()),
         }

@@ -112,8 +112,7 @@ impl Builder<'_> {
         entry: &str,
     ) -> Result<Vec<Doc>, Error> {
         if entry.contains('\n') {
-            let docs =
-                super::yaml::parse_documents(entry).map_err(|e| Error::yaml(file, &e))?;
+            let docs = super::yaml::parse_documents(entry).map_err(|e| Error::yaml(file, &e))?;
             return Ok(docs
                 .into_iter()
                 .filter(|d| !d.is_null())
@@ -191,7 +190,8 @@ impl Builder<'_> {
                 if !svc.namespace.is_empty() {
                     metadata.insert("namespace".into(), Value::String(svc.namespace.clone()));
                 }
-                let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata});
+                let sa =
+                    json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata});
                 add_unique(set, Res::new(sa), file)
             }
             other => Err(bad(format!(

@@ -189,8 +189,7 @@ fn crd_specs(
     type_name: &str,
     path: &mut Vec<String>,
 ) -> Result<(), String> {
-    let Some(Value::Object(props)) = defs.get(type_name).map(|d| &d["Schema"]["properties"])
-    else {
+    let Some(Value::Object(props)) = defs.get(type_name).map(|d| &d["Schema"]["properties"]) else {
         return Ok(());
     };
     if path.len() >= 32 {

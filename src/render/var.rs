@@ -194,7 +194,10 @@ fn builtin_specs() -> Vec<FieldSpec> {
     let template_nfs = "spec/template/spec/volumes/nfs/server";
     workload("DaemonSet", "spec/template/", template_nfs, &mut out);
     workload("Deployment", "spec/template/", template_nfs, &mut out);
-    out.push(spec("Deployment", "spec/template/metadata/annotations".into()));
+    out.push(spec(
+        "Deployment",
+        "spec/template/metadata/annotations".into(),
+    ));
     for p in ["spec/rules/host", "spec/tls/hosts", "spec/tls/secretName"] {
         out.push(spec("Ingress", p.to_owned()));
     }
@@ -282,11 +285,7 @@ fn lookup<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
     (!v.is_null()).then_some(v)
 }
 
-fn substitute_node(
-    v: &mut Value,
-    values: &BTreeMap<String, Value>,
-    failure: &mut Option<String>,
-) {
+fn substitute_node(v: &mut Value, values: &BTreeMap<String, Value>, failure: &mut Option<String>) {
     match v {
         Value::String(s) => *v = expand(s, values),
         Value::Object(map) => {
@@ -403,7 +402,10 @@ mod tests {
     fn expansion_keeps_types_escapes_and_unknown_names() {
         let v = vals();
         assert_eq!(expand("$(A)", &v), json!("svc"));
-        assert_eq!(expand("http://$(A):80/$(X)", &v), json!("http://svc:80/$(X)"));
+        assert_eq!(
+            expand("http://$(A):80/$(X)", &v),
+            json!("http://svc:80/$(X)")
+        );
         assert_eq!(expand("$(B)", &v), json!(true));
         assert_eq!(expand("$(N)", &v), json!(8080));
         assert_eq!(expand("x$(N)", &v), json!("x8080"));
@@ -416,7 +418,10 @@ mod tests {
     fn lookup_follows_dots_and_indexes() {
         let o = json!({"spec": {"ports": [{"name": "http", "port": 80}]}});
         assert_eq!(lookup(&o, "spec.ports[0].port"), Some(&json!(80)));
-        assert_eq!(lookup(&o, "spec.ports[name=http].name"), Some(&json!("http")));
+        assert_eq!(
+            lookup(&o, "spec.ports[name=http].name"),
+            Some(&json!("http"))
+        );
         assert_eq!(lookup(&o, "spec.missing"), None);
     }
 }
