@@ -265,7 +265,7 @@ impl<'a> Builder<'a> {
                 let path = self.local(dir, file, p)?;
                 let text = self.read_text(&path)?;
                 let doc = yaml::parse_documents(&text).map_err(|e| Error::yaml(&path, &e))?;
-                if !doc.first().is_some_and(|d| d.get("definitions").is_some()) {
+                if doc.first().is_none_or(|d| d.get("definitions").is_none()) {
                     return Err(Error::Kustomization {
                         file: path,
                         message: "openapi: expected a schema with `definitions`".into(),
