@@ -18,7 +18,6 @@ use super::fs::{EntryKind, FileSystem, join};
 use super::generator::{self, Source};
 use super::kustomization::{GeneratorEntry, GeneratorOptions, Kustomization, PatchEntry};
 use super::patch::{self, apply_smp_by_id, describe};
-use super::plugin;
 use super::replacement::{self, Replacement};
 use super::resource::{Generated, Res};
 use super::sort;
@@ -45,6 +44,10 @@ pub struct Builder<'a> {
     pub inputs: BTreeSet<String>,
     /// The top-level kustomization's `sortOptions` (only that one counts).
     root_sort: Option<Value>,
+    /// The kustomization that set `openapi:`, if any (see [`Builder::schema_guard`]).
+    custom_schema: Option<String>,
+    /// The first file whose strategic merge patch was applied, if any.
+    smp_applied: Option<String>,
 }
 
 fn display(path: &str) -> &str {
@@ -58,6 +61,8 @@ impl<'a> Builder<'a> {
             stack: Vec::new(),
             inputs: BTreeSet::new(),
             root_sort: None,
+            custom_schema: None,
+            smp_applied: None,
         }
     }
 
@@ -91,6 +96,12 @@ impl<'a> Builder<'a> {
             }
         }
         super::nameref::fix(&mut set, &config.name_reference);
+        super::var::resolve(&mut set, &config.vars, &config.var_reference).map_err(|message| {
+            Error::Kustomization {
+                file: kustomization_file(self.fs, dir).unwrap_or_else(|| display(dir).to_owned()),
+                message,
+            }
+        })?;
         // Objects marked local-config feed replacements and the like but are not output.
         set.retain(|r| {
             r.annotations()
@@ -156,9 +167,13 @@ impl<'a> Builder<'a> {
             });
         };
         let text = self.read_text(&file)?;
-        let k: Kustomization = if text.trim().is_empty() {
-            Kustomization::default()
-        } else {
+        if is_empty_kustomization(&text) {
+            return Err(Error::Kustomization {
+                file,
+                message: "kustomization.yaml is empty (kustomize refuses to build it)".into(),
+            });
+        }
+        let k: Kustomization = {
             let mut o = yaml::options();
             // kustomize reads its own file with a parser where a repeated key's last value wins.
             o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::LastWins;
@@ -196,6 +211,15 @@ impl<'a> Builder<'a> {
             let (added, sub) = self.resource(dir, file, entry)?;
             if let Some(sub) = sub {
                 config.merge(&sub);
+                for v in sub.vars {
+                    if config.vars.iter().any(|o| o.name == v.name) {
+                        return Err(Error::Kustomization {
+                            file: file.to_owned(),
+                            message: format!("var {:?} already encountered", v.name),
+                        });
+                    }
+                    config.vars.push(v);
+                }
             }
             for r in added {
                 add_unique(set, r, file)?;
@@ -236,11 +260,39 @@ impl<'a> Builder<'a> {
             })?;
             config.merge(&own);
         }
+        if let Some(o) = &k.open_api {
+            if let Some(p) = &o.path {
+                let path = self.local(dir, file, p)?;
+                let text = self.read_text(&path)?;
+                let doc = yaml::parse_documents(&text).map_err(|e| Error::yaml(&path, &e))?;
+                if doc.first().is_none_or(|d| d.get("definitions").is_none()) {
+                    return Err(Error::Kustomization {
+                        file: path,
+                        message: "openapi: expected a schema with `definitions`".into(),
+                    });
+                }
+            }
+            self.custom_schema = Some(file.to_owned());
+            self.schema_guard()?;
+        }
+        for entry in &k.crds {
+            let path = self.local(dir, file, entry)?;
+            let text = self.read_text(&path)?;
+            let own = Config::from_crds(&text).map_err(|message| Error::Kustomization {
+                file: path.clone(),
+                message: format!("crds: {message}"),
+            })?;
+            config.merge(&own);
+        }
         self.generators(dir, file, k, set)?;
-        self.transformers(dir, file, k, set, config)
+        self.transformers(dir, file, k, set, config)?;
+        super::var::bind(set, &mut config.vars, &k.vars).map_err(|message| Error::Kustomization {
+            file: file.to_owned(),
+            message,
+        })
     }
 
-    fn local(&self, dir: &str, file: &str, entry: &str) -> Result<String, Error> {
+    pub(super) fn local(&self, dir: &str, file: &str, entry: &str) -> Result<String, Error> {
         let remote =
             entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@");
         if remote {
@@ -249,10 +301,23 @@ impl<'a> Builder<'a> {
                 what: format!("remote resource {entry:?}"),
             });
         }
-        Ok(join(dir, entry)?)
+        let path = join(dir, entry)?;
+        // kustomize's load restrictor: a kustomization reads files only in or below its own
+        // folder; another kustomization folder (`../base`) is built with its own root.
+        let inside = dir.is_empty() || path == dir || path.starts_with(&format!("{dir}/"));
+        if !inside && !entry.contains('\n') && self.fs.kind(&path) != Some(EntryKind::Dir) {
+            return Err(Error::Kustomization {
+                file: file.to_owned(),
+                message: format!(
+                    "security; file '{path}' is not in or below '{}' (kustomize's load restrictor)",
+                    display(dir)
+                ),
+            });
+        }
+        Ok(path)
     }
 
-    fn resource(
+    pub(super) fn resource(
         &mut self,
         dir: &str,
         file: &str,
@@ -298,10 +363,15 @@ impl<'a> Builder<'a> {
         for (secret, g) in all {
             self.generator(dir, file, &global, secret, g, set)?;
         }
+        for entry in &k.generators {
+            for doc in self.plugin_docs(dir, file, entry)? {
+                self.run_generator(dir, file, &doc, set)?;
+            }
+        }
         Ok(())
     }
 
-    fn generator(
+    pub(super) fn generator(
         &mut self,
         dir: &str,
         file: &str,
@@ -419,19 +489,7 @@ impl<'a> Builder<'a> {
         set: &mut Vec<Res>,
         config: &Config,
     ) -> Result<(), Error> {
-        for entry in &k.patches_strategic_merge {
-            let (origin, text) = self.patch_text(dir, file, Some(entry), None)?;
-            let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
-            for doc in docs {
-                if !doc.is_object() {
-                    return Err(Error::Patch {
-                        file: origin.clone(),
-                        message: "a strategic merge patch must be a mapping".into(),
-                    });
-                }
-                apply_smp_by_id(set, &doc, &origin)?;
-            }
-        }
+        self.strategic_merge(dir, file, &k.patches_strategic_merge, set)?;
         for p in &k.patches {
             self.patch(dir, file, p, set, false)?;
         }
@@ -500,25 +558,56 @@ impl<'a> Builder<'a> {
             })?;
         }
         for entry in &k.transformers {
-            let (origin, text) = if entry.contains('\n') {
-                (file.to_owned(), entry.clone())
-            } else {
-                let path = self.local(dir, file, entry)?;
-                if self.fs.kind(&path) != Some(EntryKind::File) {
-                    return Err(Error::Unsupported {
-                        file: file.to_owned(),
-                        what: format!("transformers entry {entry:?} that is not a file"),
-                    });
-                }
-                let text = self.read_text(&path)?;
-                (path, text)
-            };
+            for doc in self.plugin_docs(dir, file, entry)? {
+                self.run_transformer(dir, file, &doc, set)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `openapi:` changes how strategic merge patches merge lists of custom kinds. The native
+    /// renderer merges with its built-in knowledge only, so a build that combines a custom
+    /// schema with any strategic merge patch is refused (naming `openapi`) rather than merged
+    /// differently from kustomize; without such patches the schema changes nothing.
+    fn schema_guard(&self) -> Result<(), Error> {
+        match (&self.custom_schema, &self.smp_applied) {
+            (Some(file), Some(patch)) => Err(Error::Unsupported {
+                file: file.clone(),
+                what: format!(
+                    "openapi (a custom schema together with the strategic merge patch in {patch})"
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn note_smp(&mut self, origin: &str) -> Result<(), Error> {
+        if self.smp_applied.is_none() {
+            self.smp_applied = Some(origin.to_owned());
+        }
+        self.schema_guard()
+    }
+
+    /// `patchesStrategicMerge` entries: files, or patches written inline.
+    pub(super) fn strategic_merge(
+        &mut self,
+        dir: &str,
+        file: &str,
+        entries: &[String],
+        set: &mut Vec<Res>,
+    ) -> Result<(), Error> {
+        for entry in entries {
+            let (origin, text) = self.patch_text(dir, file, Some(entry), None)?;
             let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
             for doc in docs {
-                plugin::apply(set, &doc).map_err(|message| Error::Kustomization {
-                    file: origin.clone(),
-                    message,
-                })?;
+                if !doc.is_object() {
+                    return Err(Error::Patch {
+                        file: origin.clone(),
+                        message: "a strategic merge patch must be a mapping".into(),
+                    });
+                }
+                self.note_smp(&origin)?;
+                apply_smp_by_id(set, &doc, &origin)?;
             }
         }
         Ok(())
@@ -554,7 +643,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn patch(
+    pub(super) fn patch(
         &mut self,
         dir: &str,
         file: &str,
@@ -564,6 +653,9 @@ impl<'a> Builder<'a> {
     ) -> Result<(), Error> {
         let (origin, text) = self.patch_text(dir, file, p.path.as_ref(), p.patch.as_ref())?;
         let docs = yaml::parse_documents(&text).map_err(|e| Error::yaml(&origin, &e))?;
+        if !json_only && docs.iter().any(Value::is_object) {
+            self.note_smp(&origin)?;
+        }
         let selector = p
             .target
             .as_ref()
@@ -574,6 +666,23 @@ impl<'a> Builder<'a> {
                 message: m,
             })?;
         patch::apply(set, &origin, &docs, selector.as_ref(), json_only)
+    }
+}
+
+/// kustomize refuses a kustomization that sets nothing beyond `apiVersion` and `kind` (an
+/// empty file, comments only, or fields left null); an explicit empty list (`resources: []`)
+/// counts as set, as it does for kustomize. Text that does not parse is left to the parser's
+/// own error.
+fn is_empty_kustomization(text: &str) -> bool {
+    match yaml::parse_documents(text) {
+        Ok(docs) => docs.iter().all(|d| match d {
+            Value::Null => true,
+            Value::Object(m) => m
+                .iter()
+                .all(|(k, v)| k == "apiVersion" || k == "kind" || v.is_null()),
+            _ => false,
+        }),
+        Err(_) => false,
     }
 }
 
@@ -593,7 +702,7 @@ fn drop_empty_annotations(obj: &mut Value) {
     }
 }
 
-fn add_unique(set: &mut Vec<Res>, r: Res, file: &str) -> Result<(), Error> {
+pub(super) fn add_unique(set: &mut Vec<Res>, r: Res, file: &str) -> Result<(), Error> {
     let clash = set.iter().any(|o| {
         o.kind() == r.kind()
             && o.group() == r.group()

@@ -87,6 +87,9 @@ pub struct Config {
     pub name_suffix: Vec<FieldSpec>,
     #[serde(default)]
     pub replicas: Vec<FieldSpec>,
+    /// The `vars:` declared at this level and below (never read from a configuration file).
+    #[serde(skip)]
+    pub vars: Vec<super::var::Var>,
 }
 
 impl Config {
@@ -124,6 +127,32 @@ impl Config {
         Ok(c)
     }
 
+    /// The field specs kustomize derives from `crds:` files: OpenAPI definitions (JSON or
+    /// YAML, keyed by type name) of kinds with apiVersion, kind and metadata properties. A
+    /// property marked `x-kubernetes-object-ref-kind` (with `-api-version`) names an object
+    /// of that kind; `x-kubernetes-annotation` and `x-kubernetes-label-selector` take common
+    /// annotations and labels. `$ref`s are followed (at most 32 deep, so a self-referencing
+    /// schema ends). `x-kubernetes-identity` (a prefix field) is refused.
+    pub fn from_crds(text: &str) -> Result<Config, String> {
+        let docs = super::yaml::parse_documents(text).map_err(|e| e.message)?;
+        let Some(Value::Object(defs)) = docs.into_iter().next() else {
+            return Err("expected a map of OpenAPI definitions".into());
+        };
+        let mut out = Config::default();
+        for (name, def) in &defs {
+            let props = &def["Schema"]["properties"];
+            if ["kind", "apiVersion", "metadata"]
+                .iter()
+                .any(|k| props.get(k).is_none())
+            {
+                continue;
+            }
+            let kind = name.rsplit('.').next().unwrap_or(name);
+            crd_specs(&mut out, kind, &defs, name, &mut Vec::new())?;
+        }
+        Ok(out)
+    }
+
     fn all_specs(&self) -> impl Iterator<Item = &FieldSpec> {
         self.name_reference
             .iter()
@@ -151,6 +180,64 @@ impl Config {
         add(&mut self.images, &other.images);
         add(&mut self.var_reference, &other.var_reference);
     }
+}
+
+fn crd_specs(
+    out: &mut Config,
+    kind: &str,
+    defs: &serde_json::Map<String, Value>,
+    type_name: &str,
+    path: &mut Vec<String>,
+) -> Result<(), String> {
+    let Some(Value::Object(props)) = defs.get(type_name).map(|d| &d["Schema"]["properties"]) else {
+        return Ok(());
+    };
+    if path.len() >= 32 {
+        return Ok(());
+    }
+    let spec = |path: &[String]| FieldSpec {
+        kind: kind.to_owned(),
+        path: path.join("/"),
+        ..FieldSpec::default()
+    };
+    for (prop, p) in props {
+        path.push(prop.clone());
+        let ext = |k: &str| p.get(k).and_then(Value::as_str);
+        if ext("x-kubernetes-annotation").is_some() {
+            out.common_annotations.push(spec(path));
+        }
+        if ext("x-kubernetes-label-selector").is_some() {
+            out.common_labels.push(spec(path));
+        }
+        if ext("x-kubernetes-identity").is_some() {
+            return Err(format!(
+                "x-kubernetes-identity on {kind} {} is not supported by the native renderer",
+                path.join("/")
+            ));
+        }
+        if let (Some(version), Some(ref_kind)) = (
+            ext("x-kubernetes-object-ref-api-version"),
+            ext("x-kubernetes-object-ref-kind"),
+        ) {
+            let key = ext("x-kubernetes-object-ref-name-key").unwrap_or("name");
+            let mut full = path.clone();
+            full.push(key.to_owned());
+            let nr = NameReference {
+                version: version.to_owned(),
+                kind: ref_kind.to_owned(),
+                field_specs: vec![spec(&full)],
+                ..NameReference::default()
+            };
+            if !out.name_reference.contains(&nr) {
+                out.name_reference.push(nr);
+            }
+        }
+        if let Some(r) = ext("$ref") {
+            crd_specs(out, kind, defs, r, path)?;
+        }
+        path.pop();
+    }
+    Ok(())
 }
 
 /// Sets every string at the spec's path (created when the spec says so) with `f`.

@@ -146,8 +146,17 @@ fn remove(doc: &mut Value, pointer: &str) -> Result<Value, String> {
     }
 }
 
+/// kustomize's JSON patch library replaces a missing key of an existing object by adding it;
+/// a missing parent or list index is still an error.
 fn replace(doc: &mut Value, pointer: &str, value: Value) -> Result<(), String> {
     let toks = tokens(pointer)?;
+    if let Some((last, up)) = toks.split_last()
+        && let Ok(Value::Object(map)) = parent(doc, up)
+        && !map.contains_key(last)
+    {
+        map.insert(last.clone(), value);
+        return Ok(());
+    }
     let target = parent(doc, &toks)?;
     *target = value;
     Ok(())
@@ -226,6 +235,16 @@ mod tests {
                 "replace",
                 json!([{"op": "replace", "path": "/x", "value": "z"}]),
                 Some(json!({"a": {"b/c": 1, "l": [1, 2]}, "x": "z"})),
+            ),
+            (
+                "replace a missing key adds it",
+                json!([{"op": "replace", "path": "/a/new", "value": 3}]),
+                Some(json!({"a": {"b/c": 1, "l": [1, 2], "new": 3}, "x": "y"})),
+            ),
+            (
+                "replace under a missing parent",
+                json!([{"op": "replace", "path": "/m/n", "value": 3}]),
+                None,
             ),
             (
                 "remove",

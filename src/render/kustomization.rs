@@ -69,19 +69,23 @@ pub struct Kustomization {
     pub secret_generator: Vec<GeneratorEntry>,
     pub generator_options: Option<GeneratorOptions>,
     // Known to kustomize, not implemented natively: refused by the builder when non-empty.
-    pub open_api: Option<Value>,
+    #[serde(rename = "openapi", alias = "openApi")]
+    pub open_api: Option<OpenApi>,
     pub image_tags: Option<Value>,
     #[serde(default, deserialize_with = "null_default")]
     pub replacements: Vec<super::replacement::Replacement>,
-    pub vars: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub vars: Vec<super::var::Var>,
     pub sort_options: Option<Value>,
-    pub crds: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub crds: Vec<String>,
     pub helm_globals: Option<Value>,
     pub helm_charts: Option<Value>,
     pub helm_chart_inflation_generator: Option<Value>,
     #[serde(default, deserialize_with = "null_default")]
     pub configurations: Vec<String>,
-    pub generators: Option<Value>,
+    #[serde(default, deserialize_with = "null_default")]
+    pub generators: Vec<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub transformers: Vec<String>,
     pub validators: Option<Value>,
@@ -100,17 +104,13 @@ impl Kustomization {
         };
         let mut out = Vec::new();
         for (name, v) in [
-            ("openapi", &self.open_api),
             ("imageTags", &self.image_tags),
-            ("vars", &self.vars),
-            ("crds", &self.crds),
             ("helmGlobals", &self.helm_globals),
             ("helmCharts", &self.helm_charts),
             (
                 "helmChartInflationGenerator",
                 &self.helm_chart_inflation_generator,
             ),
-            ("generators", &self.generators),
             ("validators", &self.validators),
             ("buildMetadata", &self.build_metadata),
         ] {
@@ -135,6 +135,18 @@ impl Kustomization {
         }
         out
     }
+}
+
+/// `openapi:` — a schema file (`path`) or one of kustomize's built-in versions (`version`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenApi {
+    pub path: Option<String>,
+    #[expect(
+        dead_code,
+        reason = "a built-in schema version only matters with strategic merge patches, which are refused alongside openapi"
+    )]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

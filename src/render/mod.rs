@@ -11,12 +11,15 @@
 //! Where kustomize's behaviour was not pinned by the conformance corpora (`kustomize` and the
 //! real-world `kustomize-wild`), the choice is noted in the file that makes it. Output comes
 //! in kustomize's order (`sort`: legacy by default, `sortOptions` honoured). Implemented:
-//! `replacements`, `configurations`, built-in transformer configs under `transformers:`.
-//! Not implemented natively (refused with a message naming the field, never ignored): vars,
-//! `generators`, helm charts, remote resources, executable plugins, validators, `crds`,
-//! `openapi`, `buildMetadata`.
+//! `replacements`, `configurations`, built-in transformer and generator configs under
+//! `transformers:`/`generators:` (`builtin`), `vars` (`var`), `crds` (`config`), kustomize's
+//! load restrictor and its refusal of an empty kustomization (`build`). `openapi` is accepted
+//! but refused next to any strategic merge patch (the only place it changes output).
+//! Not implemented natively (refused with a message naming the field, never ignored): helm
+//! charts, remote resources, executable plugins, validators, `buildMetadata`, `imageTags`.
 
 mod build;
+mod builtin;
 mod config;
 mod external;
 mod fs;
@@ -32,6 +35,7 @@ mod smp;
 mod sort;
 mod target;
 mod transform;
+mod var;
 mod yaml;
 
 use std::collections::BTreeSet;

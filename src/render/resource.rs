@@ -28,6 +28,8 @@ pub struct Res {
     /// Keys its file spells as an explicit `null` or `~` (not an empty value): kustomize's
     /// merge keeps those when a patch touches the object and drops empty ones.
     pub explicit_nulls: std::sync::Arc<std::collections::BTreeSet<String>>,
+    /// Names of the `vars:` bound to this object (they follow it through renames).
+    pub ref_vars: Vec<String>,
 }
 
 impl Res {
@@ -38,6 +40,7 @@ impl Res {
             generated: None,
             affixes: Vec::new(),
             explicit_nulls: Default::default(),
+            ref_vars: Vec::new(),
         }
     }
 
@@ -83,6 +86,14 @@ impl Res {
 
     pub fn had_namespace(&self, ns: &str) -> bool {
         self.namespace() == ns || self.previous.iter().any(|(_, n)| n == ns)
+    }
+
+    /// The name and namespace the object had before any transformer renamed it.
+    pub fn original_id(&self) -> (&str, &str) {
+        match self.previous.first() {
+            Some((n, ns)) => (n, ns),
+            None => (self.name(), self.namespace()),
+        }
     }
 
     fn remember(&mut self) {

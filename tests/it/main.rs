@@ -99,6 +99,7 @@ mod realk8s_support;
 mod realk8s_tier;
 mod render;
 mod render_env;
+mod render_features;
 mod safety_cli;
 mod safety_git;
 mod safety_pause;
