@@ -123,6 +123,7 @@ pub(super) struct LiveObs {
     pub drift: Vec<Drift>,
     pub resources: Vec<ResourceRow>,
     pub pods: Vec<PodRow>,
+    pub images: std::collections::BTreeMap<String, Vec<String>>,
     pub health: Health,
     pub unreadable: Vec<String>,
 }
@@ -143,6 +144,7 @@ pub(super) async fn observe_live(
             drift: state.drift,
             resources: state.resources,
             pods: state.pods,
+            images: state.images,
             health: state.health,
             unreadable: state.unreadable,
         })
