@@ -236,6 +236,35 @@ fn all_paused_header_at_80_columns_leaves_the_clock_alone() {
     assert!(header.ends_with(" 23:45 UTC"), "{header}");
 }
 
+/// `v`: one row per workload, one column per env, the promotable cell naming the upstream's
+/// version and the held env marked.
+#[test]
+fn versions_view() {
+    let snap = fixtures::degraded_with_hold();
+    snapshot_both("versions", &snap, |view| {
+        press(view, &snap, KeyCode::Char('v'));
+    });
+    let mut view = fixtures::view_state();
+    press(&mut view, &snap, KeyCode::Char('v'));
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (120, 36)));
+    let row = |name: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(row("PRODUCTION").contains("HOLD"), "{screen}");
+    let api = row("Deployment/log-api");
+    assert!(api.contains("v1.4.2 → v1.5.0"), "{api}");
+    assert_eq!(
+        api.matches("v1.5.0").count(),
+        3,
+        "dev, staging and the mark: {api}"
+    );
+    assert!(row("(synced)").contains("d4c9e04"), "{screen}");
+}
+
 #[test]
 fn watch_mode_says_when_data_is_stale() {
     let mut snap = fixtures::demo_healthy();

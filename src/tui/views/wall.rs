@@ -41,7 +41,7 @@ pub fn big_size(letters: usize, width: u16, rows: u16) -> Option<(PixelSize, u16
         .map(|(size, _, h)| (*size, *h))
 }
 
-/// One env's version cells: `(workload name, live tag(s), upstream tag(s) when different)`.
+/// One env's version cells: `(Kind/name, live tag(s), upstream tag(s) when different)`.
 pub fn versions_of<'a>(
     env: &'a EnvState,
     snap: &'a Snapshot,
@@ -53,9 +53,6 @@ pub fn versions_of<'a>(
     env.images
         .iter()
         .map(|(workload, images)| {
-            let name = workload
-                .split_once('/')
-                .map_or(workload.as_str(), |(_, n)| n);
             let tags = |imgs: &[String]| {
                 imgs.iter()
                     .map(|i| short_image(i))
@@ -66,7 +63,7 @@ pub fn versions_of<'a>(
                 .and_then(|u| u.images.get(workload))
                 .filter(|u| *u != images)
                 .map(|u| tags(u));
-            (name, tags(images), promotable)
+            (workload.as_str(), tags(images), promotable)
         })
         .collect()
 }
@@ -83,11 +80,11 @@ fn fill(theme: &Theme, slot: Slot) -> Style {
     }
 }
 
-pub fn render_tile(
+pub fn render_tile<'a>(
     frame: &mut Frame,
     area: Rect,
-    env: &EnvState,
-    snap: &Snapshot,
+    env: &'a EnvState,
+    snap: &'a Snapshot,
     view: &ViewState,
     theme: &Theme,
     focused: bool,
@@ -189,8 +186,14 @@ pub fn render_tile(
             Line::from(format!("last known: {}", env.health.code)).alignment(Alignment::Center),
         );
     }
-    let width = versions.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
-    for (name, tags, promotable) in versions {
+    let short = |w: &'a str| w.split_once('/').map_or(w, |(_, n)| n);
+    let width = versions
+        .iter()
+        .map(|(w, _, _)| short(w).len())
+        .max()
+        .unwrap_or(0);
+    for (workload, tags, promotable) in versions {
+        let name = short(workload);
         let up = promotable.map(|u| format!(" → {u}")).unwrap_or_default();
         let mut text = format!("{name:<width$} {tags}{up}");
         // Narrow tiles drop the column padding before they cut the version.
@@ -249,13 +252,24 @@ mod tests {
     fn a_cell_that_differs_from_its_upstream_names_the_upstream_version() {
         let snap = fixtures::demo_healthy();
         let production = versions_of(&snap.envs[2], &snap);
-        let api = production.iter().find(|(n, _, _)| *n == "log-api");
+        let api = production
+            .iter()
+            .find(|(n, _, _)| *n == "Deployment/log-api");
         assert_eq!(
             api,
-            Some(&("log-api", "v1.4.2".to_owned(), Some("v1.5.0".to_owned())))
+            Some(&(
+                "Deployment/log-api",
+                "v1.4.2".to_owned(),
+                Some("v1.5.0".to_owned())
+            ))
         );
-        let same = production.iter().find(|(n, _, _)| *n == "log-collector");
-        assert_eq!(same, Some(&("log-collector", "v1.3.0".to_owned(), None)));
+        let same = production
+            .iter()
+            .find(|(n, _, _)| *n == "Deployment/log-collector");
+        assert_eq!(
+            same,
+            Some(&("Deployment/log-collector", "v1.3.0".to_owned(), None))
+        );
         // dev has no upstream: nothing is promotable into it.
         assert!(
             versions_of(&snap.envs[0], &snap)
