@@ -15,7 +15,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod inspect;
-pub use inspect::{EventRow, EventsRequest, InspectChunk, InspectRequest, LogRequest};
+pub use inspect::{
+    EventRow, EventsRequest, InspectChunk, InspectRequest, LogRequest, WORKLOADS, short_image,
+    workload_images,
+};
 
 /// The identity of one Kubernetes object across Git and the cluster. The API *version* is not
 /// part of it: `apps/v1` and `apps/v1beta2` Deployments named `api` are the same object.
@@ -509,6 +512,10 @@ pub struct EnvState {
     pub unreadable: Vec<String>,
     /// When live data was last received; the UI shows staleness from it.
     pub observed_at: Option<Timestamp>,
+    /// Live workloads (`Kind/name`) and their containers' images (`container=image`), from
+    /// the same observation as `resources`: what version runs here.
+    #[serde(default)]
+    pub images: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl EnvState {
@@ -538,6 +545,7 @@ impl EnvState {
             error: None,
             unreadable: Vec::new(),
             observed_at: None,
+            images: std::collections::BTreeMap::new(),
         }
     }
 

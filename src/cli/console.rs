@@ -395,10 +395,19 @@ async fn apply_all(config: &Config) {
                 continue;
             }
         };
+        let started = jiff::Timestamp::now();
         let applied = match Cluster::connect(kubeconfig.as_ref(), &env.context).await {
-            Ok(c) => controller::apply_env(&c, env, &desired)
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(c) => match controller::apply_env(&c, env, &desired).await {
+                Ok(n) => {
+                    // Recorded like any apply, so the env shows its synced revision (not `-`)
+                    // and history has the operation.
+                    if let Err(e) = record_first_apply(&c, env, &desired, started, n).await {
+                        tracing::warn!("demo: {}: recording the first apply: {e}", env.name);
+                    }
+                    Ok(n)
+                }
+                Err(e) => Err(e.to_string()),
+            },
             Err(e) => Err(e.to_string()),
         };
         match applied {
@@ -406,6 +415,45 @@ async fn apply_all(config: &Config) {
             Err(e) => tracing::error!("demo: {}: {e}", env.name),
         }
     }
+}
+
+/// Writes the demo's first apply into the env's cluster-held state (synced revision and a
+/// history entry), unless the controller already recorded a sync there. The controller writes
+/// only the keys it changed (merged on the re-read state), so this write does not fight it; a
+/// conflict (409) only loses the record, which the log says.
+async fn record_first_apply(
+    cluster: &Cluster,
+    env: &crate::config::EnvConfig,
+    desired: &controller::Desired,
+    started: jiff::Timestamp,
+    changed: usize,
+) -> Result<(), cluster::Error> {
+    let loaded = controller::held_io::load_held(cluster, env).await?;
+    let mut state = loaded.state;
+    if state.synced_revision.is_some() {
+        return Ok(());
+    }
+    let revision = desired.revision.sha.clone();
+    let operator = format!("{} (demo)", controller::operator());
+    state.synced_revision = Some(revision.clone());
+    state.history.insert(
+        0,
+        crate::model::HistoryEntry {
+            id: format!("{operator}-{}", started.as_millisecond()),
+            op: crate::model::OperationKind::Sync,
+            revision,
+            render_digest: desired.rendered.digest.clone(),
+            operator,
+            started,
+            finished: Some(jiff::Timestamp::now()),
+            result: crate::model::OperationResult::Succeeded,
+            resources_changed: changed,
+            failure: None,
+        },
+    );
+    controller::held_io::store_held(cluster, env, &state, loaded.resource_version.as_deref())
+        .await
+        .map(|_| ())
 }
 
 fn data_dir() -> PathBuf {

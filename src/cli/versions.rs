@@ -13,16 +13,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use super::{CmdResult, Failure, GlobalArgs, OutputArgs, OutputFormat, load_config};
 use crate::cluster::{self, Cluster};
 use crate::config::Config;
 use crate::controller::{self, Observed};
-use crate::model::{HealthCode, SyncStatus, short_sha};
-
-/// The workload kinds whose images are listed.
-const WORKLOADS: [&str; 3] = ["Deployment", "StatefulSet", "DaemonSet"];
+use crate::model::{HealthCode, SyncStatus, WORKLOADS, short_image, short_sha, workload_images};
 
 #[derive(Serialize)]
 struct VersionsOut {
@@ -114,29 +110,12 @@ async fn workloads_of(
             .await
             .map_err(|e| e.to_string())?;
         for obj in objects {
-            let name = obj
-                .pointer("/metadata/name")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            found.insert(format!("{kind}/{name}"), images_of(&obj));
+            if let Some((workload, images)) = workload_images(&obj) {
+                found.insert(workload, images);
+            }
         }
     }
     Ok(found)
-}
-
-/// `container=image` of a workload's pod template, in spec order.
-fn images_of(obj: &Value) -> Vec<String> {
-    obj.pointer("/spec/template/spec/containers")
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .map(|c| {
-                    let field = |f| c.get(f).and_then(Value::as_str).unwrap_or_default();
-                    format!("{}={}", field("name"), field("image"))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn build(
@@ -195,18 +174,6 @@ fn build(
     }
 }
 
-/// The image tag (or digest) only: what differs between envs.
-fn short_image(image: &str) -> &str {
-    let (_, image) = image.split_once('=').unwrap_or(("", image));
-    match image.rsplit_once('@') {
-        Some((_, digest)) => digest.get(..19).unwrap_or(digest),
-        None => image
-            .rsplit_once(':')
-            .filter(|(_, tag)| !tag.contains('/'))
-            .map_or(image, |(_, tag)| tag),
-    }
-}
-
 fn write_table(out: &mut impl Write, doc: &VersionsOut) -> std::io::Result<()> {
     let width = doc
         .workloads
@@ -254,19 +221,4 @@ fn write_table(out: &mut impl Write, doc: &VersionsOut) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::short_image;
-
-    #[test]
-    fn tables_show_tags_not_registries() {
-        assert_eq!(short_image("api=registry.local:5000/api:v1.4.2"), "v1.4.2");
-        assert_eq!(
-            short_image("api=registry.local:5000/api"),
-            "registry.local:5000/api"
-        );
-        assert_eq!(short_image("nginx:1.25"), "1.25");
-    }
 }

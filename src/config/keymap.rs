@@ -39,6 +39,7 @@ pub enum Action {
     Logs,
     Events,
     Yaml,
+    Versions,
     Filter,
     Palette,
     Refresh,
@@ -48,7 +49,7 @@ pub enum Action {
 
 impl Action {
     /// In help order.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::FocusNext,
         Action::FocusPrev,
         Action::Up,
@@ -68,6 +69,7 @@ impl Action {
         Action::Logs,
         Action::Events,
         Action::Yaml,
+        Action::Versions,
         Action::Filter,
         Action::Palette,
         Action::Refresh,
@@ -97,6 +99,7 @@ impl Action {
             Action::Logs => "logs",
             Action::Events => "events",
             Action::Yaml => "yaml",
+            Action::Versions => "versions",
             Action::Filter => "filter",
             Action::Palette => "palette",
             Action::Refresh => "refresh",
@@ -131,6 +134,7 @@ impl Action {
             Action::Logs => "pod logs",
             Action::Events => "env events",
             Action::Yaml => "resource YAML",
+            Action::Versions => "versions × environments",
             Action::Filter => "filter rows",
             Action::Palette => "command palette",
             Action::Refresh => "re-read Git and cluster",

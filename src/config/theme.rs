@@ -386,7 +386,11 @@ pub fn is_ansi16(c: Color) -> bool {
     c == Color::Reset || ANSI16.iter().any(|(a, _)| *a == c)
 }
 
-fn rgb_of(c: Color) -> Option<(u8, u8, u8)> {
+/// The sRGB value of a colour (named ANSI colours as xterm shows them); `None` for `Reset`.
+pub fn rgb_of(c: Color) -> Option<(u8, u8, u8)> {
+    if let Some((_, rgb)) = ANSI16.iter().find(|(a, _)| *a == c) {
+        return Some(*rgb);
+    }
     match c {
         Color::Rgb(r, g, b) => Some((r, g, b)),
         Color::Indexed(i) if i < 16 => ANSI16.get(usize::from(i)).map(|(_, rgb)| *rgb),

@@ -393,6 +393,11 @@ pub fn assess(
         live.objects.get(key).map(health::assess)
     });
     state.pods = live.pods.iter().map(health::pod_row).collect();
+    state.images = live
+        .objects
+        .values()
+        .filter_map(crate::model::workload_images)
+        .collect();
     degrade_for_pods(state);
     state.unreadable.clone_from(&live.unreadable);
     if state.synced_revision.is_none() {
@@ -533,6 +538,7 @@ pub async fn observe(
     let mut agreement = Agreement::default();
     let prune = prune_kinds(cluster).await?;
     let mut unreadable = Vec::new();
+    let mut images = BTreeMap::new();
     for ((av, kind, ns), members) in batches(env, manifests, &prune) {
         let items = match list_kind(cluster, (&av, &kind, &ns), manifests, &opts).await? {
             Listed::Items(items) => items,
@@ -556,6 +562,7 @@ pub async fn observe(
                 Some(obj) => {
                     health.insert(m.key(), health::assess(obj));
                     agreement.see(obj);
+                    images.extend(crate::model::workload_images(obj));
                     present.push((m, obj));
                 }
                 None => drift.push(diff::missing(m)),
@@ -585,6 +592,7 @@ pub async fn observe(
     diff::sort_drift(&mut drift);
     summarize(state, desired, drift, |key| health.get(key).cloned());
     state.pods = pods.iter().map(health::pod_row).collect();
+    state.images = images;
     degrade_for_pods(state);
     state.unreadable = unreadable;
     if state.synced_revision.is_none() {

@@ -7,9 +7,14 @@
 //! requests on its own channel to a feeder (`controller::driver::inspect`) that talks to the
 //! cluster directly; each request carries the id of the view it feeds so a late chunk for a
 //! closed view is dropped by the UI.
+//!
+//! It also owns the one reading of "what version runs": a live workload's images
+//! ([`workload_images`]) and the tag that tells versions apart ([`short_image`]), shared by the
+//! observation (`EnvState::images`), `driftdeck versions` and the console's versions view.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Which log the logs view shows (`kubectl logs` flags).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,5 +95,75 @@ impl InspectChunk {
             | InspectChunk::Events { id, .. }
             | InspectChunk::Failed { id, .. } => *id,
         }
+    }
+}
+
+/// The workload kinds whose images say what version runs.
+pub const WORKLOADS: [&str; 3] = ["Deployment", "StatefulSet", "DaemonSet"];
+
+/// `("Kind/name", ["container=image", ...])` for a live Deployment, StatefulSet or DaemonSet
+/// (containers in spec order); `None` for any other object.
+pub fn workload_images(obj: &Value) -> Option<(String, Vec<String>)> {
+    let kind = obj.get("kind").and_then(Value::as_str)?;
+    if !WORKLOADS.contains(&kind) {
+        return None;
+    }
+    let name = obj.pointer("/metadata/name").and_then(Value::as_str)?;
+    let images = obj
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    let field = |f| c.get(f).and_then(Value::as_str).unwrap_or_default();
+                    format!("{}={}", field("name"), field("image"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((format!("{kind}/{name}"), images))
+}
+
+/// The image tag (or the digest's start) only, from `container=image` or `image`: what
+/// differs between envs.
+pub fn short_image(image: &str) -> &str {
+    let (_, image) = image.split_once('=').unwrap_or(("", image));
+    match image.rsplit_once('@') {
+        Some((_, digest)) => digest.get(..19).unwrap_or(digest),
+        None => image
+            .rsplit_once(':')
+            .filter(|(_, tag)| !tag.contains('/'))
+            .map_or(image, |(_, tag)| tag),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_not_registries_tell_versions_apart() {
+        assert_eq!(short_image("api=registry.local:5000/api:v1.4.2"), "v1.4.2");
+        assert_eq!(
+            short_image("api=registry.local:5000/api"),
+            "registry.local:5000/api"
+        );
+        assert_eq!(short_image("nginx:1.25"), "1.25");
+    }
+
+    #[test]
+    fn only_workloads_have_images() {
+        let deploy = serde_json::json!({"kind": "Deployment", "metadata": {"name": "api"},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "api", "image": "api:v2"}, {"name": "proxy", "image": "envoy:1.30"}]}}}});
+        assert_eq!(
+            workload_images(&deploy),
+            Some((
+                "Deployment/api".to_owned(),
+                vec!["api=api:v2".to_owned(), "proxy=envoy:1.30".to_owned()]
+            ))
+        );
+        let svc = serde_json::json!({"kind": "Service", "metadata": {"name": "api"}});
+        assert_eq!(workload_images(&svc), None);
     }
 }

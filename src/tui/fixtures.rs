@@ -147,6 +147,19 @@ fn pods(replicas: usize, age: i64) -> Vec<PodRow> {
     out
 }
 
+/// Each app's Deployment running `tag` (log-api's image is the one releases change).
+fn images(tag: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    APPS.iter()
+        .map(|app| {
+            let tag = if *app == "log-api" { tag } else { "v1.3.0" };
+            (
+                format!("Deployment/{app}"),
+                vec![format!("{app}=registry.example.com/{app}:{tag}")],
+            )
+        })
+        .collect()
+}
+
 fn history(revision: &str, op: OperationKind, secs_ago: i64) -> HistoryEntry {
     HistoryEntry {
         id: format!("carol@ops-1-{secs_ago}"),
@@ -173,6 +186,11 @@ fn env(name: &str, synced: &str, replicas: usize) -> EnvState {
     env.health = Health::healthy();
     env.resources = resources(true);
     env.pods = pods(replicas, 2_300);
+    env.images = images(if synced == "d4c9e04" {
+        "v1.4.2"
+    } else {
+        "v1.5.0"
+    });
     env.commits = commits();
     env.history = vec![history(&sha(synced), OperationKind::AutoSync, 2_300)];
     env.observed_at = Some(ago(4));

@@ -149,7 +149,7 @@ pub fn is_view_key(view: &ViewState, c: char) -> bool {
         View::Logs { .. } => matches!(c, 'f' | 'p' | 'c' | 's' | 't' | 'w'),
         View::Events { .. } => c == 'a',
         View::Main => c == 'u' && view.focus == crate::tui::state::Pane::Pods,
-        View::Diff { .. } | View::Yaml { .. } => false,
+        View::Diff { .. } | View::Yaml { .. } | View::Versions => false,
     }
 }
 

@@ -19,6 +19,7 @@
 //! (Alt-Enter inserts a newline) since promotion messages are one line.
 
 mod action;
+mod contrast;
 mod dialogs;
 mod draw;
 mod event_loop;

@@ -112,6 +112,8 @@ pub enum View {
     Diff { env: String, key: ResourceKey },
     /// The desired YAML of one resource (taken from its diff until the controller sends YAML).
     Yaml { env: String, key: ResourceKey },
+    /// Versions × environments: every workload's image per env.
+    Versions,
     /// A pod's log, following the tail of [`ViewState::logs`].
     Logs { env: String, pod: String },
     /// Events from [`ViewState::events`]: of one object (`(kind, name)`) or the whole env.

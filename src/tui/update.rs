@@ -401,6 +401,7 @@ fn on_action(view: &mut ViewState, snap: &Snapshot, action: Action) -> Option<Co
                 inspect::open_events(view, snap, env, object);
             }
         }
+        Action::Versions => open_view(view, View::Versions),
         Action::Filter => view.input = Some(InputLine::Filter(view.filter.clone())),
         Action::Palette => view.input = Some(InputLine::Palette(String::new())),
         Action::Refresh => return Some(Command::Refresh { env: env_name }),

@@ -139,6 +139,132 @@ fn watch_mode() {
     });
 }
 
+/// A wall: big health letters in filled tiles and the versions per env, at 120×36 and 200×50;
+/// at 80×24 the tiles are too small for big letters and fall back to plain words.
+#[test]
+fn watch_mode_on_a_wall_shows_big_text_and_versions() {
+    let snap = fixtures::degraded_with_hold();
+    let theme = Theme::default();
+    for size in [(120, 36), (200, 50)] {
+        let mut view = fixtures::view_state();
+        view.watch_mode = true;
+        view.watch_index = 2;
+        let screen = text(&draw(&snap, &mut view, &theme, size));
+        insta::assert_snapshot!(format!("watch_wall_{}x{}", size.0, size.1), screen);
+        let glyph_rows = screen
+            .lines()
+            .filter(|l| l.contains('█') || l.contains('▀'))
+            .count();
+        assert!(glyph_rows >= 4, "no big text at {size:?}:\n{screen}");
+        assert!(screen.contains("log-api       v1.4.2 → v1.5.0"), "{screen}");
+        assert!(screen.contains("log-api       v1.5.0"), "{screen}");
+        assert!(screen.contains("last operations"), "{screen}");
+    }
+    let mut view = fixtures::view_state();
+    view.watch_mode = true;
+    let small = text(&draw(&snap, &mut view, &theme, (80, 24)));
+    assert!(
+        !small.contains('█') && small.contains("DEGRADED"),
+        "{small}"
+    );
+}
+
+/// A tile is filled with its health colour, so the state reads from across the room.
+#[test]
+fn watch_tiles_are_filled_with_their_health_colour() {
+    let snap = fixtures::degraded_with_hold();
+    let theme = Theme::default();
+    let mut view = fixtures::view_state();
+    view.watch_mode = true;
+    let buffer = draw(&snap, &mut view, &theme, (120, 36));
+    let degraded = theme.style(Slot::HealthDegraded).fg;
+    let healthy = theme.style(Slot::HealthHealthy).fg;
+    // Middle of the first tile (dev, Healthy) and of the third (production, Degraded).
+    assert_eq!(buffer[(20, 10)].bg, healthy.unwrap_or(Color::Reset));
+    assert_eq!(buffer[(100, 10)].bg, degraded.unwrap_or(Color::Reset));
+}
+
+/// Every env stale: every tile says STALE and the header says since when.
+#[test]
+fn watch_mode_header_says_stale_since_when() {
+    let mut snap = fixtures::demo_healthy();
+    let mut view = fixtures::view_state();
+    view.watch_mode = true;
+    let last = fixtures::NOW
+        .checked_sub(jiff::SignedDuration::from_secs(95))
+        .unwrap();
+    for env in &mut snap.envs {
+        env.observed_at = Some(last);
+    }
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (200, 50)));
+    let header = screen.lines().next().unwrap_or_default();
+    let since = format!(
+        "STALE since {}: dev, staging, production",
+        last.strftime("%H:%M:%S")
+    );
+    assert!(header.contains(&since), "{header}");
+    assert!(
+        header.contains("UTC"),
+        "the clock is not overwritten: {header}"
+    );
+    for env in ["DEV  STALE", "STAGING  STALE", "PRODUCTION  STALE"] {
+        assert!(screen.contains(env), "{env} in {screen}");
+    }
+    assert!(screen.contains("last known: Healthy"), "{screen}");
+}
+
+/// The emergency stop at 80 columns: the badge comes first and is cut before the clock, which
+/// keeps its own cell.
+#[test]
+fn all_paused_header_at_80_columns_leaves_the_clock_alone() {
+    let mut snap = fixtures::demo_healthy();
+    for env in &mut snap.envs {
+        env.paused = Some(driftdeck::model::Pause {
+            by: "ana@ops-7/4242".to_owned(),
+            at: fixtures::NOW,
+            reason: "incident 42: flush latency on every cluster".to_owned(),
+        });
+    }
+    snapshot_both("all_paused_header", &snap, |_| {});
+    let mut view = fixtures::view_state();
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (80, 24)));
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(
+        header.starts_with(" driftdeck  ⏸ ALL PAUSED by ana@ops-7/4242"),
+        "{header}"
+    );
+    assert!(header.ends_with(" 23:45 UTC"), "{header}");
+}
+
+/// `v`: one row per workload, one column per env, the promotable cell naming the upstream's
+/// version and the held env marked.
+#[test]
+fn versions_view() {
+    let snap = fixtures::degraded_with_hold();
+    snapshot_both("versions", &snap, |view| {
+        press(view, &snap, KeyCode::Char('v'));
+    });
+    let mut view = fixtures::view_state();
+    press(&mut view, &snap, KeyCode::Char('v'));
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (120, 36)));
+    let row = |name: &str| {
+        screen
+            .lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(row("PRODUCTION").contains("HOLD"), "{screen}");
+    let api = row("Deployment/log-api");
+    assert!(api.contains("v1.4.2 → v1.5.0"), "{api}");
+    assert_eq!(
+        api.matches("v1.5.0").count(),
+        3,
+        "dev, staging and the mark: {api}"
+    );
+    assert!(row("(synced)").contains("d4c9e04"), "{screen}");
+}
+
 #[test]
 fn watch_mode_says_when_data_is_stale() {
     let mut snap = fixtures::demo_healthy();

@@ -125,6 +125,7 @@ pub(super) struct LiveObs {
     pub drift: Vec<Drift>,
     pub resources: Vec<ResourceRow>,
     pub pods: Vec<PodRow>,
+    pub images: std::collections::BTreeMap<String, Vec<String>>,
     pub health: Health,
     pub unreadable: Vec<String>,
     /// Drift from the synced revision, observed only under a rejected head.
@@ -153,6 +154,7 @@ pub(super) async fn observe_live(
             drift: state.drift,
             resources: state.resources,
             pods: state.pods,
+            images: state.images,
             health: state.health,
             unreadable: state.unreadable,
             heal: None,

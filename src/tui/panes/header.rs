@@ -9,7 +9,7 @@
 
 use jiff::Timestamp;
 use ratatui::Frame;
-use ratatui::layout::{Alignment, Rect};
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -48,11 +48,13 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
             theme.style(Slot::BadgeReadOnly),
         ));
     }
+    // The emergency stop is the most important thing on the line: right after the name, so a
+    // narrow terminal cuts the repo and context, not it.
     if let Some(stop) = all_paused(snap) {
-        spans.push(Span::styled(
-            format!(" {stop} "),
-            theme.style(Slot::BannerHold),
-        ));
+        spans.insert(
+            1,
+            Span::styled(format!(" {stop} "), theme.style(Slot::BannerHold)),
+        );
     }
     if let Some(error) = &snap.repo.error {
         spans.push(Span::styled(
@@ -60,14 +62,19 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
             theme.style(Slot::ToastError),
         ));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(style), area);
-    // Minutes only: a seconds clock would redraw an idle console every second.
-    let clock = view.now.strftime("%H:%M UTC ").to_string();
+    // Minutes only: a seconds clock would redraw an idle console every second. The clock has
+    // its own cell, so a long badge (ALL PAUSED with its reason) is cut before it, never drawn
+    // over it.
+    let clock = view.now.strftime(" %H:%M UTC ").to_string();
+    let clock_width = u16::try_from(clock.chars().count()).unwrap_or(u16::MAX);
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(clock_width)]).areas(area);
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(style), left);
     frame.render_widget(
         Paragraph::new(clock)
             .alignment(Alignment::Right)
             .style(style),
-        area,
+        right,
     );
 }
 

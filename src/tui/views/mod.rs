@@ -3,6 +3,8 @@
 
 pub mod diff;
 pub mod logs;
+pub mod versions;
+pub mod wall;
 pub mod watch;
 pub mod yaml;
 

@@ -1,5 +1,6 @@
-//! Watch mode, for a wall monitor: no input needed, one large tile per env (name, sync,
-//! health, synced revision, drift, badges), and below them the detail of one env, rotating
+//! Watch mode, for a wall monitor: no input needed, one large colour-filled tile per env
+//! (health in big letters, sync, synced revision, drift, image versions, badges; see
+//! [`wall`]), below them the last operations of every env and the detail of one env, rotating
 //! every few seconds among the envs that need eyes (Degraded, OutOfSync, in error) when there
 //! are any. The top line says how old the data is ("updated 12s ago", from
 //! `Snapshot.taken_at`) and turns into a stale warning past twice the poll interval.
@@ -10,19 +11,25 @@
 //! interval, at most 30 s) the tile gets a STALE badge and the header says which env is stale
 //! since when. Draws only from the snapshot, the view state and the tick's clock, so memory
 //! stays flat however long it runs. Imports `crate::model` and `crate::config`.
+//!
+//! Layout: the tiles take 55 % of a screen of 30 rows or more (the old 9 rows below that, so
+//! 80×24 keeps room for the detail); detail and operations sit side by side from 100 columns,
+//! stacked below. The header's clock has its own cell so a long stale warning cannot run
+//! into it.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Paragraph};
 
 use crate::config::theme::{Slot, Theme};
 use jiff::Timestamp;
 
-use crate::model::{EnvState, HealthCode, Snapshot, SyncStatus, short_sha};
-use crate::tui::panes::{health_slot, sync_slot};
+use crate::model::{EnvState, HealthCode, HistoryEntry, OperationResult, Snapshot, short_sha};
+use crate::tui::panes::health_slot;
 use crate::tui::rows::{DriftRow, format_age};
 use crate::tui::state::ViewState;
+use crate::tui::views::wall;
 
 /// Seconds since the snapshot was taken, if known.
 pub fn data_age(snap: &Snapshot, view: &ViewState) -> Option<i64> {
@@ -61,22 +68,59 @@ fn stale_header(stale: &[(&EnvState, Option<Timestamp>)], view: &ViewState) -> S
     match oldest {
         _ if never => format!("STALE: {} never observed", names.join(", ")),
         Some(t) => format!(
-            "STALE: {} since {} ({} ago)",
-            names.join(", "),
+            "STALE since {}: {} ({} ago)",
             t.strftime("%H:%M:%S"),
+            names.join(", "),
             format_age(view.now, t)
         ),
         None => format!("STALE: {}", names.join(", ")),
     }
 }
 
+/// Rows for the tiles: over half the screen on a wall, so the big text has room; the old
+/// compact height on small terminals, where the detail matters more.
+fn tile_rows(height: u16) -> u16 {
+    if height >= 30 {
+        height.saturating_sub(1) * 11 / 20
+    } else {
+        9.min(height / 2)
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, theme: &Theme) {
-    let [top, tiles, detail] = Layout::vertical([
+    let [top, tiles, bottom] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(9.min(area.height / 2)),
+        Constraint::Length(tile_rows(area.height)),
         Constraint::Min(3),
     ])
     .areas(area);
+    render_top(frame, top, snap, view, theme);
+    if snap.envs.is_empty() {
+        return;
+    }
+    let columns = Layout::horizontal(
+        snap.envs
+            .iter()
+            .map(|_| Constraint::Ratio(1, u32::try_from(snap.envs.len()).unwrap_or(1))),
+    )
+    .split(tiles);
+    for (i, (env, rect)) in snap.envs.iter().zip(columns.iter()).enumerate() {
+        wall::render_tile(frame, *rect, env, snap, view, theme, i == view.watch_index);
+    }
+    // Side by side where both fit a useful width; stacked (detail first) otherwise.
+    let (detail, operations) = if bottom.width >= 100 {
+        let [d, o] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+            .areas(bottom);
+        (d, o)
+    } else {
+        let [d, o] = Layout::vertical([Constraint::Min(3), Constraint::Length(5)]).areas(bottom);
+        (d, o)
+    };
+    render_detail(frame, detail, snap, view, theme);
+    render_operations(frame, operations, snap, view.now, theme);
+}
+
+fn render_top(frame: &mut Frame, top: Rect, snap: &Snapshot, view: &ViewState, theme: &Theme) {
     let age = data_age(snap, view);
     let freshness = match age {
         Some(secs) => format!("updated {secs}s ago"),
@@ -91,104 +135,43 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
         .iter()
         .filter_map(|e| env_stale(e, view).map(|since| (e, since)))
         .collect();
+    // The warning goes first when there is one, so a narrow screen cuts the repo, not it.
     if !stale.is_empty() {
-        spans.push(Span::styled(
-            format!(" {} ", stale_header(&stale, view)),
-            theme.style(Slot::Stale),
-        ));
-    } else if is_stale(snap, view) {
-        spans.push(Span::styled(
-            format!(
-                " STALE: {freshness} (poll every {}s) ",
-                view.poll_interval.as_secs()
+        spans.insert(
+            1,
+            Span::styled(
+                format!(" {} ", stale_header(&stale, view)),
+                theme.style(Slot::Stale),
             ),
-            theme.style(Slot::Stale),
-        ));
+        );
+    } else if is_stale(snap, view) {
+        spans.insert(
+            1,
+            Span::styled(
+                format!(
+                    " STALE: {freshness} (poll every {}s) ",
+                    view.poll_interval.as_secs()
+                ),
+                theme.style(Slot::Stale),
+            ),
+        );
     } else {
         spans.push(Span::styled(freshness, theme.style(Slot::Dim)));
     }
+    let clock = view.now.strftime(" %H:%M:%S UTC ").to_string();
+    let clock_width = u16::try_from(clock.chars().count()).unwrap_or(u16::MAX);
+    let [left, right] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(clock_width)]).areas(top);
     frame.render_widget(
         Paragraph::new(Line::from(spans)).style(theme.style(Slot::Header)),
-        top,
+        left,
     );
     frame.render_widget(
-        Paragraph::new(view.now.strftime("%H:%M:%S UTC ").to_string())
+        Paragraph::new(clock)
             .alignment(Alignment::Right)
             .style(theme.style(Slot::Header)),
-        top,
+        right,
     );
-    if snap.envs.is_empty() {
-        return;
-    }
-    let columns = Layout::horizontal(
-        snap.envs
-            .iter()
-            .map(|_| Constraint::Ratio(1, u32::try_from(snap.envs.len()).unwrap_or(1))),
-    )
-    .split(tiles);
-    for (i, (env, rect)) in snap.envs.iter().zip(columns.iter()).enumerate() {
-        let worst = env.health.code;
-        let border = if i == view.watch_index {
-            theme.style(Slot::BorderFocused)
-        } else if worst == HealthCode::Degraded || env.sync == SyncStatus::OutOfSync {
-            theme.style(health_slot(HealthCode::Degraded))
-        } else {
-            theme.style(Slot::Border)
-        };
-        let name_style = if env.protected {
-            theme.style(Slot::EnvProtected)
-        } else {
-            theme.style(Slot::Title)
-        };
-        let mut lines = vec![
-            Line::from(Span::styled(env.name.to_uppercase(), name_style))
-                .alignment(Alignment::Center),
-            Line::default(),
-            Line::from(Span::styled(
-                format!("{}", env.sync),
-                theme.style(sync_slot(env.sync)),
-            ))
-            .alignment(Alignment::Center),
-            Line::from(Span::styled(
-                format!("{}", env.health.code),
-                theme.style(health_slot(env.health.code)),
-            ))
-            .alignment(Alignment::Center),
-            Line::from(format!(
-                "{} · drift {}",
-                env.synced_revision.as_deref().map_or("-", short_sha),
-                env.drift.len()
-            ))
-            .alignment(Alignment::Center),
-        ];
-        let mut badges = Vec::new();
-        if env_stale(env, view).is_some() {
-            badges.push(Span::styled(" STALE ", theme.style(Slot::Stale)));
-        }
-        if env.lease_holder.is_none() {
-            badges.push(Span::styled(" not reconciling ", theme.style(Slot::Stale)));
-        }
-        if env.paused.is_some() {
-            badges.push(Span::styled(" PAUSED ", theme.style(Slot::BadgePaused)));
-        }
-        if let Some(hold) = &env.hold {
-            badges.push(Span::styled(
-                format!(" HOLD {} ", short_sha(&hold.revision)),
-                theme.style(Slot::BadgeHold),
-            ));
-        }
-        lines.push(Line::from(badges).alignment(Alignment::Center));
-        let tile = Paragraph::new(lines)
-            .style(theme.style(Slot::WatchTile))
-            .block(
-                Block::default()
-                    .borders(Borders::ALL)
-                    .border_type(BorderType::Thick)
-                    .border_style(border),
-            );
-        frame.render_widget(tile, *rect);
-    }
-    render_detail(frame, detail, snap, view, theme);
 }
 
 fn render_detail(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, theme: &Theme) {
@@ -263,6 +246,71 @@ fn render_detail(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewStat
     frame.render_widget(Paragraph::new(lines).block(block), area);
 }
 
+/// `HH:MM:SS` within the last day, `Mon DD HH:MM` before: a wall shows no raw timestamps, and
+/// yesterday's 03:45 must not read as today's.
+fn when(t: Timestamp, now: Timestamp) -> String {
+    if now.as_second() - t.as_second() < 86_400 {
+        t.strftime("%H:%M:%S").to_string()
+    } else {
+        t.strftime("%b %d %H:%M").to_string()
+    }
+}
+
+/// The last operations across every env, newest first: when, env, what, result, revision,
+/// who, and the failure reason — so a self-heal or a failed sync outlives its toast.
+fn render_operations(
+    frame: &mut Frame,
+    area: Rect,
+    snap: &Snapshot,
+    now: Timestamp,
+    theme: &Theme,
+) {
+    let height = usize::from(area.height.saturating_sub(2));
+    let mut entries: Vec<(&EnvState, &HistoryEntry)> = snap
+        .envs
+        .iter()
+        .flat_map(|e| e.history.iter().take(height).map(move |h| (e, h)))
+        .collect();
+    entries.sort_by(|a, b| b.1.started.cmp(&a.1.started));
+    let lines: Vec<Line> = entries
+        .into_iter()
+        .take(height)
+        .map(|(env, h)| {
+            let result_slot = match h.result {
+                OperationResult::Succeeded => Slot::HealthHealthy,
+                OperationResult::Failed => Slot::HealthDegraded,
+                _ => Slot::HealthProgressing,
+            };
+            let mut spans = vec![
+                Span::styled(format!("{} ", when(h.started, now)), theme.style(Slot::Dim)),
+                Span::raw(format!("{:<11}{} ", env.name, h.op)),
+                Span::styled(format!("{}", h.result), theme.style(result_slot)),
+                Span::raw(format!(" {} by {}", short_sha(&h.revision), h.operator)),
+            ];
+            if let Some(why) = &h.failure {
+                spans.push(Span::styled(
+                    format!(" · {why}"),
+                    theme.style(Slot::HealthDegraded),
+                ));
+            }
+            Line::from(spans)
+        })
+        .collect();
+    let lines = if lines.is_empty() {
+        vec![Line::from(Span::styled(
+            "no operations recorded yet",
+            theme.style(Slot::Dim),
+        ))]
+    } else {
+        lines
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.style(Slot::Border))
+        .title(Line::from(" last operations ").style(theme.style(Slot::Title)));
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,7 +354,8 @@ mod tests {
         let stale: Vec<(&EnvState, Option<Timestamp>)> =
             vec![(&snap.envs[0], Some(at(0))), (&snap.envs[2], Some(at(5)))];
         let text = stale_header(&stale, &view);
-        assert!(text.starts_with("STALE: dev, production since "), "{text}");
+        assert!(text.starts_with("STALE since "), "{text}");
+        assert!(text.contains(": dev, production ("), "{text}");
         assert!(text.ends_with("(45s ago)"), "{text}");
     }
 

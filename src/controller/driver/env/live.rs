@@ -123,6 +123,7 @@ impl EnvTask {
                 self.state.drift = obs.drift;
                 self.state.resources = obs.resources;
                 self.state.pods = obs.pods;
+                self.state.images = obs.images;
                 self.state.unreadable = obs.unreadable;
                 self.feed(Event::LiveObserved {
                     drift: count,
