@@ -271,7 +271,7 @@ fn render_operations(
         .iter()
         .flat_map(|e| e.history.iter().take(height).map(move |h| (e, h)))
         .collect();
-    entries.sort_by(|a, b| b.1.started.cmp(&a.1.started));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.1.started));
     let lines: Vec<Line> = entries
         .into_iter()
         .take(height)
