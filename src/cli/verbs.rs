@@ -9,7 +9,10 @@
 //! (`controller::engine::policy`) decides. Exit codes per the CLI contract: 0 done, 1 failed or
 //! refused, 2 usage/config/connection — and 2 for a guard that was not confirmed
 //! ([`FailureReason::NeedsConfirmation`]): the engine's text says what would have happened and
-//! nothing was changed.
+//! nothing was changed. `resume --all` is all-or-nothing with respect to that guard: the
+//! controller refuses it for every env before any is resumed when a protected env's name is
+//! missing (`controller::engine::policy::fan_out_confirmation`), and the refusal is printed
+//! once. `pause --all` needs no confirmation: it is the emergency stop.
 
 use std::time::Duration;
 
@@ -496,6 +499,10 @@ fn toggle(
         }
         if !unreachable.is_empty() {
             failures.extend(unreachable);
+            // A fan-out refused before any env acted (`resume --all` unconfirmed) reaches
+            // every env with the same text: say it once.
+            let mut seen = std::collections::BTreeSet::new();
+            failures.retain(|f| seen.insert(f.clone()));
             Err(Failure::Setup(failures.join("\ndriftdeck: ")))
         } else if failures.is_empty() {
             Ok(())

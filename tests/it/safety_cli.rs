@@ -4,7 +4,7 @@
 //! Git; a promotion that skips the env's `promote_from` exits 2 unless `--force`, and a forced
 //! one is recorded in the commit.
 
-use crate::controller_support::{API_IMAGE, Deck, Policy};
+use crate::controller_support::{API_IMAGE, Deck, ENVS, Policy};
 
 /// What an unconfirmed verb must leave as it was.
 #[derive(Debug, PartialEq)]
@@ -127,4 +127,68 @@ async fn promotion_skipping_promote_from_exits_2_unless_forced_and_the_force_is_
             .any(|l| l.contains("promote --force") && l.contains("dev→production")),
         "{audit}"
     );
+}
+
+/// Every env's cluster-held state: its pause, and the whole ConfigMap (hold, history, …).
+type Held = Vec<(
+    &'static str,
+    serde_json::Value,
+    Option<std::collections::BTreeMap<String, String>>,
+)>;
+
+fn held_everywhere(deck: &Deck) -> Held {
+    ENVS.iter()
+        .map(|env| (*env, deck.held_key(env, "paused"), deck.held(env)))
+        .collect()
+}
+
+#[tokio::test]
+async fn resume_all_without_every_protected_name_resumes_no_env_at_all() {
+    let deck = Deck::start(&[]).await;
+    deck.run(&["pause", "--all", "--reason", "fan-out guard test"])
+        .await
+        .ok("pause --all needs no confirmation, production included");
+    let before = held_everywhere(&deck);
+    for (env, paused, _) in &before {
+        assert_eq!(
+            paused["reason"], "fan-out guard test",
+            "{env} not paused: {before:#?}"
+        );
+    }
+
+    for args in [
+        &["resume", "--all"][..],
+        &["resume", "--all", "--confirm", "staging"][..],
+    ] {
+        let run = deck.run(args).await;
+        assert_eq!(run.code, 2, "{args:?} must exit 2: {run:#?}");
+        assert_eq!(
+            held_everywhere(&deck),
+            before,
+            "{args:?} changed cluster-held state: {run:#?}"
+        );
+        let refusal = "production is protected: add --confirm production; nothing was changed";
+        assert_eq!(
+            run.stderr.matches(refusal).count(),
+            1,
+            "{args:?} must say once which flag is missing: {run:#?}"
+        );
+        assert!(
+            !run.stdout.contains("resumed"),
+            "{args:?} reported a resume: {run:#?}"
+        );
+    }
+
+    let run = deck
+        .run(&["resume", "--all", "--confirm", "production"])
+        .await
+        .ok("resume --all --confirm production");
+    for env in ENVS {
+        assert!(run.stdout.contains(&format!("resumed {env}")), "{run:#?}");
+        assert!(
+            deck.held_key(env, "paused").is_null(),
+            "{env} still paused: {:#?}",
+            held_everywhere(&deck)
+        );
+    }
 }

@@ -17,6 +17,10 @@
 //! - Shutdown (command channel closed) flushes: each env waits (bounded) for its last
 //!   ConfigMap write, then releases its Lease, so a CLI verb exits only once its pause, hold or
 //!   history entry is in the cluster.
+//! - A command for every env (`EnvTarget::All`) passes the guard once, here, before it is
+//!   fanned out ([`fan_out_confirmation`]): `resume --all` missing a protected env's typed name
+//!   reaches no engine at all, so no env is resumed; every env's follower gets the same
+//!   refusal. `pause --all` is never guarded (the emergency stop).
 //! - The returned future is `Send`: callers `tokio::spawn` it beside the UI.
 
 mod env;
@@ -36,7 +40,7 @@ use crate::config::Config;
 use crate::model::{Command, Commit, EnvState, FailureReason, Notice, Snapshot};
 
 use super::audit::{AuditLog, AuditRecord};
-use super::engine::EnvView;
+use super::engine::{EnvView, Guarded, fan_out_confirmation};
 
 pub use env::READY_WAIT;
 
@@ -273,6 +277,26 @@ fn merge(snapshot: &mut Snapshot, update: EnvUpdate) -> bool {
     changed
 }
 
+/// The guard of a command for every env of this driver, decided before any env sees it.
+fn fan_out_guard(
+    shared: &Shared,
+    senders: &BTreeMap<String, mpsc::Sender<Command>>,
+    command: &Command,
+) -> Result<(), FailureReason> {
+    let Command::Resume { confirm, .. } = command else {
+        return Ok(());
+    };
+    // Config order (dev → staging → production), as the operator reads them everywhere.
+    let envs: Vec<(&str, bool)> = shared
+        .config
+        .environments
+        .iter()
+        .filter(|e| senders.contains_key(&e.name))
+        .map(|e| (e.name.as_str(), e.protected))
+        .collect();
+    fan_out_confirmation(&envs, Guarded::Resume, confirm)
+}
+
 async fn route(
     shared: &Arc<Shared>,
     senders: &BTreeMap<String, mpsc::Sender<Command>>,
@@ -317,6 +341,18 @@ async fn route(
             }
         },
         None => {
+            if let Err(reason) = fan_out_guard(shared, senders, &command) {
+                for name in senders.keys() {
+                    shared.audit(Some(name), command.verb(), &format!("refused: {reason}"));
+                    shared
+                        .notify(Notice::Refused {
+                            env: Some(name.clone()),
+                            reason: reason.clone(),
+                        })
+                        .await;
+                }
+                return;
+            }
             for (name, tx) in senders {
                 if tx.send(command.clone()).await.is_err() {
                     tracing::warn!("env {name}: its task has stopped");

@@ -73,7 +73,7 @@ pub use held::{HISTORY_LIMIT, HeldState, REJECTED_LIMIT, Rejected};
 pub use operation::empty_render_reason;
 pub use policy::{
     Guarded, ORPHAN_GRACE, Policy, RETRY_BASE, RETRY_LIMIT, RETRY_MAX, SELF_HEAL_INTERVAL,
-    confirmation, promotion_route, retry_delay,
+    confirmation, fan_out_confirmation, promotion_route, retry_delay,
 };
 pub use promotion::{ImageChange, promotion_check, promotion_message};
 pub use reconciler::Engine;

@@ -12,7 +12,16 @@
 //! confirm it; the CLI turns it into exit 2 with nothing changed.
 //! - A protected env needs its name typed for sync, rollback, resume and a promotion into it.
 //!   Pause never needs it: stopping automation is always safe, and the emergency stop must
-//!   not wait for typing.
+//!   not wait for typing (ARCHITECTURE: `pause --all` is the emergency stop), so `pause --all`
+//!   pauses protected envs like any other.
+//! - A verb over several envs (`resume --all`, the only one today: sync, rollback and promote
+//!   name one env, pause is never guarded) is all-or-nothing with respect to the guard:
+//!   [`fan_out_confirmation`] decides up front, before any env is touched, which protected
+//!   envs lack their typed name; if any does, no env is resumed — not even the unprotected
+//!   ones — and the refusal names every `--confirm ENV` that is missing. Resuming dev and
+//!   staging while refusing production would leave the operator with a half-done action they
+//!   did not ask for. Refusals for other reasons (an env's state not read yet, its cluster
+//!   unreachable) stay per env: they are not a decision the operator can confirm away.
 //! - A promotion into TO must come from TO's `promote_from`; `--force` overrides and the
 //!   override is recorded (audit line and a commit trailer).
 //! - A manual sync of a revision automation skips (a rollback's bad revision, a failed one)
@@ -117,6 +126,49 @@ pub fn confirmation(
     )))
 }
 
+/// Whether a verb fanned out over `envs` (name, protected) may start at all: every protected
+/// env must be among the typed names in `confirm`. Checked before any env acts, so a refusal
+/// changes nothing anywhere; its text names every missing `--confirm ENV`.
+pub fn fan_out_confirmation(
+    envs: &[(&str, bool)],
+    verb: Guarded,
+    confirm: &[String],
+) -> Result<(), FailureReason> {
+    let missing: Vec<&str> = envs
+        .iter()
+        .filter(|(name, protected)| *protected && !confirm.iter().any(|c| c == name))
+        .map(|(name, _)| *name)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let all: Vec<&str> = envs.iter().map(|(name, _)| *name).collect();
+    let (subject, is) = match missing.as_slice() {
+        [one] => ((*one).to_owned(), "is"),
+        many => (many.join(", "), "are"),
+    };
+    let flags: Vec<String> = missing.iter().map(|m| format!("--confirm {m}")).collect();
+    let stray: Vec<&str> = confirm
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !envs.iter().any(|(name, protected)| *protected && name == c))
+        .collect();
+    let stray = if stray.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (\"{}\" names no protected env here)",
+            stray.join("\", \"")
+        )
+    };
+    Err(FailureReason::NeedsConfirmation(format!(
+        "{subject} {is} protected: add {}; nothing was changed (would {} {}){stray}",
+        flags.join(" "),
+        verb.verb(),
+        all.join(", ")
+    )))
+}
+
 /// Whether FROM may be promoted into TO given TO's `promote_from`. `Ok(Some(note))` when
 /// `force` overrode the route: the note goes into the audit line and the commit.
 pub fn promotion_route(
@@ -175,6 +227,36 @@ mod tests {
             assert!(text.contains("would sync production to a7c3f1e"), "{text}");
             assert!(text.contains("--confirm production"), "{text}");
         }
+    }
+
+    #[test]
+    fn fan_out_needs_every_protected_name_before_any_env_acts() {
+        let envs = [("dev", false), ("staging", true), ("production", true)];
+        let both = ["staging".to_owned(), "production".to_owned()];
+        assert!(fan_out_confirmation(&envs, Guarded::Resume, &both).is_ok());
+        assert!(fan_out_confirmation(&[("dev", false)], Guarded::Resume, &[]).is_ok());
+
+        let one = fan_out_confirmation(&envs, Guarded::Resume, &["staging".to_owned()]);
+        let Err(FailureReason::NeedsConfirmation(text)) = one else {
+            panic!("resume --all without production's name went ahead: {one:?}");
+        };
+        assert!(
+            text.starts_with("production is protected: add --confirm production; nothing"),
+            "{text}"
+        );
+        assert!(!text.contains("--confirm staging"), "{text}");
+
+        let none = fan_out_confirmation(&envs, Guarded::Resume, &["prod".to_owned()]);
+        let Err(FailureReason::NeedsConfirmation(text)) = none else {
+            panic!("resume --all with a wrong name went ahead: {none:?}");
+        };
+        assert!(
+            text.contains(
+                "staging, production are protected: add --confirm staging --confirm production"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\"prod\" names no protected env"), "{text}");
     }
 
     #[test]
