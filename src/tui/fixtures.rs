@@ -328,6 +328,18 @@ pub fn degraded_with_hold() -> Snapshot {
     snap
 }
 
+/// [`degraded_with_hold`] after an operator's manual rollback instead: the hold as earlier
+/// versions wrote it, its reason naming the operator again ("rollback by …").
+pub fn manual_rollback_hold() -> Snapshot {
+    let mut snap = degraded_with_hold();
+    if let Some(hold) = snap.envs.get_mut(2).and_then(|p| p.hold.as_mut()) {
+        hold.by = "ana@ops-laptop/4242".to_owned();
+        hold.reason = "rollback by ana@ops-laptop/4242".to_owned();
+        hold.at = ago(90);
+    }
+    snap
+}
+
 /// The preview the controller answers `Promote{staging→production, preview: true}` with.
 pub fn promotion_preview() -> Notice {
     Notice::PromotionPreviewed {

@@ -340,7 +340,7 @@ fn step_break_and_roll_back(tmux: &Tmux) -> Result<(), String> {
     tmux.wait("the hold banner", 180, |s| {
         s.lines()
             .nth(1)
-            .is_some_and(|l| l.contains("HOLD staging @"))
+            .is_some_and(|l| l.contains("HOLD staging at "))
             && row_has(s, "staging", "HOLD")
     })
     .map(|_| ())

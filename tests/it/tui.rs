@@ -94,6 +94,38 @@ fn degraded_env_with_hold_banner() {
     });
 }
 
+/// The hold banner names who, why and when once each, whatever the width: at 80 columns the
+/// reason is cut, never `HOLD production at d4c9e04`.
+#[test]
+fn hold_banner_names_who_why_when_once() {
+    for (name, snap) in [
+        ("hold_banner_auto_rollback", fixtures::degraded_with_hold()),
+        (
+            "hold_banner_manual_rollback",
+            fixtures::manual_rollback_hold(),
+        ),
+    ] {
+        snapshot_both(name, &snap, |view| view.env.selected = 2);
+        let theme = Theme::default();
+        for size in SIZES {
+            let mut view = fixtures::view_state();
+            view.env.selected = 2;
+            let buffer = draw(&snap, &mut view, &theme, size);
+            let banner = text(&buffer).lines().nth(1).unwrap_or("").to_owned();
+            assert!(
+                banner.starts_with(" ⚠ HOLD production at d4c9e04"),
+                "{name} {size:?}: {banner:?}"
+            );
+            assert_eq!(
+                banner.matches(" by ").count(),
+                1,
+                "{name} {size:?}: {banner:?}"
+            );
+            assert!(banner.contains(" ago · "), "{name} {size:?}: {banner:?}");
+        }
+    }
+}
+
 #[test]
 fn promotion_preview() {
     let snap = fixtures::demo_healthy();

@@ -330,7 +330,12 @@ impl Engine {
                     bad_revision: bad.clone(),
                     by: self.operator.clone(),
                     at,
-                    reason: format!("rollback by {}", self.operator),
+                    // Who is `by`; the banner and `status` name it once.
+                    reason: if revert {
+                        "manual rollback (reverting in Git)".to_owned()
+                    } else {
+                        "manual rollback".to_owned()
+                    },
                 };
                 self.set_hold(Some(hold), None);
                 self.start(OperationKind::Rollback, to.clone(), None, at, fx);

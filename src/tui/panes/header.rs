@@ -1,6 +1,7 @@
 //! The header line (repo, branch, HEAD, context of the selected env, READ-ONLY badge, the
 //! global ALL PAUSED badge of the emergency stop, UTC clock from the last tick) and the hold
-//! banner shown when the selected env has a hold.
+//! banner shown when the selected env has a hold ([`hold_banner_text`]: each of who, why and
+//! when once, fitted to the width by cutting the reason, never `HOLD env at rev`).
 //! Imports `crate::model` and `crate::config`.
 //!
 //! The emergency stop (`pause --all`, from any console or the CLI) is cluster-held per env, so
@@ -112,22 +113,101 @@ pub fn render_hold_banner(
     now: Timestamp,
     theme: &Theme,
 ) {
-    // Most important first: a narrow terminal cuts the tail, not the env or the revisions.
-    let text = format!(
-        " ⚠ HOLD {} @ {} · {} will not be redeployed · {} · by {} {} ago · ends on resume or \
-         when Git renders {} again (revert in Git)",
-        env.name,
-        short_sha(&hold.revision),
-        short_sha(&hold.bad_revision),
-        hold.reason,
-        hold.by,
-        format_age(now, hold.at),
-        short_sha(&hold.revision),
-    );
+    let text = hold_banner_text(&env.name, hold, now, usize::from(area.width));
     frame.render_widget(
         Paragraph::new(text).style(theme.style(Slot::BannerHold)),
         area,
     );
+}
+
+/// The hold banner for `width` columns, each fact once: what is held where (`HOLD env at
+/// rev`, always whole), the bad revision, who set it and when, why, and how it ends.
+///
+/// When the line is too long, the parts give way in this order: the "how it ends" hint is
+/// shortened, then dropped (`status` and the resume dialog say it too); the bad revision is
+/// shortened; the reason is cut with `…` (at least a few columns of it stay); then the bad
+/// revision goes, so that who/why/when stay on an 80-column line; only when not even
+/// `HOLD env at rev · by who when` fits is the line itself cut.
+pub fn hold_banner_text(env: &str, hold: &Hold, now: Timestamp, width: usize) -> String {
+    let rev = short_sha(&hold.revision);
+    let bad = short_sha(&hold.bad_revision);
+    let head = format!(" ⚠ HOLD {env} at {rev}");
+    let bad_long = format!(" · {bad} will not be redeployed");
+    let bad_short = format!(" (bad {bad})");
+    let who = format!(" · by {} {} ago", hold.by, format_age(now, hold.at));
+    let why = hold_reason(hold);
+    let end_long = format!(" · ends on resume or when Git renders {rev} again (revert in Git)");
+    let end_short = " · ends on resume or revert in Git".to_owned();
+    // (bad revision, end hint, fewest reason columns; `None`: the whole reason), fullest first.
+    let layouts: [(&str, &str, Option<usize>); 7] = [
+        (&bad_long, &end_long, None),
+        (&bad_long, &end_short, None),
+        (&bad_long, "", None),
+        (&bad_short, "", None),
+        (&bad_short, "", Some(REASON_COLUMNS)),
+        ("", "", Some(REASON_COLUMNS)),
+        ("", "", Some(2)),
+    ];
+    for (bad, end, fewest) in layouts {
+        if why.is_empty() {
+            let line = format!("{head}{bad}{who}{end}");
+            if columns(&line) <= width {
+                return line;
+            }
+            continue;
+        }
+        let fixed = columns(&head) + columns(bad) + columns(&who) + columns(end) + 3;
+        let room = width.saturating_sub(fixed);
+        let reason = if columns(&why) <= room {
+            why.clone()
+        } else {
+            match fewest {
+                Some(fewest) if room >= fewest => cut(&why, room),
+                _ => continue,
+            }
+        };
+        return format!("{head}{bad}{who} · {reason}{end}");
+    }
+    cut(&format!("{head}{who}"), width)
+}
+
+/// Columns the reason keeps before the bad revision gives way.
+const REASON_COLUMNS: usize = 16;
+
+/// The hold's reason without the operator: holds written by earlier versions say "rollback by
+/// WHO", and the banner names who once, in its own place.
+fn hold_reason(hold: &Hold) -> String {
+    let by = format!(" by {}", hold.by);
+    hold.reason
+        .strip_suffix(&by)
+        .unwrap_or(&hold.reason)
+        .trim()
+        .to_owned()
+}
+
+fn columns(text: &str) -> usize {
+    Span::raw(text).width()
+}
+
+/// `text` in at most `width` columns, ending in `…` when cut.
+fn cut(text: &str, width: usize) -> String {
+    if columns(text) <= width {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = columns(c.encode_utf8(&mut [0; 4]));
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -143,6 +223,67 @@ mod tests {
             reason: reason.into(),
         });
         env
+    }
+
+    fn hold(by: &str, reason: &str) -> Hold {
+        Hold {
+            revision: "d4c9e04aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+            bad_revision: "f6a81c2bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb".into(),
+            by: by.into(),
+            at: Timestamp::UNIX_EPOCH,
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn hold_banner_names_who_why_when_once_within_the_width() {
+        let now = Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_secs(300);
+        let holds = [
+            // As earlier versions wrote a manual rollback's hold: the reason names who too.
+            hold("ana@ops-laptop/4242", "rollback by ana@ops-laptop/4242"),
+            hold("ana@ops-laptop/4242", "manual rollback"),
+            hold(
+                "driftdeck (auto-rollback)",
+                "auto-rollback: validation failed: log-api: 2 of 3 pods in CrashLoopBackOff \
+                 (back-off 5m0s restarting failed container log-api)",
+            ),
+        ];
+        for hold in &holds {
+            for width in [40, 60, 80, 100, 120, 200] {
+                let text = hold_banner_text("production", hold, now, width);
+                assert!(columns(&text) <= width, "{width}: {text:?}");
+                assert!(
+                    text.starts_with(" ⚠ HOLD production at d4c9e04"),
+                    "{width}: {text:?}"
+                );
+                assert!(text.matches(" by ").count() <= 1, "{width}: {text:?}");
+                if width >= 80 {
+                    assert_eq!(text.matches(" by ").count(), 1, "{width}: {text:?}");
+                    assert_eq!(text.matches(&hold.by).count(), 1, "{width}: {text:?}");
+                    assert!(
+                        text.contains(" 5m ago · "),
+                        "who and when: {width}: {text:?}"
+                    );
+                    let why = hold_reason(hold);
+                    let shown = text.split(" ago · ").nth(1).unwrap_or("");
+                    assert!(
+                        shown.starts_with(&why) || why.starts_with(shown.trim_end_matches('…')),
+                        "why: {width}: {text:?}"
+                    );
+                    assert!(
+                        shown.trim_end_matches('…').len() >= why.len().min(8),
+                        "reason cut to nothing: {width}: {text:?}"
+                    );
+                }
+            }
+        }
+        let wide = hold_banner_text("production", &holds[0], now, 200);
+        assert_eq!(
+            wide,
+            " ⚠ HOLD production at d4c9e04 · f6a81c2 will not be redeployed · by \
+             ana@ops-laptop/4242 5m ago · rollback · ends on resume or when Git renders d4c9e04 \
+             again (revert in Git)"
+        );
     }
 
     #[test]
