@@ -1,12 +1,18 @@
 //! `driftdeck controller`: the headless reconcile loop. Runs the one controller with
 //! automation on for every env (it acts where it wins the env's Lease), logs notices to stderr
 //! through tracing, and on SIGTERM/SIGINT stops, releasing its Leases, exit 0.
+//!
+//! Besides the notices of its own actions it logs each env's automation switching off or on
+//! because of cluster-held state (a pause or hold set or ended by any process: a console, a
+//! CLI verb, another controller), from its published snapshot — what this controller's engine
+//! now honours, not what some other process wrote — so an operator reading the log after an
+//! emergency stop sees when this controller stopped.
 
 use std::time::Duration;
 
 use super::{CmdResult, Failure, GlobalArgs};
 use crate::controller::{self, DriverOptions};
-use crate::model::Notice;
+use crate::model::{EnvState, Notice, Snapshot, short_sha};
 
 pub fn run(global: &GlobalArgs) -> CmdResult {
     let config = super::load_config(global)?;
@@ -20,11 +26,13 @@ pub fn run(global: &GlobalArgs) -> CmdResult {
         let controller::driver::Spawned {
             commands,
             mut notices,
-            snapshots: _snapshots,
+            mut snapshots,
             task: driver,
         } = controller::driver::spawn(config, opts);
         let stop = stop_signal();
         tokio::pin!(stop);
+        let mut seen = snapshots.borrow_and_update().clone();
+        let mut watching = true;
         loop {
             tokio::select! {
                 result = &mut stop => {
@@ -35,6 +43,15 @@ pub fn run(global: &GlobalArgs) -> CmdResult {
                     Some(notice) => log(&notice),
                     None => break,
                 },
+                changed = snapshots.changed(), if watching => {
+                    if changed.is_err() {
+                        watching = false;
+                        continue;
+                    }
+                    let now = snapshots.borrow_and_update().clone();
+                    log_automation_changes(&seen, &now);
+                    seen = now;
+                }
             }
         }
         tracing::info!("controller stopping: flushing state and releasing Leases");
@@ -61,6 +78,41 @@ async fn stop_signal() -> Result<(), Failure> {
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
+}
+
+/// Logs each env whose pause or hold, as this controller's engine sees it, came or went.
+fn log_automation_changes(before: &Snapshot, now: &Snapshot) {
+    for env in &now.envs {
+        let old = before.env(&env.name);
+        let was_paused = old.is_some_and(|o| o.paused.is_some());
+        match (&env.paused, was_paused) {
+            (Some(p), false) => tracing::info!(
+                env = %env.name,
+                by = %p.by,
+                reason = %p.reason,
+                "automation off: paused"
+            ),
+            (None, true) => tracing::info!(env = %env.name, "automation on: pause ended"),
+            _ => {}
+        }
+        log_hold_change(env, old);
+    }
+}
+
+fn log_hold_change(env: &EnvState, old: Option<&EnvState>) {
+    let had = old.and_then(|o| o.hold.as_ref());
+    match (&env.hold, had) {
+        (Some(h), None) => tracing::info!(
+            env = %env.name,
+            at = %short_sha(&h.revision),
+            bad = %short_sha(&h.bad_revision),
+            by = %h.by,
+            reason = %h.reason,
+            "automation off: hold"
+        ),
+        (None, Some(_)) => tracing::info!(env = %env.name, "automation: hold ended"),
+        _ => {}
+    }
 }
 
 fn log(notice: &Notice) {

@@ -77,3 +77,48 @@ async fn pause_all_records_who_and_why_on_every_env_across_controllers() {
         }
     }
 }
+
+/// A headless controller says in its log when it honours a pause another process set, and
+/// when the pause ends: the operator can see when automation stopped after an emergency stop.
+#[tokio::test]
+async fn controller_logs_automation_off_and_on_for_a_pause_set_elsewhere() {
+    let deck = Deck::start(&[("dev", Policy::AUTO)]).await;
+    let controller = deck.spawn_controller();
+    deck.run(&["pause", "--all", "--reason", "incident-77"])
+        .await
+        .ok("pause --all");
+    let off = |env: &str, log: &str| {
+        log.lines().any(|l| {
+            l.contains("automation off: paused")
+                && l.contains(&format!("env={env} "))
+                && l.contains("reason=incident-77")
+        })
+    };
+    deck.wait_for(
+        "the controller to log every env's automation off",
+        Duration::from_secs(20),
+        || {
+            let log = controller.log();
+            std::future::ready(ENVS.iter().all(|env| off(env, &log)).then_some(()))
+        },
+    )
+    .await;
+
+    deck.run(&["resume", "--all", "--confirm", "production"])
+        .await
+        .ok("resume --all --confirm production");
+    deck.wait_for(
+        "the controller to log every env's pause ended",
+        Duration::from_secs(20),
+        || {
+            let log = controller.log();
+            let on = |env: &str| {
+                log.lines().any(|l| {
+                    l.contains("automation on: pause ended") && l.ends_with(&format!("env={env}"))
+                })
+            };
+            std::future::ready(ENVS.iter().all(|env| on(env)).then_some(()))
+        },
+    )
+    .await;
+}
