@@ -31,8 +31,15 @@ controller_pid=""
 cleanup() {
     tmux -L "$sock_a" kill-server 2>/dev/null || true
     tmux -L "$sock_b" kill-server 2>/dev/null || true
-    [[ -n $controller_pid ]] && kill "$controller_pid" 2>/dev/null && wait "$controller_pid" 2>/dev/null
-    [[ -n $sandbox_pid ]] && kill "$sandbox_pid" 2>/dev/null && wait "$sandbox_pid" 2>/dev/null
+    # The controller stops on SIGTERM (flushing state, releasing Leases) before the sandbox.
+    if [[ -n $controller_pid ]]; then
+        kill "$controller_pid" 2>/dev/null || true
+        wait "$controller_pid" 2>/dev/null || true
+    fi
+    if [[ -n $sandbox_pid ]]; then
+        kill "$sandbox_pid" 2>/dev/null || true
+        wait "$sandbox_pid" 2>/dev/null || true
+    fi
     if [[ ${KEEP:-0} == 1 ]]; then echo "kept $dir" >&2; else rm -rf "$dir"; fi
 }
 trap cleanup EXIT
@@ -70,7 +77,8 @@ wait_for "the sandbox's kubeconfig" 30000 test -s "$dir/demo/kubeconfig"
 
 deck() { "$DD" --config "$cfg" "$@"; }
 
-deck controller 2>"$dir/controller.log" &
+# Started directly (not through `deck`, a function: `$!` would be a subshell's pid).
+"$DD" --config "$cfg" controller >/dev/null 2>"$dir/controller.log" &
 controller_pid=$!
 
 start_console() {
