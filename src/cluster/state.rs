@@ -96,6 +96,48 @@ impl Cluster {
         }))
     }
 
+    /// Changes to ConfigMap `name` in `namespace`, as the resourceVersion it now has (`None`:
+    /// deleted or absent after the initial list): one item after the initial list and one per
+    /// change. A watch error comes out as an `Err` item and the watcher re-lists by itself, so
+    /// the stream goes on after it. Lets a console see another process's pause or hold as soon
+    /// as the API server has it, instead of at its next poll.
+    pub fn watch_state(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl futures::Stream<Item = Result<Option<String>, Error>> + use<> {
+        use futures::StreamExt;
+        use kube::runtime::{WatchStreamExt, watcher};
+        let api: Api<ConfigMap> = Api::namespaced(self.client().clone(), namespace);
+        let config = watcher::Config::default().fields(&format!("metadata.name={name}"));
+        let context = self.context().to_owned();
+        let what = format!("watch ConfigMap {namespace}/{name}");
+        let mut seen: Option<String> = None;
+        // Backoff between failed re-lists: an unreachable server is not asked in a tight loop.
+        watcher(api, config)
+            .default_backoff()
+            .filter_map(move |event| {
+                let out = match event {
+                    Ok(watcher::Event::Init) => {
+                        seen = None;
+                        None
+                    }
+                    Ok(watcher::Event::InitApply(cm)) => {
+                        seen = cm.metadata.resource_version;
+                        None
+                    }
+                    Ok(watcher::Event::InitDone) => Some(Ok(seen.clone())),
+                    Ok(watcher::Event::Apply(cm)) => Some(Ok(cm.metadata.resource_version)),
+                    Ok(watcher::Event::Delete(_)) => Some(Ok(None)),
+                    Err(e) => Some(Err(Error::Connect {
+                        context: context.clone(),
+                        message: format!("{what}: {e}"),
+                    })),
+                };
+                std::future::ready(out)
+            })
+    }
+
     /// Creates the ConfigMap (and its namespace if missing) when `resource_version` is `None`,
     /// else replaces it only if still at `resource_version`. A lost race is an `Error::Api`
     /// with `status_code() == Some(409)`. Returns the new resourceVersion.

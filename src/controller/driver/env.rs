@@ -36,11 +36,15 @@ const GIT_POLL: Duration = Duration::from_millis(300);
 /// only confirms the last observation (no requests); otherwise live is re-listed and re-diffed.
 /// A watch event, an apply or a new head re-observe at once.
 const LIVE_POLL: Duration = Duration::from_secs(1);
-/// Cluster-held state is re-read this often, to see other consoles' pauses and holds: an
-/// emergency stop (`pause --all`) shows in every console within about a second. Each read is
-/// a ConfigMap GET per env, so this is also the idle cost: 500 ms doubled an idle env's
-/// requests for a quarter second of banner latency.
+/// Cluster-held state is re-read this often while its watch is not healthy, to see other
+/// consoles' pauses and holds: an emergency stop (`pause --all`) then shows in every console
+/// within about a second. Each read is a ConfigMap GET per env.
 const STATE_POLL: Duration = Duration::from_secs(1);
+/// With the state ConfigMap's watch healthy, a change is read as soon as the watch reports it
+/// (a pause shows in other consoles within a round trip), and the poll only re-reads this
+/// often, in case a watch stalls without an error: the idle cost is one GET per env per
+/// resync instead of one per second.
+const STATE_RESYNC: Duration = Duration::from_secs(10);
 /// The Lease is read (and, with automation, acquired or renewed) this often.
 const LEASE_POLL: Duration = Duration::from_secs(5);
 /// A new head waits at most this long for its fresh state read.
@@ -73,6 +77,9 @@ pub(super) enum Msg {
         warnings: Vec<String>,
     },
     Cluster(Result<Arc<Cluster>, String>),
+    /// The state ConfigMap's watch: its resourceVersion after a change (`None`: absent), or
+    /// the watch's error (it re-lists by itself).
+    StateChanged(Result<Option<String>, String>),
 }
 
 pub(super) struct EnvTask {
@@ -119,6 +126,14 @@ pub(super) struct EnvTask {
     heal_desired: Option<Arc<Desired>>,
     state_busy: bool,
     state_rv: Option<String>,
+    /// The state ConfigMap's watch task, and whether its last item was not an error.
+    state_watch: Option<JoinHandle<()>>,
+    state_watch_ok: bool,
+    /// When the state was last read successfully (the poll skips reads within
+    /// [`STATE_RESYNC`] of it while the watch is healthy).
+    state_read_at: Option<Instant>,
+    /// The watch reported a change while a read or write was in flight: read once it ends.
+    state_stale: bool,
     queued_write: Option<(u64, HeldState)>,
     loaded: bool,
     state_error: Option<String>,
@@ -187,6 +202,10 @@ impl EnvTask {
             heal_desired: None,
             state_busy: false,
             state_rv: None,
+            state_watch: None,
+            state_watch_ok: false,
+            state_read_at: None,
+            state_stale: false,
             queued_write: None,
             loaded: false,
             state_error: None,
@@ -238,7 +257,9 @@ impl EnvTask {
                     true
                 }
                 _ = state_tick.tick() => {
-                    if self.queued_write.is_none() {
+                    let recent = self.state_watch_ok
+                        && self.state_read_at.is_some_and(|t| t.elapsed() < STATE_RESYNC);
+                    if self.queued_write.is_none() && !recent {
                         self.read_state();
                     }
                     false
@@ -310,6 +331,7 @@ impl EnvTask {
                         self.cluster = Some(cluster);
                         self.cluster_error = None;
                         self.rewatch();
+                        self.watch_state();
                         self.read_state();
                         self.lease();
                         self.observe_live();
@@ -359,6 +381,7 @@ impl EnvTask {
                         // Fed even with a write queued: the engine lays its pending changes
                         // over the fresh state and asks for a write at the new version.
                         self.state_error = None;
+                        self.state_read_at = Some(Instant::now());
                         self.state_rv = loaded.resource_version;
                         self.feed(Event::ClusterStateLoaded {
                             state: loaded.state,
@@ -375,6 +398,19 @@ impl EnvTask {
                     }
                 }
                 self.after_state_io().await;
+            }
+            Msg::StateChanged(Ok(rv)) => {
+                self.state_watch_ok = true;
+                if rv != self.state_rv {
+                    self.state_stale = true;
+                    self.after_state_io().await;
+                }
+            }
+            Msg::StateChanged(Err(e)) => {
+                if self.state_watch_ok {
+                    tracing::debug!(env = %self.env.name, "state watch: {e}");
+                }
+                self.state_watch_ok = false;
             }
             Msg::StateStored { seq, result } => {
                 self.state_busy = false;
@@ -466,6 +502,11 @@ impl EnvTask {
         }
         if self.queued_write.is_some() {
             self.start_queued_write();
+            return;
+        }
+        if self.state_stale {
+            self.state_stale = false;
+            self.read_state();
             return;
         }
         if self.pending_git.is_some() && self.fresh_read {
@@ -615,6 +656,9 @@ impl EnvTask {
 
     /// Waits (bounded) for the last ConfigMap write, then gives the Lease up.
     async fn shutdown(mut self) {
+        if let Some(task) = self.state_watch.take() {
+            task.abort();
+        }
         if let Some((_, task)) = self.validating.take() {
             task.abort();
         }

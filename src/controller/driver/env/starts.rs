@@ -97,6 +97,34 @@ impl EnvTask {
         });
     }
 
+    /// Starts (or restarts, after a reconnect) the watch of the env's state ConfigMap; each
+    /// item comes back as [`Msg::StateChanged`].
+    pub(super) fn watch_state(&mut self) {
+        use futures::StreamExt;
+        let Some(cluster) = self.cluster.clone() else {
+            return;
+        };
+        if let Some(task) = self.state_watch.take() {
+            task.abort();
+        }
+        self.state_watch_ok = false;
+        let namespace = crate::controller::held_io::state_namespace(&self.env).to_owned();
+        let name = crate::controller::held_io::state_object_name(&self.env.name);
+        let tx = self.tx.clone();
+        self.state_watch = Some(tokio::spawn(async move {
+            let changes = cluster.watch_state(&namespace, &name);
+            futures::pin_mut!(changes);
+            while let Some(item) = changes.next().await {
+                if tx
+                    .send(Msg::StateChanged(item.map_err(|e| e.to_string())))
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }));
+    }
+
     pub(super) fn start_queued_write(&mut self) {
         if self.state_busy {
             return;
