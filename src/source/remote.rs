@@ -1,9 +1,9 @@
 //! Talking to remotes: the bare mirror clone in the cache, fetches, and credentials.
 //!
 //! Imports nothing from the crate. The cache clone is a bare repository whose
-//! `refs/heads/<branch>` mirrors the remote branch (force-updated on every fetch: local commits
-//! that were not pushed are not kept, because the writer pushes right after committing) and whose
-//! tags mirror the remote's. A clone is built in a `.partial-<pid>` sibling and renamed into place
+//! `refs/heads/<branch>` mirrors the remote branch (force-updated on every fetch, at any moment
+//! another env task polls: so the writer never relies on it between committing and pushing; see
+//! `publish`) and whose tags mirror the remote's. A clone is built in a `.partial-<pid>` sibling and renamed into place
 //! only once the first fetch succeeded, so an interrupted clone never looks like a valid cache.
 //!
 //! One clone per remote per process and one fetch at a time per repository: every env task
