@@ -3,16 +3,16 @@
 //! writes. The real binary clones (`render --env`), fetches a commit another operator pushed
 //! and pushes a promotion made on it; promotions land on the remote while a controller and the
 //! verb's own poller fetch it every second; a host key that does not match known_hosts fails
-//! with one clear line.
+//! with one clear line, for a read and for a promotion alike.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::controller_support::Deck;
 use crate::git_remote_support::{
-    Guarded, START_LIMIT, clone_fetch_and_push, deck_home, error_lines, free_port,
-    promotions_land_while_polled, release_identity, require, run_ok, serve_bare, use_remote,
-    wait_until,
+    Guarded, START_LIMIT, clone_fetch_and_push, deck_home, error_lines, free_port, head_subject,
+    promotions_land_while_polled, push_dev_image, release_identity, require, run_ok, serve_bare,
+    use_remote, wait_until,
 };
 
 /// sshd, its host key and the agent holding the client key.
@@ -194,5 +194,64 @@ async fn unknown_ssh_host_key_fails_with_one_clear_line() {
     assert!(
         lines[0].contains(&format!("ssh-keyscan -p {} 127.0.0.1", ssh.port)),
         "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_promotion_after_the_host_key_changed_names_the_host_key() {
+    let deck = Deck::start(&[]).await;
+    let root = deck.config().parent().unwrap().to_path_buf();
+    let bare = serve_bare(&deck, &root.join("srv"));
+    let ssh = start_ssh(&root.join("ssh"));
+    let url = format!("ssh://{}@127.0.0.1:{}{}", user(), ssh.port, bare.display());
+    use_remote(&deck, &url, "60s");
+    let home = deck_home(&deck);
+    write_known_hosts(
+        &home,
+        &format!("[127.0.0.1]:{} {}", ssh.port, ssh.host_key_pub),
+    );
+    let run = |args: &[&str], cache: &Path| {
+        let mut cmd = deck.command(args);
+        cmd.env("SSH_AUTH_SOCK", &ssh.agent_sock)
+            .env("XDG_CACHE_HOME", cache);
+        async move { cmd.output().await.unwrap() }
+    };
+    let ours = root.join("cache");
+    let out = run(&["render", "--env", "dev"], &ours).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Another operator, with their own cache, syncs dev to a commit our mirror has not seen:
+    // dev's synced revision (what a promotion copies) is then newer than our mirror.
+    push_dev_image(&bare, &root.join("other-op"), "1.7.0");
+    let out = run(&["sync", "dev"], &root.join("other-cache")).await;
+    assert!(
+        out.status.success(),
+        "sync dev elsewhere: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let stranger = root.join("stranger_ed25519");
+    keygen(&stranger);
+    let other_key = std::fs::read_to_string(stranger.with_extension("pub")).unwrap();
+    write_known_hosts(&home, &format!("[127.0.0.1]:{} {other_key}", ssh.port));
+    let out = run(&["promote", "dev", "staging", "--yes", "--force"], &ours).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines = error_lines(&stderr);
+    assert_eq!(lines.len(), 1, "expected one error line: {stderr}");
+    assert!(
+        lines[0].contains(&format!(
+            "ssh host key of 127.0.0.1:{} is unknown or changed",
+            ssh.port
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        head_subject(&bare),
+        "log-api 1.7.0 in dev",
+        "nothing may be pushed"
     );
 }
