@@ -20,7 +20,8 @@
 //! `push_update_reference` callback, with no error. libgit2 reports a refusal either as an
 //! `Err` (the local `file://` transport) or only through that status (smart transports), so
 //! both are read; a push that returns without any status for our ref is an error too, never a
-//! success. A non-fast-forward is a rejection: `make` is re-run on the newly fetched head and
+//! success, and the remote's "ok" stands even when libgit2 then fails a local step. A
+//! non-fast-forward is a rejection: `make` is re-run on the newly fetched head and
 //! pushed again, at most [`MAX_RETRIES`] times; a rejection after that is an
 //! [`Error::Remote`] (`action: "push"`) and nothing is forced. Any other failure (network,
 //! auth, a hook) is an [`Error::Remote`] naming the url and the reason in one line. Once
@@ -341,10 +342,7 @@ fn push(
         message,
     };
     let target = format!("refs/heads/{branch}");
-    let mut origin = repo
-        .find_remote(remote::REMOTE)
-        .or_else(|_| repo.remote(remote::REMOTE, url))
-        .map_err(|e| fail(e.message().to_owned()))?;
+    let mut origin = remote::connection(repo, url).map_err(|e| fail(e.message().to_owned()))?;
     let config = repo.config().map_err(|e| fail(e.message().to_owned()))?;
     // What the remote said about our ref: `None` until it reports; `Some(None)` is "ok".
     let reported: RefCell<Option<Option<String>>> = RefCell::new(None);
@@ -374,6 +372,11 @@ fn push(
                 crate::model::short_sha(&ours.to_string())
             ))),
         },
+        // The remote took it; what failed is local bookkeeping after the upload.
+        Err(e) if reported == Some(None) => {
+            tracing::warn!(%url, error = %e.message(), "the remote accepted the push; a local step after it failed");
+            Ok(None)
+        }
         Err(e) if is_rejection(&e) => Ok(Some(e.message().to_owned())),
         Err(e) => Err(fail(match reported {
             Some(Some(status)) => status,
