@@ -17,6 +17,11 @@
 //! - The edited tree is rendered and every promoted image checked to run at FROM's version;
 //!   when it does not (an edit this tool misread, a base that rewrites the image again), the
 //!   promotion is refused instead of committing a change that does nothing.
+//! - A remote repository is fetched before FROM's revision is read: that revision comes from
+//!   the cluster (FROM's synced revision, written by whichever controller synced it) and may be
+//!   newer than this process's mirror. Without the fetch, a remote that cannot be reached (an
+//!   unknown host key, rejected credentials) surfaced as "unknown revision" instead of its own
+//!   one-line reason.
 
 mod edit;
 mod images;
@@ -70,6 +75,7 @@ pub fn plan_promotion(
     to: &EnvConfig,
     message: Option<&str>,
 ) -> Result<PromotionPlan, PromoteError> {
+    source.fetch()?;
     let (from_sha, from_images) = from_versions(source, from, from_revision)?;
     let head = source.resolve(None)?;
     let tree = source.tree(&head.sha)?;
@@ -90,6 +96,7 @@ pub fn commit_promotion(
     forced: Option<&str>,
     author: &Author,
 ) -> Result<(Published, PromotionPlan), PromoteError> {
+    source.fetch()?;
     let (from_sha, from_images) = from_versions(source, from, from_revision)?;
     // `publish` speaks source::Error; a promotion error inside `make` is parked here and a
     // stand-in error stops the publish.

@@ -1,22 +1,33 @@
 //! Publishing commits: commit edits computed from the branch head, push when the repository
 //! has a remote, and `git revert` of a range — never a force-push.
 //!
-//! Imports nothing from the crate. A local repository (the url is a path, bare or not) gets the
-//! commit on its branch ref directly and nothing is pushed. A remote is worked through its bare
-//! mirror in the cache: fetch (which force-mirrors `refs/heads/<branch>` from the remote), run
-//! `make` on the fetched head, commit on exactly that head, push `refs/heads/<branch>` with a
-//! non-forced refspec. The remote refuses a non-fast-forward; libgit2 reports that either as an
-//! `Err` (the local `file://` transport) or only through the `push_update_reference` callback
-//! with a status (smart transports), so both are read. On a rejection the edits are thrown
-//! away, the branch fetched again, `make` re-run on the new head's tree and pushed again, at
-//! most [`MAX_RETRIES`] times; a rejection after that is an [`Error::Remote`]
-//! (`action: "push"`) and nothing is forced.
+//! Imports nothing from the crate but `model`'s short sha. A local repository (the url is a
+//! path, bare or not) gets the commit on its branch ref directly and nothing is pushed. A remote
+//! is worked through its bare mirror in the cache: fetch (which force-mirrors
+//! `refs/heads/<branch>` from the remote), run `make` on the fetched head, write the commit on
+//! exactly that head as an object only, and push that commit by its sha
+//! (`<sha>:refs/heads/<branch>`, never forced).
 //!
-//! Nothing half-published lingers: whenever a push does not land (rejected, network, auth), the
-//! mirror's branch ref is put back, compare-and-swap, from our unpushed commit to the head it
-//! was fetched at — the remote's head as last seen — without needing the network. The unpushed
-//! commit is left unreferenced for git's gc. (The next fetch would overwrite the ref anyway,
-//! but a reader in between must not see a commit the remote does not have.)
+//! The mirror's branch is not the thing pushed, and it moves only after the remote confirmed:
+//! every env task of a console or controller polls the same mirror (every second at the
+//! shortest poll), as does any other driftdeck process on the same cache, and each poll
+//! force-resets the branch to the remote's head. When the writer committed onto the branch ref
+//! and pushed the ref, a poll landing in between made the push send the remote's own head —
+//! nothing — and libgit2 reported that as success: "committed" was printed, exit 0, and the
+//! remote never had the commit (about one promotion in three over ssh with a 1 s poll).
+//!
+//! Landed means the remote said so: its per-ref status for `refs/heads/<branch>` through the
+//! `push_update_reference` callback, with no error. libgit2 reports a refusal either as an
+//! `Err` (the local `file://` transport) or only through that status (smart transports), so
+//! both are read; a push that returns without any status for our ref is an error too, never a
+//! success, and the remote's "ok" stands even when libgit2 then fails a local step. A
+//! non-fast-forward is a rejection: `make` is re-run on the newly fetched head and
+//! pushed again, at most [`MAX_RETRIES`] times; a rejection after that is an
+//! [`Error::Remote`] (`action: "push"`) and nothing is forced. Any other failure (network,
+//! auth, a hook) is an [`Error::Remote`] naming the url and the reason in one line. Once
+//! confirmed, the mirror's branch is advanced compare-and-swap from the head the commit was
+//! made on; if a fetch moved it meanwhile, that fetch mirrored the remote and stays. A commit
+//! that was not pushed stays unreferenced in the mirror, for git's gc.
 //!
 //! A local repository's branch may move between reading the head and committing (an operator
 //! committing by hand): the commit is compare-and-swap too, and a moved branch is handled like
@@ -196,18 +207,18 @@ impl Source {
             }
         }
         let message = writer::with_operator(&message, &who.operator);
-        let committed =
-            writer::commit_on(&self.repo, branch, base, &edits, &message, &who.committer);
-        let sha = match committed {
-            Ok(sha) => sha,
-            Err(Error::BranchMoved { now, .. }) => return Ok(Attempt::Rejected(now)),
-            Err(e) => return Err(e),
-        };
-        if checkout {
-            writer::check_out(&self.repo, &edits)?;
-        }
         let summary = message.lines().next().unwrap_or_default().to_owned();
         let Some(transport) = transport else {
+            let committed =
+                writer::commit_on(&self.repo, branch, base, &edits, &message, &who.committer);
+            let sha = match committed {
+                Ok(sha) => sha,
+                Err(Error::BranchMoved { now, .. }) => return Ok(Attempt::Rejected(now)),
+                Err(e) => return Err(e),
+            };
+            if checkout {
+                writer::check_out(&self.repo, &edits)?;
+            }
             return Ok(Attempt::Landed(Published {
                 sha,
                 summary,
@@ -215,39 +226,36 @@ impl Source {
                 rebased: false,
             }));
         };
-        let pushed = push(&self.repo, &self.spec.url, transport, branch);
-        if !matches!(pushed, Ok(None)) {
-            self.unpublish(&sha, base)?;
-        }
-        match pushed? {
-            None => Ok(Attempt::Landed(Published {
-                sha,
-                summary,
-                pushed: true,
-                rebased: false,
-            })),
+        // The mirror's branch is not moved before the remote has the commit: a poll's forced
+        // fetch (another env task, another process on the same cache) may reset it at any time,
+        // and a push of the branch ref would then push the remote's own head — nothing.
+        let ours =
+            writer::commit_object(&self.repo, branch, base, &edits, &message, &who.committer)?;
+        match push(&self.repo, &self.spec.url, transport, branch, ours)? {
+            None => {
+                self.advance_mirror(base, ours);
+                Ok(Attempt::Landed(Published {
+                    sha: ours.to_string(),
+                    summary,
+                    pushed: true,
+                    rebased: false,
+                }))
+            }
             Some(why) => Ok(Attempt::Rejected(why)),
         }
     }
 
-    /// Puts the mirror's branch back from our unpushed commit to the head it was made on.
-    fn unpublish(&self, ours: &str, base: Oid) -> Result<(), Error> {
+    /// Moves the mirror's branch from `base` to our pushed commit, so readers see it before the
+    /// next fetch. Compare-and-swap: when a fetch already moved the ref, the fetch mirrors the
+    /// remote, which is the truth, so it is left alone.
+    fn advance_mirror(&self, base: Oid, ours: Oid) {
         let refname = format!("refs/heads/{}", self.spec.branch);
-        let ours = Oid::from_str(ours).map_err(Error::git(format!("parse sha {ours}")))?;
-        match self.repo.reference_matching(
-            &refname,
-            base,
-            true,
-            ours,
-            "driftdeck: push failed, back to the remote's head",
-        ) {
-            Ok(_) => Ok(()),
-            // Someone (a concurrent fetch) already moved it off our commit: nothing of ours left.
-            Err(e) if e.code() == ErrorCode::Modified => Ok(()),
-            Err(source) => Err(Error::Git {
-                what: format!("reset {refname} after a failed push"),
-                source,
-            }),
+        if let Err(e) =
+            self.repo
+                .reference_matching(&refname, ours, true, base, "driftdeck: pushed")
+            && e.code() != ErrorCode::Modified
+        {
+            tracing::warn!(%refname, error = %e.message(), "could not advance the mirror after a push; the next fetch will");
         }
     }
 
@@ -317,50 +325,63 @@ impl Source {
     }
 }
 
-/// Pushes `refs/heads/<branch>` (never forced). `Ok(None)`: it landed; `Ok(Some(why))`: the
-/// remote refused it (not a fast-forward); `Err`: anything else (network, auth, hook).
+/// Pushes the commit `ours` to `refs/heads/<branch>` (never forced). `Ok(None)`: the remote
+/// confirmed the update; `Ok(Some(why))`: the remote refused it because the branch moved (not a
+/// fast-forward); `Err`: anything else (network, auth, a hook), including a push the remote did
+/// not confirm — only the remote's per-ref "ok" counts as landed.
 fn push(
     repo: &Repository,
     url: &str,
     transport: Transport,
     branch: &str,
+    ours: Oid,
 ) -> Result<Option<String>, Error> {
     let fail = |message: String| Error::Remote {
         action: "push",
         url: url.to_owned(),
         message,
     };
-    let mut origin = repo
-        .find_remote(remote::REMOTE)
-        .or_else(|_| repo.remote(remote::REMOTE, url))
-        .map_err(|e| fail(e.message().to_owned()))?;
+    let target = format!("refs/heads/{branch}");
+    let mut origin = remote::connection(repo, url).map_err(|e| fail(e.message().to_owned()))?;
     let config = repo.config().map_err(|e| fail(e.message().to_owned()))?;
-    let refused: RefCell<Option<String>> = RefCell::new(None);
+    // What the remote said about our ref: `None` until it reports; `Some(None)` is "ok".
+    let reported: RefCell<Option<Option<String>>> = RefCell::new(None);
     let mut callbacks = remote::callbacks(&config, transport);
     callbacks.push_update_reference(|refname, status| {
-        if let Some(status) = status {
-            *refused.borrow_mut() = Some(format!("{refname}: {status}"));
+        if refname == target {
+            *reported.borrow_mut() = Some(status.map(|s| format!("{refname}: {s}")));
         }
         Ok(())
     });
     let mut options = PushOptions::new();
     options.remote_callbacks(callbacks);
-    let refspec = format!("refs/heads/{branch}:refs/heads/{branch}");
+    // The exact commit, not the mirror's branch ref, which a concurrent fetch may have reset.
+    let refspec = format!("{ours}:{target}");
     let result = origin.push(&[refspec.as_str()], Some(&mut options));
     drop(options);
+    let reported = reported.into_inner();
     match result {
-        Ok(()) => match refused.into_inner() {
-            None => Ok(None),
-            Some(status) if is_moved(&status) => Ok(Some(status)),
+        Ok(()) => match reported {
+            Some(None) => Ok(None),
+            Some(Some(status)) if is_moved(&status) => Ok(Some(status)),
             // A hook or a protected branch: retrying on a fresh head would not help.
-            Some(status) => Err(fail(format!("the remote refused {status}"))),
+            Some(Some(status)) => Err(fail(format!("the remote refused {status}"))),
+            None => Err(fail(format!(
+                "the remote did not confirm the update of {target} to {}; nothing is \
+                 known to be published — check the remote's branch before trying again",
+                crate::model::short_sha(&ours.to_string())
+            ))),
         },
+        // The remote took it; what failed is local bookkeeping after the upload.
+        Err(e) if reported == Some(None) => {
+            tracing::warn!(%url, error = %e.message(), "the remote accepted the push; a local step after it failed");
+            Ok(None)
+        }
         Err(e) if is_rejection(&e) => Ok(Some(e.message().to_owned())),
-        Err(e) => Err(fail(
-            refused
-                .into_inner()
-                .unwrap_or_else(|| e.message().to_owned()),
-        )),
+        Err(e) => Err(fail(match reported {
+            Some(Some(status)) => status,
+            _ => super::auth::explain(&e, url, transport),
+        })),
     }
 }
 

@@ -1,9 +1,9 @@
 //! Talking to remotes: the bare mirror clone in the cache, fetches, and credentials.
 //!
 //! Imports nothing from the crate. The cache clone is a bare repository whose
-//! `refs/heads/<branch>` mirrors the remote branch (force-updated on every fetch: local commits
-//! that were not pushed are not kept, because the writer pushes right after committing) and whose
-//! tags mirror the remote's. A clone is built in a `.partial-<pid>` sibling and renamed into place
+//! `refs/heads/<branch>` mirrors the remote branch (force-updated on every fetch, at any moment
+//! another env task polls: so the writer never relies on it between committing and pushing; see
+//! `publish`) and whose tags mirror the remote's. A clone is built in a `.partial-<pid>` sibling and renamed into place
 //! only once the first fetch succeeded, so an interrupted clone never looks like a valid cache.
 //!
 //! One clone per remote per process and one fetch at a time per repository: every env task
@@ -143,22 +143,30 @@ pub(crate) fn fetch(
     };
     let lock = repo_lock(repo.path());
     let _fetch = hold(&lock);
-    let mut remote = repo
-        .find_remote(REMOTE)
-        .or_else(|_| repo.remote(REMOTE, url))
-        .map_err(|e| fail(e.message().to_owned()))?;
     let config = repo.config().map_err(|e| fail(e.message().to_owned()))?;
-    let mut options = FetchOptions::new();
-    options
-        .remote_callbacks(callbacks(&config, transport))
-        .download_tags(AutotagOption::None);
     let refspecs = [
         format!("+refs/heads/{branch}:refs/heads/{branch}"),
         "+refs/tags/*:refs/tags/*".to_owned(),
     ];
-    remote
-        .fetch(&refspecs, Some(&mut options), Some("driftdeck fetch"))
-        .map_err(|e| fail(super::auth::explain(&e, url, transport)))?;
+    let mut attempt = 1;
+    loop {
+        let mut remote = connection(repo, url).map_err(|e| fail(e.message().to_owned()))?;
+        let mut options = FetchOptions::new();
+        options
+            .remote_callbacks(callbacks(&config, transport))
+            .download_tags(AutotagOption::None)
+            .update_fetchhead(false);
+        match remote.fetch(&refspecs, Some(&mut options), Some("driftdeck fetch")) {
+            Ok(()) => break,
+            // Another process on this cache is writing the same ref this instant: its fetch
+            // is as good as ours, but ours must still finish to report the branch.
+            Err(e) if e.code() == git2::ErrorCode::Locked && attempt < MAX_LOCK_ATTEMPTS => {
+                std::thread::sleep(LOCK_BACKOFF * attempt as u32);
+                attempt += 1;
+            }
+            Err(e) => return Err(fail(super::auth::explain(&e, url, transport))),
+        }
+    }
     if repo
         .find_reference(&format!("refs/heads/{branch}"))
         .is_err()
@@ -166,6 +174,22 @@ pub(crate) fn fetch(
         return Err(fail(format!("the remote has no branch \"{branch}\"")));
     }
     Ok(())
+}
+
+/// Fetches that meet a ref lock held by another process on the same cache, before giving up.
+const MAX_LOCK_ATTEMPTS: usize = 4;
+const LOCK_BACKOFF: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// A connection to `url` for one fetch or push: an anonymous remote, with no configured
+/// refspecs. Through the named `origin` (whose default refspec is `refs/remotes/origin/*`)
+/// libgit2 also updated those remote-tracking refs after every fetch and push — refs nothing
+/// here reads, whose lock another process's poll could hold: a push the remote had accepted
+/// then returned "failed to lock file …/refs/remotes/origin/main.lock".
+pub(crate) fn connection<'r>(
+    repo: &'r Repository,
+    url: &str,
+) -> Result<git2::Remote<'r>, git2::Error> {
+    repo.remote_anonymous(url)
 }
 
 /// Credential callbacks: ssh-agent for ssh, git credential helpers for http(s), bounded.

@@ -222,6 +222,23 @@ pub(crate) fn commit_on(
     commit_onto(repo, branch, Some(head), edits, message, author)
 }
 
+/// Writes the commit of `edits` on top of `parent` into the object database and moves no ref:
+/// a remote's publish pushes exactly this commit and advances the mirror's branch only once the
+/// remote confirmed it. `branch` names the branch in errors.
+pub(crate) fn commit_object(
+    repo: &Repository,
+    branch: &str,
+    parent: Oid,
+    edits: &[Edit],
+    message: &str,
+    author: &Author,
+) -> Result<Oid, Error> {
+    let head = repo
+        .find_commit(parent)
+        .map_err(Error::git(format!("read commit {parent}")))?;
+    write_commit(repo, branch, Some(&head), edits, message, author)
+}
+
 fn commit_onto(
     repo: &Repository,
     branch: &str,
@@ -231,7 +248,45 @@ fn commit_onto(
     author: &Author,
 ) -> Result<String, Error> {
     let refname = format!("refs/heads/{branch}");
-    let base = match &head {
+    let oid = write_commit(repo, branch, head.as_ref(), edits, message, author)?;
+    let log = format!("driftdeck: {}", message.lines().next().unwrap_or_default());
+    let updated = match &head {
+        Some(old) => repo.reference_matching(&refname, oid, true, old.id(), &log),
+        None => repo.reference(&refname, oid, false, &log),
+    };
+    if let Err(source) = updated {
+        let now = repo
+            .refname_to_id(&refname)
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        return Err(
+            if now.is_empty() || head.as_ref().map(|h| h.id().to_string()) == Some(now.clone()) {
+                Error::Git {
+                    what: format!("advance {refname}"),
+                    source,
+                }
+            } else {
+                Error::BranchMoved {
+                    branch: branch.to_owned(),
+                    now,
+                }
+            },
+        );
+    }
+    Ok(oid.to_string())
+}
+
+/// The commit object of `edits` on `head` (a root commit without one); no ref moves.
+fn write_commit(
+    repo: &Repository,
+    branch: &str,
+    head: Option<&git2::Commit<'_>>,
+    edits: &[Edit],
+    message: &str,
+    author: &Author,
+) -> Result<Oid, Error> {
+    let refname = format!("refs/heads/{branch}");
+    let base = match head {
         Some(c) => Some(
             c.tree()
                 .map_err(Error::git(format!("read tree of {refname}")))?,
@@ -280,35 +335,9 @@ fn commit_onto(
         "author {} <{}>",
         author.name, author.email
     )))?;
-    let parents: Vec<&git2::Commit<'_>> = head.iter().collect();
-    let oid = repo
-        .commit(None, &signature, &signature, message, &tree, &parents)
-        .map_err(Error::git(format!("commit on {branch}")))?;
-    let log = format!("driftdeck: {}", message.lines().next().unwrap_or_default());
-    let updated = match &head {
-        Some(old) => repo.reference_matching(&refname, oid, true, old.id(), &log),
-        None => repo.reference(&refname, oid, false, &log),
-    };
-    if let Err(source) = updated {
-        let now = repo
-            .refname_to_id(&refname)
-            .map(|id| id.to_string())
-            .unwrap_or_default();
-        return Err(
-            if now.is_empty() || head.as_ref().map(|h| h.id().to_string()) == Some(now.clone()) {
-                Error::Git {
-                    what: format!("advance {refname}"),
-                    source,
-                }
-            } else {
-                Error::BranchMoved {
-                    branch: branch.to_owned(),
-                    now,
-                }
-            },
-        );
-    }
-    Ok(oid.to_string())
+    let parents: Vec<&git2::Commit<'_>> = head.into_iter().collect();
+    repo.commit(None, &signature, &signature, message, &tree, &parents)
+        .map_err(Error::git(format!("commit on {branch}")))
 }
 
 /// The edits, as a tree of folder names; leaves are blobs (`Some`) or deletions (`None`).

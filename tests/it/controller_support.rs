@@ -233,11 +233,17 @@ impl Deck {
 
     /// Starts `driftdeck controller` (killed when dropped); its stderr goes to a log file.
     pub fn spawn_controller(&self) -> Controller {
+        self.spawn_controller_with(&[])
+    }
+
+    /// [`Deck::spawn_controller`] with extra environment (a remote's `SSH_AUTH_SOCK`, say).
+    pub fn spawn_controller_with(&self, env: &[(&str, &std::ffi::OsStr)]) -> Controller {
         let mut logs = self.logs.lock().unwrap();
         let log = self.root.join(format!("controller-{}.log", logs.len()));
         let file = std::fs::File::create(&log).unwrap();
         let child = self
             .command(&["controller"])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()

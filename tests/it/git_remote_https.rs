@@ -2,15 +2,17 @@
 //! Python TLS server that demands basic auth, with a certificate the test makes for 127.0.0.1
 //! and hands the client through `SSL_CERT_FILE`. The username and password come from a git
 //! credential helper in the child's `~/.gitconfig`, as a user's would. The real binary clones,
-//! fetches and pushes a promotion; a wrong password fails with one clear line.
+//! fetches and pushes a promotion; promotions land while the remote is polled every second; a
+//! wrong password fails with one clear line.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::controller_support::Deck;
 use crate::git_remote_support::{
-    Guarded, START_LIMIT, clone_fetch_and_push, deck_home, error_lines, require, run_ok,
-    serve_bare, use_remote, wait_until,
+    Guarded, START_LIMIT, clone_fetch_and_push, deck_home, error_lines,
+    promotions_land_while_polled, release_identity, require, run_ok, serve_bare, use_remote,
+    wait_until,
 };
 
 const USER: &str = "ops";
@@ -174,7 +176,11 @@ async fn https_remote_is_cloned_fetched_and_pushed_to_with_a_credential_helper()
         "true",
     ]));
     let https = start_https(&root.join("https"), &srv);
-    use_remote(&deck, &format!("https://127.0.0.1:{}/demo.git", https.port));
+    use_remote(
+        &deck,
+        &format!("https://127.0.0.1:{}/demo.git", https.port),
+        "60s",
+    );
     credential_helper(&deck_home(&deck), PASSWORD);
     let run = |args: &'static [&'static str]| {
         let mut cmd = deck.command(args);
@@ -185,6 +191,45 @@ async fn https_remote_is_cloned_fetched_and_pushed_to_with_a_credential_helper()
     clone_fetch_and_push("https", &bare, &root.join("other-op"), run, String::new).await;
 }
 
+/// Promotions made back to back while the repo is polled every second (by a running
+/// `driftdeck controller` and by the verb's own env tasks).
+const POLLED_ROUNDS: usize = 6;
+
+#[tokio::test]
+async fn promotions_over_https_land_on_the_remote_while_it_is_polled_every_second() {
+    let deck = Deck::start(&[]).await;
+    let root = deck.config().parent().unwrap().to_path_buf();
+    let srv = root.join("srv");
+    let bare = serve_bare(&deck, &srv);
+    run_ok(Command::new("git").arg("--git-dir").arg(&bare).args([
+        "config",
+        "http.receivepack",
+        "true",
+    ]));
+    let https = start_https(&root.join("https"), &srv);
+    let url = format!("https://127.0.0.1:{}/demo.git", https.port);
+    use_remote(&deck, &url, "1s");
+    credential_helper(&deck_home(&deck), PASSWORD);
+    release_identity(&deck);
+    let _controller = deck.spawn_controller_with(&[("SSL_CERT_FILE", https.ca.as_os_str())]);
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = deck.command(args);
+        cmd.env("SSL_CERT_FILE", &https.ca);
+        async move { cmd.output().await.unwrap() }
+    };
+
+    let server_log = || std::fs::read_to_string(root.join("https/server.log")).unwrap_or_default();
+    promotions_land_while_polled(
+        "https",
+        &bare,
+        &root.join("other-op"),
+        POLLED_ROUNDS,
+        run,
+        server_log,
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn wrong_https_password_fails_with_one_clear_line() {
     let deck = Deck::start(&[]).await;
@@ -192,7 +237,11 @@ async fn wrong_https_password_fails_with_one_clear_line() {
     let srv = root.join("srv");
     serve_bare(&deck, &srv);
     let https = start_https(&root.join("https"), &srv);
-    use_remote(&deck, &format!("https://127.0.0.1:{}/demo.git", https.port));
+    use_remote(
+        &deck,
+        &format!("https://127.0.0.1:{}/demo.git", https.port),
+        "60s",
+    );
     credential_helper(&deck_home(&deck), "wrong-password");
     let out = deck
         .command(&["render", "--env", "dev"])

@@ -110,15 +110,19 @@ pub fn serve_bare(deck: &Deck, srv: &Path) -> PathBuf {
     bare
 }
 
-/// Points the deck's config at `url` instead of its local repo, polled every 60 s instead of
-/// every second. With a 1 s poll over ssh a promotion was seen to print "committed" while the
-/// remote never got the commit: the poll's forced fetch of the branch can reset the mirror's
-/// branch between the writer's commit and its push, which then pushes nothing. That race is the
-/// publish path's to fix; these tests are about the transports, so they keep the poll out of it.
-pub fn use_remote(deck: &Deck, url: &str) {
-    let config = std::fs::read_to_string(deck.config())
-        .unwrap()
-        .replace("poll_interval: 1s", "poll_interval: 60s");
+/// Points the deck's config at `url` instead of its local repo, fetched every `poll_interval`
+/// (`"1s"` keeps the deck's own; the transport tests use `"60s"` so that only the verbs under
+/// test talk to the server, and the promotion-under-polling tests keep 1 s).
+pub fn use_remote(deck: &Deck, url: &str, poll_interval: &str) {
+    let config = std::fs::read_to_string(deck.config()).unwrap();
+    assert!(
+        config.contains("poll_interval: 1s"),
+        "no 1s poll in {config}"
+    );
+    let config = config.replace(
+        "poll_interval: 1s",
+        &format!("poll_interval: {poll_interval}"),
+    );
     let local = serde_json::to_string(&deck.repo().display().to_string()).unwrap();
     assert!(config.contains(&local), "no repo url in {config}");
     let remote = serde_json::to_string(url).unwrap();
@@ -235,4 +239,131 @@ pub async fn clone_fetch_and_push<F, Fut>(
         subject,
         "the promotion was not made on the fetched head"
     );
+}
+
+/// `git` in the work clone `work` as another operator.
+fn other_git(work: &Path, args: &[&str]) -> String {
+    run_ok(
+        Command::new("git")
+            .arg("-C")
+            .arg(work)
+            .args([
+                "-c",
+                "user.name=Other Op",
+                "-c",
+                "user.email=other@example.com",
+            ])
+            .args(args),
+    )
+}
+
+/// Another operator sets dev's log-api to `tag` and pushes it to the bare repo (cloned into
+/// `work` on first use); returns the commit's subject.
+pub fn push_dev_image(bare: &Path, work: &Path, tag: &str) -> String {
+    if !work.exists() {
+        run_ok(
+            Command::new("git")
+                .args(["clone", "--quiet"])
+                .arg(bare)
+                .arg(work),
+        );
+    }
+    other_git(work, &["pull", "--quiet", "--rebase", "origin", "main"]);
+    let kustomization = work.join("overlays/dev/kustomization.yaml");
+    let text = std::fs::read_to_string(&kustomization).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.ends_with("name: ghcr.io/driftdeck-demo/log-api"))
+        .unwrap_or_else(|| panic!("no log-api image in dev's kustomization:\n{text}"));
+    assert!(lines[at + 1].trim_start().starts_with("newTag:"), "{text}");
+    lines[at + 1] = format!("    newTag: {tag}");
+    std::fs::write(&kustomization, lines.join("\n") + "\n").unwrap();
+    let subject = format!("log-api {tag} in dev");
+    other_git(work, &["commit", "--quiet", "-am", &subject]);
+    other_git(work, &["push", "--quiet", "origin", "HEAD:main"]);
+    subject
+}
+
+/// Who the promotions are committed as: `user.name`/`user.email` in the deck's `~/.gitconfig`
+/// (kept when a credential helper is added there).
+pub const RELEASE_NAME: &str = "Release Bot";
+pub const RELEASE_EMAIL: &str = "release@example.com";
+
+/// Adds the release identity to the deck's `~/.gitconfig`.
+pub fn release_identity(deck: &Deck) {
+    let home = deck_home(deck);
+    std::fs::create_dir_all(&home).unwrap();
+    let gitconfig = home.join(".gitconfig");
+    let mut text = std::fs::read_to_string(&gitconfig).unwrap_or_default();
+    text.push_str(&format!(
+        "[user]\n\tname = {RELEASE_NAME}\n\temail = {RELEASE_EMAIL}\n"
+    ));
+    std::fs::write(gitconfig, text).unwrap();
+}
+
+/// Promotions in a row while something polls the remote every second (the verb's own
+/// controller, and whatever the caller runs beside it): each must land on the bare repo, as
+/// the commit the verb printed, on top of the commit another operator pushed just before, with
+/// the release identity and the operator trailer. A poll's forced fetch used to reset the
+/// mirror's branch between the commit and the push, which then pushed nothing and still
+/// printed "committed" (about one promotion in three on this machine).
+pub async fn promotions_land_while_polled<F, Fut>(
+    transport: &str,
+    bare: &Path,
+    other: &Path,
+    rounds: usize,
+    run: F,
+    server_log: impl Fn() -> String,
+) where
+    F: Fn(&'static [&'static str]) -> Fut,
+    Fut: std::future::Future<Output = std::process::Output>,
+{
+    for round in 1..=rounds {
+        let tag = format!("1.6.{round}");
+        let pushed_by_other = push_dev_image(bare, other, &tag);
+        let out = run(&["promote", "dev", "staging", "--yes", "--force"]).await;
+        let said = format!(
+            "round {round} over {transport}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{said}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let printed = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("committed "))
+            .unwrap_or_else(|| panic!("no \"committed\" line: {said}"));
+        let (short, summary) = printed.split_once(' ').unwrap();
+        assert!(
+            summary.starts_with("promote(dev→staging): ") && summary.contains(&format!("→ {tag}")),
+            "{said}"
+        );
+        let git = |args: &[&str]| {
+            run_ok(Command::new("git").arg("--git-dir").arg(bare).args(args))
+                .trim()
+                .to_owned()
+        };
+        // The remote's head, its sha cut to the length the verb printed.
+        let head = git(&["log", "-1", "--format=%H%n%s%n%an <%ae>", "main"]);
+        let head = format!("{}{}", &head[..short.len()], &head[40..]);
+        assert_eq!(
+            head,
+            format!("{short}\n{summary}\n{RELEASE_NAME} <{RELEASE_EMAIL}>"),
+            "the remote's main is not the promotion the verb printed; {said}\nserver: {}",
+            server_log()
+        );
+        assert_eq!(
+            git(&["log", "-1", "--format=%s", "main~1"]),
+            pushed_by_other,
+            "the promotion was not made on the fetched head; {said}"
+        );
+        let trailers = git(&["log", "-1", "--format=%(trailers:only,unfold)", "main"]);
+        assert!(
+            trailers
+                .lines()
+                .any(|l| l.starts_with("Driftdeck-Operator: ")),
+            "no operator trailer in {trailers:?}"
+        );
+    }
 }
