@@ -319,7 +319,14 @@ fn dispatch(cli: Cli) -> CmdResult {
     if !console {
         // The headless controller logs its work at info; the other commands only warnings.
         let controller = matches!(cli.command, Some(Commands::Controller));
-        init_stderr_logging(if controller { "info" } else { "warn" });
+        // A verb's env tasks warn about every failed poll (a fetch, a state read); the verb
+        // reports the failure that matters once, as its own last line, so their warnings are
+        // off for verbs and stay on for the headless controller, whose log is its only voice.
+        init_stderr_logging(if controller {
+            "info"
+        } else {
+            "warn,driftdeck::controller::driver=error"
+        });
     }
     match cli.command {
         None => console::console(&global),
