@@ -250,6 +250,9 @@ pub struct ViewState {
     /// Per env: when it was last observed *successfully* (no error), as seen at ticks. An
     /// unreachable cluster's observation time keeps advancing; this does not.
     pub last_good: BTreeMap<String, Timestamp>,
+    /// Per env: the health of its last successful observation, so a stale tile says what
+    /// was last *known* rather than the `Unknown` of every failed observation since.
+    pub last_good_health: BTreeMap<String, crate::model::HealthCode>,
     /// Env index watch mode is showing in detail.
     pub watch_index: usize,
     pub quit: bool,
@@ -289,6 +292,7 @@ impl ViewState {
             demo_available: false,
             own_pid: None,
             last_good: BTreeMap::new(),
+            last_good_health: BTreeMap::new(),
             watch_index: 0,
             quit: false,
         }
@@ -304,6 +308,19 @@ impl ViewState {
     pub fn last_good_of(&self, env: &crate::model::EnvState) -> Option<Timestamp> {
         let current = env.observed_at.filter(|_| env.error.is_none());
         self.last_good.get(&env.name).copied().max(current)
+    }
+
+    /// The health of `env`'s last successful observation: the snapshot's own when it carries
+    /// no error, else what the ticks recorded.
+    pub fn last_known_health(
+        &self,
+        env: &crate::model::EnvState,
+    ) -> Option<crate::model::HealthCode> {
+        if env.error.is_none() && env.observed_at.is_some() {
+            Some(env.health.code)
+        } else {
+            self.last_good_health.get(&env.name).copied()
+        }
     }
 
     /// Whether `holder` (`user@host/pid`) is this process.

@@ -76,6 +76,9 @@ fn tick(view: &mut ViewState, snap: &Snapshot, now: Timestamp) {
         if let Some(good) = view.last_good_of(env) {
             view.last_good.insert(env.name.clone(), good);
         }
+        if let Some(health) = view.last_known_health(env) {
+            view.last_good_health.insert(env.name.clone(), health);
+        }
     }
     if view.watch_mode && !snap.envs.is_empty() {
         // Unhealthy envs are pinned: the detail rotates among them only, so a wall never

@@ -52,6 +52,7 @@
 //! - `triage_tmux`: `driftdeck demo` in tmux: a crashloop image set behind the console's back → Degraded, failing pod first, its log and BackOff events
 //! - `tmux_support`: a tmux server on its own socket for the console tests (screen reads, waits with a deadline)
 //! - `tmux_e2e`: `driftdeck demo` in tmux driven by keys: drift heals, promote with a typed message, break + rollback (hold banner), pause/resume, clean quit
+//! - `watch_stale`: `driftdeck watch` in tmux against a `driftdeck sandbox` process: killed → every tile STALE with the header's "since", restarted on the same address → fresh
 //! - `tui`: console snapshots (insta, TestBackend at 120×36 and 80×24), 16-colour and NO_COLOR snapshots with styles, colour legibility
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -115,3 +116,4 @@ mod tmux_support;
 mod triage_feed;
 mod triage_tmux;
 mod tui;
+mod watch_stale;
