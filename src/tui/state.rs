@@ -110,8 +110,8 @@ pub enum View {
     Main,
     /// The unified diff of one drifted resource.
     Diff { env: String, key: ResourceKey },
-    /// The desired YAML of one resource (taken from its diff until the controller sends YAML).
-    Yaml { env: String, key: ResourceKey },
+    /// One resource's live YAML, desired YAML or describe ([`ViewState::object_tab`]).
+    Object { env: String, key: ResourceKey },
     /// Versions × environments: every workload's image per env.
     Versions,
     /// A pod's log, following the tail of [`ViewState::logs`].
@@ -253,6 +253,14 @@ pub struct ViewState {
     /// Per env: the health of its last successful observation, so a stale tile says what
     /// was last *known* rather than the `Unknown` of every failed observation since.
     pub last_good_health: BTreeMap<String, crate::model::HealthCode>,
+    /// The object views' data from the feeder (`None`: asked, not answered yet).
+    pub object: Option<Box<crate::model::ObjectDetail>>,
+    pub object_error: Option<String>,
+    pub object_tab: crate::tui::object::ObjectTab,
+    /// Whether the live YAML shows `metadata.managedFields`.
+    pub object_managed: bool,
+    /// Text waiting to be copied to the terminal's clipboard (OSC 52) by the event loop.
+    pub clipboard: Option<String>,
     /// Env index watch mode is showing in detail.
     pub watch_index: usize,
     pub quit: bool,
@@ -293,6 +301,11 @@ impl ViewState {
             own_pid: None,
             last_good: BTreeMap::new(),
             last_good_health: BTreeMap::new(),
+            object: None,
+            object_error: None,
+            object_tab: crate::tui::object::ObjectTab::Live,
+            object_managed: false,
+            clipboard: None,
             watch_index: 0,
             quit: false,
         }

@@ -27,6 +27,7 @@
 //! - `git_remote_ssh`, `git_remote_https`: real Git servers on loopback (OpenSSH sshd + ssh-agent + known_hosts; git http-backend behind TLS + basic auth + a credential helper): clone, fetch, push a promotion; unknown host key and wrong password fail in one line
 //! - `git_remote_support`: those servers (required tools fail loudly), watchdog-guarded processes
 //! - `health`:
+//! - `object_views`: the object views' feed on the sandbox: a pod's owner chain, desired YAML from the render, managedFields only in the full view, a Secret's value never shown
 //! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
 //! - `publish`: commits pushed without force, a rejected push re-made once, three-way revert
 //! - `real_drift_heal`: self-heal removes a hand-added env var in exactly one operation and then stays quiet, on the real API server and the sandbox
@@ -87,6 +88,7 @@ mod health;
 mod held_state;
 mod install_cli;
 mod install_doctor;
+mod object_views;
 mod promote;
 mod publish;
 mod real_access;

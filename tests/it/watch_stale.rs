@@ -60,7 +60,7 @@ impl Drop for SandboxProcess {
 }
 
 /// The tile title row of `tile` (its name in capitals, then its badges), if on screen.
-fn tile_title<'s>(screen: &'s str, tile: &str) -> Option<String> {
+fn tile_title(screen: &str, tile: &str) -> Option<String> {
     screen.lines().find_map(|line| {
         line.split(['┃', '║'])
             .map(str::trim)

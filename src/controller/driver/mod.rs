@@ -22,6 +22,7 @@
 mod env;
 pub mod inspect;
 mod jobs;
+pub mod object;
 mod promote;
 mod validate;
 
