@@ -10,6 +10,7 @@
 //! - `atomic_server_rules`: rules sync relies on, held by the real v1.20 server and the sandbox alike (schema 422/refusal, size limit, stringData, no-op apply keeps the resourceVersion)
 //! - `atomic_support`: a real-tier or sandbox server, a temporary repo with one plain-YAML env, the binary and kubectl
 //! - `console`: apply_env and the controller driver against the sandbox; `driftdeck demo` in tmux
+//! - `copy_osc52_tmux`: `driftdeck demo` in tmux with `set-clipboard on`: `c` puts a commit's full sha, then the live YAML shown, in tmux's paste buffer through OSC 52
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
 //! - `demo_start`: `driftdeck demo` draws before it prepares; preparation errors reach the console, then stderr with exit 2
@@ -73,6 +74,7 @@ mod controller_prune;
 mod controller_read_only;
 mod controller_support;
 mod controller_under_faults;
+mod copy_osc52_tmux;
 mod demo;
 mod demo_start;
 mod diff;
