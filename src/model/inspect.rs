@@ -82,6 +82,9 @@ pub struct ObjectDetail {
     pub owners: Vec<String>,
     /// Events of this object, newest first.
     pub events: Vec<EventRow>,
+    /// Why the events could not be listed (then `events` is empty for that reason).
+    #[serde(default)]
+    pub events_error: Option<String>,
 }
 
 /// What the console asks the feeder for. Each new request replaces the previous one.

@@ -195,9 +195,10 @@ fn describe_lines(view: &ViewState, detail: &ObjectDetail) -> Vec<String> {
     } else if detail.live.is_none() {
         out.push("Live:        not in the cluster".to_owned());
     }
-    out.push(match detail.owners.is_empty() {
-        true => "Owners:      none".to_owned(),
-        false => format!("Owners:      {}", detail.owners.join(" ← ")),
+    out.push(if detail.owners.is_empty() {
+        "Owners:      none".to_owned()
+    } else {
+        format!("Owners:      {}", detail.owners.join(" ← "))
     });
     out.push(String::new());
     out.push("Conditions:".to_owned());
@@ -213,7 +214,9 @@ fn describe_lines(view: &ViewState, detail: &ObjectDetail) -> Vec<String> {
     }
     out.push(String::new());
     out.push(format!("Events (newest first, {}):", detail.events.len()));
-    if detail.events.is_empty() {
+    if let Some(e) = &detail.events_error {
+        out.push(format!("✗ {e}"));
+    } else if detail.events.is_empty() {
         out.push("  none".to_owned());
     }
     for e in &detail.events {

@@ -73,6 +73,7 @@ async fn object_views_show_owner_chain_desired_yaml_and_never_a_secret_value() {
     )
     .await;
     assert_eq!(detail.live_error, None);
+    assert_eq!(detail.events_error, None);
     assert_eq!(detail.owners.len(), 2, "{:?}", detail.owners);
     assert!(
         detail.owners[0].starts_with("ReplicaSet/log-api-"),

@@ -46,18 +46,23 @@ pub async fn object_detail(
         Some(obj) => owner_chain(cluster, obj, &key.namespace).await,
         None => Vec::new(),
     };
-    let events = if key.namespace.is_empty() {
-        Vec::new()
+    // Events live in a namespace; a cluster-scoped object's are not looked for.
+    let (events, events_error) = if key.namespace.is_empty() {
+        (Vec::new(), None)
     } else {
         let request = EventsRequest {
             context: request.context.clone(),
             namespace: key.namespace.clone(),
             object: Some((key.kind.clone(), key.name.clone())),
         };
-        cluster.events(&request).await.unwrap_or_default()
+        match cluster.events(&request).await {
+            Ok(rows) => (rows, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        }
     };
     let mut detail = detail_from(live.as_ref(), desired.as_ref(), owners, events);
     detail.live_error = live_error;
+    detail.events_error = events_error;
     if detail.desired.is_none() && desired_error.is_some() {
         detail.desired_error = desired_error;
     }
@@ -88,6 +93,7 @@ pub fn detail_from(
         conditions: live.as_ref().map(conditions).unwrap_or_default(),
         owners,
         events,
+        events_error: None,
     }
 }
 
