@@ -10,7 +10,8 @@
 //! noise for an operator, kept one key away); `]`/`[` step through every resource of the env
 //! (its resources, then drift-only keys such as prune candidates), so any resource is one
 //! key away even when nothing drifts. `/` searches: matches are highlighted, the title counts
-//! them, `n` jumps to the next one. The lines are built by [`lines`] for drawing, search and
+//! them, `n` jumps to the next one. `R` (refresh) asks the feeder again: an answer is a
+//! one-off read, not a watch. The lines are built by [`lines`] for drawing, search and
 //! copy alike, so what is copied is what is shown. Secret values never arrive here (masked by
 //! the feeder).
 
@@ -57,6 +58,15 @@ pub fn open(view: &mut ViewState, snap: &Snapshot, env: String, key: ResourceKey
     view.object_tab = ObjectTab::Live;
     view.object_managed = false;
     show(view, snap, env, key);
+}
+
+/// Asks again for the object on screen (`R`): the views are one answer, not a watch.
+pub fn reload(view: &mut ViewState, snap: &Snapshot) {
+    if let View::Object { env, key } = view.view.clone() {
+        let scroll = view.view_scroll;
+        show(view, snap, env, key);
+        view.view_scroll = scroll;
+    }
 }
 
 /// Shows `key` (keeping the tab) and asks for its data.
@@ -327,6 +337,29 @@ mod tests {
         on_view_key(&mut view, &snap, '[');
         on_view_key(&mut view, &snap, '[');
         assert!(matches!(&view.view, View::Object { key, .. } if Some(key) == keys.last()));
+    }
+
+    #[test]
+    fn refresh_asks_again_for_the_object_on_screen() {
+        let (mut view, snap) = opened();
+        let first = view.inspect_id;
+        view.inspect_request = None;
+        view.object = Some(Box::new(ObjectDetail::default()));
+        let cmd = crate::tui::update::update(
+            &mut view,
+            &snap,
+            crate::tui::UiAction::Act(crate::config::keymap::Action::Refresh),
+        );
+        assert!(matches!(cmd, Some(crate::model::Command::Refresh { .. })));
+        assert!(view.inspect_id > first);
+        assert!(matches!(
+            &view.inspect_request,
+            Some(InspectRequest::Object { id, .. }) if *id == view.inspect_id
+        ));
+        assert_eq!(
+            view.object, None,
+            "the old answer is not shown as the new one"
+        );
     }
 
     #[test]

@@ -502,7 +502,10 @@ fn on_action(view: &mut ViewState, snap: &Snapshot, action: Action) -> Option<Co
         Action::Versions => open_view(view, View::Versions),
         Action::Filter => view.input = Some(InputLine::Filter(view.filter.clone())),
         Action::Palette => view.input = Some(InputLine::Palette(String::new())),
-        Action::Refresh => return Some(Command::Refresh { env: env_name }),
+        Action::Refresh => {
+            object::reload(view, snap);
+            return Some(Command::Refresh { env: env_name });
+        }
         Action::Sync => flows::sync(view, snap, &env_name?, None),
         Action::Promote => return flows::promote(view, snap, &env_name?, None),
         Action::PauseResume => return flows::pause_resume(view, snap, &env_name?),

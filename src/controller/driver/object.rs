@@ -8,7 +8,7 @@
 //! desired YAML alike, so no view, search or clipboard can reach a value. The owner chain
 //! follows the *controller* reference when there is one (else the first), at most
 //! [`MAX_OWNERS`] deep, and stops at an owner it cannot read (named with the reason). One
-//! answer per request, no watch: the view asks again on `R`.
+//! answer per request, no watch: the view asks again on `R` (refresh).
 
 use serde_json::Value;
 
