@@ -2,6 +2,11 @@
 //! 2,000 resources × 5,000 pods (a tenth of the resources drifted, 200 commits per env). The
 //! target is under 10 ms per frame; panes render only their visible rows, so the cost should
 //! not grow with the row counts except where a filter has to scan them.
+//!
+//! Key → screen (target under 50 ms): one key press translated by the keymap, applied by
+//! `update`, and the next frame drawn into the backend, on the same data. Keys that open a
+//! view alternate with the key that closes it (and `j` with `k`), so every iteration does the
+//! same work; the figure is the mean of one press and one frame.
 
 use std::hint::black_box;
 
@@ -64,5 +69,80 @@ fn frame(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, frame);
+/// One key press and the frame after it.
+fn key_then_frame(
+    terminal: &mut Terminal<TestBackend>,
+    view: &mut tui::ViewState,
+    snap: &tui::Snapshot,
+    theme: &Theme,
+    code: KeyCode,
+) {
+    press(view, snap, code);
+    terminal
+        .draw(|f| tui::render(f, black_box(snap), view, theme))
+        .map(|_| ())
+        .ok();
+}
+
+fn key_to_screen(c: &mut Criterion) {
+    let snap = fixtures::large(3, 2_000, 5_000);
+    let theme = Theme::default();
+    let mut group = c.benchmark_group("key_to_screen_3x2000x5000");
+    // (case, focus, the key pair pressed in turn, whether `/` is open first)
+    let cases: [(&str, Pane, [KeyCode; 2], bool); 5] = [
+        (
+            "j_k_pods",
+            Pane::Pods,
+            [KeyCode::Char('j'), KeyCode::Char('k')],
+            false,
+        ),
+        (
+            "tab_focus",
+            Pane::Envs,
+            [KeyCode::Tab, KeyCode::BackTab],
+            false,
+        ),
+        (
+            "filter_keystroke",
+            Pane::Pods,
+            [KeyCode::Char('1'), KeyCode::Backspace],
+            true,
+        ),
+        (
+            "diff_open_close",
+            Pane::Drift,
+            [KeyCode::Char('d'), KeyCode::Esc],
+            false,
+        ),
+        (
+            "object_open_close",
+            Pane::Drift,
+            [KeyCode::Char('y'), KeyCode::Esc],
+            false,
+        ),
+    ];
+    for (name, focus, keys, filter) in cases {
+        let mut view = fixtures::view_state();
+        view.focus = focus;
+        if filter {
+            press(&mut view, &snap, KeyCode::Char('/'));
+            press(&mut view, &snap, KeyCode::Char('a'));
+        }
+        let mut terminal = match Terminal::new(TestBackend::new(120, 36)) {
+            Ok(t) => t,
+            Err(e) => match e {},
+        };
+        let mut turn = 0usize;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let key = keys[turn % 2];
+                turn += 1;
+                key_then_frame(&mut terminal, &mut view, &snap, &theme, key);
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, frame, key_to_screen);
 criterion_main!(benches);

@@ -16,8 +16,8 @@ use serde_json::Value;
 
 mod inspect;
 pub use inspect::{
-    EventRow, EventsRequest, InspectChunk, InspectRequest, LogRequest, WORKLOADS, short_image,
-    workload_images,
+    ConditionRow, EventRow, EventsRequest, InspectChunk, InspectRequest, LogRequest, ObjectDetail,
+    ObjectRequest, WORKLOADS, short_image, workload_images,
 };
 
 /// The identity of one Kubernetes object across Git and the cluster. The API *version* is not

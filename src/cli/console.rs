@@ -138,8 +138,8 @@ fn ui_options(config: &Config, mode: Mode, theme: Option<&str>) -> UiOptions {
     opts.poll_interval = controller::poll_period(config.repo.poll_interval);
     // The logs and events views' feeder: reads only, so it runs beside the controller.
     let (ends, (requests, chunks)) = tui::InspectEnds::channel();
-    tokio::spawn(controller::driver::inspect::serve(
-        config.kubeconfig.clone(),
+    tokio::spawn(controller::driver::inspect::serve_config(
+        config.clone(),
         requests,
         chunks,
     ));

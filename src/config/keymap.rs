@@ -39,6 +39,7 @@ pub enum Action {
     Logs,
     Events,
     Yaml,
+    Copy,
     Versions,
     Filter,
     Palette,
@@ -49,7 +50,7 @@ pub enum Action {
 
 impl Action {
     /// In help order.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::FocusNext,
         Action::FocusPrev,
         Action::Up,
@@ -69,6 +70,7 @@ impl Action {
         Action::Logs,
         Action::Events,
         Action::Yaml,
+        Action::Copy,
         Action::Versions,
         Action::Filter,
         Action::Palette,
@@ -99,6 +101,7 @@ impl Action {
             Action::Logs => "logs",
             Action::Events => "events",
             Action::Yaml => "yaml",
+            Action::Copy => "copy",
             Action::Versions => "versions",
             Action::Filter => "filter",
             Action::Palette => "palette",
@@ -133,7 +136,8 @@ impl Action {
             Action::Diff => "show the drift diff",
             Action::Logs => "pod logs",
             Action::Events => "env events",
-            Action::Yaml => "resource YAML",
+            Action::Yaml => "resource: live / desired YAML, describe",
+            Action::Copy => "copy sha, diff or YAML shown (OSC 52)",
             Action::Versions => "versions × environments",
             Action::Filter => "filter rows",
             Action::Palette => "command palette",

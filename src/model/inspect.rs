@@ -43,6 +43,50 @@ pub struct EventsRequest {
     pub object: Option<(String, String)>,
 }
 
+/// Which object the object views (live YAML, desired YAML, describe) show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRequest {
+    /// The env (its config entry names the path and renderer for the desired side).
+    pub env: String,
+    pub context: String,
+    /// The revision whose render is the desired side (the env's `revision`); `None`: head.
+    pub revision: Option<String>,
+    pub key: super::ResourceKey,
+}
+
+/// One `status.conditions` entry, flattened for the describe view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConditionRow {
+    pub kind: String,
+    pub status: String,
+    pub reason: String,
+    pub message: String,
+    pub last_transition: String,
+}
+
+/// Everything the object views show about one object, Secret values already masked (the
+/// feeder masks before anything leaves it, so no view or clipboard can see a value).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ObjectDetail {
+    /// Live YAML without `metadata.managedFields`; `None`: not in the cluster (or unreadable,
+    /// see `live_error`).
+    pub live: Option<String>,
+    /// Live YAML with `metadata.managedFields` (the `m` toggle).
+    pub live_full: Option<String>,
+    pub live_error: Option<String>,
+    /// The rendered (desired) YAML; `None`: Git does not have it (see `desired_error`).
+    pub desired: Option<String>,
+    pub desired_error: Option<String>,
+    pub conditions: Vec<ConditionRow>,
+    /// The owner chain, nearest first: `Kind/name` (`(not found)` when an owner is gone).
+    pub owners: Vec<String>,
+    /// Events of this object, newest first.
+    pub events: Vec<EventRow>,
+    /// Why the events could not be listed (then `events` is empty for that reason).
+    #[serde(default)]
+    pub events_error: Option<String>,
+}
+
 /// What the console asks the feeder for. Each new request replaces the previous one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InspectRequest {
@@ -53,6 +97,11 @@ pub enum InspectRequest {
     Events {
         id: u64,
         request: EventsRequest,
+    },
+    /// One object's live and desired YAML and its describe data (one answer, no stream).
+    Object {
+        id: u64,
+        request: ObjectRequest,
     },
     /// The view closed: stop streaming.
     Stop,
@@ -82,6 +131,8 @@ pub enum InspectChunk {
     LogEnded { id: u64 },
     /// The full current set of events, newest first.
     Events { id: u64, rows: Vec<EventRow> },
+    /// The object views' data.
+    Object { id: u64, detail: Box<ObjectDetail> },
     /// The request failed; the message says what and where.
     Failed { id: u64, message: String },
 }
@@ -93,6 +144,7 @@ impl InspectChunk {
             | InspectChunk::LogLines { id, .. }
             | InspectChunk::LogEnded { id }
             | InspectChunk::Events { id, .. }
+            | InspectChunk::Object { id, .. }
             | InspectChunk::Failed { id, .. } => *id,
         }
     }

@@ -47,7 +47,7 @@ pub fn render(frame: &mut Frame, snap: &Snapshot, view: &mut ViewState, theme: &
     match view.view.clone() {
         View::Main => render_panes(frame, body, snap, view, theme),
         View::Diff { env, key } => views::diff::render(frame, body, snap, view, theme, &env, &key),
-        View::Yaml { env, key } => views::yaml::render(frame, body, snap, view, theme, &env, &key),
+        View::Object { key, .. } => views::object::render(frame, body, view, theme, &key),
         View::Versions => views::versions::render(frame, body, snap, view, theme),
         View::Logs { env, pod } => views::logs::render(frame, body, view, theme, &env, &pod),
         View::Events { env, object } => {

@@ -327,6 +327,16 @@ pub async fn run(
             if let Some(request) = view.inspect_request.take() {
                 send_inspect(&mut view, inspect_tx.as_ref(), request);
             }
+            if let Some(text) = view.clipboard.take() {
+                // OSC 52 moves no cursor and draws nothing: safe between frames.
+                let sequence = crate::tui::clipboard::osc52(&text);
+                let written =
+                    std::io::Write::write_all(terminal.backend_mut(), sequence.as_bytes())
+                        .and_then(|()| std::io::Write::flush(terminal.backend_mut()));
+                if let Err(e) = written {
+                    view.toast_error(format!("copy not written to the terminal: {e}"));
+                }
+            }
             if let (Some(request), Some(tx)) = (view.demo_request.take(), &opts.demo_tx)
                 && let Err(e) = tx.try_send(request)
             {
@@ -366,7 +376,9 @@ fn send_inspect(
     request: InspectRequest,
 ) {
     let id = match &request {
-        InspectRequest::Logs { id, .. } | InspectRequest::Events { id, .. } => *id,
+        InspectRequest::Logs { id, .. }
+        | InspectRequest::Events { id, .. }
+        | InspectRequest::Object { id, .. } => *id,
         InspectRequest::Stop => 0,
     };
     let failed = match tx {

@@ -137,7 +137,10 @@ fn request_events(view: &mut ViewState, snap: &Snapshot) {
 
 /// Leaving a logs or events view stops its stream.
 pub fn close(view: &mut ViewState) {
-    if matches!(view.view, View::Logs { .. } | View::Events { .. }) {
+    if matches!(
+        view.view,
+        View::Logs { .. } | View::Events { .. } | View::Object { .. }
+    ) {
         next_id(view);
         view.inspect_request = Some(InspectRequest::Stop);
     }
@@ -149,7 +152,8 @@ pub fn is_view_key(view: &ViewState, c: char) -> bool {
         View::Logs { .. } => matches!(c, 'f' | 'p' | 'c' | 's' | 't' | 'w'),
         View::Events { .. } => c == 'a',
         View::Main => c == 'u' && view.focus == crate::tui::state::Pane::Pods,
-        View::Diff { .. } | View::Yaml { .. } | View::Versions => false,
+        View::Object { .. } => crate::tui::object::is_view_key(c),
+        View::Diff { .. } | View::Versions => false,
     }
 }
 
@@ -159,6 +163,10 @@ pub fn on_view_key(view: &mut ViewState, snap: &Snapshot, c: char) {
         // `u` in the pods pane: only the pods that are not Healthy (or all again).
         view.pods_unhealthy_only = !view.pods_unhealthy_only;
         view.pods = Default::default();
+        return;
+    }
+    if matches!(view.view, View::Object { .. }) {
+        crate::tui::object::on_view_key(view, snap, c);
         return;
     }
     if let View::Events { env, object } = &view.view {
@@ -234,8 +242,14 @@ pub fn on_chunk(view: &mut ViewState, chunk: InspectChunk) {
             view.events_loaded = true;
             view.events_error = None;
         }
+        InspectChunk::Object { detail, .. } => {
+            view.object = Some(detail);
+            view.object_error = None;
+        }
         InspectChunk::Failed { message, .. } => {
-            if is_logs {
+            if matches!(view.view, View::Object { .. }) {
+                view.object_error = Some(message);
+            } else if is_logs {
                 view.log_options.error = Some(message);
             } else {
                 view.events_error = Some(message);

@@ -19,6 +19,7 @@
 //! (Alt-Enter inserts a newline) since promotion messages are one line.
 
 mod action;
+mod clipboard;
 mod contrast;
 mod dialogs;
 mod draw;
@@ -26,6 +27,7 @@ mod event_loop;
 pub mod fixtures;
 mod flows;
 mod inspect;
+mod object;
 mod palette;
 mod panes;
 mod popups;
@@ -35,8 +37,10 @@ mod update;
 mod views;
 
 pub use action::{UiAction, translate};
+pub use clipboard::osc52;
 pub use draw::render;
 pub use event_loop::{Error, InspectEnds, UiEvent, UiOptions, run, run_in_terminal};
+pub use object::ObjectTab;
 pub use palette::{PaletteCommand, parse_palette};
 pub use rows::{CommitRow, DriftRow, EnvRow, format_age};
 pub use state::{

@@ -20,7 +20,8 @@ pub struct EnvRow {
     pub desired: String,
     pub synced: String,
     pub drift: usize,
-    /// PAUSED, HOLD, "held by …", running operation, error — in that order.
+    /// PAUSED, HOLD, running operation, "held by …" or "not reconciling", error — in that
+    /// order.
     pub badges: Vec<Badge>,
 }
 
@@ -31,6 +32,8 @@ pub enum Badge {
     Paused,
     Hold(String),
     Lease(String),
+    /// Nobody holds the env's Lease (or it expired): no controller runs its automation.
+    NotReconciling,
     Operation(String),
     Error(String),
 }
@@ -52,6 +55,8 @@ impl EnvRow {
         }
         if let Some(holder) = &env.lease_holder {
             badges.push(Badge::Lease(holder.clone()));
+        } else if not_reconciling(env) {
+            badges.push(Badge::NotReconciling);
         }
         if let Some(error) = &env.error {
             badges.push(Badge::Error(error.clone()));
@@ -71,6 +76,13 @@ impl EnvRow {
             badges,
         }
     }
+}
+
+/// Whether no controller is known to run `env`'s automation: nobody holds its Lease (or the
+/// holder let it expire). A Lease this user may not read (the built-in `view` role) is
+/// unknown, not unheld, so it says nothing.
+pub fn not_reconciling(env: &EnvState) -> bool {
+    env.lease_holder.is_none() && !env.unreadable.iter().any(|u| u.contains("Lease"))
 }
 
 /// One line of the history pane.
@@ -308,5 +320,19 @@ mod tests {
         assert!(!contains("Running", "crash"));
         assert!(contains("Ünïcode-Pod", "ünï"));
         assert!(contains("x", ""));
+    }
+
+    #[test]
+    fn an_env_whose_lease_nobody_holds_says_not_reconciling() {
+        let mut env = EnvState::unknown("dev");
+        assert!(EnvRow::of(&env).badges.contains(&Badge::NotReconciling));
+        env.lease_holder = Some("carol@ops-1/4242".into());
+        let badges = EnvRow::of(&env).badges;
+        assert!(!badges.contains(&Badge::NotReconciling));
+        assert!(badges.contains(&Badge::Lease("carol@ops-1/4242".into())));
+        // A Lease the user may not read is unknown, not unheld.
+        env.lease_holder = None;
+        env.unreadable = vec!["read Lease driftdeck-dev: forbidden".into()];
+        assert!(!EnvRow::of(&env).badges.contains(&Badge::NotReconciling));
     }
 }

@@ -110,8 +110,8 @@ pub enum View {
     Main,
     /// The unified diff of one drifted resource.
     Diff { env: String, key: ResourceKey },
-    /// The desired YAML of one resource (taken from its diff until the controller sends YAML).
-    Yaml { env: String, key: ResourceKey },
+    /// One resource's live YAML, desired YAML or describe ([`ViewState::object_tab`]).
+    Object { env: String, key: ResourceKey },
     /// Versions × environments: every workload's image per env.
     Versions,
     /// A pod's log, following the tail of [`ViewState::logs`].
@@ -250,6 +250,17 @@ pub struct ViewState {
     /// Per env: when it was last observed *successfully* (no error), as seen at ticks. An
     /// unreachable cluster's observation time keeps advancing; this does not.
     pub last_good: BTreeMap<String, Timestamp>,
+    /// Per env: the health of its last successful observation, so a stale tile says what
+    /// was last *known* rather than the `Unknown` of every failed observation since.
+    pub last_good_health: BTreeMap<String, crate::model::HealthCode>,
+    /// The object views' data from the feeder (`None`: asked, not answered yet).
+    pub object: Option<Box<crate::model::ObjectDetail>>,
+    pub object_error: Option<String>,
+    pub object_tab: crate::tui::object::ObjectTab,
+    /// Whether the live YAML shows `metadata.managedFields`.
+    pub object_managed: bool,
+    /// Text waiting to be copied to the terminal's clipboard (OSC 52) by the event loop.
+    pub clipboard: Option<String>,
     /// Env index watch mode is showing in detail.
     pub watch_index: usize,
     pub quit: bool,
@@ -289,6 +300,12 @@ impl ViewState {
             demo_available: false,
             own_pid: None,
             last_good: BTreeMap::new(),
+            last_good_health: BTreeMap::new(),
+            object: None,
+            object_error: None,
+            object_tab: crate::tui::object::ObjectTab::Live,
+            object_managed: false,
+            clipboard: None,
             watch_index: 0,
             quit: false,
         }
@@ -304,6 +321,19 @@ impl ViewState {
     pub fn last_good_of(&self, env: &crate::model::EnvState) -> Option<Timestamp> {
         let current = env.observed_at.filter(|_| env.error.is_none());
         self.last_good.get(&env.name).copied().max(current)
+    }
+
+    /// The health of `env`'s last successful observation: the snapshot's own when it carries
+    /// no error, else what the ticks recorded.
+    pub fn last_known_health(
+        &self,
+        env: &crate::model::EnvState,
+    ) -> Option<crate::model::HealthCode> {
+        if env.error.is_none() && env.observed_at.is_some() {
+            Some(env.health.code)
+        } else {
+            self.last_good_health.get(&env.name).copied()
+        }
     }
 
     /// Whether `holder` (`user@host/pid`) is this process.

@@ -12,9 +12,11 @@ use ratatui_textarea::TextArea;
 use crate::config::keymap::Action;
 use crate::model::{Command, Notice, OperationResult, Snapshot, short_sha};
 use crate::tui::action::UiAction;
+use crate::tui::clipboard;
 use crate::tui::dialogs;
 use crate::tui::flows;
 use crate::tui::inspect;
+use crate::tui::object;
 use crate::tui::palette::parse_palette;
 use crate::tui::rows;
 use crate::tui::state::{
@@ -75,6 +77,9 @@ fn tick(view: &mut ViewState, snap: &Snapshot, now: Timestamp) {
     for env in &snap.envs {
         if let Some(good) = view.last_good_of(env) {
             view.last_good.insert(env.name.clone(), good);
+        }
+        if let Some(health) = view.last_known_health(env) {
+            view.last_good_health.insert(env.name.clone(), health);
         }
     }
     if view.watch_mode && !snap.envs.is_empty() {
@@ -324,6 +329,98 @@ fn selected_pod(view: &ViewState, snap: &Snapshot) -> Option<(String, String)> {
     Some((env.name.clone(), pod.name.clone()))
 }
 
+/// `c`: the value under the cursor or the text on screen to the terminal's clipboard (OSC 52,
+/// written by the event loop), with a toast naming what was copied.
+fn copy(view: &mut ViewState, snap: &Snapshot) {
+    let Some((what, text)) = copy_target(view, snap) else {
+        view.toast("nothing to copy here");
+        return;
+    };
+    match clipboard::copy_allowed(&text) {
+        Ok(()) => {
+            view.toast(format!("copied {what} ({} bytes, OSC 52)", text.len()));
+            view.clipboard = Some(text);
+        }
+        Err(why) => view.toast_error(why),
+    }
+}
+
+/// What `c` copies here, as (what, text): the object view's text, a diff, a commit's full
+/// sha, an env's synced revision, a pod's name.
+fn copy_target(view: &ViewState, snap: &Snapshot) -> Option<(String, String)> {
+    let drift_diff = |env: &str, key: &crate::model::ResourceKey| {
+        let drift = snap.env(env)?.drift.iter().find(|d| &d.key == key)?;
+        Some((format!("the diff of {key}"), drift.diff.clone()))
+    };
+    match &view.view {
+        View::Object { key, .. } => {
+            view.object.as_ref()?;
+            let mut text = object::lines(view).join("\n");
+            text.push('\n');
+            Some((format!("the {} of {key}", view.object_tab.title()), text))
+        }
+        View::Diff { env, key } => drift_diff(env, key),
+        View::Main => {
+            let env = view.selected_env(snap)?;
+            match view.focus {
+                Pane::Commits => {
+                    let commit = rows::filtered(&env.commits, &view.filter, rows::commit_matches)
+                        .nth(view.commits.selected)?;
+                    Some((
+                        format!("commit {}", short_sha(&commit.sha)),
+                        commit.sha.clone(),
+                    ))
+                }
+                Pane::Drift => {
+                    let (env, key) = selected_drift(view, snap)?;
+                    drift_diff(&env, &key)
+                }
+                Pane::Envs => {
+                    let sha = env.synced_revision.clone()?;
+                    Some((
+                        format!("{}'s synced revision {}", env.name, short_sha(&sha)),
+                        sha,
+                    ))
+                }
+                Pane::Pods => {
+                    let (_, pod) = selected_pod(view, snap)?;
+                    Some((format!("pod name {pod}"), pod))
+                }
+            }
+        }
+        View::Versions | View::Logs { .. } | View::Events { .. } => None,
+    }
+}
+
+/// The object the object views open on: the pod under the cursor in the pods pane, the
+/// drifted resource under it in the drift pane, else the env's first resource.
+fn selected_object(
+    view: &ViewState,
+    snap: &Snapshot,
+) -> Option<(String, crate::model::ResourceKey)> {
+    let env = view.selected_env(snap)?;
+    if view.focus == Pane::Pods
+        && let Some((name, pod)) = selected_pod(view, snap)
+    {
+        let namespace = env
+            .pods
+            .iter()
+            .find(|p| p.name == pod)
+            .map_or_else(|| env.namespace.clone(), |p| p.namespace.clone());
+        return Some((
+            name,
+            crate::model::ResourceKey::new("", "Pod", namespace, pod),
+        ));
+    }
+    if view.focus == Pane::Drift
+        && let Some(hit) = selected_drift(view, snap)
+    {
+        return Some(hit);
+    }
+    let first = object::resource_keys(env).into_iter().next()?;
+    Some((env.name.clone(), first))
+}
+
 /// The object under the cursor for the events view: a pod in the pods pane, a drifted
 /// resource in the drift pane; `None` (the whole env) elsewhere.
 fn events_object(view: &ViewState, snap: &Snapshot) -> Option<(String, String)> {
@@ -376,17 +473,18 @@ fn on_action(view: &mut ViewState, snap: &Snapshot, action: Action) -> Option<Co
             Pane::Drift => return on_action(view, snap, Action::Diff),
             Pane::Pods => return on_action(view, snap, Action::Logs),
         },
-        Action::Diff | Action::Yaml => match selected_drift(view, snap) {
-            Some((env, key)) => open_view(
-                view,
-                if action == Action::Diff {
-                    View::Diff { env, key }
-                } else {
-                    View::Yaml { env, key }
-                },
-            ),
+        Action::Diff => match selected_drift(view, snap) {
+            Some((env, key)) => open_view(view, View::Diff { env, key }),
             None => view.toast(format!("{}: no drift", env_name.unwrap_or_default())),
         },
+        Action::Yaml => match selected_object(view, snap) {
+            Some((env, key)) => {
+                inspect::close(view);
+                object::open(view, snap, env, key);
+            }
+            None => view.toast(format!("{}: no resources", env_name.unwrap_or_default())),
+        },
+        Action::Copy => copy(view, snap),
         Action::Logs => match selected_pod(view, snap) {
             Some((env, pod)) => {
                 inspect::close(view);
@@ -404,7 +502,10 @@ fn on_action(view: &mut ViewState, snap: &Snapshot, action: Action) -> Option<Co
         Action::Versions => open_view(view, View::Versions),
         Action::Filter => view.input = Some(InputLine::Filter(view.filter.clone())),
         Action::Palette => view.input = Some(InputLine::Palette(String::new())),
-        Action::Refresh => return Some(Command::Refresh { env: env_name }),
+        Action::Refresh => {
+            object::reload(view, snap);
+            return Some(Command::Refresh { env: env_name });
+        }
         Action::Sync => flows::sync(view, snap, &env_name?, None),
         Action::Promote => return flows::promote(view, snap, &env_name?, None),
         Action::PauseResume => return flows::pause_resume(view, snap, &env_name?),

@@ -364,7 +364,7 @@ fn navigation_drill_down_and_back() {
     code(&mut view, &snap, KeyCode::Esc);
     assert_eq!(view.view, View::Main);
     press(&mut view, &snap, 'y');
-    assert!(matches!(&view.view, View::Yaml { .. }));
+    assert!(matches!(&view.view, View::Object { key, .. } if key.name == "log-processor"));
     code(&mut view, &snap, KeyCode::Esc);
     code(&mut view, &snap, KeyCode::Tab);
     assert_eq!(view.focus, Pane::Pods);
@@ -660,4 +660,53 @@ fn bang_is_the_emergency_stop_for_every_env_without_a_dialog() {
         })
     );
     assert!(view.dialog.is_none());
+}
+
+#[test]
+fn copy_in_an_object_view_takes_the_text_shown_and_refuses_a_secret_value() {
+    let snap = fixtures::drifted();
+    let mut view = fixtures::view_on_env(1);
+    view.focus = Pane::Drift;
+    press(&mut view, &snap, 'y');
+    // Nothing arrived yet: nothing to copy, nothing written.
+    press(&mut view, &snap, 'c');
+    assert_eq!(view.clipboard, None);
+    view.object = Some(Box::new(crate::model::ObjectDetail {
+        live: Some("kind: Secret\ndata:\n  password: <masked:1a2b3c4d>\n".into()),
+        desired: Some("kind: Secret\ndata:\n  password: aHVudGVyMg==\n".into()),
+        ..Default::default()
+    }));
+    press(&mut view, &snap, 'c');
+    assert_eq!(
+        view.clipboard.as_deref(),
+        Some("kind: Secret\ndata:\n  password: <masked:1a2b3c4d>\n")
+    );
+    let toast = view
+        .toasts
+        .back()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert!(toast.starts_with("copied the live YAML of "), "{toast}");
+    // A value that somehow arrived unmasked is refused, with an error toast.
+    view.clipboard = None;
+    press(&mut view, &snap, '2');
+    press(&mut view, &snap, 'c');
+    assert_eq!(view.clipboard, None);
+    assert!(
+        view.toasts
+            .back()
+            .is_some_and(|t| t.error && t.text.contains("Secret"))
+    );
+}
+
+#[test]
+fn copy_in_the_drift_pane_takes_the_selected_diff() {
+    let snap = fixtures::drifted();
+    let mut view = fixtures::view_on_env(1);
+    view.focus = Pane::Drift;
+    press(&mut view, &snap, 'c');
+    assert_eq!(
+        view.clipboard.as_deref(),
+        Some(snap.envs[1].drift[0].diff.as_str())
+    );
 }

@@ -10,6 +10,7 @@
 //! - `atomic_server_rules`: rules sync relies on, held by the real v1.20 server and the sandbox alike (schema 422/refusal, size limit, stringData, no-op apply keeps the resourceVersion)
 //! - `atomic_support`: a real-tier or sandbox server, a temporary repo with one plain-YAML env, the binary and kubectl
 //! - `console`: apply_env and the controller driver against the sandbox; `driftdeck demo` in tmux
+//! - `copy_osc52_tmux`: `driftdeck demo` in tmux with `set-clipboard on`: `c` puts a commit's full sha, then the live YAML shown, in tmux's paste buffer through OSC 52
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
 //! - `demo_start`: `driftdeck demo` draws before it prepares; preparation errors reach the console, then stderr with exit 2
@@ -27,6 +28,7 @@
 //! - `git_remote_ssh`, `git_remote_https`: real Git servers on loopback (OpenSSH sshd + ssh-agent + known_hosts; git http-backend behind TLS + basic auth + a credential helper): clone, fetch, push a promotion; unknown host key and wrong password fail in one line
 //! - `git_remote_support`: those servers (required tools fail loudly), watchdog-guarded processes
 //! - `health`:
+//! - `object_views`: the object views' feed on the sandbox: a pod's owner chain, desired YAML from the render, managedFields only in the full view, a Secret's value never shown
 //! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
 //! - `publish`: commits pushed without force, a rejected push re-made once, three-way revert
 //! - `real_drift_heal`: self-heal removes a hand-added env var in exactly one operation and then stays quiet, on the real API server and the sandbox
@@ -52,6 +54,7 @@
 //! - `triage_tmux`: `driftdeck demo` in tmux: a crashloop image set behind the console's back → Degraded, failing pod first, its log and BackOff events
 //! - `tmux_support`: a tmux server on its own socket for the console tests (screen reads, waits with a deadline)
 //! - `tmux_e2e`: `driftdeck demo` in tmux driven by keys: drift heals, promote with a typed message, break + rollback (hold banner), pause/resume, clean quit
+//! - `watch_stale`: `driftdeck watch` in tmux against a `driftdeck sandbox` process: killed → every tile STALE with the header's "since", restarted on the same address → fresh
 //! - `tui`: console snapshots (insta, TestBackend at 120×36 and 80×24), 16-colour and NO_COLOR snapshots with styles, colour legibility
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -71,6 +74,7 @@ mod controller_prune;
 mod controller_read_only;
 mod controller_support;
 mod controller_under_faults;
+mod copy_osc52_tmux;
 mod demo;
 mod demo_start;
 mod diff;
@@ -86,6 +90,7 @@ mod health;
 mod held_state;
 mod install_cli;
 mod install_doctor;
+mod object_views;
 mod promote;
 mod publish;
 mod real_access;
@@ -115,3 +120,4 @@ mod tmux_support;
 mod triage_feed;
 mod triage_tmux;
 mod tui;
+mod watch_stale;

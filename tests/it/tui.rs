@@ -464,19 +464,9 @@ fn large_snapshot_renders_only_visible_rows() {
 }
 
 #[test]
-fn yaml_logs_and_palette_at_80x24() {
+fn logs_and_palette_at_80x24() {
     let snap = fixtures::drifted();
     let theme = Theme::default();
-
-    let mut view = fixtures::view_on_env(1);
-    view.focus = tui::Pane::Drift;
-    press(&mut view, &snap, KeyCode::Char('y'));
-    let yaml = text(&draw(&snap, &mut view, &theme, (80, 24)));
-    assert!(
-        yaml.contains("replicas: 2") && !yaml.contains("replicas: 5"),
-        "desired side only:\n{yaml}"
-    );
-    insta::assert_snapshot!("yaml_80x24", yaml);
 
     let mut view = fixtures::view_on_env(1);
     view.focus = tui::Pane::Pods;
@@ -623,4 +613,113 @@ fn no_color_snapshots_at_120x36() {
         "{screen}"
     );
     insta::assert_snapshot!("no_color_diff_open_120x36", styled(&buffer));
+}
+
+/// What the feeder answers for the drifted `Deployment/log-api` of staging (Secret
+/// masking and managedFields splitting are the feeder's, tested there).
+fn api_detail() -> driftdeck::model::ObjectDetail {
+    let live = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: log-api\n  namespace: log-platform\n  labels:\n    app.kubernetes.io/managed-by: driftdeck\n  ownerReferences: []\nspec:\n  replicas: 5\n  template:\n    spec:\n      containers:\n      - name: api\n        image: registry.local/log-api:v1.5.0\nstatus:\n  availableReplicas: 5\n";
+    let managed = live.replace(
+        "  ownerReferences: []\n",
+        "  ownerReferences: []\n  managedFields:\n  - manager: driftdeck\n    operation: Apply\n  - manager: kubectl-edit\n    operation: Update\n",
+    );
+    driftdeck::model::ObjectDetail {
+        live: Some(live.to_owned()),
+        live_full: Some(managed),
+        desired: Some(
+            live.replace("replicas: 5", "replicas: 2")
+                .replace("status:\n  availableReplicas: 5\n", ""),
+        ),
+        conditions: vec![driftdeck::model::ConditionRow {
+            kind: "Available".into(),
+            status: "True".into(),
+            reason: "MinimumReplicasAvailable".into(),
+            message: "Deployment has minimum availability.".into(),
+            last_transition: String::new(),
+        }],
+        events: vec![driftdeck::model::EventRow {
+            last_seen: Some(fixtures::NOW),
+            warning: false,
+            reason: "ScalingReplicaSet".into(),
+            object: "Deployment/log-api".into(),
+            message: "Scaled up replica set log-api-7d9f8b6c5 to 5".into(),
+            count: 1,
+        }],
+        ..Default::default()
+    }
+}
+
+/// `y` on a drifted resource: live YAML (managedFields hidden, then shown with `m`), desired
+/// YAML (`2`) and describe (`3`) at both sizes; `/` highlights and counts matches.
+#[test]
+fn object_views_show_live_desired_and_describe() {
+    let snap = fixtures::drifted();
+    let theme = Theme::default();
+    for (w, h) in SIZES {
+        let mut view = fixtures::view_on_env(1);
+        view.focus = tui::Pane::Drift;
+        press(&mut view, &snap, KeyCode::Char('y'));
+        let loading = text(&draw(&snap, &mut view, &theme, (w, h)));
+        assert!(loading.contains("loading…"), "{loading}");
+        view.object = Some(Box::new(api_detail()));
+
+        let live = text(&draw(&snap, &mut view, &theme, (w, h)));
+        assert!(
+            live.contains("live YAML · Deployment/log-platform/log-api")
+                && live.contains("replicas: 5"),
+            "{live}"
+        );
+        assert!(
+            !live.contains("managedFields:"),
+            "hidden by default:\n{live}"
+        );
+        insta::assert_snapshot!(format!("object_live_{w}x{h}"), live);
+        press(&mut view, &snap, KeyCode::Char('m'));
+        let full = text(&draw(&snap, &mut view, &theme, (w, h)));
+        assert!(
+            full.contains("managedFields:") && full.contains("kubectl-edit"),
+            "{full}"
+        );
+
+        press(&mut view, &snap, KeyCode::Char('2'));
+        let desired = text(&draw(&snap, &mut view, &theme, (w, h)));
+        assert!(
+            desired.contains("desired YAML") && desired.contains("replicas: 2"),
+            "{desired}"
+        );
+        insta::assert_snapshot!(format!("object_desired_{w}x{h}"), desired);
+
+        press(&mut view, &snap, KeyCode::Char('3'));
+        let describe = text(&draw(&snap, &mut view, &theme, (w, h)));
+        assert!(describe.contains("MinimumReplicasAvailable"), "{describe}");
+        assert!(describe.contains("ScalingReplicaSet"), "{describe}");
+        insta::assert_snapshot!(format!("object_describe_{w}x{h}"), describe);
+
+        press(&mut view, &snap, KeyCode::Char('1'));
+        view.filter = "replicas".into();
+        let searched = text(&draw(&snap, &mut view, &theme, (w, h)));
+        assert!(searched.contains("/replicas 2 matching"), "{searched}");
+    }
+}
+
+/// `c` on a commit copies its full sha (the event loop writes the OSC 52 sequence) and says so.
+#[test]
+fn copy_takes_the_commit_sha_and_says_what_was_copied() {
+    let snap = fixtures::drifted();
+    let mut view = fixtures::view_on_env(1);
+    view.focus = tui::Pane::Commits;
+    press(&mut view, &snap, KeyCode::Char('c'));
+    let sha = snap.envs[1].commits[0].sha.clone();
+    assert_eq!(view.clipboard.as_deref(), Some(sha.as_str()));
+    let toast = view
+        .toasts
+        .back()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert!(
+        toast.starts_with(&format!("copied commit {}", &sha[..7])),
+        "{toast}"
+    );
+    let seq = tui::osc52(view.clipboard.as_deref().unwrap());
+    assert!(seq.starts_with("\x1b]52;c;") && seq.ends_with('\x07'));
 }

@@ -1,4 +1,5 @@
-//! The inspection feeder: serves the console's logs and events views from the clusters.
+//! The inspection feeder: serves the console's logs, events and object views from the
+//! clusters (the object views' data comes from [`super::object`]).
 //!
 //! One task, [`serve`], reads [`InspectRequest`]s and runs at most one stream at a time (the
 //! views are full-screen, so one is on screen): a new request or [`InspectRequest::Stop`] aborts
@@ -18,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::cluster::{self, Cluster};
+use crate::config::Config;
 use crate::model::{EventsRequest, InspectChunk, InspectRequest, LogRequest};
 
 /// Most log lines per chunk.
@@ -25,8 +27,34 @@ const LINE_BATCH: usize = 512;
 
 /// Serves requests until the request channel closes or the UI's chunk receiver is gone.
 /// `kubeconfig`: the file the config names (`None`: the default discovery, as the controller).
+/// Without a config the object views' desired side says it is unknown; see [`serve_config`].
 pub async fn serve(
     kubeconfig: Option<PathBuf>,
+    requests: mpsc::Receiver<InspectRequest>,
+    chunks: mpsc::Sender<InspectChunk>,
+) {
+    serve_inner(kubeconfig, None, requests, chunks).await;
+}
+
+/// [`serve`] for the console: the config's kubeconfig, and its repo and envs for the object
+/// views' desired YAML.
+pub async fn serve_config(
+    config: Config,
+    requests: mpsc::Receiver<InspectRequest>,
+    chunks: mpsc::Sender<InspectChunk>,
+) {
+    serve_inner(
+        config.kubeconfig.clone(),
+        Some(Arc::new(config)),
+        requests,
+        chunks,
+    )
+    .await;
+}
+
+async fn serve_inner(
+    kubeconfig: Option<PathBuf>,
+    config: Option<Arc<Config>>,
     mut requests: mpsc::Receiver<InspectRequest>,
     chunks: mpsc::Sender<InspectChunk>,
 ) {
@@ -39,6 +67,7 @@ pub async fn serve(
         let (id, context) = match &request {
             InspectRequest::Logs { id, request } => (*id, request.context.clone()),
             InspectRequest::Events { id, request } => (*id, request.context.clone()),
+            InspectRequest::Object { id, request } => (*id, request.context.clone()),
             InspectRequest::Stop => continue,
         };
         let cluster = match connect(&mut clusters, kubeconfig.as_ref(), &context).await {
@@ -61,6 +90,19 @@ pub async fn serve(
             }
             InspectRequest::Events { id, request } => {
                 tokio::spawn(async move { stream_events(&cluster, id, &request, &out).await })
+            }
+            InspectRequest::Object { id, request } => {
+                let config = config.clone();
+                tokio::spawn(async move {
+                    let detail =
+                        super::object::object_detail(&cluster, config.as_deref(), &request).await;
+                    let _ = out
+                        .send(InspectChunk::Object {
+                            id,
+                            detail: Box::new(detail),
+                        })
+                        .await;
+                })
             }
             InspectRequest::Stop => continue,
         });

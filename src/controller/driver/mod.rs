@@ -26,6 +26,7 @@
 mod env;
 pub mod inspect;
 mod jobs;
+pub mod object;
 mod promote;
 mod validate;
 

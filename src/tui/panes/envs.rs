@@ -1,5 +1,6 @@
 //! The environments pane: per env, sync, health, desired vs synced revision, drift count and
-//! badges (PAUSED, HOLD, lease holder, running operation, error); protected envs carry a ◆
+//! badges (PAUSED, HOLD, running operation, lease holder or "not reconciling" when no
+//! controller holds the env's Lease, error); protected envs carry a ◆
 //! and the `env.protected` accent. Imports `crate::model` and `crate::config`.
 
 use ratatui::Frame;
@@ -67,6 +68,9 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
                     }
                     Badge::Lease(holder) => {
                         Span::styled(format!("held by {holder}"), theme.style(Slot::BadgeLease))
+                    }
+                    Badge::NotReconciling => {
+                        Span::styled(" not reconciling ", theme.style(Slot::Stale))
                     }
                     Badge::Operation(op) => {
                         Span::styled(format!("⟳ {op}"), theme.style(Slot::HealthProgressing))

@@ -55,6 +55,12 @@ pub fn render(
         lines.push(Line::from(format!("  :{part}")));
     }
     lines.push(Line::default());
+    lines.push(Line::from(Span::styled(
+        "in the object views (y)",
+        theme.style(Slot::Title),
+    )));
+    lines.push(Line::from(format!("  {}", crate::tui::object::KEYS)));
+    lines.push(Line::default());
     lines.push(Line::from(vec![
         Span::styled("◆", theme.style(Slot::EnvProtected)),
         Span::raw(" protected env (type its name to confirm)   "),

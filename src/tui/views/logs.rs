@@ -59,7 +59,7 @@ fn l_rows(line: &str, width: usize) -> usize {
 }
 
 /// A log line with every match of `needle` (lowercase) highlighted.
-fn highlighted<'a>(line: &'a str, needle: &str, theme: &Theme) -> Line<'a> {
+pub fn highlighted<'a>(line: &'a str, needle: &str, theme: &Theme) -> Line<'a> {
     if needle.is_empty() {
         return Line::from(line);
     }
@@ -132,7 +132,7 @@ fn human_secs(s: i64) -> String {
     }
 }
 
-fn keys_line<'a>(keys: &[(&'a str, &'a str)], theme: &Theme) -> Line<'a> {
+pub fn keys_line<'a>(keys: &[(&'a str, &'a str)], theme: &Theme) -> Line<'a> {
     let mut spans = Vec::new();
     for (key, what) in keys {
         spans.push(Span::styled(*key, theme.style(Slot::Key)));

@@ -1,12 +1,12 @@
-//! Full-screen drill-downs in front of the panes (diff, YAML, logs and events) and the watch
+//! Full-screen drill-downs in front of the panes (diff, object views, logs and events) and the watch
 //! mode screen, one file each. Imports `crate::model` and `crate::config`.
 
 pub mod diff;
 pub mod logs;
+pub mod object;
 pub mod versions;
 pub mod wall;
 pub mod watch;
-pub mod yaml;
 
 use std::ops::Range;
 

@@ -182,9 +182,10 @@ pub fn render_tile<'a>(
         .alignment(Alignment::Center),
     ];
     if stale {
-        lines.push(
-            Line::from(format!("last known: {}", env.health.code)).alignment(Alignment::Center),
-        );
+        let known = view
+            .last_known_health(env)
+            .map_or_else(|| "never observed".to_owned(), |h| h.to_string());
+        lines.push(Line::from(format!("last known: {known}")).alignment(Alignment::Center));
     }
     let short = |w: &'a str| w.split_once('/').map_or(w, |(_, n)| n);
     let width = versions
@@ -212,7 +213,7 @@ fn badges(env: &EnvState, stale: bool, theme: &Theme) -> Vec<Span<'static>> {
     if stale {
         badges.push(Span::styled(" STALE ", theme.style(Slot::Stale)));
     }
-    if env.lease_holder.is_none() {
+    if crate::tui::rows::not_reconciling(env) {
         badges.push(Span::styled(" not reconciling ", theme.style(Slot::Stale)));
     }
     if env.paused.is_some() {

@@ -334,12 +334,17 @@ mod tests {
         assert!(good.is_some());
         assert!(env_stale(&snap.envs[2], &view).is_none());
         // The cluster dies: every failed observation is "fresh", but carries an error.
+        let known = snap.envs[2].health.code;
         snap.envs[2].error = Some("cluster unreachable: connection refused".into());
+        snap.envs[2].health.code = HealthCode::Unknown;
         for secs in [10, 20, 40] {
             snap.envs[2].observed_at = Some(at(secs));
             update(&mut view, &snap, UiAction::Tick(at(secs)));
         }
         assert_eq!(env_stale(&snap.envs[2], &view), Some(good));
+        // The tile's "last known" is the health of the last good observation, not Unknown.
+        assert_eq!(view.last_good_health.get("production"), Some(&known));
+        assert_ne!(known, HealthCode::Unknown);
         // Back: fresh again.
         snap.envs[2].error = None;
         update(&mut view, &snap, UiAction::Tick(at(40)));
