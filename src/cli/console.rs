@@ -281,11 +281,11 @@ async fn demo_backend(
             env.health.message.clear();
         }
     });
-    // The first apply runs beside the controller, so the demo opens Synced without waiting.
-    let apply = tokio::spawn({
-        let config = config.clone();
-        async move { apply_all(&config).await }
-    });
+    // The first apply (under a second) is recorded before the controller starts: run beside
+    // it, the controller's auto-sync of the same head raced the record's ConfigMap write and
+    // the console opened on a "could not write ConfigMap … Conflict" toast and a redundant
+    // auto-sync. Commands typed meanwhile wait in the channel.
+    apply_all(&config).await;
     let world = inject::DemoWorld::in_dir(sandbox.sandbox.clone(), &dir);
     inject::spawn(world, demo_rx, notice_tx.clone());
     controller::driver::run(
@@ -296,7 +296,6 @@ async fn demo_backend(
         command_rx,
     )
     .await;
-    apply.abort();
     sandbox.stop().await;
     Ok(())
 }
