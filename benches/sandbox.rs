@@ -1,4 +1,4 @@
-//! Sandbox API server speed (issue 3, acceptance 5), measured with criterion rather than
+//! Sandbox API server speed, measured with criterion rather than
 //! asserted in tests: listing 10,000 pods through the real kube client (in-process tower
 //! service, so the figure is the server's work plus kube's decoding, no socket), the raw list
 //! answer, and one change fanned out to 100 concurrent watches. The simulator is off so the

@@ -1,4 +1,4 @@
-//! Issue 5 acceptance, items 4–5: a `crashloop` release fails validation — with auto_rollback the
+//! A `crashloop` release fails validation — with auto_rollback the
 //! previous revision is live again under a hold and history records both operations with the
 //! reason; without it the sync fails with exit 1. `rollback production` brings back last_good
 //! with a hold another process sees and auto-sync does not undo; `rollback --revert` commits the

@@ -1,4 +1,4 @@
-//! Issue 5 acceptance, items 1–3: a commit to dev's image goes live under auto-sync; a
+//! A commit to dev's image goes live under auto-sync; a
 //! `kubectl scale` is healed back to Git; a paused dev reports a new commit as drift without
 //! applying it, and `resume` applies it. Outcomes only: the timing figures come from
 //! `scripts/commit-to-live.sh`.

@@ -1,4 +1,4 @@
-//! Issue 5 acceptance, item 10 (second half): `kill -9` of the controller while a sync is
+//! `kill -9` of the controller while a sync is
 //! running, then a restart: the env converges to Git and history marks the killed operation
 //! `Interrupted` (none is left `Running`).
 //!

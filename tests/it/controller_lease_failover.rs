@@ -1,4 +1,4 @@
-//! Issue 5 acceptance, item 7: two `driftdeck controller`s on one config. Exactly one holds
+//! Two `driftdeck controller`s on one config. Exactly one holds
 //! dev's Lease and it does not flap; after `kill -9` of the holder the other takes over (the
 //! Lease lasts 15 s and is renewed every 5 s, so takeover is due within 20 s); no commit is
 //! applied twice — history has one entry per commit.

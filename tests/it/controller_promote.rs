@@ -1,4 +1,4 @@
-//! Issue 5 acceptance, item 6: `promote dev staging` previews the rendered diff and changes
+//! `promote dev staging` previews the rendered diff and changes
 //! nothing; with `--yes` it makes exactly one commit touching only staging's files, naming old
 //! and new versions, and does not sync staging; it is refused while dev is Degraded (unless
 //! `--force`); a protected production needs `--confirm production`.

@@ -1,4 +1,4 @@
-//! Issue 5 acceptance, item 9: a resource removed from Git (the log-api Ingress) is deleted by a
+//! A resource removed from Git (the log-api Ingress) is deleted by a
 //! sync with prune on, stays and shows as Extra with prune off (until `sync --prune`), and an
 //! empty render never prunes anything and says why.
 

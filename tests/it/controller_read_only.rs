@@ -1,4 +1,4 @@
-//! Issue 5 acceptance, item 10 (first half): `--read-only` refuses every mutating verb in the
+//! `--read-only` refuses every mutating verb in the
 //! controller with a clear error (exit 1, `driftdeck: read-only: <verb> refused …`), records the
 //! refusal in the audit log, and changes nothing; read-only verbs still work.
 

@@ -1,4 +1,4 @@
-//! Issue 5 acceptance, item 8: with dev's cluster answering 20% of requests with 503 and cutting
+//! With dev's cluster answering 20% of requests with 503 and cutting
 //! every watch after 10 s, 50 successive commits to dev's image all reach live under auto-sync;
 //! the controller does not panic and history has no duplicate entries.
 

@@ -5,10 +5,9 @@
 //! or first resource and `c` copies it: the buffer holds YAML with the object's kind. Screens
 //! are read only through `capture-pane`; every wait polls with a deadline.
 
-use std::path::Path;
 use std::time::Duration;
 
-use crate::tmux_support::{Tmux, shell_quote};
+use crate::tmux_support::{Tmux, demo_script};
 
 const SESSION: &str = "copy";
 
@@ -19,25 +18,7 @@ fn c_puts_the_commit_sha_and_the_yaml_shown_on_tmuxs_clipboard() {
     let state = dir.path().join("demo");
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let script = format!(
-        "env HOME={h} XDG_CONFIG_HOME={h}/config XDG_DATA_HOME={h}/data XDG_CACHE_HOME={h}/cache \
-         XDG_STATE_HOME={h}/state TERM=xterm-256color DRIFTDECK_DEMO_DIR={d} {bin} demo; \
-         echo DRIFTDECK-EXITED=$?; sleep 600",
-        h = shell_quote(&home),
-        d = shell_quote(&state),
-        bin = shell_quote(Path::new(env!("CARGO_BIN_EXE_driftdeck"))),
-    );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        SESSION,
-        "-x",
-        "120",
-        "-y",
-        "36",
-        &script,
-    ]);
+    tmux.start(120, 36, &demo_script(&home, &state));
     tmux.run(&["set-option", "-s", "set-clipboard", "on"]);
     tmux.wait_for("the history pane filled", Duration::from_secs(120), |s| {
         s.contains("History ·") && s.contains("Synced")

@@ -1,4 +1,4 @@
-//! Issue 4 acceptance: drift end to end. A real sandbox on 127.0.0.1:0, the real kubectl (the
+//! Drift end to end. A real sandbox on 127.0.0.1:0, the real kubectl (the
 //! tests fail loudly without it), the real `driftdeck` binary, and the demo repo from `driftdeck
 //! demo init`. Each test applies Git's content with `kubectl apply --server-side -k`, waits for
 //! the rollouts with `kubectl rollout status`, changes the live state the way an SRE would, and

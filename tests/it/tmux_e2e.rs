@@ -1,4 +1,4 @@
-//! Issue 6 acceptance 2, end to end: the real `driftdeck demo` binary in a tmux pane of a fixed
+//! The demo end to end: the real `driftdeck demo` binary in a tmux pane of a fixed
 //! 120×36, driven only by keys (plus `kubectl` against the demo's sandbox), read back only
 //! through `capture-pane -p`. Steps: three envs Synced → `kubectl scale` a dev Deployment, see
 //! the drift appear and self-heal → promote dev→staging with a typed commit message, see the
@@ -8,9 +8,10 @@
 //!
 //! Each step runs even when an earlier one failed (after closing any dialog it left), so a
 //! failure report names every step that does not hold; the test fails if any step failed.
-//! Skipped with a printed reason only when tmux is missing (`.ci/run` installs it). All
-//! waits poll with a deadline; nothing is timed.
+//! It fails, never skips, when tmux is missing (`.ci/run` installs it). All waits poll with a
+//! deadline; nothing is timed.
 
+use crate::tmux_support::demo_script;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
@@ -25,15 +26,16 @@ struct Tmux {
 }
 
 impl Tmux {
-    /// `None` when tmux is not installed.
-    fn new() -> Option<Self> {
+    /// Fails the test when tmux is missing (`.ci/run` installs it).
+    fn new() -> Self {
         let probe = Process::new("tmux").arg("-V").output();
-        if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-            return None;
-        }
-        Some(Tmux {
+        assert!(
+            probe.as_ref().is_ok_and(|o| o.status.success()),
+            "tmux is required for this test and was not found: {probe:?}"
+        );
+        Tmux {
             socket: format!("driftdeck-e2e-{}", std::process::id()),
-        })
+        }
     }
 
     fn try_run(&self, args: &[&str]) -> Result<String, String> {
@@ -117,10 +119,6 @@ impl Drop for Tmux {
             let _ = std::fs::remove_file(path);
         }
     }
-}
-
-fn shell_quote(p: &Path) -> String {
-    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
 
 /// The environments pane's row for `env`: `┃`, a three-column marker, then the name.
@@ -361,22 +359,11 @@ fn step_pause_and_resume(tmux: &Tmux) -> Result<(), String> {
 
 #[test]
 fn demo_end_to_end_in_tmux() {
-    let Some(tmux) = Tmux::new() else {
-        println!("SKIPPED demo_end_to_end_in_tmux: tmux is not installed (.ci/run installs it)");
-        return;
-    };
+    let tmux = Tmux::new();
     let dir = tempfile::tempdir().unwrap();
     let state: PathBuf = dir.path().join("demo");
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let script = format!(
-        "env HOME={h} XDG_CONFIG_HOME={h}/config XDG_DATA_HOME={h}/data XDG_CACHE_HOME={h}/cache \
-         XDG_STATE_HOME={h}/state TERM=xterm-256color DRIFTDECK_DEMO_DIR={d} {bin} demo; \
-         echo DRIFTDECK-EXITED=$?; sleep 600",
-        h = shell_quote(&home),
-        d = shell_quote(&state),
-        bin = shell_quote(Path::new(env!("CARGO_BIN_EXE_driftdeck"))),
-    );
     tmux.run(&[
         "new-session",
         "-d",
@@ -386,7 +373,7 @@ fn demo_end_to_end_in_tmux() {
         "120",
         "-y",
         "36",
-        &script,
+        &demo_script(&home, &state),
     ]);
     tmux.wait("three envs Synced", 120, |s| {
         ["dev", "staging", "production"]

@@ -43,6 +43,22 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Starts the session (detached, `width`×`height`) running `script` in the shell.
+    pub fn start(&self, width: u16, height: u16, script: &str) {
+        let (w, h) = (width.to_string(), height.to_string());
+        self.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            self.session,
+            "-x",
+            &w,
+            "-y",
+            &h,
+            script,
+        ]);
+    }
+
     pub fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", self.session])
     }
@@ -87,6 +103,27 @@ impl Drop for Tmux {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// `env HOME=… XDG_…=… TERM=xterm-256color`: a console's environment with every directory it
+/// reads or writes under `home`, so no test sees the real user's config, data or cache.
+pub fn isolated_env(home: &Path) -> String {
+    format!(
+        "env HOME={h} XDG_CONFIG_HOME={h}/config XDG_DATA_HOME={h}/data XDG_CACHE_HOME={h}/cache \
+         XDG_STATE_HOME={h}/state TERM=xterm-256color",
+        h = shell_quote(home)
+    )
+}
+
+/// The shell line that runs `driftdeck demo` with its folder at `state` in an isolated
+/// environment under `home`, then prints `DRIFTDECK-EXITED=<code>` and keeps the pane open.
+pub fn demo_script(home: &Path, state: &Path) -> String {
+    format!(
+        "{env} DRIFTDECK_DEMO_DIR={d} {bin} demo; echo DRIFTDECK-EXITED=$?; sleep 600",
+        env = isolated_env(home),
+        d = shell_quote(state),
+        bin = shell_quote(Path::new(env!("CARGO_BIN_EXE_driftdeck"))),
+    )
 }
 
 /// `p` single-quoted for `sh`.

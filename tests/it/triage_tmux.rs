@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
-use crate::tmux_support::{Tmux, shell_quote};
+use crate::tmux_support::{Tmux, demo_script};
 
 const SESSION: &str = "triage";
 
@@ -51,25 +51,7 @@ fn a_crashloop_image_set_behind_the_consoles_back_is_triaged_from_the_keyboard()
     let state = dir.path().join("demo");
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
-    let script = format!(
-        "env HOME={h} XDG_CONFIG_HOME={h}/config XDG_DATA_HOME={h}/data XDG_CACHE_HOME={h}/cache \
-         XDG_STATE_HOME={h}/state TERM=xterm-256color DRIFTDECK_DEMO_DIR={d} {bin} demo; \
-         echo DRIFTDECK-EXITED=$?; sleep 600",
-        h = shell_quote(&home),
-        d = shell_quote(&state),
-        bin = shell_quote(Path::new(env!("CARGO_BIN_EXE_driftdeck"))),
-    );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        SESSION,
-        "-x",
-        "120",
-        "-y",
-        "36",
-        &script,
-    ]);
+    tmux.start(120, 36, &demo_script(&home, &state));
     tmux.wait_for(
         "production Synced and Healthy",
         Duration::from_secs(120),

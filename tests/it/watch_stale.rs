@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::tmux_support::{Tmux, shell_quote};
+use crate::tmux_support::{Tmux, isolated_env, shell_quote};
 
 const SESSION: &str = "wall";
 const TILES: [&str; 3] = ["DEV", "STAGING", "PRODUCTION"];
@@ -113,24 +113,12 @@ fn every_tile_goes_stale_when_the_clusters_die_and_fresh_when_they_return() {
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let script = format!(
-        "cd {d} && env HOME={h} XDG_CONFIG_HOME={h}/config XDG_DATA_HOME={h}/data \
-         XDG_CACHE_HOME={h}/cache XDG_STATE_HOME={h}/state TERM=xterm-256color \
-         {bin} watch --config driftdeck.yaml; echo DRIFTDECK-EXITED=$?; sleep 600",
+        "cd {d} && {env} {bin} watch --config driftdeck.yaml; echo DRIFTDECK-EXITED=$?; sleep 600",
         d = shell_quote(&demo),
-        h = shell_quote(&home),
+        env = isolated_env(&home),
         bin = shell_quote(Path::new(env!("CARGO_BIN_EXE_driftdeck"))),
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        SESSION,
-        "-x",
-        "120",
-        "-y",
-        "36",
-        &script,
-    ]);
+    tmux.start(120, 36, &script);
     let fresh = tmux.wait_for(
         "every tile fresh",
         Duration::from_secs(60),
