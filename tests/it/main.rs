@@ -114,6 +114,7 @@ mod sandbox_kube;
 mod sandbox_kubectl;
 mod sandbox_support;
 mod source;
+mod status_console_agree;
 mod terminal_restore;
 mod tmux_e2e;
 mod tmux_support;
