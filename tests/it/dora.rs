@@ -6,7 +6,7 @@
 //! deployments). The five metrics must come back exactly.
 //!
 //! Known answers (t = 20 days ago; the window is the default 30 days):
-//! - deployments: sync R0 (t−1h), sync C (t+4h), failed auto-sync F (t+13h), auto-rollback to
+//! - deployments: sync R0 (a baseline promotion, t−1h), sync C (t+4h), failed auto-sync F (t+13h), auto-rollback to
 //!   C (t+13h05), sync I (t+23h) → 5, frequency 5/30 per day;
 //! - lead times through promotions: A→C live 4h10m; D→I 13h10m; G→I 3h10m → median 15000 s,
 //!   mean 24600 s, 3 samples (R0 has no predecessor);
@@ -83,12 +83,29 @@ async fn dora_json_returns_the_known_values_of_all_five_metrics() {
         .unwrap()
         .id()
         .to_string();
-    let now = Timestamp::now();
+    // Whole seconds: Git keeps commit times in seconds.
+    let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
     let t = now - SignedDuration::from_hours(20 * 24);
     let at = |h: i64, m: i64| t + SignedDuration::from_mins(h * 60 + m);
     let secs = |h: i64| at(h, 0).as_second();
     let note = |env: &str| format!("overlays/{env}/CHANGES");
 
+    // Baseline: the demo's own history (dated today) ends in promotions that R0 carries, so
+    // the generated changes are traced from these two, not into the demo's commits.
+    let _z1 = commit_at(
+        &repo,
+        &note("staging"),
+        "1.4.2\n",
+        "promote(dev→staging): api 1.4.1 → 1.4.2",
+        secs(-3),
+    );
+    let r0 = commit_at(
+        &repo,
+        &note("production"),
+        "1.4.2\n",
+        "promote(staging→production): api 1.4.1 → 1.4.2",
+        secs(-2),
+    );
     let _a = commit_at(&repo, &note("dev"), "1.5.0\n", "api 1.5.0", secs(0));
     let _b = commit_at(
         &repo,
