@@ -76,13 +76,6 @@ fn close(v: &Value, want: f64) -> bool {
 async fn dora_json_returns_the_known_values_of_all_five_metrics() {
     let deck = Deck::start(&[]).await;
     let repo = git2::Repository::open(deck.repo()).unwrap();
-    let r0 = repo
-        .head()
-        .unwrap()
-        .peel_to_commit()
-        .unwrap()
-        .id()
-        .to_string();
     // Whole seconds: Git keeps commit times in seconds.
     let now = Timestamp::from_second(Timestamp::now().as_second()).unwrap();
     let t = now - SignedDuration::from_hours(20 * 24);
