@@ -5,8 +5,9 @@
 //! Definitions (how each figure is computed; `dora` prints the same text as `how`):
 //! - A **deployment** is a finished operation that applied something to the env: a sync,
 //!   auto-sync, rollback or auto-rollback that succeeded, or that failed validation (it was
-//!   applied, then found Degraded or timed out). A succeeded sync of the revision already live is
-//!   a re-apply, not a deployment; self-heal is never one (it restores the same revision);
+//!   applied, then found Degraded or timed out). A succeeded sync of the revision already live,
+//!   or of a new revision that renders the env exactly as live (same render digest: an
+//!   auto-sync of a commit to another env's path), is a re-apply, not a deployment; self-heal is never one (it restores the same revision);
 //!   failures before anything was applied (render, dry-run, refused) are not deployments.
 //! - A deployment **failed** when it failed validation or the env's next deployment is a
 //!   rollback away from it.
@@ -116,6 +117,7 @@ pub fn deployments(history: &[HistoryEntry]) -> Vec<Deployment> {
     ops.sort_by_key(|e| e.started);
     let mut out: Vec<Deployment> = Vec::new();
     let mut live: Option<String> = None;
+    let mut live_digest: Option<&String> = None;
     for e in ops {
         let rollback = matches!(e.op, OperationKind::Rollback | OperationKind::AutoRollback);
         if !(rollback || matches!(e.op, OperationKind::Sync | OperationKind::AutoSync)) {
@@ -130,7 +132,8 @@ pub fn deployments(history: &[HistoryEntry]) -> Vec<Deployment> {
         if !(succeeded || failed_validation) {
             continue;
         }
-        if succeeded && !rollback && live.as_deref() == Some(e.revision.as_str()) {
+        let same_render = !e.render_digest.is_empty() && live_digest == Some(&e.render_digest);
+        if succeeded && !rollback && (live.as_deref() == Some(e.revision.as_str()) || same_render) {
             continue;
         }
         if rollback && let Some(last) = out.last_mut() {
@@ -148,6 +151,7 @@ pub fn deployments(history: &[HistoryEntry]) -> Vec<Deployment> {
         });
         // A failed validation leaves the bad revision applied until something replaces it.
         live = Some(e.revision.clone());
+        live_digest = Some(&e.render_digest);
     }
     let mut in_failure = false;
     for d in &mut out {
@@ -365,6 +369,36 @@ impl PathHistory for Cached<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn synced(revision: &str, digest: &str, minute: i64) -> HistoryEntry {
+        let started = Timestamp::UNIX_EPOCH + jiff::SignedDuration::from_mins(minute);
+        HistoryEntry {
+            id: format!("op-{minute}"),
+            op: OperationKind::AutoSync,
+            revision: revision.into(),
+            render_digest: digest.into(),
+            operator: "me".into(),
+            started,
+            finished: Some(started),
+            result: OperationResult::Succeeded,
+            resources_changed: 9,
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn an_auto_sync_that_renders_the_env_as_live_is_not_a_deployment() {
+        let history = [
+            synced("c3", "d2", 3),
+            synced("c2", "d1", 2),
+            synced("c1", "d1", 1),
+        ];
+        let revisions: Vec<String> = deployments(&history)
+            .into_iter()
+            .map(|d| d.revision)
+            .collect();
+        assert_eq!(revisions, ["c1", "c3"]);
+    }
 
     #[test]
     fn promotion_summary_names_its_source_for_the_target_only() {

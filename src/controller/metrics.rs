@@ -20,6 +20,9 @@
 //!   this process started.
 //! - Only loopback addresses are served unless the operator passes `--metrics-allow-remote`:
 //!   the endpoint has no authentication ([`bind_address`]).
+//! - `/metrics` is the classic Prometheus text format (what `promtool check metrics` lints
+//!   clean) unless the scraper asks for OpenMetrics in `Accept`, which `prometheus-client`
+//!   writes natively ([`prometheus_text`] converts).
 //! - `/healthz` answers 200 while the controller's driver runs (its snapshot channel is open),
 //!   503 once it has stopped.
 
@@ -362,6 +365,39 @@ const PLAIN: &str = "text/plain; charset=utf-8";
 /// What `prometheus-client` writes: OpenMetrics text (it ends with `# EOF`).
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/// The classic Prometheus text format (0.0.4), for scrapers and tools that do not ask for
+/// OpenMetrics (`promtool check metrics`, `curl`).
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// OpenMetrics text as `prometheus-client` writes it → the classic text format: a counter
+/// family's `# HELP`/`# TYPE` lines name its `_total` samples, and there is no `# EOF`.
+pub fn prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        match renamed {
+            Some(l) => out.push_str(&l),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn respond(
     request: &Request<hyper::body::Incoming>,
     metrics: &Metrics,
@@ -377,8 +413,17 @@ fn respond(
     match request.uri().path() {
         "/metrics" => {
             metrics.refresh(&snapshots.borrow(), Timestamp::now());
+            let openmetrics = request
+                .headers()
+                .get_all(http::header::ACCEPT)
+                .iter()
+                .any(|v| {
+                    v.to_str()
+                        .is_ok_and(|v| v.contains("application/openmetrics-text"))
+                });
             match metrics.encode() {
-                Ok(body) => text(StatusCode::OK, OPENMETRICS, body),
+                Ok(body) if openmetrics => text(StatusCode::OK, OPENMETRICS, body),
+                Ok(body) => text(StatusCode::OK, PROMETHEUS_TEXT, prometheus_text(&body)),
                 Err(e) => text(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     PLAIN,

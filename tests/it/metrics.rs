@@ -13,10 +13,16 @@ use crate::controller_support::{Deck, ENVS, Policy};
 
 /// One HTTP/1.1 GET on loopback: (status, body).
 async fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    get_accepting(port, path, "*/*").await
+}
+
+async fn get_accepting(port: u16, path: &str, accept: &str) -> Option<(u16, String)> {
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .ok()?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await.ok()?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.ok()?;
@@ -78,9 +84,23 @@ async fn metrics_endpoint_serves_per_env_series_a_prometheus_parser_accepts() {
             },
         )
         .await;
+    // Classic text format by default (counter families named by their `_total` samples);
+    // OpenMetrics when asked for.
     assert!(
-        text.trim_end().ends_with("# EOF"),
-        "not OpenMetrics text:\n{text}"
+        text.contains("# TYPE driftdeck_operations_total counter") && !text.contains("# EOF"),
+        "not the classic text format:\n{text}"
+    );
+    let open = get_accepting(
+        port,
+        "/metrics",
+        "application/openmetrics-text; version=1.0.0",
+    )
+    .await
+    .unwrap();
+    assert!(
+        open.1.trim_end().ends_with("# EOF"),
+        "not OpenMetrics text:\n{}",
+        open.1
     );
     let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap();
 
