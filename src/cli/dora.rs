@@ -207,14 +207,19 @@ fn env_error(name: &str, error: String) -> EnvOut {
     }
 }
 
+/// `42s`, `5.0m`, `3.2h`, `1.5d`.
+fn span(seconds: f64) -> String {
+    match seconds.abs() {
+        s if s < 60.0 => format!("{seconds:.0}s"),
+        s if s < 3600.0 => format!("{:.1}m", seconds / 60.0),
+        s if s < 86_400.0 => format!("{:.1}h", seconds / 3600.0),
+        _ => format!("{:.1}d", seconds / 86_400.0),
+    }
+}
+
 fn hours(d: &dora::Durations) -> String {
     match (d.median_seconds, d.mean_seconds) {
-        (Some(m), Some(a)) => format!(
-            "median {:.1}h, mean {:.1}h (n={})",
-            m / 3600.0,
-            a / 3600.0,
-            d.samples
-        ),
+        (Some(m), Some(a)) => format!("median {}, mean {} (n={})", span(m), span(a), d.samples),
         _ => "no samples".into(),
     }
 }

@@ -219,3 +219,60 @@ pub fn is_http_url(url: &str) -> bool {
 fn event_names() -> String {
     NotifyEvent::ALL.map(NotifyEvent::name).join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const HEAD: &str = "repo: {url: ./repo}\nenvironments:\n  - {name: prod, path: overlays/prod, context: prod, namespace: ns,\n     notify: [{on: [hold_set], webhook: {url: \"https://hooks.example/p\"}}]}\n";
+
+    fn parse(notify: &str) -> Result<Vec<NotifyTarget>, String> {
+        let text = format!("{HEAD}{notify}");
+        crate::config::parse(&text, Path::new("/etc/driftdeck.yaml"))
+            .map(|c| c.notify)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn global_and_per_env_targets_are_read_with_their_scope() {
+        let targets = parse(
+            "notify:\n  - {on: [sync_failed, drift_detected], drift_debounce: 2m, webhook: {url_env: SLACK_URL, format: slack}}\n",
+        )
+        .unwrap();
+        assert_eq!(targets.len(), 2);
+        assert_eq!(targets[0].env, None);
+        assert_eq!(targets[0].url, WebhookUrl::Env("SLACK_URL".into()));
+        assert_eq!(targets[0].format, WebhookFormat::Slack);
+        assert_eq!(targets[0].drift_debounce, Duration::from_secs(120));
+        assert_eq!(targets[1].env.as_deref(), Some("prod"));
+        assert_eq!(targets[1].on, vec![NotifyEvent::HoldSet]);
+        assert_eq!(targets[1].format, WebhookFormat::Json);
+    }
+
+    #[test]
+    fn bad_targets_are_refused_with_the_line_and_what_is_wrong() {
+        let unknown =
+            parse("notify:\n  - {on: [sync_faild], webhook: {url: \"http://x\"}}\n").unwrap_err();
+        assert!(
+            unknown.contains("/etc/driftdeck.yaml:6:")
+                && unknown.contains("unknown event \"sync_faild\""),
+            "{unknown}"
+        );
+        let both =
+            parse("notify:\n  - {on: [hold_set], webhook: {url: \"http://x\", url_env: X}}\n")
+                .unwrap_err();
+        assert!(both.contains("exactly one of url and url_env"), "{both}");
+        let scheme =
+            parse("notify:\n  - {on: [hold_set], webhook: {url: \"ftp://x\"}}\n").unwrap_err();
+        assert!(
+            scheme.contains("not an http:// or https:// URL"),
+            "{scheme}"
+        );
+        let format =
+            parse("notify:\n  - {on: [hold_set], webhook: {url: \"http://x\", format: teams}}\n")
+                .unwrap_err();
+        assert!(format.contains("expected json or slack"), "{format}");
+    }
+}
