@@ -32,6 +32,14 @@
 //! newest first). When the oldest entry kept is newer than the window's start the history does
 //! not cover the window: the report says so (`history_covers_window: false`, with the oldest
 //! entry's time) and every figure is over the covered part only.
+//!
+//! Sizing: every operation counts against the cap, self-heals and re-applies included, so an
+//! env with automation doing ~10 operations a day keeps ~5 days; a hand-synced production env
+//! with a few deployments a week keeps months. The cap is left at 50 on purpose: the whole
+//! ConfigMap is rewritten on every operation (a 500-entry history would be ~200 KB per write,
+//! ten times today's), and the apply path's API cost is being reduced separately. Covering a
+//! 30-day window on a busy env needs a deploy-only record (deployments, not self-heals) kept
+//! beside the history, which is the follow-up this report's `history_covers_window` points at.
 
 use std::collections::{BTreeSet, HashMap};
 
