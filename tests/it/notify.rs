@@ -1,7 +1,7 @@
 //! Notifications from `driftdeck controller`: a webhook receiver on loopback (a tokio
 //! TcpListener answering 200) gets nothing while staging deploys and stays healthy, then exactly
-//! one `validation_failed` and one `auto_rollback` JSON notification when a `crashloop` release
-//! is auto-synced and rolled back. The URL comes from an environment variable (`url_env`).
+//! one `validation_failed`, one `auto_rollback` and one `hold_set` JSON notification when a
+//! `crashloop` release is auto-synced and rolled back. The URL comes from an environment variable (`url_env`).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -85,7 +85,7 @@ async fn webhook_gets_one_notification_per_failed_validation_and_auto_rollback_a
     let (port, got) = receiver().await;
     let mut yaml = std::fs::read_to_string(deck.config()).unwrap();
     yaml.push_str(
-        "notify:\n  - on: [sync_failed, validation_failed, auto_rollback, drift_detected]\n    webhook: {url_env: DRIFTDECK_TEST_HOOK, format: json}\n",
+        "notify:\n  - on: [sync_failed, validation_failed, auto_rollback, drift_detected, hold_set]\n    webhook: {url_env: DRIFTDECK_TEST_HOOK, format: json}\n",
     );
     std::fs::write(deck.config(), yaml).unwrap();
     let url = format!("http://127.0.0.1:{port}/hook");
@@ -144,4 +144,14 @@ async fn webhook_gets_one_notification_per_failed_validation_and_auto_rollback_a
     assert_eq!(back.len(), 1, "{all:#?}");
     assert_eq!(back[0]["env"], "staging", "{all:#?}");
     assert!(events(&got, "sync_failed").is_empty(), "{all:#?}");
+    // The auto-rollback's hold, seen in the published snapshot, is announced once too.
+    deck.wait_for(
+        "a hold_set notification",
+        Duration::from_secs(30),
+        || async { (!events(&got, "hold_set").is_empty()).then_some(()) },
+    )
+    .await;
+    let holds = events(&got, "hold_set");
+    assert_eq!(holds.len(), 1, "{:#?}", got.lock().unwrap());
+    assert_eq!(holds[0]["env"], "staging");
 }
