@@ -7,17 +7,51 @@
 //! CLI verb, another controller), from its published snapshot — what this controller's engine
 //! now honours, not what some other process wrote — so an operator reading the log after an
 //! emergency stop sees when this controller stopped.
+//!
+//! With `--metrics ADDR` it serves Prometheus metrics, `/healthz` and `/readyz`
+//! ([`crate::controller::metrics`]); the address is bound before the reconcile loop starts, so
+//! a taken port or a refused non-loopback address fails the command at once (exit 2).
+//! The config's `notify:` targets are started here too ([`crate::controller::notify`]); an unset
+//! `url_env` variable likewise fails the command at once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{CmdResult, Failure, GlobalArgs};
+use crate::controller::metrics::{self, Metrics};
+use crate::controller::notify::{self, Notifier};
 use crate::controller::{self, DriverOptions};
 use crate::model::{EnvState, Notice, Snapshot, short_sha};
 
-pub fn run(global: &GlobalArgs) -> CmdResult {
+#[derive(Debug, clap::Args)]
+pub struct ControllerArgs {
+    /// Serve Prometheus metrics, /healthz and /readyz on this address (e.g. 127.0.0.1:9100).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+    /// Allow --metrics on a non-loopback address (the endpoint has no authentication).
+    #[arg(long, requires = "metrics")]
+    pub metrics_allow_remote: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: ControllerArgs) -> CmdResult {
     let config = super::load_config(global)?;
+    let bind = args
+        .metrics
+        .as_deref()
+        .map(|addr| metrics::bind_address(addr, args.metrics_allow_remote))
+        .transpose()
+        .map_err(Failure::Setup)?;
     let rt = super::runtime()?;
     rt.block_on(async {
+        let listener =
+            match bind {
+                Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                    Failure::Setup(format!("--metrics {addr}: cannot listen: {e}"))
+                })?),
+                None => None,
+            };
+        let metrics = Arc::new(Metrics::new());
+        let notifier = Notifier::start(&config, metrics.clone()).map_err(Failure::Setup)?;
         let opts = DriverOptions {
             automation: true,
             ..DriverOptions::manual(global.read_only)
@@ -29,6 +63,23 @@ pub fn run(global: &GlobalArgs) -> CmdResult {
             mut snapshots,
             task: driver,
         } = controller::driver::spawn(config, opts);
+        let (serving_tx, serving_rx) = tokio::sync::oneshot::channel::<()>();
+        if let Some(listener) = listener {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+            }
+            tokio::spawn(metrics::serve(
+                listener,
+                metrics.clone(),
+                snapshots.clone(),
+                async move {
+                    let _ = serving_rx.await;
+                },
+            ));
+        }
+        if !notifier.is_empty() {
+            tokio::spawn(notify::watch_snapshots(notifier.clone(), snapshots.clone()));
+        }
         let stop = stop_signal();
         tokio::pin!(stop);
         let mut seen = snapshots.borrow_and_update().clone();
@@ -40,7 +91,13 @@ pub fn run(global: &GlobalArgs) -> CmdResult {
                     break;
                 }
                 notice = notices.recv() => match notice {
-                    Some(notice) => log(&notice),
+                    Some(notice) => {
+                        if let Notice::OperationFinished { env, entry } = &notice {
+                            metrics.operation_finished(env, entry);
+                        }
+                        notifier.on_notice(&notice);
+                        log(&notice);
+                    }
                     None => break,
                 },
                 changed = snapshots.changed(), if watching => {
@@ -55,6 +112,7 @@ pub fn run(global: &GlobalArgs) -> CmdResult {
             }
         }
         tracing::info!("controller stopping: flushing state and releasing Leases");
+        drop(serving_tx);
         drop(commands);
         let drain = async {
             while let Some(n) = notices.recv().await {

@@ -50,8 +50,8 @@ pub enum Commands {
     Sandbox(SandboxArgs),
     /// Read-only wall-monitor view.
     Watch,
-    /// Headless reconcile loop (logs to stderr).
-    Controller,
+    /// Headless reconcile loop (logs to stderr); /metrics, /healthz and /readyz with --metrics.
+    Controller(controller::ControllerArgs),
     /// Per env: revision, synced revision, sync, health, drift, paused, hold, lease, error.
     Status(OutputArgs),
     /// Image per workload per env (live), synced revisions; promotable cells marked.
@@ -72,6 +72,8 @@ pub enum Commands {
     History(HistoryArgs),
     /// Rendered manifests as multi-document YAML.
     Render(RenderArgs),
+    /// The five DORA metrics from Git and the clusters' operation history.
+    Dora(dora::DoraArgs),
     /// Check the config, the repo and every env's context and RBAC; exit 1 when a check fails.
     Doctor,
     /// Print a shell completion script (bash, zsh or fish).
@@ -318,7 +320,7 @@ fn dispatch(cli: Cli) -> CmdResult {
     );
     if !console {
         // The headless controller logs its work at info; the other commands only warnings.
-        let controller = matches!(cli.command, Some(Commands::Controller));
+        let controller = matches!(cli.command, Some(Commands::Controller(_)));
         // A verb's env tasks warn about every failed poll (a fetch, a state read); the verb
         // reports the failure that matters once, as its own last line, so their warnings are
         // off for verbs and stay on for the headless controller, whose log is its only voice.
@@ -338,7 +340,7 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Commands::Demo(args)) => console::demo(&global, args.watch),
         Some(Commands::Sandbox(args)) => sandbox::run(args),
         Some(Commands::Watch) => console::watch(&global),
-        Some(Commands::Controller) => controller::run(&global),
+        Some(Commands::Controller(args)) => controller::run(&global, args),
         Some(Commands::Status(args)) => status::run(&global, args),
         Some(Commands::Versions(args)) => versions::run(&global, args),
         Some(Commands::Diff(args)) => diff::run(&global, args),
@@ -348,6 +350,7 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Commands::Pause(args)) => verbs::pause(&global, args),
         Some(Commands::Resume(args)) => verbs::resume(&global, args),
         Some(Commands::History(args)) => history::run(&global, args),
+        Some(Commands::Dora(args)) => dora::run(&global, args),
         Some(Commands::Doctor) => doctor::run(&global),
         Some(Commands::Completions(args)) => completions::run(args),
         Some(Commands::Man(args)) => man::run(args),
@@ -407,6 +410,7 @@ mod controller;
 mod demo;
 mod diff;
 mod doctor;
+mod dora;
 mod dry_run;
 mod history;
 mod man;

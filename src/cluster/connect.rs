@@ -106,7 +106,16 @@ impl Cluster {
         // The controller retries with its own backoff and reports each failure; kube's silent
         // default retry would hide a flapping cluster.
         config.default_retry = false;
-        let client = Client::try_from(config).map_err(|e| connect_err(e.to_string()))?;
+        let counter = super::requests::counter(context);
+        let client = kube::client::ClientBuilder::try_from(config)
+            .map_err(|e| connect_err(e.to_string()))?
+            .with_layer(&tower::util::MapRequestLayer::new(
+                move |request: http::Request<kube::client::Body>| {
+                    counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    request
+                },
+            ))
+            .build();
         Ok(Self::from_client(client, context))
     }
 

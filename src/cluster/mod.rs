@@ -25,6 +25,7 @@ mod events;
 mod live;
 mod logs;
 mod ops;
+mod requests;
 mod retry;
 mod state;
 
@@ -34,6 +35,7 @@ pub use discovery::{SERVED_TTL, choose_version};
 pub use events::{event_row, sort_newest_first};
 pub use live::{LiveCache, LiveStatus, WatchSpec};
 pub use ops::{ApplyMode, FIELD_MANAGER};
+pub use requests::api_requests;
 pub use retry::{REQUEST_ATTEMPTS, retry_transient};
 pub use state::{LeaseOutcome, LeaseRecord, OPERATION_ANNOTATION, STATE_LABEL, StateMap};
 

@@ -19,6 +19,7 @@
 mod duration;
 mod error;
 pub mod keymap;
+pub mod notify;
 mod raw;
 pub mod theme;
 mod validate;
@@ -43,6 +44,8 @@ pub struct Config {
     pub validation_timeout: Duration,
     /// In config order (the order the console lists them).
     pub environments: Vec<EnvConfig>,
+    /// Webhook targets, the top level's first, then each env's (scoped to that env).
+    pub notify: Vec<notify::NotifyTarget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

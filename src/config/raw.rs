@@ -12,6 +12,8 @@ pub struct RawConfig {
     pub kubeconfig: Option<Spanned<String>>,
     pub validation_timeout: Option<Spanned<String>>,
     pub environments: Spanned<Vec<Spanned<RawEnv>>>,
+    #[serde(default)]
+    pub notify: Vec<Spanned<super::notify::RawNotify>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +48,8 @@ pub struct RawEnv {
     pub renderer: Option<Spanned<RawRenderer>>,
     #[serde(default)]
     pub ignore_differences: Vec<Spanned<RawIgnoreRule>>,
+    #[serde(default)]
+    pub notify: Vec<Spanned<super::notify::RawNotify>>,
 }
 
 #[derive(Debug, Deserialize)]

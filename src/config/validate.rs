@@ -76,6 +76,11 @@ pub fn config(raw: RawConfig, ctx: &Ctx<'_>) -> Result<Config, Error> {
         environments.push(env_config(e, ctx)?);
     }
     check_promotions(&raw.environments.value, ctx)?;
+    let mut notify = super::notify::targets(&raw.notify, None, ctx)?;
+    for env in &raw.environments.value {
+        let e = &env.value;
+        notify.extend(super::notify::targets(&e.notify, Some(&e.name.value), ctx)?);
+    }
 
     Ok(Config {
         file: ctx.file.to_path_buf(),
@@ -83,6 +88,7 @@ pub fn config(raw: RawConfig, ctx: &Ctx<'_>) -> Result<Config, Error> {
         kubeconfig,
         validation_timeout,
         environments,
+        notify,
     })
 }
 

@@ -18,11 +18,14 @@
 mod apply;
 pub mod audit;
 mod desired;
+pub mod dora;
 pub mod driver;
 pub mod engine;
 pub mod held_io;
 mod key_defaults;
 mod limits;
+pub mod metrics;
+pub mod notify;
 mod observe;
 mod preflight;
 pub mod promote;

@@ -238,11 +238,23 @@ impl Deck {
 
     /// [`Deck::spawn_controller`] with extra environment (a remote's `SSH_AUTH_SOCK`, say).
     pub fn spawn_controller_with(&self, env: &[(&str, &std::ffi::OsStr)]) -> Controller {
+        self.spawn_controller_args(&[], env)
+    }
+
+    /// [`Deck::spawn_controller`] with extra arguments (`--metrics ADDR`) and environment.
+    pub fn spawn_controller_args(
+        &self,
+        args: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Controller {
         let mut logs = self.logs.lock().unwrap();
         let log = self.root.join(format!("controller-{}.log", logs.len()));
         let file = std::fs::File::create(&log).unwrap();
+        let argv: Vec<&str> = std::iter::once("controller")
+            .chain(args.iter().copied())
+            .collect();
         let child = self
-            .command(&["controller"])
+            .command(&argv)
             .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(file)

@@ -14,6 +14,7 @@
 //! - `config`: valid and invalid `driftdeck.yaml` fixtures
 //! - `demo`: `driftdeck demo init` into a temp dir: history, HEAD tree, config, kustomize
 //! - `demo_start`: `driftdeck demo` draws before it prepares; preparation errors reach the console, then stderr with exit 2
+//! - `dora`: `dora -o json` on a generated repo and operation history returns the known values of all five DORA metrics
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
 //! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
@@ -28,6 +29,8 @@
 //! - `git_remote_ssh`, `git_remote_https`: real Git servers on loopback (OpenSSH sshd + ssh-agent + known_hosts; git http-backend behind TLS + basic auth + a credential helper): clone, fetch, push a promotion; unknown host key and wrong password fail in one line
 //! - `git_remote_support`: those servers (required tools fail loudly), watchdog-guarded processes
 //! - `health`:
+//! - `metrics`: `controller --metrics` on the sandbox: `/metrics` parsed by a Prometheus text parser has every env's series; `/readyz`, `/healthz`; a non-loopback address refused
+//! - `notify`: a webhook receiver on loopback gets one JSON notification per failed validation and auto-rollback from the controller, none while the env is healthy
 //! - `object_views`: the object views' feed on the sandbox: a pod's owner chain, desired YAML from the render, managedFields only in the full view, a Secret's value never shown
 //! - `promote`: promotion plans and commits on the demo repo, a plain-YAML env, a `file://` remote
 //! - `publish`: commits pushed without force, a rejected push re-made once, three-way revert
@@ -78,6 +81,7 @@ mod copy_osc52_tmux;
 mod demo;
 mod demo_start;
 mod diff;
+mod dora;
 mod drift;
 mod drift_support;
 mod driver;
@@ -90,6 +94,8 @@ mod health;
 mod held_state;
 mod install_cli;
 mod install_doctor;
+mod metrics;
+mod notify;
 mod object_views;
 mod promote;
 mod publish;
