@@ -72,6 +72,8 @@ pub enum Commands {
     History(HistoryArgs),
     /// Rendered manifests as multi-document YAML.
     Render(RenderArgs),
+    /// Progressive rollouts across regions: start, status, stop, resume.
+    Rollout(rollout::RolloutArgs),
     /// Check the config, the repo and every env's context and RBAC; exit 1 when a check fails.
     Doctor,
     /// Print a shell completion script (bash, zsh or fish).
@@ -348,6 +350,7 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Commands::Pause(args)) => verbs::pause(&global, args),
         Some(Commands::Resume(args)) => verbs::resume(&global, args),
         Some(Commands::History(args)) => history::run(&global, args),
+        Some(Commands::Rollout(args)) => rollout::run(&global, args),
         Some(Commands::Doctor) => doctor::run(&global),
         Some(Commands::Completions(args)) => completions::run(args),
         Some(Commands::Man(args)) => man::run(args),
@@ -412,6 +415,8 @@ mod history;
 mod man;
 mod promote;
 mod render;
+mod rollout;
+mod rollout_drive;
 mod sandbox;
 mod status;
 mod verbs;

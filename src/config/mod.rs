@@ -20,6 +20,7 @@ mod duration;
 mod error;
 pub mod keymap;
 mod raw;
+pub mod rollout;
 pub mod theme;
 mod validate;
 
@@ -29,6 +30,7 @@ use std::time::Duration;
 use serde_saphyr::MessageFormatter;
 
 pub use error::{Error, Pos};
+pub use rollout::{HaltOn, RolloutConfig};
 pub use validate::is_dns_label;
 
 /// The validated config file.
@@ -43,6 +45,8 @@ pub struct Config {
     pub validation_timeout: Duration,
     /// In config order (the order the console lists them).
     pub environments: Vec<EnvConfig>,
+    /// Progressive rollouts across envs (`rollouts:`), in config order.
+    pub rollouts: Vec<RolloutConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +116,10 @@ pub struct IgnoreRule {
 impl Config {
     pub fn env(&self, name: &str) -> Option<&EnvConfig> {
         self.environments.iter().find(|e| e.name == name)
+    }
+
+    pub fn rollout(&self, name: &str) -> Option<&RolloutConfig> {
+        self.rollouts.iter().find(|r| r.name == name)
     }
 
     /// The env that promotes from `env` (the next stage of the pipeline), first in config order.

@@ -12,6 +12,8 @@ pub struct RawConfig {
     pub kubeconfig: Option<Spanned<String>>,
     pub validation_timeout: Option<Spanned<String>>,
     pub environments: Spanned<Vec<Spanned<RawEnv>>>,
+    #[serde(default)]
+    pub rollouts: Vec<Spanned<super::rollout::RawRollout>>,
 }
 
 #[derive(Debug, Deserialize)]

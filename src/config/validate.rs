@@ -76,6 +76,7 @@ pub fn config(raw: RawConfig, ctx: &Ctx<'_>) -> Result<Config, Error> {
         environments.push(env_config(e, ctx)?);
     }
     check_promotions(&raw.environments.value, ctx)?;
+    let rollouts = super::rollout::rollouts(&raw.rollouts, &environments, ctx)?;
 
     Ok(Config {
         file: ctx.file.to_path_buf(),
@@ -83,6 +84,7 @@ pub fn config(raw: RawConfig, ctx: &Ctx<'_>) -> Result<Config, Error> {
         kubeconfig,
         validation_timeout,
         environments,
+        rollouts,
     })
 }
 

@@ -26,6 +26,7 @@ mod limits;
 mod observe;
 mod preflight;
 pub mod promote;
+pub mod rollout;
 pub mod stamping;
 mod status;
 pub mod takeover;

@@ -1,0 +1,690 @@
+//! The rollout driver: this process, in the foreground, moves a rollout wave by wave through
+//! the one controller started in-process for FROM and the rollout's envs (automation off, as
+//! every verb). Per wave: `Command::Promote` FROM → each env (a commit each; "nothing to
+//! promote" means an earlier run already committed it), `Command::Sync` of each env (sync and
+//! validation, as `driftdeck sync`), then the soak (`controller::rollout::judge` on every
+//! snapshot). The record in the cluster is written after each step, so a driver killed at any
+//! point is continued from the same wave (see `controller::rollout`).
+//!
+//! A halt — a Degraded env anywhere in the rollout, a failed sync or validation, a promotion
+//! refused, FROM's versions changing under the rollout, a wave not Synced+Healthy within the
+//! validation timeout — pauses every env of the rollout (each with the reason), then records the
+//! halt. A `rollout stop` from another process is noticed within a couple of seconds (the record
+//! is re-read during the soak) and ends this driver without further action.
+//!
+//! Envs of one wave are promoted and synced one after the other, in config order: simpler to
+//! follow in the progress lines, and a wave is usually one or two regions.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::rollout::{audit, load};
+use super::verbs::{SHORT_WAIT, Session, follow, operation_wait, progress, reason_of};
+use super::{CmdResult, Failure};
+use crate::config::{Config, RolloutConfig};
+use crate::controller::rollout::{
+    Halt, Phase, RolloutState, RolloutStore, Verdict, WaveState, judge,
+};
+use crate::model::{
+    Command, EnvTarget, FailureReason, Notice, OperationKind, OperationResult, short_sha,
+};
+
+/// How often the soak re-reads the record (to notice a `rollout stop` from elsewhere).
+const RECHECK: Duration = Duration::from_secs(2);
+/// How often a soaking wave prints how long it has left.
+const SOAK_REPORT: Duration = Duration::from_secs(30);
+
+struct Driver {
+    rollout: RolloutConfig,
+    session: Session,
+    store: RolloutStore,
+    state: RolloutState,
+    confirm: Vec<String>,
+    force: bool,
+    validation_timeout: Duration,
+    sync_wait: Duration,
+}
+
+/// Envs the session runs: FROM (its versions and health) and every env of the rollout.
+fn session_envs(rollout: &RolloutConfig) -> Vec<String> {
+    std::iter::once(rollout.from.as_str())
+        .chain(rollout.envs())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn say(rollout: &RolloutConfig, line: impl AsRef<str>) {
+    eprintln!("rollout {}: {}", rollout.name, line.as_ref());
+}
+
+pub async fn start(
+    config: Config,
+    rollout: &RolloutConfig,
+    yes: bool,
+    confirm: Vec<String>,
+    force: bool,
+) -> CmdResult {
+    let (store, existing) = load(&config, rollout).await?;
+    match existing.as_ref().map(|s| s.phase) {
+        Some(Phase::Halted | Phase::Stopped) => {
+            let s = existing.as_ref().map(describe_halt).unwrap_or_default();
+            return Err(Failure::Action(Some(format!(
+                "rollout {} is {s}; `driftdeck rollout resume {}` un-pauses its envs and continues it",
+                rollout.name, rollout.name
+            ))));
+        }
+        _ if !yes => {
+            print_plan(rollout, existing.as_ref());
+            eprintln!("preview only: nothing changed; run again with --yes to start");
+            return Ok(());
+        }
+        _ => {}
+    }
+    let session = Session::start(config.clone(), false, session_envs(rollout));
+    let state = match existing {
+        Some(state) if state.phase == Phase::Running => {
+            say(
+                rollout,
+                format!(
+                    "continuing at wave {} ({})",
+                    state.wave + 1,
+                    state
+                        .waves
+                        .get(state.wave)
+                        .map(|w| w.state.to_string())
+                        .unwrap_or_default()
+                ),
+            );
+            audit(
+                &session.operator,
+                "continue",
+                &format!("{} at wave {}", rollout.name, state.wave + 1),
+            );
+            state
+        }
+        _ => {
+            let images = from_images(&session, rollout).await?;
+            let state = RolloutState::new(rollout, images, &session.operator);
+            audit(
+                &session.operator,
+                "start",
+                &format!(
+                    "{}: {} → {}",
+                    rollout.name,
+                    rollout.from,
+                    wave_list(rollout)
+                ),
+            );
+            state
+        }
+    };
+    let mut driver = Driver::new(&config, rollout, session, store, state, confirm, force);
+    driver.save().await?;
+    driver.run().await
+}
+
+pub async fn resume(
+    config: Config,
+    rollout: &RolloutConfig,
+    confirm: Vec<String>,
+    force: bool,
+) -> CmdResult {
+    let (store, existing) = load(&config, rollout).await?;
+    let Some(mut state) = existing else {
+        return Err(Failure::Action(Some(format!(
+            "rollout {} was never started; `driftdeck rollout start {} --yes` starts it",
+            rollout.name, rollout.name
+        ))));
+    };
+    if state.phase == Phase::Done {
+        println!("rollout {} is done; nothing to resume", rollout.name);
+        return Ok(());
+    }
+    let mut session = Session::start(config.clone(), false, session_envs(rollout));
+    if matches!(state.phase, Phase::Halted | Phase::Stopped) {
+        let envs: Vec<String> = rollout.envs().map(str::to_owned).collect();
+        for env in &envs {
+            session
+                .send(Command::Resume {
+                    target: EnvTarget::One(env.clone()),
+                    confirm: confirm.clone(),
+                })
+                .await?;
+        }
+        toggled(&mut session, &envs, true).await?;
+        say(rollout, format!("resumed {}", envs.join(", ")));
+        if let Some(wave) = state.waves.get_mut(state.wave)
+            && wave.state == WaveState::Halted
+        {
+            // Promotion is idempotent (nothing to promote once committed): repeat the wave.
+            wave.state = WaveState::Promoting;
+        }
+        state.phase = Phase::Running;
+        state.halt = None;
+    }
+    audit(
+        &session.operator,
+        "resume",
+        &format!("{} at wave {}", rollout.name, state.wave + 1),
+    );
+    let mut driver = Driver::new(&config, rollout, session, store, state, confirm, force);
+    driver.save().await?;
+    driver.run().await
+}
+
+pub async fn stop(config: Config, rollout: &RolloutConfig, reason: &str) -> CmdResult {
+    let (mut store, existing) = load(&config, rollout).await?;
+    let envs: Vec<String> = rollout.envs().map(str::to_owned).collect();
+    let mut session = Session::start(config.clone(), false, session_envs(rollout));
+    let operator = session.operator.clone();
+    let pause_reason = format!("rollout {} stopped: {reason}", rollout.name);
+    let paused = pause_all(&mut session, &envs, &pause_reason).await;
+    session.finish().await;
+    let mut state =
+        existing.unwrap_or_else(|| RolloutState::new(rollout, BTreeMap::new(), &operator));
+    let wave = state.wave.min(state.waves.len().saturating_sub(1));
+    if state.phase == Phase::Running
+        && let Some(w) = state.waves.get_mut(wave)
+        && w.state != WaveState::Pending
+    {
+        w.state = WaveState::Halted;
+    }
+    state.phase = Phase::Stopped;
+    state.halt = Some(Halt {
+        wave: wave + 1,
+        env: None,
+        reason: reason.to_owned(),
+        by: operator.clone(),
+        at: Timestamp::now(),
+    });
+    store.save(&mut state).await.map_err(Failure::setup)?;
+    audit(&operator, "stop", &format!("{}: {reason}", rollout.name));
+    paused?;
+    println!(
+        "stopped rollout {} at wave {}: paused {}",
+        rollout.name,
+        wave + 1,
+        envs.join(", ")
+    );
+    Ok(())
+}
+
+fn describe_halt(s: &RolloutState) -> String {
+    match &s.halt {
+        Some(h) => format!("{} at wave {}: {}", s.phase, h.wave, h.reason),
+        None => s.phase.to_string(),
+    }
+}
+
+fn wave_list(rollout: &RolloutConfig) -> String {
+    rollout
+        .waves
+        .iter()
+        .map(|w| format!("[{}]", w.join(", ")))
+        .collect::<Vec<_>>()
+        .join(" → ")
+}
+
+fn print_plan(rollout: &RolloutConfig, existing: Option<&RolloutState>) {
+    println!(
+        "rollout {}: promote {}'s image versions to {}, soak {}s per wave; any Degraded env halts and pauses every wave",
+        rollout.name,
+        rollout.from,
+        wave_list(rollout),
+        rollout.soak.as_secs()
+    );
+    if let Some(s) = existing.filter(|s| s.phase == Phase::Running) {
+        println!(
+            "(a driver left it running at wave {}: --yes continues there)",
+            s.wave + 1
+        );
+    }
+}
+
+/// FROM's live images, once FROM has been observed.
+async fn from_images(
+    session: &Session,
+    rollout: &RolloutConfig,
+) -> Result<BTreeMap<String, Vec<String>>, Failure> {
+    let deadline = tokio::time::Instant::now() + SHORT_WAIT;
+    loop {
+        let snap = session.latest();
+        if let Some(env) = snap.env(&rollout.from)
+            && env.observed_at.is_some()
+            && !env.images.is_empty()
+        {
+            return Ok(env.images.clone());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Failure::Setup(format!(
+                "{}: not observed within {}s{}",
+                rollout.from,
+                SHORT_WAIT.as_secs(),
+                snap.env(&rollout.from)
+                    .and_then(|e| e.error.as_deref())
+                    .map(|e| format!(": {e}"))
+                    .unwrap_or_default()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Pauses each env (no confirmation: the emergency stop); waits for each `Paused`.
+async fn pause_all(session: &mut Session, envs: &[String], reason: &str) -> Result<(), Failure> {
+    for env in envs {
+        session
+            .send(Command::Pause {
+                target: EnvTarget::One(env.clone()),
+                reason: reason.to_owned(),
+            })
+            .await?;
+    }
+    toggled(session, envs, false).await
+}
+
+/// Waits for one `Paused` (or `Resumed`) per env; a refusal or a missing answer is an error.
+async fn toggled(session: &mut Session, envs: &[String], resumed: bool) -> Result<(), Failure> {
+    let mut open: Vec<String> = envs.to_vec();
+    let mut failures = Vec::new();
+    let deadline = tokio::time::Instant::now() + SHORT_WAIT;
+    while !open.is_empty() {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let Some(notice) = session.next(left).await else {
+            break;
+        };
+        progress(&notice);
+        let (env, refusal) = match notice {
+            Notice::Paused { env } if !resumed => (env, None),
+            Notice::Resumed { env } if resumed => (env, None),
+            Notice::Refused {
+                env: Some(env),
+                reason,
+            } => (env, Some(reason)),
+            _ => continue,
+        };
+        if let Some(i) = open.iter().position(|e| *e == env) {
+            open.remove(i);
+            if let Some(reason) = refusal {
+                match session.refusal(&env, &reason) {
+                    Failure::Setup(m) => return Err(Failure::Setup(m)),
+                    _ => failures.push(format!("{env}: {reason}")),
+                }
+            }
+        }
+    }
+    for env in open {
+        failures.push(format!("{env}: no answer within {}s", SHORT_WAIT.as_secs()));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Action(Some(failures.join("\ndriftdeck: "))))
+    }
+}
+
+impl Driver {
+    fn new(
+        config: &Config,
+        rollout: &RolloutConfig,
+        session: Session,
+        store: RolloutStore,
+        state: RolloutState,
+        confirm: Vec<String>,
+        force: bool,
+    ) -> Self {
+        Self {
+            force,
+            rollout: rollout.clone(),
+            session,
+            store,
+            state,
+            confirm,
+            validation_timeout: config.validation_timeout,
+            sync_wait: operation_wait(config),
+        }
+    }
+
+    async fn save(&mut self) -> Result<(), Failure> {
+        self.store.save(&mut self.state).await.map_err(|e| {
+            Failure::Setup(if e.status_code() == Some(409) {
+                format!(
+                    "{}: changed by another process (a second driver, or `rollout stop`); this driver stops",
+                    self.store.label()
+                )
+            } else {
+                e.to_string()
+            })
+        })
+    }
+
+    fn confirm_for(&self, env: &str) -> Option<String> {
+        self.confirm.iter().find(|c| *c == env).cloned()
+    }
+
+    /// Runs to the end; the session is always shut down (flushing cluster-held state).
+    async fn run(mut self) -> CmdResult {
+        let result = self.waves().await;
+        self.session.finish().await;
+        result
+    }
+
+    async fn waves(&mut self) -> CmdResult {
+        while let Some(wave) = self.state.waves.get(self.state.wave).cloned() {
+            let i = self.state.wave;
+            let label = format!("wave {} [{}]", i + 1, wave.envs.join(", "));
+            match wave.state {
+                WaveState::Pending | WaveState::Promoting | WaveState::Halted => {
+                    self.promote_wave(i, &label).await?
+                }
+                WaveState::Syncing => self.sync_wave(i, &label).await?,
+                WaveState::Soaking => self.soak_wave(i, &label).await?,
+                WaveState::Done => self.state.wave += 1,
+            }
+        }
+        self.state.phase = Phase::Done;
+        self.save().await?;
+        audit(&self.session.operator, "done", &self.rollout.name);
+        println!(
+            "rollout {} done: {} waves promoted from {}, synced, validated and soaked",
+            self.rollout.name,
+            self.state.waves.len(),
+            self.rollout.from
+        );
+        Ok(())
+    }
+
+    async fn promote_wave(&mut self, i: usize, label: &str) -> CmdResult {
+        let now = self.session.latest();
+        let from_now = now.env(&self.rollout.from).map(|e| e.images.clone());
+        if from_now
+            .as_ref()
+            .is_some_and(|imgs| !imgs.is_empty() && *imgs != self.state.from_images)
+        {
+            let reason = format!(
+                "{}'s image versions changed since the rollout started; start a new rollout for them",
+                self.rollout.from
+            );
+            return self.halt(i, None, reason).await;
+        }
+        self.state.waves[i].state = WaveState::Promoting;
+        self.save().await?;
+        let envs = self.state.waves[i].envs.clone();
+        for env in &envs {
+            say(
+                &self.rollout,
+                format!("{label}: promoting {} → {env}", self.rollout.from),
+            );
+            self.session
+                .send(Command::Promote {
+                    from: self.rollout.from.clone(),
+                    to: env.clone(),
+                    message: None,
+                    force: self.force,
+                    confirm: self.confirm_for(env),
+                    preview: false,
+                })
+                .await?;
+            match self.promotion_outcome(env).await? {
+                Some((sha, summary)) => {
+                    say(
+                        &self.rollout,
+                        format!("{label}: committed {} {summary}", short_sha(&sha)),
+                    );
+                    self.state.waves[i].commits.insert(env.clone(), sha.clone());
+                    self.state.waves[i].revision = Some(sha);
+                }
+                None => say(
+                    &self.rollout,
+                    format!(
+                        "{label}: {env} already has {}'s versions",
+                        self.rollout.from
+                    ),
+                ),
+            }
+        }
+        self.state.waves[i].state = WaveState::Syncing;
+        self.save().await?;
+        self.sync_wave(i, label).await
+    }
+
+    /// `Some((sha, summary))` for a commit, `None` when TO already had the versions; a refusal
+    /// halts (a guard not confirmed is exit 2 and halts nothing: nothing was done).
+    async fn promotion_outcome(&mut self, env: &str) -> Result<Option<(String, String)>, Failure> {
+        let deadline = tokio::time::Instant::now() + SHORT_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let Some(notice) = self.session.next(left).await else {
+                let i = self.state.wave;
+                self.halt(
+                    i,
+                    Some(env),
+                    format!(
+                        "promotion into {env}: no result within {}s",
+                        SHORT_WAIT.as_secs()
+                    ),
+                )
+                .await?;
+                return Ok(None);
+            };
+            progress(&notice);
+            match notice {
+                Notice::Committed { sha, summary, .. } => return Ok(Some((sha, summary))),
+                Notice::Refused {
+                    env: Some(e),
+                    reason,
+                } if e == env => {
+                    if let FailureReason::Refused(text) = &reason
+                        && text.starts_with("nothing to promote")
+                    {
+                        return Ok(None);
+                    }
+                    if let FailureReason::NeedsConfirmation(_) = reason {
+                        return Err(self.session.refusal(env, &reason));
+                    }
+                    let i = self.state.wave;
+                    self.halt(
+                        i,
+                        Some(env),
+                        format!("promotion into {env} refused: {reason}"),
+                    )
+                    .await?;
+                    return Ok(None);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    async fn sync_wave(&mut self, i: usize, label: &str) -> CmdResult {
+        let envs = self.state.waves[i].envs.clone();
+        let revision = self.state.waves[i].revision.clone();
+        for env in &envs {
+            say(
+                &self.rollout,
+                format!(
+                    "{label}: syncing {env} to {}",
+                    revision
+                        .as_deref()
+                        .map(short_sha)
+                        .unwrap_or("the branch head")
+                ),
+            );
+            self.session
+                .send(Command::Sync {
+                    env: env.clone(),
+                    revision: revision.clone(),
+                    prune: None,
+                    dry_run: false,
+                    confirm: self.confirm_for(env),
+                    force: false,
+                })
+                .await?;
+            let mut committed = Vec::new();
+            let kinds = [OperationKind::Sync];
+            match follow(
+                &mut self.session,
+                env,
+                &kinds,
+                self.sync_wait,
+                None,
+                &mut committed,
+            )
+            .await
+            {
+                Ok(entry) if entry.result == OperationResult::Succeeded => {
+                    say(
+                        &self.rollout,
+                        format!(
+                            "{label}: {env} synced and validated at {}",
+                            short_sha(&entry.revision)
+                        ),
+                    );
+                    if self.state.waves[i].revision.is_none() {
+                        self.state.waves[i].revision = Some(entry.revision.clone());
+                    }
+                }
+                Ok(entry) => {
+                    let reason = format!("sync of {env} failed: {}", reason_of(&entry));
+                    return self.halt(i, Some(env), reason).await;
+                }
+                Err(Failure::Setup(m)) => return Err(Failure::Setup(m)),
+                Err(Failure::Action(m)) => {
+                    let reason =
+                        format!("sync of {env}: {}", m.unwrap_or_else(|| "no result".into()));
+                    return self.halt(i, Some(env), reason).await;
+                }
+                Err(Failure::StdoutClosed) => return Err(Failure::StdoutClosed),
+            }
+        }
+        self.state.waves[i].state = WaveState::Soaking;
+        self.state.waves[i].soak_started_at = Some(Timestamp::now());
+        self.save().await?;
+        self.soak_wave(i, label).await
+    }
+
+    async fn soak_wave(&mut self, i: usize, label: &str) -> CmdResult {
+        let soak = self.rollout.soak;
+        // A soak (re)starts its clock when this driver starts watching it: time nobody watched
+        // is not healthy time.
+        self.state.waves[i].soak_started_at = Some(Timestamp::now());
+        self.save().await?;
+        say(
+            &self.rollout,
+            format!("{label}: soaking {}s", soak.as_secs()),
+        );
+        let mut good_since: Option<tokio::time::Instant> = None;
+        let mut bad_since = tokio::time::Instant::now();
+        let mut last_check = tokio::time::Instant::now();
+        let mut last_report = tokio::time::Instant::now();
+        loop {
+            let now = tokio::time::Instant::now();
+            match judge(&self.rollout, i, &self.session.latest()) {
+                Verdict::Halt { env, reason } => return self.halt(i, Some(&env), reason).await,
+                Verdict::Waiting(why) => {
+                    if good_since.take().is_some() {
+                        say(&self.rollout, format!("{label}: soak clock stopped: {why}"));
+                        bad_since = now;
+                    }
+                    if now.duration_since(bad_since) > self.validation_timeout {
+                        let reason = format!(
+                            "{label} not Synced+Healthy for {}s during the soak: {why}",
+                            self.validation_timeout.as_secs()
+                        );
+                        return self.halt(i, None, reason).await;
+                    }
+                }
+                Verdict::Good => {
+                    let since = *good_since.get_or_insert(now);
+                    if now.duration_since(since) >= soak {
+                        break;
+                    }
+                }
+            }
+            if now.duration_since(last_report) >= SOAK_REPORT {
+                last_report = now;
+                let left = good_since.map_or(soak, |s| soak.saturating_sub(now.duration_since(s)));
+                say(
+                    &self.rollout,
+                    format!("{label}: soak {}s left", left.as_secs()),
+                );
+            }
+            if now.duration_since(last_check) >= RECHECK {
+                last_check = now;
+                self.check_record().await?;
+            }
+            // Wakes on the next notice or after a short tick; notices must be drained anyway.
+            if let Some(notice) = self.session.next(Duration::from_millis(250)).await {
+                progress(&notice);
+            }
+        }
+        self.state.waves[i].state = WaveState::Done;
+        self.state.waves[i].finished_at = Some(Timestamp::now());
+        self.state.wave = i + 1;
+        self.save().await?;
+        say(&self.rollout, format!("{label}: soaked; done"));
+        audit(
+            &self.session.operator,
+            "wave done",
+            &format!("{} {label}", self.rollout.name),
+        );
+        Ok(())
+    }
+
+    /// Re-reads the record: a `rollout stop` (or another driver) ends this one.
+    async fn check_record(&mut self) -> CmdResult {
+        let theirs = self.store.load().await.map_err(Failure::setup)?;
+        match theirs {
+            Some(s) if s.phase == Phase::Running && s.wave == self.state.wave => Ok(()),
+            Some(s) => Err(Failure::Action(Some(format!(
+                "rollout {} was changed elsewhere ({}); this driver stops",
+                self.rollout.name,
+                describe_halt(&s)
+            )))),
+            None => Err(Failure::Action(Some(format!(
+                "rollout {}: its record {} was deleted; this driver stops",
+                self.rollout.name,
+                self.store.label()
+            )))),
+        }
+    }
+
+    /// Pauses every env of the rollout, records the halt, and ends the drive with exit 1.
+    async fn halt(&mut self, i: usize, env: Option<&str>, reason: String) -> CmdResult {
+        say(&self.rollout, format!("HALT at wave {}: {reason}", i + 1));
+        let envs: Vec<String> = self.rollout.envs().map(str::to_owned).collect();
+        let pause_reason = format!(
+            "rollout {} halted at wave {}: {reason}",
+            self.rollout.name,
+            i + 1
+        );
+        let paused = pause_all(&mut self.session, &envs, &pause_reason).await;
+        self.state.phase = Phase::Halted;
+        self.state.waves[i].state = WaveState::Halted;
+        self.state.halt = Some(Halt {
+            wave: i + 1,
+            env: env.map(str::to_owned),
+            reason: reason.clone(),
+            by: self.session.operator.clone(),
+            at: Timestamp::now(),
+        });
+        self.save().await?;
+        audit(
+            &self.session.operator,
+            "halted",
+            &format!("{} at wave {}: {reason}", self.rollout.name, i + 1),
+        );
+        let mut message = format!(
+            "rollout {} halted at wave {}: {reason}; paused {}",
+            self.rollout.name,
+            i + 1,
+            envs.join(", ")
+        );
+        if let Err(Failure::Action(Some(m)) | Failure::Setup(m)) = paused {
+            message.push_str(&format!("\ndriftdeck: pausing failed: {m}"));
+        }
+        Err(Failure::Action(Some(message)))
+    }
+}
