@@ -153,8 +153,22 @@ fn guards(config: &Config, rollout: &RolloutConfig, confirm: &[String]) -> Resul
             .map_err(|r| Failure::Setup(r.to_string()))?;
         envs.push((name, env.protected));
     }
-    fan_out_confirmation(&envs, Guarded::PromoteInto, confirm)
-        .map_err(|r| Failure::Setup(format!("rollout {}: {r}", rollout.name)))
+    // The policy decides; the refusal is worded for a rollout (the fan-out text reads "would
+    // <verb> ENVS", which for a promotion is not English).
+    fan_out_confirmation(&envs, Guarded::PromoteInto, confirm).map_err(|_| {
+        let missing: Vec<String> = envs
+            .iter()
+            .filter(|(name, protected)| *protected && !confirm.iter().any(|c| c == name))
+            .map(|(name, _)| format!("--confirm {name}"))
+            .collect();
+        Failure::Setup(format!(
+            "rollout {}: needs confirmation: it promotes {} into protected envs; add {}; \
+             nothing was changed",
+            rollout.name,
+            rollout.from,
+            missing.join(" ")
+        ))
+    })
 }
 
 /// One audit line; a failed append is reported, never fatal (as the controller does).

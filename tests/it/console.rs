@@ -319,7 +319,7 @@ async fn read_only_driver_refuses_sync_and_changes_nothing() {
 }
 
 #[test]
-fn demo_in_tmux_shows_three_synced_envs_and_quits_cleanly() {
+fn demo_in_tmux_shows_every_env_synced_and_quits_cleanly() {
     let tmux = Tmux::new("driftdeck-it", "smoke");
     let dir = tempfile::tempdir().unwrap();
     let state: PathBuf = dir.path().join("demo");
@@ -339,13 +339,13 @@ fn demo_in_tmux_shows_three_synced_envs_and_quits_cleanly() {
         "36",
         &script,
     ]);
-    let screen = tmux.wait_for("three envs Synced", Duration::from_secs(90), |s| {
-        ["dev", "staging", "production"].iter().all(|env| {
+    let screen = tmux.wait_for("every env Synced", Duration::from_secs(90), |s| {
+        driftdeck::demo::run::CLUSTERS.iter().all(|env| {
             s.lines()
                 .any(|l| l.contains(&format!(" {env} ")) && l.contains("Synced"))
         })
     });
-    assert!(screen.contains("Environments (3)"), "{screen}");
+    assert!(screen.contains("Environments (6)"), "{screen}");
     assert!(!screen.contains("OutOfSync"), "{screen}");
 
     tmux.run(&["send-keys", "-t", "smoke", "q"]);
@@ -356,7 +356,7 @@ fn demo_in_tmux_shows_three_synced_envs_and_quits_cleanly() {
     // The terminal is restored: the alternate screen is off and the console is gone.
     let alternate = tmux.run(&["display-message", "-p", "-t", "smoke", "#{alternate_on}"]);
     assert_eq!(alternate.trim(), "0");
-    assert!(!after.contains("Environments (3)"), "{after}");
+    assert!(!after.contains("Environments (6)"), "{after}");
     assert!(
         state.join("driftdeck.log").exists(),
         "logs go to the state folder"
