@@ -10,7 +10,8 @@
 //! - `start` without `--yes` prints the plan (waves, FROM's versions) and changes nothing, as
 //!   `promote` does. A record that is `running` (its driver died) is continued by `start --yes`;
 //!   a `halted` or `stopped` one is refused with a pointer to `resume`, which un-pauses the
-//!   rollout's envs first; a `done` one is started afresh.
+//!   rollout's envs first and takes FROM's *current* versions (the record pins FROM's versions
+//!   at start; FROM changing under a running rollout halts it); a `done` one is started afresh.
 //! - Protected envs of the rollout need `--confirm ENV` each, checked for every wave before
 //!   anything happens (the engine's `fan_out_confirmation`, the same text `resume --all` gives),
 //!   and every promotion must follow the env's `promote_from` (no override). `--force` only

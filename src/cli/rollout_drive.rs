@@ -6,11 +6,14 @@
 //! snapshot). The record in the cluster is written after each step, so a driver killed at any
 //! point is continued from the same wave (see `controller::rollout`).
 //!
-//! A halt — a Degraded env anywhere in the rollout, a failed sync or validation, a promotion
-//! refused, FROM's versions changing under the rollout, a wave not Synced+Healthy within the
-//! validation timeout — pauses every env of the rollout (each with the reason), then records the
-//! halt. A `rollout stop` from another process is noticed within a couple of seconds (the record
-//! is re-read during the soak) and ends this driver without further action.
+//! A halt — a Degraded env anywhere in the rollout, a failed sync or validation, FROM's
+//! versions changing under the rollout, a wave not Synced+Healthy within the validation
+//! timeout — pauses every env of the rollout (each with the reason), then records the halt.
+//! A promotion the engine refuses (FROM not Synced+Healthy without `--force`) is not a halt:
+//! nothing was committed into that env and no region is at fault, so the driver exits 1
+//! without pausing anything and the record stays `running` at that wave. A `rollout stop`
+//! from another process is noticed within a couple of seconds (the record is re-read during
+//! the soak) and ends this driver without further action.
 //!
 //! Envs of one wave are promoted and synced one after the other, in config order: simpler to
 //! follow in the progress lines, and a wave is usually one or two regions.
@@ -163,6 +166,19 @@ pub async fn resume(
         }
         state.phase = Phase::Running;
         state.halt = None;
+    }
+    // Resuming is the operator's decision to go on with what FROM runs now (a fixed release
+    // after a halt, say); a driver merely continuing (`start --yes`) keeps the pinned versions.
+    let current = from_images(&session, rollout).await?;
+    if current != state.from_images {
+        say(
+            rollout,
+            format!(
+                "taking {}'s current image versions from here on",
+                rollout.from
+            ),
+        );
+        state.from_images = current;
     }
     audit(
         &session.operator,
@@ -397,15 +413,12 @@ impl Driver {
     }
 
     async fn promote_wave(&mut self, i: usize, label: &str) -> CmdResult {
-        let now = self.session.latest();
-        let from_now = now.env(&self.rollout.from).map(|e| e.images.clone());
-        if from_now
-            .as_ref()
-            .is_some_and(|imgs| !imgs.is_empty() && *imgs != self.state.from_images)
-        {
+        let from_now = from_images(&self.session, &self.rollout).await?;
+        if from_now != self.state.from_images {
             let reason = format!(
-                "{}'s image versions changed since the rollout started; start a new rollout for them",
-                self.rollout.from
+                "{}'s image versions changed since the rollout started; `driftdeck rollout \
+                 resume {}` takes its current versions",
+                self.rollout.from, self.rollout.name
             );
             return self.halt(i, None, reason).await;
         }
@@ -484,14 +497,17 @@ impl Driver {
                     if let FailureReason::NeedsConfirmation(_) = reason {
                         return Err(self.session.refusal(env, &reason));
                     }
-                    let i = self.state.wave;
-                    self.halt(
-                        i,
-                        Some(env),
-                        format!("promotion into {env} refused: {reason}"),
-                    )
-                    .await?;
-                    return Ok(None);
+                    // A refused promotion changed nothing in the wave (FROM not Synced+Healthy,
+                    // say): no region is at fault, so nothing is paused. The record stays
+                    // `running` at this wave and `rollout start --yes` continues once fixed.
+                    return Err(Failure::Action(Some(format!(
+                        "rollout {}: promotion into {env} refused: {reason}; nothing was \
+                         committed into {env}; `driftdeck rollout start {} --yes` continues \
+                         wave {} once that is fixed",
+                        self.rollout.name,
+                        self.rollout.name,
+                        self.state.wave + 1
+                    ))));
                 }
                 _ => {}
             }
