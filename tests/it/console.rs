@@ -15,9 +15,9 @@ use tokio::sync::{mpsc, watch};
 use crate::sandbox_support::{self, Running};
 use crate::tmux_support::{Tmux, shell_quote};
 
-const CLUSTERS: [&str; 3] = ["dev", "staging", "production"];
+use driftdeck::demo::run::CLUSTERS;
 
-/// The demo repo and config in a temp dir, a sandbox with its three clusters, and the
+/// The demo repo and config in a temp dir, a sandbox with every cluster it names, and the
 /// sandbox's kubeconfig where the demo config expects it.
 async fn demo_with_sandbox() -> (tempfile::TempDir, Running, Config) {
     let dir = tempfile::tempdir().unwrap();
@@ -153,14 +153,14 @@ async fn next_notice(rx: &mut mpsc::Receiver<Notice>) -> Notice {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn driver_publishes_all_three_demo_envs_with_commits() {
+async fn driver_publishes_every_demo_env_with_commits() {
     let (_dir, _sandbox, config) = demo_with_sandbox().await;
     let head = {
         let source = controller::open_source(&config).unwrap();
         source.resolve(None).unwrap().sha
     };
     drive(config, false, |mut ends| async move {
-        // Each env is published as its own observations land; wait until all three have.
+        // Each env is published as its own observations land; wait until every one has.
         let snap = snapshot_where(&mut ends.snapshots, |s| {
             s.repo.head.is_some()
                 && s.envs
