@@ -417,6 +417,7 @@ mod promote;
 mod render;
 mod rollout;
 mod rollout_drive;
+mod rollout_verbs;
 mod sandbox;
 mod status;
 mod verbs;

@@ -1,8 +1,8 @@
 //! `driftdeck rollout start|status|stop|resume NAME`: progressive rollouts (config `rollouts:`).
 //!
-//! `start` and `resume` drive the rollout in the foreground (`rollout_drive`): this process is the
-//! driver, printing a progress line per step on stderr, until the rollout is done (exit 0),
-//! halted or stopped (exit 1). Its record lives in the cluster (`controller::rollout::state`), so
+//! `start` and `resume` (entry points in `rollout_verbs`) drive the rollout in the foreground
+//! (`rollout_drive`): this process is the driver, printing a progress line per step on stderr,
+//! until the rollout is done (exit 0), halted or stopped (exit 1). Its record lives in the cluster (`controller::rollout::state`), so
 //! a driver killed at any point is continued by `rollout start NAME --yes` or `rollout resume
 //! NAME` from any machine. `status` and `stop` only read/write that record and pause envs.
 //!
@@ -104,17 +104,17 @@ pub fn run(global: &GlobalArgs, args: RolloutArgs) -> CmdResult {
             RolloutAction::Status(a) => status(&config, &rollout, a.output).await,
             RolloutAction::Stop(a) => {
                 read_only(global, "stop")?;
-                super::rollout_drive::stop(config, &rollout, &a.reason).await
+                super::rollout_verbs::stop(config, &rollout, &a.reason).await
             }
             RolloutAction::Start(a) => {
                 read_only(global, "start")?;
                 guards(&config, &rollout, &a.confirm)?;
-                super::rollout_drive::start(config, &rollout, a.yes, a.confirm, a.force).await
+                super::rollout_verbs::start(config, &rollout, a.yes, a.confirm, a.force).await
             }
             RolloutAction::Resume(a) => {
                 read_only(global, "resume")?;
                 guards(&config, &rollout, &a.confirm)?;
-                super::rollout_drive::resume(config, &rollout, a.confirm, a.force).await
+                super::rollout_verbs::resume(config, &rollout, a.confirm, a.force).await
             }
         }
     })
