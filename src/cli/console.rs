@@ -497,7 +497,7 @@ mod tests {
             .iter()
             .map(|e| e.name.as_str())
             .collect();
-        assert_eq!(names, ["dev", "staging", "production"]);
+        assert_eq!(names, crate::demo::run::CLUSTERS);
         let kubeconfig = config.kubeconfig.unwrap();
         assert!(kubeconfig.ends_with("kubeconfig"), "{kubeconfig:?}");
         assert!(

@@ -17,12 +17,12 @@ pub fn init(dir: &Path) -> CmdResult {
         layout.authors.join(", "),
     );
     println!(
-        "wrote {} (environments dev, staging, production; kubeconfig {})",
+        "wrote {} (environments dev, staging, production, prod-us-east, prod-eu-west, prod-ap-south; rollout prod-regions; kubeconfig {})",
         layout.config.display(),
         layout.kubeconfig.display(),
     );
     println!(
-        "next: point {} at clusters with contexts dev, staging and production (or run `driftdeck demo`), then `driftdeck --config {}`",
+        "next: point {} at clusters with contexts dev, staging, production, prod-us-east, prod-eu-west and prod-ap-south (or run `driftdeck demo`), then `driftdeck --config {}`",
         layout.kubeconfig.display(),
         layout.config.display(),
     );

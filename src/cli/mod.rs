@@ -74,6 +74,8 @@ pub enum Commands {
     Render(RenderArgs),
     /// The five DORA metrics from Git and the clusters' operation history.
     Dora(dora::DoraArgs),
+    /// Progressive rollouts across regions: start, status, stop, resume.
+    Rollout(rollout::RolloutArgs),
     /// Check the config, the repo and every env's context and RBAC; exit 1 when a check fails.
     Doctor,
     /// Print a shell completion script (bash, zsh or fish).
@@ -351,6 +353,7 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Commands::Resume(args)) => verbs::resume(&global, args),
         Some(Commands::History(args)) => history::run(&global, args),
         Some(Commands::Dora(args)) => dora::run(&global, args),
+        Some(Commands::Rollout(args)) => rollout::run(&global, args),
         Some(Commands::Doctor) => doctor::run(&global),
         Some(Commands::Completions(args)) => completions::run(args),
         Some(Commands::Man(args)) => man::run(args),
@@ -416,6 +419,9 @@ mod history;
 mod man;
 mod promote;
 mod render;
+mod rollout;
+mod rollout_drive;
+mod rollout_verbs;
 mod sandbox;
 mod status;
 mod verbs;

@@ -31,7 +31,7 @@ use crate::model::{
 /// Besides `validation_timeout`: the whole transient-retry budget of one apply and margin.
 const OPERATION_MARGIN: Duration = Duration::from_secs(420);
 /// How long a pause/resume/promote may take (state read, Git work, one write).
-const SHORT_WAIT: Duration = Duration::from_secs(60);
+pub(super) const SHORT_WAIT: Duration = Duration::from_secs(60);
 
 /// The controller running in this process for one verb.
 pub(super) struct Session {
@@ -73,6 +73,11 @@ impl Session {
             .await
             .ok()
             .flatten()
+    }
+
+    /// The latest published snapshot.
+    pub fn latest(&self) -> Snapshot {
+        self.snapshots.borrow().clone()
     }
 
     /// Waits (bounded) until the published snapshot satisfies `cond`; whether it did.
@@ -167,7 +172,7 @@ async fn resolve(config: &Config, revision: Option<String>) -> Result<Option<Str
 }
 
 /// Follows notices until this process's operation of a kind in `kinds` on `env` finishes.
-async fn follow(
+pub(super) async fn follow(
     session: &mut Session,
     env: &str,
     kinds: &[OperationKind],
@@ -224,11 +229,11 @@ async fn follow(
     }
 }
 
-fn operation_wait(config: &Config) -> Duration {
+pub(super) fn operation_wait(config: &Config) -> Duration {
     config.validation_timeout.saturating_add(OPERATION_MARGIN)
 }
 
-fn reason_of(entry: &HistoryEntry) -> String {
+pub(super) fn reason_of(entry: &HistoryEntry) -> String {
     entry
         .failure
         .as_ref()

@@ -21,6 +21,7 @@ mod error;
 pub mod keymap;
 pub mod notify;
 mod raw;
+pub mod rollout;
 pub mod theme;
 mod validate;
 
@@ -30,6 +31,7 @@ use std::time::Duration;
 use serde_saphyr::MessageFormatter;
 
 pub use error::{Error, Pos};
+pub use rollout::{HaltOn, RolloutConfig};
 pub use validate::is_dns_label;
 
 /// The validated config file.
@@ -46,6 +48,8 @@ pub struct Config {
     pub environments: Vec<EnvConfig>,
     /// Webhook targets, the top level's first, then each env's (scoped to that env).
     pub notify: Vec<notify::NotifyTarget>,
+    /// Progressive rollouts across envs (`rollouts:`), in config order.
+    pub rollouts: Vec<RolloutConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +119,10 @@ pub struct IgnoreRule {
 impl Config {
     pub fn env(&self, name: &str) -> Option<&EnvConfig> {
         self.environments.iter().find(|e| e.name == name)
+    }
+
+    pub fn rollout(&self, name: &str) -> Option<&RolloutConfig> {
+        self.rollouts.iter().find(|r| r.name == name)
     }
 
     /// The env that promotes from `env` (the next stage of the pipeline), first in config order.

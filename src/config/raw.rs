@@ -14,6 +14,8 @@ pub struct RawConfig {
     pub environments: Spanned<Vec<Spanned<RawEnv>>>,
     #[serde(default)]
     pub notify: Vec<Spanned<super::notify::RawNotify>>,
+    #[serde(default)]
+    pub rollouts: Vec<Spanned<super::rollout::RawRollout>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -81,6 +81,7 @@ pub fn config(raw: RawConfig, ctx: &Ctx<'_>) -> Result<Config, Error> {
         let e = &env.value;
         notify.extend(super::notify::targets(&e.notify, Some(&e.name.value), ctx)?);
     }
+    let rollouts = super::rollout::rollouts(&raw.rollouts, &environments, ctx)?;
 
     Ok(Config {
         file: ctx.file.to_path_buf(),
@@ -89,6 +90,7 @@ pub fn config(raw: RawConfig, ctx: &Ctx<'_>) -> Result<Config, Error> {
         validation_timeout,
         environments,
         notify,
+        rollouts,
     })
 }
 

@@ -29,6 +29,7 @@ pub mod notify;
 mod observe;
 mod preflight;
 pub mod promote;
+pub mod rollout;
 pub mod stamping;
 mod status;
 pub mod takeover;

@@ -146,6 +146,8 @@ struct Route {
 pub struct Notifier {
     routes: Arc<Vec<Route>>,
     metrics: Arc<Metrics>,
+    /// The delivery tasks, for [`Notifier::drain`].
+    tasks: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
 }
 
 enum HttpClient {
@@ -211,19 +213,20 @@ impl Notifier {
             HttpClient::Http(Client::builder(TokioExecutor::new()).build_http())
         };
         let client = Arc::new(client);
+        let mut tasks = Vec::with_capacity(urls.len());
         let routes = config
             .notify
             .iter()
             .zip(urls)
             .map(|(target, url)| {
                 let (tx, rx) = mpsc::channel(QUEUE);
-                tokio::spawn(deliver(
+                tasks.push(tokio::spawn(deliver(
                     target.clone(),
                     url,
                     rx,
                     client.clone(),
                     metrics.clone(),
-                ));
+                )));
                 Route {
                     target: target.clone(),
                     queue: tx,
@@ -233,6 +236,7 @@ impl Notifier {
         Ok(Self {
             routes: Arc::new(routes),
             metrics,
+            tasks: Arc::new(std::sync::Mutex::new(tasks)),
         })
     }
 
@@ -276,6 +280,16 @@ impl Notifier {
             format!("rollout {rollout} halted at {env}: {reason}"),
             None,
         ));
+    }
+
+    /// Closes the queues and waits up to `limit` for what is queued to be delivered (or given
+    /// up on). For a short-lived process, such as the rollout driver, before it exits; the
+    /// queues close only when this is the last clone, else this waits out `limit`.
+    pub async fn drain(self, limit: Duration) {
+        let Notifier { routes, tasks, .. } = self;
+        drop(routes);
+        let handles = std::mem::take(&mut *tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let _ = tokio::time::timeout(limit, futures::future::join_all(handles)).await;
     }
 
     /// The shortest `drift_debounce` of the targets that want drift for `env`; `None` when none do.

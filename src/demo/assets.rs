@@ -53,6 +53,18 @@ pub const FILES: &[(&str, &str)] = &[
         "overlays/production/pdb.yaml",
         include_str!("../../assets/demo/overlays/production/pdb.yaml"),
     ),
+    (
+        "overlays/prod-us-east/kustomization.yaml",
+        include_str!("../../assets/demo/overlays/prod-us-east/kustomization.yaml"),
+    ),
+    (
+        "overlays/prod-eu-west/kustomization.yaml",
+        include_str!("../../assets/demo/overlays/prod-eu-west/kustomization.yaml"),
+    ),
+    (
+        "overlays/prod-ap-south/kustomization.yaml",
+        include_str!("../../assets/demo/overlays/prod-ap-south/kustomization.yaml"),
+    ),
 ];
 
 /// The demo's `driftdeck.yaml`, written beside the repo (not in it).

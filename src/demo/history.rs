@@ -148,6 +148,17 @@ pub fn steps() -> Vec<Step> {
             .concat(),
         },
         Step {
+            author: SAM,
+            ago_secs: 3 * DAY + 11 * HOUR,
+            message: "regions: log platform in us-east, eu-west and ap-south at production's versions",
+            edits: ["us-east", "eu-west", "ap-south"]
+                .iter()
+                .map(|r| Edit::Add {
+                    path: format!("overlays/prod-{r}/kustomization.yaml"),
+                })
+                .collect(),
+        },
+        Step {
             author: DMITRI,
             ago_secs: 3 * DAY + 8 * HOUR,
             message: "log-collector 0.9.3 in dev: fix multiline buffer leak",

@@ -22,7 +22,14 @@ use tokio::task::JoinHandle;
 use crate::sandbox::{self, Sandbox, SandboxOptions};
 
 /// The demo's simulated clusters, one per env of the demo config.
-pub const CLUSTERS: [&str; 3] = ["dev", "staging", "production"];
+pub const CLUSTERS: [&str; 6] = [
+    "dev",
+    "staging",
+    "production",
+    "prod-us-east",
+    "prod-eu-west",
+    "prod-ap-south",
+];
 /// Simulated seconds per real second.
 pub const TIME_SCALE: f64 = 5.0;
 /// Overrides the demo's state folder.

@@ -15,9 +15,9 @@ use tokio::sync::{mpsc, watch};
 use crate::sandbox_support::{self, Running};
 use crate::tmux_support::{Tmux, shell_quote};
 
-const CLUSTERS: [&str; 3] = ["dev", "staging", "production"];
+use driftdeck::demo::run::CLUSTERS;
 
-/// The demo repo and config in a temp dir, a sandbox with its three clusters, and the
+/// The demo repo and config in a temp dir, a sandbox with every cluster it names, and the
 /// sandbox's kubeconfig where the demo config expects it.
 async fn demo_with_sandbox() -> (tempfile::TempDir, Running, Config) {
     let dir = tempfile::tempdir().unwrap();
@@ -153,14 +153,14 @@ async fn next_notice(rx: &mut mpsc::Receiver<Notice>) -> Notice {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn driver_publishes_all_three_demo_envs_with_commits() {
+async fn driver_publishes_every_demo_env_with_commits() {
     let (_dir, _sandbox, config) = demo_with_sandbox().await;
     let head = {
         let source = controller::open_source(&config).unwrap();
         source.resolve(None).unwrap().sha
     };
     drive(config, false, |mut ends| async move {
-        // Each env is published as its own observations land; wait until all three have.
+        // Each env is published as its own observations land; wait until every one has.
         let snap = snapshot_where(&mut ends.snapshots, |s| {
             s.repo.head.is_some()
                 && s.envs
@@ -319,7 +319,7 @@ async fn read_only_driver_refuses_sync_and_changes_nothing() {
 }
 
 #[test]
-fn demo_in_tmux_shows_three_synced_envs_and_quits_cleanly() {
+fn demo_in_tmux_shows_every_env_synced_and_quits_cleanly() {
     let tmux = Tmux::new("driftdeck-it", "smoke");
     let dir = tempfile::tempdir().unwrap();
     let state: PathBuf = dir.path().join("demo");
@@ -339,13 +339,13 @@ fn demo_in_tmux_shows_three_synced_envs_and_quits_cleanly() {
         "36",
         &script,
     ]);
-    let screen = tmux.wait_for("three envs Synced", Duration::from_secs(90), |s| {
-        ["dev", "staging", "production"].iter().all(|env| {
+    let screen = tmux.wait_for("every env Synced", Duration::from_secs(90), |s| {
+        driftdeck::demo::run::CLUSTERS.iter().all(|env| {
             s.lines()
                 .any(|l| l.contains(&format!(" {env} ")) && l.contains("Synced"))
         })
     });
-    assert!(screen.contains("Environments (3)"), "{screen}");
+    assert!(screen.contains("Environments (6)"), "{screen}");
     assert!(!screen.contains("OutOfSync"), "{screen}");
 
     tmux.run(&["send-keys", "-t", "smoke", "q"]);
@@ -356,7 +356,7 @@ fn demo_in_tmux_shows_three_synced_envs_and_quits_cleanly() {
     // The terminal is restored: the alternate screen is off and the console is gone.
     let alternate = tmux.run(&["display-message", "-p", "-t", "smoke", "#{alternate_on}"]);
     assert_eq!(alternate.trim(), "0");
-    assert!(!after.contains("Environments (3)"), "{after}");
+    assert!(!after.contains("Environments (6)"), "{after}");
     assert!(
         state.join("driftdeck.log").exists(),
         "logs go to the state folder"

@@ -98,8 +98,14 @@ impl Deck {
     }
 
     pub async fn start_scaled(policies: &[(&str, Policy)], time_scale: f64) -> Deck {
+        Self::start_on(&ENVS, policies, time_scale).await
+    }
+
+    /// [`Deck::start_scaled`] with one sandbox cluster per name in `clusters` (the config
+    /// written still names only [`ENVS`]; a test with more envs writes its own).
+    pub async fn start_on(clusters: &[&str], policies: &[(&str, Policy)], time_scale: f64) -> Deck {
         let sb = start(
-            &ENVS,
+            clusters,
             SandboxOptions {
                 time_scale,
                 ..SandboxOptions::default()

@@ -161,7 +161,20 @@ fn demo_config_loads_with_three_stages_and_their_policies() {
     assert_eq!(c.repo.branch, "main");
     assert_eq!(c.kubeconfig, Some(dir.join("kubeconfig")));
     let names: Vec<&str> = c.environments.iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(names, ["dev", "staging", "production"]);
+    assert_eq!(
+        names,
+        [
+            "dev",
+            "staging",
+            "production",
+            "prod-us-east",
+            "prod-eu-west",
+            "prod-ap-south"
+        ]
+    );
+    let regions = c.rollout("prod-regions").unwrap();
+    assert_eq!(regions.from, "staging");
+    assert_eq!(regions.waves.len(), 3);
     for env in &c.environments {
         assert_eq!(env.namespace, "log-platform");
         assert_eq!(env.context, env.name);

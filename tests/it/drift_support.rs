@@ -24,8 +24,9 @@ pub struct Demo {
 impl Demo {
     /// A sandbox with the demo clusters and a demo repo whose config points at it.
     pub async fn start() -> Demo {
+        // Every cluster the demo config names (its regions too), so `status` reaches them all.
         let sandbox = start(
-            &ENVS,
+            &driftdeck::demo::run::CLUSTERS,
             SandboxOptions {
                 time_scale: 30.0,
                 ..SandboxOptions::default()

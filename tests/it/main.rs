@@ -43,6 +43,7 @@
 //! - `realk8s_tier`: the tier itself defaults objects and refuses the view-only user's writes
 //! - `render`: kustomize conformance corpus, external renderer, plain YAML, errors, no-panic property
 //! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
+//! - `rollout`: `driftdeck rollout` on the sandbox with three region clusters: waves in order with one promotion each, a crashloop version halting at wave 1 with every region paused, a driver killed mid-soak continued from the same wave
 //! - `safety_cli`: unconfirmed verbs on a protected env exit 2, say what they would do, change neither cluster nor Git; `promote_from` is followed unless `--force`, which is recorded
 //! - `safety_pause`: `pause --all` with two controllers running: no apply starts after it returns (20 rounds), every env shows who paused and why
 //! - `safety_git`: driftdeck's commits name the configured user with an operator trailer, leave a clean checkout clean, refuse a dirty one, and survive two push races
@@ -111,6 +112,7 @@ mod realk8s_tier;
 mod render;
 mod render_env;
 mod render_features;
+mod rollout;
 mod safety_cli;
 mod safety_git;
 mod safety_pause;

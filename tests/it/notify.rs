@@ -11,10 +11,10 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use crate::controller_support::{API_IMAGE, Deck, Policy};
 
-type Received = Arc<Mutex<Vec<Value>>>;
+pub type Received = Arc<Mutex<Vec<Value>>>;
 
 /// A webhook endpoint: every POST body (JSON) is kept; answers 200.
-async fn receiver() -> (u16, Received) {
+pub async fn receiver() -> (u16, Received) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let got: Received = Arc::default();
@@ -64,7 +64,7 @@ async fn receiver() -> (u16, Received) {
     (port, got)
 }
 
-fn events(got: &Received, kind: &str) -> Vec<Value> {
+pub fn events(got: &Received, kind: &str) -> Vec<Value> {
     got.lock()
         .unwrap()
         .iter()

@@ -55,7 +55,7 @@ fn console_restores_the_terminal(end: End) {
     ]);
     if let End::Signal(signal) = end {
         tmux.wait_for("the console's first frame", Duration::from_secs(60), |s| {
-            s.contains("Environments (3)")
+            s.contains("Environments (6)")
         });
         let on = tmux.run(&["display-message", "-p", "-t", SESSION, "#{alternate_on}"]);
         assert_eq!(on.trim(), "1", "the console runs in the alternate screen");

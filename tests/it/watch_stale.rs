@@ -1,5 +1,5 @@
 //! Watch mode on a wall when the clusters die: the real `driftdeck watch` in a tmux pane of
-//! 120×36 against a `driftdeck sandbox` *process* serving the demo's three clusters. Once the
+//! 120×36 against a `driftdeck sandbox` *process* serving the demo's clusters. Once the
 //! tiles are fresh the sandbox is killed (SIGKILL, as a crashed API server or a cut network
 //! would look) → every tile must carry the STALE badge within 30 s and the header must say
 //! since when (`STALE since HH:MM:SS`, a time no later than the kill); a sandbox restarted on
@@ -28,7 +28,7 @@ impl SandboxProcess {
         let mut child = Process::new(env!("CARGO_BIN_EXE_driftdeck"))
             .args(["sandbox", "--listen", listen, "--kubeconfig"])
             .arg(kubeconfig)
-            .args(["--clusters", "dev,staging,production"])
+            .args(["--clusters", &driftdeck::demo::run::CLUSTERS.join(",")])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

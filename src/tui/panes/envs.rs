@@ -106,10 +106,16 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
         "ENV", "SYNC", "HEALTH", "DESIRED", "SYNCED", "DRIFT", "STATUS",
     ])
     .style(theme.style(Slot::Dim));
+    // Wide enough for the longest env name after its 3-column marker (`prod-ap-south` is 13),
+    // never narrower than the classic 15 so short names keep their layout.
+    let longest = snap.envs.iter().map(|e| e.name.chars().count()).max();
+    let name_width = u16::try_from(longest.unwrap_or(0) + 4)
+        .unwrap_or(u16::MAX)
+        .max(15);
     let table = Table::new(
         rows,
         [
-            Constraint::Length(15),
+            Constraint::Length(name_width),
             Constraint::Length(10),
             Constraint::Length(12),
             Constraint::Length(8),
