@@ -24,6 +24,7 @@ pub mod held_io;
 mod key_defaults;
 mod limits;
 mod observe;
+mod predictions;
 mod preflight;
 pub mod promote;
 pub mod stamping;
@@ -41,5 +42,6 @@ pub use observe::{
     ENV_ANNOTATION, LiveSet, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION, assess,
     base_state, diff_options, list_live, observe, predict, watch_specs,
 };
+pub use predictions::{PREDICTION_TTL, PredictionCache};
 pub use preflight::crd_scope;
 pub use status::{Observed, observe_all, observe_one};
