@@ -27,6 +27,7 @@ mod limits;
 pub mod metrics;
 pub mod notify;
 mod observe;
+mod predictions;
 mod preflight;
 pub mod promote;
 pub mod rollout;
@@ -45,5 +46,6 @@ pub use observe::{
     ENV_ANNOTATION, LiveSet, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION, assess,
     base_state, diff_options, list_live, observe, predict, watch_specs,
 };
+pub use predictions::{PREDICTION_TTL, PredictionCache};
 pub use preflight::crd_scope;
 pub use status::{Observed, observe_all, observe_one};

@@ -316,12 +316,22 @@ pub async fn predict(
     desired: &Desired,
     live: &LiveSet,
 ) -> HashMap<ResourceKey, Prediction> {
+    predict_where(cluster, env, desired, |key| live.objects.contains_key(key)).await
+}
+
+/// [`predict`] for the desired objects whose key `wanted` accepts.
+pub async fn predict_where(
+    cluster: &Cluster,
+    env: &EnvConfig,
+    desired: &Desired,
+    wanted: impl Fn(&ResourceKey) -> bool,
+) -> HashMap<ResourceKey, Prediction> {
     let revision = desired.revision.sha.as_str();
     let jobs: Vec<DryRun<'_>> = desired
         .rendered
         .manifests
         .iter()
-        .filter(|m| live.objects.contains_key(m.key()))
+        .filter(|m| wanted(m.key()))
         .map(|m| -> DryRun<'_> { Box::pin(dry_run_keyed(cluster, env, revision, m)) })
         .collect();
     let results: Vec<_> = stream::iter(jobs)

@@ -45,8 +45,8 @@ use crate::model::Manifest;
 
 use super::apply::{ApplyError, apply_order, stamp};
 
-/// Dry-runs in flight while validating a render.
-const DRY_RUN_CONCURRENCY: usize = 8;
+/// Dry-runs in flight while validating a render (as many as applies in flight, Argo CD's 20).
+const DRY_RUN_CONCURRENCY: usize = 20;
 /// How long a new CRD may take to become Established and served.
 const CRD_ESTABLISH_TIMEOUT: Duration = Duration::from_secs(60);
 const CRD_POLL: Duration = Duration::from_millis(200);
@@ -67,16 +67,16 @@ impl Planned {
             .and_then(Value::as_str)
             .unwrap_or_default()
     }
-    fn kind(&self) -> &str {
+    pub(super) fn kind(&self) -> &str {
         self.text("/kind")
     }
-    fn name(&self) -> &str {
+    pub(super) fn name(&self) -> &str {
         self.text("/metadata/name")
     }
-    fn namespace(&self) -> &str {
+    pub(super) fn namespace(&self) -> &str {
         self.text("/metadata/namespace")
     }
-    fn api_version(&self) -> &str {
+    pub(super) fn api_version(&self) -> &str {
         self.text("/apiVersion")
     }
 }
@@ -180,6 +180,9 @@ pub(super) struct Early {
     pub changed: usize,
     /// Of those, the ones that did not exist before, in creation order.
     pub created: Vec<usize>,
+    /// The server's dry-run answer per plan index: what applying it would make of the object.
+    /// The apply skips an object whose answer equals live (see `apply`'s module doc).
+    pub predicted: Vec<Option<Value>>,
 }
 
 /// How long removing what validation created may wait for it to be gone.
@@ -193,9 +196,14 @@ pub(super) async fn validate(
     plan: &[Planned],
 ) -> Result<Early, ApplyError> {
     let early_set = early_indices(cluster, env, plan).await?;
-    let mut early = Early::default();
+    let mut early = Early {
+        predicted: vec![None; plan.len()],
+        ..Early::default()
+    };
     let early_list: Vec<usize> = early_set.iter().copied().collect();
-    dry_run_all(cluster, env, plan, &early_list, 0).await?;
+    for (i, answer) in dry_run_all(cluster, env, plan, &early_list, 0).await? {
+        early.predicted[i] = Some(answer);
+    }
     let checked = async {
         for &i in &early_list {
             let p = &plan[i];
@@ -204,7 +212,7 @@ pub(super) async fn validate(
                 .await
                 .map_err(|e| ApplyError::cluster(env, e, early.changed))?
                 .is_some();
-            let changed = apply_one(cluster, &p.obj)
+            let changed = apply_one(cluster, &p.obj, None, None)
                 .await
                 .map_err(|e| ApplyError::cluster(env, e, early.changed))?;
             early.applied.insert(i);
@@ -222,7 +230,10 @@ pub(super) async fn validate(
         let rest: Vec<usize> = (0..plan.len())
             .filter(|i| !early.applied.contains(i))
             .collect();
-        dry_run_all(cluster, env, plan, &rest, early.changed).await
+        for (i, answer) in dry_run_all(cluster, env, plan, &rest, early.changed).await? {
+            early.predicted[i] = Some(answer);
+        }
+        Ok(())
     }
     .await;
     match checked {
@@ -364,7 +375,7 @@ async fn dry_run_all(
     plan: &[Planned],
     indices: &[usize],
     changed: usize,
-) -> Result<(), ApplyError> {
+) -> Result<Vec<(usize, Value)>, ApplyError> {
     // Named futures collected first: a closure making async blocks inside the stream loses
     // `Send` for the spawned operation (higher-ranked lifetime inference).
     let jobs: Vec<_> = indices
@@ -375,9 +386,10 @@ async fn dry_run_all(
         .buffered(DRY_RUN_CONCURRENCY)
         .collect()
         .await;
+    let mut answers = Vec::with_capacity(results.len());
     for (i, result) in results {
         match result {
-            Ok(_) => {}
+            Ok(answer) => answers.push((i, answer)),
             Err(e) if e.is_transient() && !is_schema_refusal(&e) => {
                 return Err(ApplyError::cluster(env, e, changed));
             }
@@ -391,7 +403,7 @@ async fn dry_run_all(
             }
         }
     }
-    Ok(())
+    Ok(answers)
 }
 
 /// A 500 that is the object's fault, not the server's: servers before 1.21 answer an apply
@@ -415,8 +427,17 @@ async fn dry_run_one(
     (i, super::takeover::dry_run(cluster, obj).await)
 }
 
-/// Applies one object; whether it changed (created, or its `resourceVersion` moved).
-pub(super) async fn apply_one(cluster: &Cluster, obj: &Value) -> Result<bool, cluster::Error> {
+/// Applies one object; whether it changed (created, or its `resourceVersion` moved). `listed`
+/// is the object as a list just read it (`Some(None)`: absent); without it the object is read
+/// first. With `predicted` (this object's dry-run answer), an object the apply would leave as
+/// it is ([`super::apply::unchanged`]) and that no other manager's fields must be taken from is
+/// not written at all (`apply`'s module doc).
+pub(super) async fn apply_one(
+    cluster: &Cluster,
+    obj: &Value,
+    predicted: Option<&Value>,
+    listed: Option<Option<&Value>>,
+) -> Result<bool, cluster::Error> {
     let text = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default();
     let (av, kind, ns, name) = (
         text("/apiVersion"),
@@ -424,7 +445,22 @@ pub(super) async fn apply_one(cluster: &Cluster, obj: &Value) -> Result<bool, cl
         text("/metadata/namespace"),
         text("/metadata/name"),
     );
-    let before = cluster.get(av, kind, ns, name).await?;
+    let mut before = match listed {
+        Some(listed) => listed.cloned(),
+        None => cluster.get(av, kind, ns, name).await?,
+    };
+    if let Some(live) = &before {
+        let takes_over = super::takeover::folded_entries(live, av).is_some()
+            || !super::takeover::dropped_structs(live, obj).is_empty();
+        if !takes_over && predicted.is_some_and(|p| super::apply::unchanged(p, live)) {
+            tracing::debug!(object = %format!("{kind}/{ns}/{name}"), "unchanged: not sent");
+            return Ok(false);
+        }
+        if takes_over && listed.is_some() {
+            // The takeover's patches are guarded by the resourceVersion: read it fresh.
+            before = cluster.get(av, kind, ns, name).await?;
+        }
+    }
     if let Some(live) = &before {
         // Structs Git dropped go first, Git wins over fields other managers hold (see
         // `takeover`), then the apply.

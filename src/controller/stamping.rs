@@ -1,7 +1,9 @@
 //! The object driftdeck sends for a desired manifest, and what the server says it would make of
 //! it. One function, [`outgoing`], stamps the object for both the sync's apply and the
 //! observation's dry-run: tracking label `app.kubernetes.io/managed-by: driftdeck`,
-//! annotations `driftdeck.io/env` and `driftdeck.io/revision`, and the env's namespace for a
+//! annotations `driftdeck.io/env` and `driftdeck.io/revision` (live, it records the revision
+//! that last changed the object: a sync does not send an object its dry-run says it would leave
+//! unchanged, see `apply`), and the env's namespace for a
 //! namespaced kind that names none. Both are sent by [`Cluster::apply`] with field manager
 //! `driftdeck` and conflicts forced, so the observation predicts exactly what a sync produces
 //! (a Job observed without the tracking label used to show the server's `job-name` labels as

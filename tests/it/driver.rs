@@ -423,3 +423,88 @@ async fn a_quiet_cluster_is_watched_not_polled() {
         .await;
     driver.stop().await;
 }
+
+/// ConfigMaps added to dev's overlay for [`one_changed_object_costs_one_dry_run_not_one_per_object`].
+const MANY: usize = 80;
+
+/// A watch event costs a dry-run only for what changed: the driver keeps each object's dry-run
+/// answer while its live resourceVersion stays, so with dev grown by 80 ConfigMaps, one edited
+/// ConfigMap costs one observation's lists and one dry-run (plus its defaults probe), not a
+/// dry-run per object (over 80 requests for that observation alone). Counted on the sandbox's
+/// request counter; the edit is one request through an in-process client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_changed_object_costs_one_dry_run_not_one_per_object() {
+    let demo = Demo::start().await;
+    let overlay = demo.repo().join("overlays/dev");
+    let many: Vec<String> = (0..MANY)
+        .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: many-{i}}}\ndata: {{k: \"{i}\"}}\n"))
+        .collect();
+    std::fs::write(overlay.join("many.yaml"), many.join("---\n")).unwrap();
+    let kustomization = std::fs::read_to_string(overlay.join("kustomization.yaml")).unwrap();
+    std::fs::write(
+        overlay.join("kustomization.yaml"),
+        kustomization.replace("  - ../../base\n", "  - ../../base\n  - many.yaml\n"),
+    )
+    .unwrap();
+    demo.commit_all("80 more ConfigMaps").await;
+    let synced = demo.driftdeck(&["sync", "dev"], &[]).await;
+    assert!(
+        synced.status.success(),
+        "sync: {}{}",
+        text(&synced.stdout),
+        text(&synced.stderr)
+    );
+    demo.wait_rollouts("dev").await;
+
+    let mut driver = Driver::start(&demo, false, false);
+    driver
+        .snapshot_where("dev Synced", |s| {
+            s.env("dev").is_some_and(|e| e.sync == SyncStatus::Synced)
+        })
+        .await;
+    let cluster = demo.sandbox().cluster("dev").unwrap();
+    // Steady state first: a window in which no object changed and few requests were made
+    // (as in `a_quiet_cluster_is_watched_not_polled`).
+    let window = Duration::from_secs(6);
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let (rv, before) = (cluster.lock().resource_version(), cluster.requests());
+        tokio::time::sleep(window).await;
+        let quiet = cluster.lock().resource_version() == rv;
+        let requests = cluster.requests() - before;
+        seen.push((quiet, requests));
+        if quiet && requests <= 12 {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(|&(quiet, n)| quiet && n <= 12),
+        "no quiet window: {seen:?}"
+    );
+
+    let before = cluster.requests();
+    let client = crate::sandbox_support::local_client(demo.sandbox(), "dev");
+    let cms: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
+        kube::Api::namespaced(client, "log-platform");
+    cms.patch(
+        "many-7",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(serde_json::json!({"data": {"k": "edited"}})),
+    )
+    .await
+    .unwrap();
+    driver
+        .snapshot_where("the edit as drift", |s| {
+            s.env("dev")
+                .is_some_and(|e| e.drift.iter().any(|d| d.key.name == "many-7"))
+        })
+        .await;
+    let spent = cluster.requests() - before;
+    assert!(
+        spent < MANY as u64,
+        "one edited object cost {spent} requests in an env of {} objects: \
+         every object is dry-run again on each change",
+        MANY + 9
+    );
+    driver.stop().await;
+}

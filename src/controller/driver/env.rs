@@ -21,7 +21,7 @@ use live::changed;
 
 use super::super::engine::{Effect, Engine, Event, HeldState, OpId, Policy};
 use super::super::held_io::LoadedState;
-use super::super::{Desired, base_state};
+use super::super::{Desired, PredictionCache, base_state};
 use super::jobs::{self, GitChange, LiveObs, SourceSlot};
 use super::{EnvUpdate, Shared, validate};
 
@@ -124,6 +124,8 @@ pub(super) struct EnvTask {
     live_last: Option<live::LastObservation>,
     /// The render of `Engine::heal_target` (the synced revision under a rejected head).
     heal_desired: Option<Arc<Desired>>,
+    /// Dry-run answers kept between observations (`controller::predictions`).
+    predictions: PredictionCache,
     state_busy: bool,
     state_rv: Option<String>,
     /// The state ConfigMap's watch task, and whether its last item was not an error.
@@ -200,6 +202,7 @@ impl EnvTask {
             live_dirty: false,
             live_last: None,
             heal_desired: None,
+            predictions: PredictionCache::default(),
             state_busy: false,
             state_rv: None,
             state_watch: None,

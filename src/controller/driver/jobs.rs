@@ -22,7 +22,8 @@ use super::super::engine::{ApplyFailure, ApplyReport, CommitReport, Event, OpId,
 use super::super::held_io::{state_namespace, state_object_name};
 use super::super::retry_transient;
 use super::super::{
-    Desired, DesiredError, apply_env, assess, desired, env_path, list_live, open_source, predict,
+    Desired, DesiredError, PredictionCache, apply_env, assess, desired, env_path, list_live,
+    open_source,
 };
 use super::Shared;
 use super::env::Msg;
@@ -138,16 +139,18 @@ pub(super) struct HealObs {
     pub drift: DriftCount,
 }
 
+/// One observation; dry-runs only what `predictions` holds no valid answer for.
 pub(super) async fn observe_live(
     cluster: Arc<Cluster>,
     env: EnvConfig,
     desired: Arc<Desired>,
+    predictions: PredictionCache,
 ) -> Result<LiveObs, String> {
     let work = async {
         let live = list_live(&cluster, &env, &desired.rendered.manifests)
             .await
             .map_err(|e| e.to_string())?;
-        let predicted = predict(&cluster, &env, &desired, &live).await;
+        let predicted = predictions.predict(&cluster, &env, &desired, &live).await;
         let mut state = EnvState::unknown(&env.name);
         assess(&mut state, &env, &desired, &live, &predicted);
         Ok(LiveObs {
@@ -180,12 +183,15 @@ pub(super) async fn observe_heal(
     source: SourceSlot,
     cached: Option<Arc<Desired>>,
     revision: String,
+    predictions: PredictionCache,
 ) -> Option<HealObs> {
     let desired = match cached.filter(|d| d.revision.sha == revision) {
         Some(d) => d,
         None => render_at(&shared, &env, &source, revision).await.ok()?,
     };
-    let obs = observe_live(cluster, env, desired.clone()).await.ok()?;
+    let obs = observe_live(cluster, env, desired.clone(), predictions)
+        .await
+        .ok()?;
     Some(HealObs {
         drift: DriftCount::of(&obs.drift),
         desired,

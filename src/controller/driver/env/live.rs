@@ -2,8 +2,11 @@
 //! tick confirms the last observation without a request, and observation results are taken
 //! in. A child module of the env task, sharing its private state.
 //!
-//! Decisions: an observation is still a full list + dry-run + diff (so `status`, `diff` and
-//! the console agree on every field); the watches only decide when one is needed. While any
+//! Decisions: an observation is still a full list + diff (so `status`, `diff` and the console
+//! agree on every field); the watches only decide when one is needed. Its dry-runs are asked
+//! only for objects whose live `resourceVersion` moved since the last answer, or whose answer
+//! is older than `controller::PREDICTION_TTL` (the env task's `PredictionCache`), so a change
+//! to one object costs one dry-run, not one per object of the env. While any
 //! watch is not listed yet or failing, live is observed every second as before.
 
 use std::time::{Duration, Instant};

@@ -65,15 +65,20 @@ impl EnvTask {
         let env = self.env.clone();
         // Under a rejected head, also drift from the synced revision: what self-heal keeps.
         let heal = self.engine.heal_target().map(str::to_owned);
-        let (shared, source, cached) = (
+        let (shared, source, cached, predictions) = (
             self.shared.clone(),
             self.source.clone(),
             self.heal_desired.clone(),
+            self.predictions.clone(),
         );
         self.spawn_msg(async move {
-            let mut result = jobs::observe_live(cluster.clone(), env.clone(), desired).await;
+            let mut result =
+                jobs::observe_live(cluster.clone(), env.clone(), desired, predictions.clone())
+                    .await;
             if let (Ok(obs), Some(revision)) = (&mut result, heal) {
-                obs.heal = jobs::observe_heal(shared, cluster, env, source, cached, revision).await;
+                obs.heal =
+                    jobs::observe_heal(shared, cluster, env, source, cached, revision, predictions)
+                        .await;
             }
             Msg::Live { generation, result }
         });
