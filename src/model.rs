@@ -15,10 +15,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod inspect;
+mod rollout;
 pub use inspect::{
     ConditionRow, EventRow, EventsRequest, InspectChunk, InspectRequest, LogRequest, ObjectDetail,
     ObjectRequest, WORKLOADS, short_image, workload_images,
 };
+pub use rollout::{RolloutHaltRow, RolloutPhase, RolloutRow, WaveRow, WaveState};
 
 /// The identity of one Kubernetes object across Git and the cluster. The API *version* is not
 /// part of it: `apps/v1` and `apps/v1beta2` Deployments named `api` are the same object.
@@ -575,6 +577,9 @@ pub struct Snapshot {
     pub repo: RepoState,
     /// In config order (dev → staging → production).
     pub envs: Vec<EnvState>,
+    /// Every configured rollout, in config order (empty when the config has none).
+    #[serde(default)]
+    pub rollouts: Vec<RolloutRow>,
 }
 
 impl Snapshot {

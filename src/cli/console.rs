@@ -128,6 +128,11 @@ fn initial_snapshot(config: &Config, read_only: bool) -> Snapshot {
             .iter()
             .map(controller::base_state)
             .collect(),
+        rollouts: config
+            .rollouts
+            .iter()
+            .map(controller::rollout::base_row)
+            .collect(),
     }
 }
 

@@ -1,7 +1,9 @@
 //! One frame: `render(frame, &Snapshot, &mut ViewState, &Theme)`. Lays out header, hold
 //! banner, body (panes or a drill-down), footer or input line, then dialogs and toasts on top.
 //! Wide terminals (≥ 100×30) show all panes; smaller ones stack the env pane over one detail
-//! pane chosen with Tab (the compact layout), so 80×24 stays usable.
+//! pane chosen with Tab (the compact layout), so 80×24 stays usable. The rollout strip (one
+//! line per rollout, [`panes::rollouts`]) sits right under the env pane in both layouts and
+//! takes its rows from the detail panes, never from the env rows.
 //!
 //! Imports `crate::model` and `crate::config`; never does IO, never sends commands. The only
 //! mutation is of cursors' scroll offsets, so the selection stays visible.
@@ -66,10 +68,12 @@ fn render_panes(
     theme: &Theme,
 ) {
     let env_rows = u16::try_from(snap.envs.len()).unwrap_or(u16::MAX);
+    let strip = panes::rollouts::height(snap);
     let wide = area.width >= WIDE_MIN.0 && area.height + 2 >= WIDE_MIN.1;
     if wide {
-        let [envs, middle, pods] = Layout::vertical([
+        let [envs, rollouts, middle, pods] = Layout::vertical([
             Constraint::Length(env_rows.saturating_add(3).min(area.height / 3)),
+            Constraint::Length(strip),
             Constraint::Percentage(55),
             Constraint::Min(5),
         ])
@@ -78,17 +82,20 @@ fn render_panes(
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .areas(middle);
         panes::envs::render(frame, envs, snap, view, theme);
+        panes::rollouts::render(frame, rollouts, snap, view.now, theme);
         panes::commits::render(frame, commits, snap, view, theme);
         panes::drift::render(frame, drift, snap, view, theme);
         panes::pods::render(frame, pods, snap, view, theme);
     } else {
-        let [envs, tabs, detail] = Layout::vertical([
+        let [envs, rollouts, tabs, detail] = Layout::vertical([
             Constraint::Length(env_rows.saturating_add(3).min(area.height / 2)),
+            Constraint::Length(strip),
             Constraint::Length(1),
             Constraint::Min(3),
         ])
         .areas(area);
         panes::envs::render(frame, envs, snap, view, theme);
+        panes::rollouts::render(frame, rollouts, snap, view.now, theme);
         let shown = if view.focus == Pane::Envs {
             view.last_detail
         } else {

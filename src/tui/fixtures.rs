@@ -11,7 +11,8 @@ use crate::config::keymap::Keymap;
 use crate::model::{
     Commit, Drift, DriftKind, EnvState, FailureReason, Health, HealthCode, HistoryEntry, Hold,
     Notice, OperationKind, OperationResult, Pause, PodRow, RepoState, ResourceKey, ResourceRow,
-    Snapshot, SyncStatus, worst_health,
+    RolloutHaltRow, RolloutPhase, RolloutRow, Snapshot, SyncStatus, WaveRow, WaveState,
+    worst_health,
 };
 use crate::tui::state::ViewState;
 
@@ -222,7 +223,67 @@ pub fn demo_healthy() -> Snapshot {
             error: None,
         },
         envs: vec![dev, staging, production],
+        rollouts: Vec::new(),
     }
+}
+
+/// The demo with its three region envs (protected, promoted from staging) and rollout
+/// `prod-regions` over them, its waves in `states`, a 5 m soak. Wave 2 soaking has 3m12s left;
+/// a halted wave halted at 23:40 because prod-us-east went Degraded.
+pub fn regions_rollout(phase: RolloutPhase, wave: usize, states: [WaveState; 3]) -> Snapshot {
+    let mut snap = demo_healthy();
+    let regions = ["prod-us-east", "prod-eu-west", "prod-ap-south"];
+    for (region, state) in regions.iter().zip(states) {
+        let synced = if state == WaveState::Pending {
+            "d4c9e04"
+        } else {
+            "f6a81c2"
+        };
+        let mut e = env(region, synced, 2);
+        e.promote_from = Some("staging".to_owned());
+        e.protected = true;
+        if phase == RolloutPhase::Halted {
+            e.paused = Some(Pause {
+                by: "carol@ops-1/4242".to_owned(),
+                at: ago(300),
+                reason: "rollout prod-regions halted".to_owned(),
+            });
+        }
+        if state == WaveState::Halted {
+            e.health = Health {
+                code: HealthCode::Degraded,
+                message: "Deployment/log-api: CrashLoopBackOff".to_owned(),
+            };
+        }
+        snap.envs.push(e);
+    }
+    snap.rollouts = vec![RolloutRow {
+        name: "prod-regions".to_owned(),
+        from: "staging".to_owned(),
+        phase: Some(phase),
+        wave,
+        waves: regions
+            .iter()
+            .zip(states)
+            .map(|(region, state)| WaveRow {
+                envs: vec![(*region).to_owned()],
+                state,
+                soak_ends_at: (state == WaveState::Soaking).then(|| ago(-192)),
+            })
+            .collect(),
+        halt: (phase == RolloutPhase::Halted).then(|| RolloutHaltRow {
+            wave: wave + 1,
+            env: Some(regions[wave.min(2)].to_owned()),
+            reason: format!(
+                "{} is Degraded: Deployment/log-api: CrashLoopBackOff",
+                regions[wave.min(2)]
+            ),
+            by: "carol@ops-1/4242".to_owned(),
+            at: ago(300),
+        }),
+        error: None,
+    }];
+    snap
 }
 
 pub const LOG_API_DIFF: &str = "--- live Deployment/log-platform/log-api

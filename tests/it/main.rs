@@ -16,6 +16,7 @@
 //! - `demo_start`: `driftdeck demo` draws before it prepares; preparation errors reach the console, then stderr with exit 2
 //! - `dora`: `dora -o json` on a generated repo and operation history returns the known values of all five DORA metrics
 //! - `diff`: desired vs live in both strategies, phantom and true drift, Secret masking
+//! - `rollout_feed`: a driver over every demo env publishes a rollout's cluster-held record (and its read error) in `Snapshot.rollouts`
 //! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
@@ -114,6 +115,7 @@ mod render;
 mod render_env;
 mod render_features;
 mod rollout;
+mod rollout_feed;
 mod safety_cli;
 mod safety_git;
 mod safety_pause;

@@ -723,3 +723,60 @@ fn copy_takes_the_commit_sha_and_says_what_was_copied() {
     let seq = tui::osc52(view.clipboard.as_deref().unwrap());
     assert!(seq.starts_with("\x1b]52;c;") && seq.ends_with('\x07'));
 }
+
+/// The rollout strip under the env table (and in watch mode) for a running rollout whose wave
+/// 2 soaks, a halted one and a finished one; every env row stays visible at 80×24.
+#[test]
+fn rollout_pipeline_running_halted_and_done() {
+    use driftdeck::model::{RolloutPhase, WaveState};
+    let cases = [
+        (
+            "rollout_running",
+            fixtures::regions_rollout(
+                RolloutPhase::Running,
+                1,
+                [WaveState::Done, WaveState::Soaking, WaveState::Pending],
+            ),
+            "✓ us-east → ◉ eu-west (soak 3m12s left) → · ap-south",
+        ),
+        (
+            "rollout_halted",
+            fixtures::regions_rollout(
+                RolloutPhase::Halted,
+                0,
+                [WaveState::Halted, WaveState::Pending, WaveState::Pending],
+            ),
+            "HALTED at wave 1: prod-us-east is Degraded",
+        ),
+        (
+            "rollout_done",
+            fixtures::regions_rollout(RolloutPhase::Done, 3, [WaveState::Done; 3]),
+            "done  ✓ us-east → ✓ eu-west → ✓ ap-south",
+        ),
+    ];
+    let theme = Theme::default();
+    for (name, snap, expected) in cases {
+        for size in SIZES {
+            for watch in [false, true] {
+                let mut view = fixtures::view_state();
+                view.watch_mode = watch;
+                let screen = text(&draw(&snap, &mut view, &theme, size));
+                assert!(
+                    screen.contains(expected),
+                    "{name} {size:?} watch={watch}: no {expected:?} in\n{screen}"
+                );
+                if !watch {
+                    for env in &snap.envs {
+                        assert!(
+                            screen.contains(env.name.as_str()),
+                            "{name} {size:?}: env row {} hidden",
+                            env.name
+                        );
+                    }
+                }
+                let mode = if watch { "_watch" } else { "" };
+                insta::assert_snapshot!(format!("{name}{mode}_{}x{}", size.0, size.1), screen);
+            }
+        }
+    }
+}

@@ -22,12 +22,16 @@
 //!   reaches no engine at all, so no env is resumed; every env's follower gets the same
 //!   refusal. `pause --all` is never guarded (the emergency stop).
 //! - The returned future is `Send`: callers `tokio::spawn` it beside the UI.
+//! - Rollouts are read, never driven, here: a feed task ([`rollouts`]) reads each configured
+//!   rollout's record every [`ROLLOUT_PERIOD`] (5 s) and the loop below folds the rows into
+//!   `Snapshot.rollouts`.
 
 mod env;
 pub mod inspect;
 mod jobs;
 pub mod object;
 mod promote;
+mod rollouts;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -44,6 +48,7 @@ use super::audit::{AuditLog, AuditRecord};
 use super::engine::{EnvView, Guarded, fan_out_confirmation};
 
 pub use env::READY_WAIT;
+pub use rollouts::ROLLOUT_PERIOD;
 
 /// How the driver runs.
 #[derive(Debug, Clone)]
@@ -198,6 +203,9 @@ pub async fn run(
         tasks.push(tokio::spawn(task.run(rx)));
     }
     drop(update_tx);
+    let (rollout_tx, mut rollout_rx) = mpsc::channel::<Vec<crate::model::RolloutRow>>(4);
+    let rollout_feed = (shared.opts.envs.is_none() && !shared.config.rollouts.is_empty())
+        .then(|| tokio::spawn(rollouts::run(shared.config.clone(), rollout_tx)));
 
     let mut snapshot = {
         let old = snapshot_tx.borrow();
@@ -212,6 +220,12 @@ pub async fn run(
                 error: None,
             },
             envs: envs.iter().map(super::base_state).collect(),
+            rollouts: shared
+                .config
+                .rollouts
+                .iter()
+                .map(super::rollout::base_row)
+                .collect(),
         }
     };
     let (views_tx, views) = watch::channel(BTreeMap::<String, EnvView>::new());
@@ -225,8 +239,19 @@ pub async fn run(
                 Some(update) => publish(&mut snapshot, &snapshot_tx, &views_tx, update),
                 None => break,
             },
+            Some(rows) = rollout_rx.recv() => {
+                if snapshot.rollouts != rows {
+                    snapshot.rollouts = rows;
+                    snapshot.seq += 1;
+                    snapshot.taken_at = Some(Timestamp::now());
+                    snapshot_tx.send_replace(snapshot.clone());
+                }
+            }
             () = snapshot_tx.closed() => break,
         }
+    }
+    if let Some(feed) = rollout_feed {
+        feed.abort();
     }
     drop(senders);
     // The env tasks flush cluster-held state as they stop (a write that lost a conflict is

@@ -18,8 +18,10 @@
 //!
 //! May import model, config, cluster. Must not import tui.
 
+pub mod row;
 pub mod soak;
 pub mod state;
 
+pub use row::{base_row, row_of};
 pub use soak::{Verdict, judge};
 pub use state::{Halt, Phase, RolloutState, RolloutStore, WaveRecord, WaveState, object_name};

@@ -19,60 +19,8 @@ use crate::config::{Config, RolloutConfig};
 /// The ConfigMap key holding the JSON record.
 pub const KEY: &str = "rollout";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// A driver is (or was, until it died) moving the waves along; `rollout resume` or
-    /// `rollout start` continues it.
-    Running,
-    /// A Degraded env (or a failed wave) stopped it; every env of the rollout was paused.
-    Halted,
-    /// `rollout stop`: the emergency stop; every env of the rollout was paused.
-    Stopped,
-    /// Every wave soaked.
-    Done,
-}
-
-impl std::fmt::Display for Phase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Phase::Running => "running",
-            Phase::Halted => "halted",
-            Phase::Stopped => "stopped",
-            Phase::Done => "done",
-        })
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WaveState {
-    /// Not reached yet: nothing was committed or applied for it.
-    Pending,
-    /// The promotion commits into the wave's envs are being made.
-    Promoting,
-    /// Committed; its envs are being synced and validated.
-    Syncing,
-    /// Synced and validated; its envs must stay Synced+Healthy for `soak`.
-    Soaking,
-    /// Soaked: finished for good (a restart never touches it again).
-    Done,
-    /// The wave the rollout halted or was stopped at.
-    Halted,
-}
-
-impl std::fmt::Display for WaveState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            WaveState::Pending => "pending",
-            WaveState::Promoting => "promoting",
-            WaveState::Syncing => "syncing",
-            WaveState::Soaking => "soaking",
-            WaveState::Done => "done",
-            WaveState::Halted => "halted",
-        })
-    }
-}
+// The words are the model's, so the console's row and this record cannot drift apart.
+pub use crate::model::{RolloutPhase as Phase, WaveState};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaveRecord {

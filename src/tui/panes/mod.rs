@@ -10,6 +10,7 @@ pub mod envs;
 pub mod footer;
 pub mod header;
 pub mod pods;
+pub mod rollouts;
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};

@@ -15,7 +15,8 @@
 //! Layout: the tiles take 55 % of a screen of 30 rows or more (the old 9 rows below that, so
 //! 80×24 keeps room for the detail); detail and operations sit side by side from 100 columns,
 //! stacked below. The header's clock has its own cell so a long stale warning cannot run
-//! into it.
+//! into it. The rollout strip ([`crate::tui::panes::rollouts`], one line per rollout) sits
+//! under the top line, above the tiles; the tiles keep their height, the detail gives the rows.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -88,13 +89,15 @@ fn tile_rows(height: u16) -> u16 {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, theme: &Theme) {
-    let [top, tiles, bottom] = Layout::vertical([
+    let [top, rollouts, tiles, bottom] = Layout::vertical([
         Constraint::Length(1),
+        Constraint::Length(crate::tui::panes::rollouts::height(snap)),
         Constraint::Length(tile_rows(area.height)),
         Constraint::Min(3),
     ])
     .areas(area);
     render_top(frame, top, snap, view, theme);
+    crate::tui::panes::rollouts::render(frame, rollouts, snap, view.now, theme);
     if snap.envs.is_empty() {
         return;
     }
