@@ -4,7 +4,7 @@
 use jiff::SignedDuration;
 
 use crate::config::RolloutConfig;
-use crate::model::{RolloutHaltRow, RolloutRow, WaveRow, WaveState};
+use crate::model::{RolloutRow, WaveRow, WaveState};
 
 use super::state::RolloutState;
 
@@ -53,13 +53,7 @@ pub fn row_of(rollout: &RolloutConfig, state: Option<&RolloutState>) -> RolloutR
                 },
             })
             .collect(),
-        halt: state.halt.as_ref().map(|h| RolloutHaltRow {
-            wave: h.wave,
-            env: h.env.clone(),
-            reason: h.reason.clone(),
-            by: h.by.clone(),
-            at: h.at,
-        }),
+        halt: state.halt.clone(),
         error: None,
     }
 }

@@ -20,7 +20,7 @@ use crate::config::{Config, RolloutConfig};
 pub const KEY: &str = "rollout";
 
 // The words are the model's, so the console's row and this record cannot drift apart.
-pub use crate::model::{RolloutPhase as Phase, WaveState};
+pub use crate::model::{RolloutHaltRow as Halt, RolloutPhase as Phase, WaveState};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WaveRecord {
@@ -36,18 +36,6 @@ pub struct WaveRecord {
     pub soak_started_at: Option<Timestamp>,
     #[serde(default)]
     pub finished_at: Option<Timestamp>,
-}
-
-/// Why and where a rollout stopped.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Halt {
-    /// 1-based wave number.
-    pub wave: usize,
-    /// The env that caused it, when one did.
-    pub env: Option<String>,
-    pub reason: String,
-    pub by: String,
-    pub at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
