@@ -17,7 +17,6 @@
 //!
 //! Prints every sample and p50/p95 (nearest rank).
 
-use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -27,10 +26,11 @@ use driftdeck::sandbox::{self, Sandbox, SandboxOptions};
 use driftdeck::source::{Author, RepoSpec, Source};
 use serde_json::Value;
 
-type Res<T> = Result<T, Box<dyn Error>>;
+mod common;
+
+use common::{API_IMAGE, Res, report, secs, set_tag, which_kubectl, write_config};
 
 const NS: &str = "log-platform";
-const API_IMAGE: &str = "ghcr.io/driftdeck-demo/log-api";
 const LIMIT: Duration = Duration::from_secs(120);
 
 struct Opts {
@@ -282,68 +282,4 @@ impl Probe<'_> {
         }
         Ok(())
     }
-}
-
-fn write_config(root: &Path) -> Res<()> {
-    let q = |p: PathBuf| serde_json::to_string(&p.display().to_string());
-    let yaml = format!(
-        "repo: {{url: {}, branch: main, poll_interval: 30s}}\nkubeconfig: {}\nvalidation_timeout: 300s\nenvironments:\n  - {{name: dev, path: overlays/dev, context: dev, namespace: {NS}, auto_sync: true, self_heal: true, prune: true}}\n",
-        q(root.join("repo"))?,
-        q(root.join("kubeconfig"))?
-    );
-    std::fs::write(root.join("driftdeck.yaml"), yaml)?;
-    Ok(())
-}
-
-/// The kustomization with log-api's `newTag` replaced.
-fn set_tag(text: &str, tag: &str) -> String {
-    let mut in_api = false;
-    let mut out = String::new();
-    for line in text.lines() {
-        let t = line.trim_start();
-        if let Some(name) = t.strip_prefix("- name:") {
-            in_api = name.trim() == API_IMAGE;
-        }
-        if in_api && t.starts_with("newTag:") {
-            out.push_str(&format!("{}newTag: {tag}\n", &line[..line.len() - t.len()]));
-            in_api = false;
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    out
-}
-
-fn which_kubectl() -> Res<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())
-        .ok_or_else(|| "kubectl not found on PATH".into())
-}
-
-fn secs(d: Duration) -> f64 {
-    d.as_secs_f64()
-}
-
-/// Nearest-rank percentile of sorted samples.
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-fn report(what: &str, samples: &mut [Duration]) {
-    if samples.is_empty() {
-        return;
-    }
-    samples.sort();
-    println!(
-        "{what} ({} samples): p50 {:.3} s, p95 {:.3} s, min {:.3} s, max {:.3} s",
-        samples.len(),
-        secs(pct(samples, 0.50)),
-        secs(pct(samples, 0.95)),
-        secs(samples[0]),
-        secs(samples[samples.len() - 1])
-    );
 }

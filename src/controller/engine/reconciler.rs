@@ -17,7 +17,7 @@ use super::held::{self, HeldState, Pending};
 use super::policy::{ORPHAN_GRACE, Policy, SELF_HEAL_INTERVAL};
 use crate::model::{
     DriftCount, FailureReason, Health, HistoryEntry, Hold, Notice, OperationKind, OperationResult,
-    Pause,
+    Pause, short_sha,
 };
 
 /// Cluster-held state writes that failed are retried after this.
@@ -419,7 +419,10 @@ impl Engine {
     /// console holding the Lease, never paused, held, read-only, busy, or before the facts it
     /// needs (state, Git, live) have been observed.
     fn converge(&mut self, at: Timestamp, fx: &mut Vec<Effect>) {
-        if self.read_only || !self.loaded || self.op.is_some() {
+        if self.read_only || !self.loaded {
+            return;
+        }
+        if self.op.is_some() && !self.supersede_for_new_head(at, fx) {
             return;
         }
         if !self.lease.as_ref().is_some_and(|l| l.mine) {
@@ -485,6 +488,43 @@ impl Engine {
             self.last_heal = Some(at);
             self.start(OperationKind::SelfHeal, revision, None, at, fx);
         }
+    }
+
+    /// A newer head supersedes an automatic operation that only waits (validation, retry
+    /// backoff) for an older revision: it is finished as `Interrupted` ("superseded by
+    /// <head>"), neither validated nor rejected, so auto-sync can start the head at once
+    /// instead of queueing every commit behind the previous one's validation. Only automation's
+    /// own operations give way (a manual `sync`/`rollback` is what an operator waits on), and
+    /// only when automation would start the head right now. Whether it did.
+    fn supersede_for_new_head(&mut self, at: Timestamp, fx: &mut Vec<Effect>) -> bool {
+        let Some(op) = &self.op else { return false };
+        let automatic = matches!(op.kind, OperationKind::AutoSync | OperationKind::SelfHeal);
+        let waiting = matches!(op.phase, Phase::Validating { .. } | Phase::RetryWait { .. });
+        if !(automatic && waiting && self.policy.auto_sync) {
+            return false;
+        }
+        if !self.lease.as_ref().is_some_and(|l| l.mine)
+            || self.held.paused.is_some()
+            || self.held.hold.is_some()
+        {
+            return false;
+        }
+        let Some(Head {
+            revision,
+            render: Ok(render),
+        }) = &self.head
+        else {
+            return false;
+        };
+        if *revision == op.revision
+            || self.held.synced_revision.as_deref() == Some(revision.as_str())
+            || self.held.is_rejected(revision, Some(&render.digest))
+        {
+            return false;
+        }
+        let reason = FailureReason::Interrupted(format!("superseded by {}", short_sha(revision)));
+        self.finish(OperationResult::Interrupted, Some(reason), at, fx);
+        true
     }
 
     /// What a sync would fix of `drift` (extras only when the env prunes).

@@ -195,3 +195,70 @@ fn auto_sync_of_a_head_that_does_not_render_fails_once_without_apply() {
     assert!(finished(&h.git_err("c2", "same")).is_empty());
     the_apply(&h.git("c3"), "c3");
 }
+
+#[test]
+fn a_new_head_supersedes_the_validation_of_the_previous_auto_sync() {
+    let mut h = H::ready(auto());
+    let c2 = the_apply(&h.git("c2"), "c2");
+    h.applied(c2, "d-c2");
+    h.advance(1);
+    let fx = h.git("c3");
+    let done = finished(&fx);
+    assert_eq!(done.len(), 1, "{fx:?}");
+    assert_eq!(done[0].revision, "c2");
+    assert_eq!(done[0].result, OperationResult::Interrupted);
+    assert!(
+        done[0]
+            .failure
+            .as_ref()
+            .is_some_and(|f| f.to_string().contains("superseded by c3")),
+        "{:?}",
+        done[0].failure
+    );
+    assert!(fx.contains(&Effect::StopValidation { op: c2 }));
+    assert_eq!(started(&fx), [(OperationKind::AutoSync, "c3".to_string())]);
+    the_apply(&fx, "c3");
+    let held = h.engine.held();
+    assert!(!held.is_rejected("c2", None), "superseded is not failed");
+    assert_ne!(held.last_good.as_deref(), Some("c2"), "c2 never validated");
+}
+
+#[test]
+fn a_manual_sync_is_not_superseded_by_a_new_head() {
+    let mut h = H::ready(auto());
+    let op = the_apply(&h.cmd(sync_cmd(None)), "c1");
+    h.applied(op, "d-c1");
+    let fx = h.git("c2");
+    assert!(finished(&fx).is_empty(), "{fx:?}");
+    assert!(applies(&fx).is_empty());
+    let fx = h.validated(op, HealthCode::Healthy, "");
+    assert_eq!(finished(&fx)[0].result, OperationResult::Succeeded);
+    the_apply(&fx, "c2");
+}
+
+#[test]
+fn an_applying_auto_sync_is_never_superseded() {
+    let mut h = H::ready(auto());
+    let c2 = the_apply(&h.git("c2"), "c2");
+    let fx = h.git("c3");
+    assert!(
+        finished(&fx).is_empty() && applies(&fx).is_empty(),
+        "{fx:?}"
+    );
+    let fx = h.applied(c2, "d-c2");
+    assert!(finished(&fx)[0].revision == "c2", "{fx:?}");
+    the_apply(&fx, "c3");
+}
+
+#[test]
+fn a_paused_env_keeps_validating_the_old_head() {
+    let mut h = H::ready(auto());
+    let c2 = the_apply(&h.git("c2"), "c2");
+    h.applied(c2, "d-c2");
+    h.cmd(pause_cmd());
+    let fx = h.git("c3");
+    assert!(
+        finished(&fx).is_empty() && applies(&fx).is_empty(),
+        "{fx:?}"
+    );
+}
