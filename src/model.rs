@@ -14,8 +14,10 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+mod ignore;
 mod inspect;
 mod rollout;
+pub use ignore::IgnoreRule;
 pub use inspect::{
     ConditionRow, EventRow, EventsRequest, InspectChunk, InspectRequest, LogRequest, ObjectDetail,
     ObjectRequest, WORKLOADS, short_image, workload_images,

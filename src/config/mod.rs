@@ -102,19 +102,9 @@ pub struct RendererConfig {
     pub command: Vec<String>,
 }
 
-/// Differences the diff must not report for matching resources (Argo CD's `ignoreDifferences`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IgnoreRule {
-    /// API group; `None` matches any, `""` is the core group.
-    pub group: Option<String>,
-    pub kind: String,
-    pub name: Option<String>,
-    pub namespace: Option<String>,
-    /// RFC 6901 pointers, each starting with `/`.
-    pub json_pointers: Vec<String>,
-    /// Fields owned by these field managers are ignored.
-    pub managers: Vec<String>,
-}
+/// Differences the diff must not report for matching resources (Argo CD's `ignoreDifferences`);
+/// one type for the config, the diff and the controller.
+pub use crate::model::IgnoreRule;
 
 impl Config {
     pub fn env(&self, name: &str) -> Option<&EnvConfig> {

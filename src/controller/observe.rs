@@ -43,7 +43,7 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, WatchSpec};
 use crate::config::EnvConfig;
-use crate::diff::{self, DiffOptions, IgnoreRule, Predicted};
+use crate::diff::{self, DiffOptions, Predicted};
 use crate::health;
 use crate::model::{
     Drift, EnvState, Health, HealthCode, Manifest, ResourceKey, ResourceRow, SyncStatus,
@@ -352,18 +352,7 @@ pub async fn predict_where(
 
 pub fn diff_options(env: &EnvConfig) -> DiffOptions {
     DiffOptions {
-        ignore: env
-            .ignore_differences
-            .iter()
-            .map(|r| IgnoreRule {
-                group: r.group.clone(),
-                kind: r.kind.clone(),
-                name: r.name.clone(),
-                namespace: r.namespace.clone(),
-                json_pointers: r.json_pointers.clone(),
-                managers: r.managers.clone(),
-            })
-            .collect(),
+        ignore: env.ignore_differences.clone(),
     }
 }
 
@@ -615,6 +604,7 @@ pub async fn observe(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::IgnoreRule;
     use serde_json::json;
 
     fn at(revision: Option<&str>) -> Value {

@@ -62,29 +62,7 @@ pub struct DiffOptions {
     pub ignore: Vec<IgnoreRule>,
 }
 
-/// Mirrors the config's `ignore_differences` entry (the controller converts): match by
-/// group?/kind/name?/namespace?, then drop the `json_pointers` (RFC 6901, `name=<value>`
-/// segments allowed) and every field a listed manager owns in the live `managedFields`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IgnoreRule {
-    /// `None` matches any group.
-    pub group: Option<String>,
-    /// `*` matches any kind.
-    pub kind: String,
-    pub name: Option<String>,
-    pub namespace: Option<String>,
-    pub json_pointers: Vec<String>,
-    pub managers: Vec<String>,
-}
-
-impl IgnoreRule {
-    pub fn matches(&self, key: &ResourceKey) -> bool {
-        self.group.as_ref().is_none_or(|g| *g == key.group)
-            && (self.kind == "*" || self.kind == key.kind)
-            && self.name.as_ref().is_none_or(|n| *n == key.name)
-            && self.namespace.as_ref().is_none_or(|n| *n == key.namespace)
-    }
-}
+pub use crate::model::IgnoreRule;
 
 /// What live WOULD be after a sync: the server-side dry-run apply result, or `Unavailable` when
 /// the server refused the dry-run (the fallback strategy is used then). `Defaulted` adds the
