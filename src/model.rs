@@ -16,12 +16,14 @@ use serde_json::Value;
 
 mod ignore;
 mod inspect;
+mod merge_keys;
 mod rollout;
 pub use ignore::IgnoreRule;
 pub use inspect::{
     ConditionRow, EventRow, EventsRequest, InspectChunk, InspectRequest, LogRequest, ObjectDetail,
     ObjectRequest, WORKLOADS, short_image, workload_images,
 };
+pub use merge_keys::{ListKey, list_merge_key};
 pub use rollout::{RolloutHaltRow, RolloutPhase, RolloutRow, WaveRow, WaveState};
 
 /// The identity of one Kubernetes object across Git and the cluster. The API *version* is not

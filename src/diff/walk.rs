@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 
 use super::normalize::{self, is_empty};
 use super::quantity;
+use crate::model::{ListKey, list_merge_key};
 
 /// Fields whose values are `IntOrString` in the Kubernetes API.
 const INT_OR_STRING: &[&str] = &[
@@ -43,30 +44,16 @@ const QUANTITY_MAPS: &[&str] = &[
 /// The merge key of the list held in `field`, when every element of both sides has a distinct
 /// value for it. `None` means the list is compared as a whole (tolerations, args...) or by index.
 pub(crate) fn merge_key(field: &str, a: &[Value], b: &[Value]) -> Option<&'static str> {
-    let candidates: &[&'static str] = match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "env"
-        | "volumes"
-        | "imagePullSecrets"
-        | "ports" => {
-            if field == "ports" {
-                &["containerPort", "port"]
-            } else {
-                &["name"]
-            }
-        }
-        "volumeMounts" => &["mountPath"],
-        "volumeDevices" => &["devicePath"],
-        "hostAliases" => &["ip"],
-        "conditions" => &["type"],
-        _ if whole_list(field) => return None,
-        _ => &["name"],
+    let (key, alternative) = match list_merge_key(field) {
+        Some(ListKey::Field(key)) => (key, None),
+        Some(ListKey::Port) => ("containerPort", Some("port")),
+        None if whole_list(field) => return None,
+        // Lists the API types give no key (CRDs' lists among them): by `name` when every
+        // element has a distinct one, else by index.
+        None => ("name", None),
     };
-    candidates
-        .iter()
-        .copied()
+    std::iter::once(key)
+        .chain(alternative)
         .find(|key| keyed(a, key) && keyed(b, key))
 }
 

@@ -9,6 +9,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::model::{ListKey, list_merge_key};
+
 /// API groups whose kinds carry the Kubernetes OpenAPI merge keys.
 const BUILTIN_GROUPS: &[&str] = &[
     "",
@@ -39,23 +41,9 @@ pub fn has_schema(group: &str) -> bool {
 /// The merge key of a list field of a built-in kind, judged from the field name and, for
 /// `ports` (containerPort in pods, port in Services), from the items.
 pub fn merge_key(field: &str, patch_items: &[Value], base_items: &[Value]) -> Option<&'static str> {
-    Some(match field {
-        "containers"
-        | "initContainers"
-        | "ephemeralContainers"
-        | "env"
-        | "volumes"
-        | "imagePullSecrets"
-        | "resourceClaims"
-        | "webhooks" => "name",
-        "volumeMounts" => "mountPath",
-        "volumeDevices" => "devicePath",
-        "hostAliases" => "ip",
-        "conditions" => "type",
-        "ownerReferences" => "uid",
-        "readinessGates" => "conditionType",
-        "topologySpreadConstraints" => "topologyKey",
-        "ports" => {
+    Some(match list_merge_key(field)? {
+        ListKey::Field(key) => key,
+        ListKey::Port => {
             let has = |items: &[Value], k: &str| items.iter().any(|i| i.get(k).is_some());
             if has(patch_items, "containerPort") || has(base_items, "containerPort") {
                 "containerPort"
@@ -63,7 +51,6 @@ pub fn merge_key(field: &str, patch_items: &[Value], base_items: &[Value]) -> Op
                 "port"
             }
         }
-        _ => return None,
     })
 }
 
