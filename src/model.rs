@@ -15,10 +15,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod ignore;
+mod image;
 mod inspect;
 mod merge_keys;
 mod rollout;
 pub use ignore::IgnoreRule;
+pub use image::{ImageRef, parse_image};
 pub use inspect::{
     ConditionRow, EventRow, EventsRequest, InspectChunk, InspectRequest, LogRequest, ObjectDetail,
     ObjectRequest, WORKLOADS, short_image, workload_images,

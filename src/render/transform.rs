@@ -302,31 +302,7 @@ pub fn annotations(resources: &mut [Res], pairs: &BTreeMap<String, String>, cust
     }
 }
 
-/// An image reference split into name, tag and digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRef {
-    pub name: String,
-    pub tag: Option<String>,
-    pub digest: Option<String>,
-}
-
-pub fn parse_image(image: &str) -> ImageRef {
-    let (rest, digest) = match image.split_once('@') {
-        Some((r, d)) => (r, Some(d.to_owned())),
-        None => (image, None),
-    };
-    // A ':' after the last '/' starts the tag; before it, it is a registry port.
-    let slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match rest[slash..].find(':') {
-        Some(i) => (&rest[..slash + i], Some(rest[slash + i + 1..].to_owned())),
-        None => (rest, None),
-    };
-    ImageRef {
-        name: name.to_owned(),
-        tag,
-        digest,
-    }
-}
+pub use crate::model::parse_image;
 
 /// The new image string, or `None` when the entry does not match.
 pub fn update_image(image: &str, entry: &ImageEntry) -> Option<String> {

@@ -54,16 +54,7 @@ impl ImageRef {
         if reference.is_empty() || reference.contains(char::is_whitespace) {
             return None;
         }
-        let (rest, digest) = match reference.split_once('@') {
-            Some((r, d)) => (r, Some(d.to_owned())),
-            None => (reference, None),
-        };
-        // A colon after the last slash is the tag; one before it is a registry port.
-        let slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-        let (name, tag) = match rest[slash..].rfind(':') {
-            Some(i) => (&rest[..slash + i], Some(rest[slash + i + 1..].to_owned())),
-            None => (rest, None),
-        };
+        let crate::model::ImageRef { name, tag, digest } = crate::model::parse_image(reference);
         if name.is_empty() || tag.as_deref() == Some("") || digest.as_deref() == Some("") {
             return None;
         }
@@ -72,7 +63,7 @@ impl ImageRef {
             (t, _) => t,
         };
         Some(Self {
-            name: name.to_owned(),
+            name,
             version: Version { tag, digest },
         })
     }
