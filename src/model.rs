@@ -19,6 +19,7 @@ mod image;
 mod inspect;
 mod merge_keys;
 mod rollout;
+mod tracking;
 pub use ignore::IgnoreRule;
 pub use image::{ImageRef, parse_image};
 pub use inspect::{
@@ -27,6 +28,10 @@ pub use inspect::{
 };
 pub use merge_keys::{ListKey, list_merge_key};
 pub use rollout::{RolloutHaltRow, RolloutPhase, RolloutRow, WaveRow, WaveState};
+pub use tracking::{
+    ENV_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OPERATION_ANNOTATION, REVISION_ANNOTATION,
+    STATE_LABEL,
+};
 
 /// The identity of one Kubernetes object across Git and the cluster. The API *version* is not
 /// part of it: `apps/v1` and `apps/v1beta2` Deployments named `api` are the same object.

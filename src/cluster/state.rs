@@ -30,12 +30,7 @@ use kube::api::PostParams;
 
 use super::{Cluster, Error};
 
-/// Label marking driftdeck's own objects (also carried by everything it applies).
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-/// Label telling the state objects apart from applied ones.
-pub const STATE_LABEL: &str = "driftdeck.io/state";
-/// Lease annotation with the holder's running operation (JSON text).
-pub const OPERATION_ANNOTATION: &str = "driftdeck.io/operation";
+pub use crate::model::{MANAGED_BY_LABEL, OPERATION_ANNOTATION, STATE_LABEL};
 
 /// Lease writes retried after a conflict that left the lease free (a release raced us).
 const LEASE_ATTEMPTS: usize = 3;

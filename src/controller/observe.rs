@@ -53,10 +53,7 @@ use crate::model::{
 use super::Desired;
 use super::stamping::{Prediction, predict_one};
 
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-pub const MANAGED_BY_VALUE: &str = "driftdeck";
-pub const ENV_ANNOTATION: &str = "driftdeck.io/env";
-pub const REVISION_ANNOTATION: &str = "driftdeck.io/revision";
+pub use crate::model::{ENV_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION};
 
 /// Dry-run applies in flight per env.
 const DRY_RUN_CONCURRENCY: usize = 16;

@@ -173,13 +173,13 @@ pub fn is_managed(obj: &Value, env: &str) -> bool {
     let meta = obj.get("metadata");
     let label = meta
         .and_then(|m| m.get("labels"))
-        .and_then(|l| l.get("app.kubernetes.io/managed-by"))
+        .and_then(|l| l.get(crate::model::MANAGED_BY_LABEL))
         .and_then(Value::as_str);
     let owner = meta
         .and_then(|m| m.get("annotations"))
-        .and_then(|a| a.get("driftdeck.io/env"))
+        .and_then(|a| a.get(crate::model::ENV_ANNOTATION))
         .and_then(Value::as_str);
-    label == Some("driftdeck") && owner == Some(env)
+    label == Some(crate::model::MANAGED_BY_VALUE) && owner == Some(env)
 }
 
 /// Pairs a desired set with live objects by [`ResourceKey`]: `Missing` (desired, not live),

@@ -30,12 +30,14 @@ pub(crate) const SERVER_METADATA: &[&str] = &[
 pub(crate) const NOISE_ANNOTATIONS: &[&str] = &[
     "kubectl.kubernetes.io/last-applied-configuration",
     "deployment.kubernetes.io/revision",
-    "driftdeck.io/env",
-    "driftdeck.io/revision",
+    ENV_ANNOTATION,
+    REVISION_ANNOTATION,
 ];
 
-pub(crate) const TRACKING_LABEL: &str = "app.kubernetes.io/managed-by";
-pub(crate) const TRACKING_VALUE: &str = "driftdeck";
+pub(crate) use crate::model::{
+    ENV_ANNOTATION, MANAGED_BY_LABEL as TRACKING_LABEL, MANAGED_BY_VALUE as TRACKING_VALUE,
+    REVISION_ANNOTATION,
+};
 
 /// A copy of `obj` without status, server-owned metadata, the last-applied annotation,
 /// `deployment.kubernetes.io/revision`, driftdeck's tracking label and annotations, and empty
