@@ -28,6 +28,7 @@ mod location;
 mod publish;
 mod remote;
 mod tree;
+mod watch;
 mod writer;
 
 use std::cell::Cell;
@@ -40,6 +41,7 @@ pub use error::Error;
 pub use location::{Location, Transport};
 pub use publish::Published;
 pub use tree::{EntryKind, Tree};
+pub use watch::{RefWatcher, WatchError};
 pub use writer::{Author, Edit};
 
 use crate::model::{Commit, Revision};
