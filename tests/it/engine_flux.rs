@@ -1,5 +1,7 @@
 //! Envs driven by a Flux `Kustomization`, end to end with the real binary on the real API server
-//! tier (Kubernetes v1.20) with Flux's published CRDs installed (`../shared/engines/crds/`).
+//! tier (Kubernetes v1.20) with Flux's published CRDs installed (`../shared/engines/crds/`), and
+//! the same test code on the sandbox (which serves CRDs, though without their `status`
+//! subresource: the stand-in then writes status through the object, see its module doc).
 //!
 //! The Flux controllers cannot run here: [`crate::flux_standin`] stands in for source-controller
 //! and kustomize-controller (its module doc says exactly what it does and does not do). What is
@@ -20,10 +22,13 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use kube::api::{Api, DynamicObject};
+use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
 
 use crate::flux_standin::{FluxStandin, REQUESTED_AT, kustomization_resource};
 use crate::realk8s_support::{realk8s, unique};
+use crate::sandbox_kubectl::kubectl_path;
+use crate::sandbox_support::{Running, start};
 
 /// Installs the engines' CRDs into the tier's `dev` cluster once per test binary.
 pub fn install_engine_crds() {
@@ -74,20 +79,41 @@ pub struct Ran {
     pub stderr: String,
 }
 
-/// One namespace on the tier's `dev` with a GitRepository `repo` and a Kustomization `apps`
-/// (path `./apps`, target = the namespace), a Git repo whose `apps/` holds a ConfigMap, and a
-/// driftdeck config with one env (named like the namespace) driven by that Kustomization.
+/// Which API server a bench runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// The shared real tier (Kubernetes v1.20), context `dev`, the engines' CRDs installed.
+    Real,
+    /// A fresh sandbox (one cluster, `dev`) with the same CRDs applied by kubectl.
+    Sandbox,
+}
+
+/// One namespace on `dev` (real tier or sandbox) with a GitRepository `repo` and a
+/// Kustomization `apps` (path `./apps`, target = the namespace), a Git repo whose `apps/` holds a
+/// ConfigMap, and a driftdeck config with one env (named like the namespace) driven by that
+/// Kustomization.
 pub struct FluxBench {
     pub ns: String,
     root: tempfile::TempDir,
     kubeconfig: PathBuf,
+    /// Held so a sandbox lives as long as the bench.
+    _sandbox: Option<Running>,
     pub standin: Option<FluxStandin>,
 }
 
 impl FluxBench {
-    pub async fn new(stem: &str, protected: bool) -> FluxBench {
-        install_engine_crds();
-        let k = realk8s();
+    pub async fn new(stem: &str, protected: bool, server: Server) -> FluxBench {
+        let (sandbox, kubeconfig) = match server {
+            Server::Real => {
+                install_engine_crds();
+                (None, realk8s().kubeconfig.clone())
+            }
+            Server::Sandbox => {
+                let sb = start(&["dev"], driftdeck::sandbox::SandboxOptions::default()).await;
+                let kubeconfig = sb.kubeconfig.clone();
+                (Some(sb), kubeconfig)
+            }
+        };
         let ns = unique(stem);
         let root = tempfile::tempdir().expect("temp dir");
         for d in ["home", "data", "cache", "config", "repo/apps"] {
@@ -96,9 +122,17 @@ impl FluxBench {
         let bench = FluxBench {
             ns: ns.clone(),
             root,
-            kubeconfig: k.kubeconfig.clone(),
+            kubeconfig,
+            _sandbox: sandbox,
             standin: None,
         };
+        if server == Server::Sandbox {
+            let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/engines/crds");
+            for file in ["flux-gitrepository.yaml", "flux-kustomization.yaml"] {
+                let path = crds.join(file).display().to_string();
+                bench.kubectl_ok(&["apply", "--validate=false", "-f", &path]);
+            }
+        }
         bench.git(&["init", "-q", "-b", "main"]);
         bench.commit_level("info");
         let q = |p: &Path| serde_json::to_string(&p.display().to_string()).expect("path");
@@ -108,7 +142,7 @@ impl FluxBench {
             q(&bench.kubeconfig),
         );
         std::fs::write(bench.root.path().join("driftdeck.yaml"), yaml).expect("config");
-        k.kubectl_ok("dev", &["create", "namespace", &ns]);
+        bench.kubectl_ok(&["create", "namespace", &ns]);
         let crs = format!(
             r#"apiVersion: source.toolkit.fluxcd.io/v1
 kind: GitRepository
@@ -128,17 +162,37 @@ spec:
         );
         let file = bench.root.path().join("flux.yaml");
         std::fs::write(&file, crs).expect("write CRs");
-        k.kubectl_ok("dev", &["apply", "-f", &file.display().to_string()]);
+        bench.kubectl_ok(&["apply", "-f", &file.display().to_string()]);
         bench
+    }
+
+    /// A kube client for `dev` of this bench's server.
+    pub async fn client(&self) -> kube::Client {
+        let kc = Kubeconfig::read_from(&self.kubeconfig).expect("kubeconfig");
+        let opts = KubeConfigOptions {
+            context: Some("dev".into()),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kc, &opts)
+            .await
+            .expect("kube config");
+        kube::Client::try_from(config).expect("kube client")
     }
 
     /// Starts the Flux stand-in for this namespace and waits until it has reconciled once.
     pub async fn start_flux(&mut self) {
-        let client = realk8s().client("dev").await;
+        self.start_flux_slow(Duration::ZERO).await;
+    }
+
+    /// [`Self::start_flux`] with a stand-in that handles each reconcile request `delay` after
+    /// it first sees it.
+    pub async fn start_flux_slow(&mut self, delay: Duration) {
+        let client = self.client().await;
         self.standin = Some(FluxStandin::start(
             client,
             &self.ns,
             self.root.path().join("repo"),
+            delay,
         ));
         self.wait_for("the first reconcile", |ks| {
             ks.pointer("/status/lastAppliedRevision").is_some()
@@ -184,17 +238,28 @@ spec:
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// kubectl against `dev` of this bench's server, failing the test on a non-zero exit.
     pub fn kubectl_ok(&self, args: &[&str]) -> String {
-        realk8s().kubectl_ok("dev", args)
+        let out = Command::new(kubectl_path())
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["--context", "dev"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("kubectl");
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// The Kustomization as JSON.
     pub async fn kustomization(&self) -> Value {
-        let api: Api<DynamicObject> = Api::namespaced_with(
-            realk8s().client("dev").await,
-            &self.ns,
-            &kustomization_resource(),
-        );
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client().await, &self.ns, &kustomization_resource());
         serde_json::to_value(api.get("apps").await.expect("get kustomization")).expect("json")
     }
 
@@ -259,9 +324,8 @@ fn annotation(ks: &Value, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_of_a_flux_env_comes_from_the_kustomization_and_its_source() {
-    let mut bench = FluxBench::new("flux-status", false).await;
+async fn status_of_a_flux_env_comes_from_the_kustomization_and_its_source(server: Server) {
+    let mut bench = FluxBench::new("flux-status", false, server).await;
     let before = bench.driftdeck(&["status", "-o", "json"]).await;
     let env = bench.status().await;
     assert_eq!(env["engine"], "flux", "{before:#?}");
@@ -286,9 +350,19 @@ async fn status_of_a_flux_env_comes_from_the_kustomization_and_its_source() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_of_a_flux_env_requests_a_reconcile_and_finishes_when_flux_handles_it() {
-    let mut bench = FluxBench::new("flux-sync", false).await;
-    bench.start_flux().await;
+async fn status_of_a_flux_env_comes_from_the_kustomization_and_its_source_on_the_real_server() {
+    status_of_a_flux_env_comes_from_the_kustomization_and_its_source(Server::Real).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_of_a_flux_env_comes_from_the_kustomization_and_its_source_on_the_sandbox() {
+    status_of_a_flux_env_comes_from_the_kustomization_and_its_source(Server::Sandbox).await;
+}
+
+async fn sync_of_a_flux_env_requests_a_reconcile_and_finishes_when_flux_handles_it(server: Server) {
+    let mut bench = FluxBench::new("flux-sync", false, server).await;
+    // Flux takes a while to handle the request: a sync that did not wait would return first.
+    bench.start_flux_slow(Duration::from_secs(3)).await;
     bench.commit_level("debug");
     let head = bench.head();
     let ran = bench.driftdeck(&["sync", &bench.ns]).await;
@@ -352,8 +426,20 @@ async fn sync_of_a_flux_env_requests_a_reconcile_and_finishes_when_flux_handles_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pause_and_resume_of_a_flux_env_toggle_suspend_and_suspended_by() {
-    let mut bench = FluxBench::new("flux-pause", false).await;
+async fn sync_of_a_flux_env_requests_a_reconcile_and_finishes_when_flux_handles_it_on_the_real_server()
+ {
+    sync_of_a_flux_env_requests_a_reconcile_and_finishes_when_flux_handles_it(Server::Real).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_of_a_flux_env_requests_a_reconcile_and_finishes_when_flux_handles_it_on_the_sandbox()
+{
+    sync_of_a_flux_env_requests_a_reconcile_and_finishes_when_flux_handles_it(Server::Sandbox)
+        .await;
+}
+
+async fn pause_and_resume_of_a_flux_env_toggle_suspend_and_suspended_by(server: Server) {
+    let mut bench = FluxBench::new("flux-pause", false, server).await;
     bench.start_flux().await;
     let ran = bench
         .driftdeck(&["pause", &bench.ns, "--reason", "incident 9"])
@@ -400,8 +486,17 @@ async fn pause_and_resume_of_a_flux_env_toggle_suspend_and_suspended_by() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn diff_of_a_flux_env_is_driftdecks_render_against_live() {
-    let mut bench = FluxBench::new("flux-diff", false).await;
+async fn pause_and_resume_of_a_flux_env_toggle_suspend_and_suspended_by_on_the_real_server() {
+    pause_and_resume_of_a_flux_env_toggle_suspend_and_suspended_by(Server::Real).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_and_resume_of_a_flux_env_toggle_suspend_and_suspended_by_on_the_sandbox() {
+    pause_and_resume_of_a_flux_env_toggle_suspend_and_suspended_by(Server::Sandbox).await;
+}
+
+async fn diff_of_a_flux_env_is_driftdecks_render_against_live(server: Server) {
+    let mut bench = FluxBench::new("flux-diff", false, server).await;
     bench.start_flux().await;
     let ran = bench.driftdeck(&["diff", &bench.ns]).await;
     assert_eq!(
@@ -443,8 +538,17 @@ async fn diff_of_a_flux_env_is_driftdecks_render_against_live() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn read_only_refuses_every_flux_write() {
-    let mut bench = FluxBench::new("flux-ro", false).await;
+async fn diff_of_a_flux_env_is_driftdecks_render_against_live_on_the_real_server() {
+    diff_of_a_flux_env_is_driftdecks_render_against_live(Server::Real).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_of_a_flux_env_is_driftdecks_render_against_live_on_the_sandbox() {
+    diff_of_a_flux_env_is_driftdecks_render_against_live(Server::Sandbox).await;
+}
+
+async fn read_only_refuses_every_flux_write(server: Server) {
+    let mut bench = FluxBench::new("flux-ro", false, server).await;
     bench.start_flux().await;
     let before = bench.kustomization().await;
     for verb in [
@@ -473,8 +577,17 @@ async fn read_only_refuses_every_flux_write() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_protected_flux_env_needs_confirm() {
-    let mut bench = FluxBench::new("flux-guard", true).await;
+async fn read_only_refuses_every_flux_write_on_the_real_server() {
+    read_only_refuses_every_flux_write(Server::Real).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_refuses_every_flux_write_on_the_sandbox() {
+    read_only_refuses_every_flux_write(Server::Sandbox).await;
+}
+
+async fn a_protected_flux_env_needs_confirm(server: Server) {
+    let mut bench = FluxBench::new("flux-guard", true, server).await;
     bench.start_flux().await;
     let before = bench.kustomization().await;
     let ran = bench.driftdeck(&["sync", &bench.ns]).await;
@@ -502,8 +615,17 @@ async fn a_protected_flux_env_needs_confirm() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rollback_of_a_flux_env_is_refused_with_what_to_do_instead() {
-    let mut bench = FluxBench::new("flux-rollback", false).await;
+async fn a_protected_flux_env_needs_confirm_on_the_real_server() {
+    a_protected_flux_env_needs_confirm(Server::Real).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protected_flux_env_needs_confirm_on_the_sandbox() {
+    a_protected_flux_env_needs_confirm(Server::Sandbox).await;
+}
+
+async fn rollback_of_a_flux_env_is_refused_with_what_to_do_instead(server: Server) {
+    let mut bench = FluxBench::new("flux-rollback", false, server).await;
     bench.start_flux().await;
     let ran = bench.driftdeck(&["rollback", &bench.ns]).await;
     assert_eq!(ran.code, Some(1), "{ran:#?}");
@@ -511,6 +633,16 @@ async fn rollback_of_a_flux_env_is_refused_with_what_to_do_instead() {
         ran.stderr.contains("Flux has no rollback") && ran.stderr.contains("git revert"),
         "{ran:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_of_a_flux_env_is_refused_with_what_to_do_instead_on_the_real_server() {
+    rollback_of_a_flux_env_is_refused_with_what_to_do_instead(Server::Real).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollback_of_a_flux_env_is_refused_with_what_to_do_instead_on_the_sandbox() {
+    rollback_of_a_flux_env_is_refused_with_what_to_do_instead(Server::Sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

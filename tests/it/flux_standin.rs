@@ -18,7 +18,13 @@
 //!   stay until a requested reconcile, which is what lets the tests see drift), health checks,
 //!   pruning, dependencies, decryption, post-build substitution.
 //!
-//! It polls (every 100 ms) through a kube client until dropped.
+//! Status is written through the `status` subresource the CRDs declare; the sandbox serves
+//! CRDs without their subresources, so there it is written through the object itself.
+//!
+//! It polls (every 100 ms) through a kube client until dropped. With a `delay`, it handles a
+//! Kustomization's reconcile request only once it has seen that request for that long, as a
+//! real controller busy applying and health-checking would: a client that does not wait for
+//! `lastHandledReconcileAt` then visibly returns too early.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -79,11 +85,17 @@ fn now() -> String {
 impl FluxStandin {
     /// Reconciles GitRepository `repo` and Kustomization `apps` in `ns` from the Git work tree
     /// at `repo_dir`.
-    pub fn start(client: kube::Client, ns: &str, repo_dir: PathBuf) -> FluxStandin {
+    pub fn start(
+        client: kube::Client,
+        ns: &str,
+        repo_dir: PathBuf,
+        delay: Duration,
+    ) -> FluxStandin {
         let ns = ns.to_owned();
         let task = tokio::spawn(async move {
+            let mut seen: Option<(String, std::time::Instant)> = None;
             loop {
-                if let Err(e) = round(&client, &ns, &repo_dir).await {
+                if let Err(e) = round(&client, &ns, &repo_dir, delay, &mut seen).await {
                     eprintln!("flux stand-in: {e}");
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -93,13 +105,18 @@ impl FluxStandin {
     }
 }
 
-async fn round(client: &kube::Client, ns: &str, repo_dir: &std::path::Path) -> Result<(), String> {
+async fn round(
+    client: &kube::Client,
+    ns: &str,
+    repo_dir: &std::path::Path,
+    delay: Duration,
+    seen: &mut Option<(String, std::time::Instant)>,
+) -> Result<(), String> {
     let git: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), ns, &gitrepository_resource());
     let ks: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), ns, &kustomization_resource());
     let e = |e: kube::Error| e.to_string();
-    let pp = PatchParams::default();
     if let Some(obj) = git.get_opt("repo").await.map_err(e)? {
         let obj = serde_json::to_value(&obj).map_err(|e| e.to_string())?;
         let requested = text(
@@ -121,9 +138,7 @@ async fn round(client: &kube::Client, ns: &str, repo_dir: &std::path::Path) -> R
             if let Some(r) = requested {
                 status["lastHandledReconcileAt"] = json!(r);
             }
-            git.patch_status("repo", &pp, &Patch::Merge(json!({"status": status})))
-                .await
-                .map_err(e)?;
+            write_status(&git, "repo", status).await?;
         }
     }
     let Some(obj) = ks.get_opt("apps").await.map_err(e)? else {
@@ -142,11 +157,21 @@ async fn round(client: &kube::Client, ns: &str, repo_dir: &std::path::Path) -> R
     let observed = obj
         .pointer("/status/observedGeneration")
         .and_then(Value::as_i64);
-    if !(observed.is_none()
-        || observed != generation
-        || (requested.is_some() && requested != handled))
-    {
+    let unhandled = requested.is_some() && requested != handled;
+    if !(observed.is_none() || observed != generation || unhandled) {
         return Ok(());
+    }
+    if unhandled && let Some(token) = &requested {
+        let since = match seen {
+            Some((t, at)) if t == token => *at,
+            _ => {
+                *seen = Some((token.clone(), std::time::Instant::now()));
+                std::time::Instant::now()
+            }
+        };
+        if since.elapsed() < delay {
+            return Ok(());
+        }
     }
     let Some(source) = git.get_opt("repo").await.map_err(e)? else {
         return Ok(());
@@ -183,10 +208,24 @@ async fn round(client: &kube::Client, ns: &str, repo_dir: &std::path::Path) -> R
     if let Some(r) = requested {
         status["lastHandledReconcileAt"] = json!(r);
     }
-    ks.patch_status("apps", &pp, &Patch::Merge(json!({"status": status})))
-        .await
-        .map_err(e)?;
-    Ok(())
+    write_status(&ks, "apps", status).await
+}
+
+/// Writes `status` through the status subresource, or through the object itself where the
+/// server serves the CRD without that subresource (the sandbox does), which is what a
+/// controller's status write amounts to there.
+async fn write_status(api: &Api<DynamicObject>, name: &str, status: Value) -> Result<(), String> {
+    let body = json!({ "status": status });
+    let pp = PatchParams::default();
+    match api.patch_status(name, &pp, &Patch::Merge(&body)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => api
+            .patch(name, &pp, &Patch::Merge(&body))
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Server-side applies every YAML document in `dir` as kustomize-controller would; returns the

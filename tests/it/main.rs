@@ -19,7 +19,7 @@
 //! - `rollout_feed`: a driver over every demo env publishes a rollout's cluster-held record (and its read error) in `Snapshot.rollouts`
 //! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
-//! - `engine_flux`: envs driven by a Flux Kustomization on the real API server tier with Flux's CRDs: status from the CR, sync sets requestedAt and waits for lastHandledReconcileAt, pause/resume toggle suspend + suspendedBy, diff is driftdeck's render vs live (exit 1 on drift), read-only and --confirm, rollback refused; `driftdeck engines` output pasted into a config loads and shows all three envs
+//! - `engine_flux`: envs driven by a Flux Kustomization on the real API server tier with Flux's CRDs and on the sandbox (same code): status from the CR, sync sets requestedAt and waits for lastHandledReconcileAt, pause/resume toggle suspend + suspendedBy, diff is driftdeck's render vs live (exit 1 on drift), read-only and --confirm, rollback refused; `driftdeck engines` output pasted into a config loads and shows all three envs
 //! - `flux_standin`: the stand-in for Flux's source-controller and kustomize-controller (what it does and does not)
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
 //! - `install_cli`: help text on every argument, bash/zsh/fish completions, man pages, `kubectl driftdeck` as a plugin
