@@ -546,6 +546,11 @@ pub struct EnvState {
     /// Who reconciles the env (config `engine:`).
     #[serde(default)]
     pub engine: EngineName,
+    /// The revision an engine last tried to deploy (Argo CD's `operationState.syncResult.revision`,
+    /// Flux's `lastAttemptedRevision`): ahead of `synced_revision` while a new revision fails.
+    /// `None` for driftdeck envs, whose attempts are in `history`.
+    #[serde(default)]
+    pub attempted_revision: Option<String>,
 }
 
 impl EnvState {
@@ -577,6 +582,7 @@ impl EnvState {
             observed_at: None,
             images: std::collections::BTreeMap::new(),
             engine: EngineName::Driftdeck,
+            attempted_revision: None,
         }
     }
 

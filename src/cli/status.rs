@@ -49,6 +49,8 @@ struct EnvOut<'a> {
     unreadable: &'a [String],
     /// Who reconciles the env: `driftdeck`, `argocd` or `flux`.
     engine: EngineName,
+    /// The revision the engine last tried to deploy (engine envs); null for driftdeck envs.
+    attempted_revision: Option<&'a str>,
 }
 
 impl<'a> From<&'a EnvState> for EnvOut<'a> {
@@ -75,6 +77,7 @@ impl<'a> From<&'a EnvState> for EnvOut<'a> {
             observed_at: e.observed_at.map(|t| t.to_string()),
             unreadable: &e.unreadable,
             engine: e.engine,
+            attempted_revision: e.attempted_revision.as_deref(),
         }
     }
 }

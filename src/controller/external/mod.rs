@@ -86,7 +86,6 @@ pub fn base_state(env: &EnvConfig) -> EnvState {
     state
 }
 
-#[allow(dead_code)] // the engines' own modules use it once built
 /// A client for the env's context, from the config's kubeconfig.
 pub(crate) async fn connect(config: &Config, env: &EnvConfig) -> Result<Cluster, String> {
     let kubeconfig =
@@ -140,7 +139,6 @@ pub(crate) async fn refuse(shared: &Shared, env: &str, command: &Command, reason
         .await;
 }
 
-#[allow(dead_code)] // the engines' own modules use it once built
 /// Audits an accepted command and what it wrote.
 pub(crate) fn accepted(shared: &Shared, env: &str, command: &Command, detail: &str) {
     shared.audit(
@@ -150,7 +148,6 @@ pub(crate) fn accepted(shared: &Shared, env: &str, command: &Command, detail: &s
     );
 }
 
-#[allow(dead_code)] // the engines' own modules use it once built
 /// An operation this console started on an engine env, until the engine reports its end.
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
@@ -159,7 +156,6 @@ pub(crate) struct Pending {
     pub started: Timestamp,
 }
 
-#[allow(dead_code)] // the engines' own modules use it once built
 impl Pending {
     /// Announces the start (the CLI's follower waits for it).
     pub async fn start(shared: &Shared, env: &str, op: OperationKind, revision: String) -> Self {
