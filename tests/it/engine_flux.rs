@@ -25,7 +25,7 @@ use kube::api::{Api, DynamicObject};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
 
-use crate::flux_standin::{FluxStandin, REQUESTED_AT, kustomization_resource};
+use crate::flux_standin::{FluxStandin, REQUESTED_AT, kustomization_resource, write_status};
 use crate::realk8s_support::{realk8s, unique};
 use crate::sandbox_kubectl::kubectl_path;
 use crate::sandbox_support::{Running, start};
@@ -643,6 +643,71 @@ async fn rollback_of_a_flux_env_is_refused_with_what_to_do_instead_on_the_real_s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_of_a_flux_env_is_refused_with_what_to_do_instead_on_the_sandbox() {
     rollback_of_a_flux_env_is_refused_with_what_to_do_instead(Server::Sandbox).await;
+}
+
+async fn a_failing_flux_env_shows_fluxs_failure_and_still_diffs(server: Server) {
+    let mut bench = FluxBench::new("flux-failing", false, server).await;
+    bench.start_flux().await;
+    let bad = "0123456789abcdef0123456789abcdef01234567";
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(bench.client().await, &bench.ns, &kustomization_resource());
+    // What kustomize-controller writes when a new revision fails its health check (README,
+    // "Failed Kustomization"); the stand-in itself only writes successes.
+    write_status(
+        &api,
+        "apps",
+        serde_json::json!({
+            "lastAttemptedRevision": format!("main@sha1:{bad}"),
+            "conditions": [
+                {"type": "Ready", "status": "False", "reason": "HealthCheckFailed",
+                 "message": "health check failed after 1m0s: timeout waiting for: [Deployment/x/api status: 'InProgress']",
+                 "lastTransitionTime": "2026-01-01T00:00:00Z"},
+                {"type": "Reconciling", "status": "True", "reason": "ProgressingWithRetry",
+                 "message": "Detecting drift", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+            ]
+        }),
+    )
+    .await
+    .expect("write the failure");
+    let env = bench.status().await;
+    assert_eq!(env["health"], "Degraded", "{env:#}");
+    assert_eq!(env["sync"], "OutOfSync", "{env:#}");
+    assert_eq!(env["attempted_revision"], bad, "{env:#}");
+    assert_eq!(env["synced_revision"], bench.head().as_str(), "{env:#}");
+    let error = env["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("HealthCheckFailed")
+            && error.contains(&format!("failing on main@sha1:{bad}")),
+        "{env:#}"
+    );
+    let ran = bench.driftdeck(&["diff", &bench.ns]).await;
+    assert_eq!(
+        ran.code,
+        Some(0),
+        "Flux's failure is not a diff error, and live still matches the render: {ran:#?}"
+    );
+    bench.kubectl_ok(&[
+        "-n",
+        &bench.ns,
+        "patch",
+        "configmap",
+        "settings",
+        "--type=merge",
+        "-p",
+        r#"{"data":{"level":"trace"}}"#,
+    ]);
+    let ran = bench.driftdeck(&["diff", &bench.ns]).await;
+    assert_eq!(ran.code, Some(1), "{ran:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_flux_env_shows_fluxs_failure_and_still_diffs_on_the_real_server() {
+    a_failing_flux_env_shows_fluxs_failure_and_still_diffs(Server::Real).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_flux_env_shows_fluxs_failure_and_still_diffs_on_the_sandbox() {
+    a_failing_flux_env_shows_fluxs_failure_and_still_diffs(Server::Sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

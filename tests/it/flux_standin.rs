@@ -214,7 +214,11 @@ async fn round(
 /// Writes `status` through the status subresource, or through the object itself where the
 /// server serves the CRD without that subresource (the sandbox does), which is what a
 /// controller's status write amounts to there.
-async fn write_status(api: &Api<DynamicObject>, name: &str, status: Value) -> Result<(), String> {
+pub async fn write_status(
+    api: &Api<DynamicObject>,
+    name: &str,
+    status: Value,
+) -> Result<(), String> {
     let body = json!({ "status": status });
     let pp = PatchParams::default();
     match api.patch_status(name, &pp, &Patch::Merge(&body)).await {

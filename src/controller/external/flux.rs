@@ -317,13 +317,16 @@ pub(crate) async fn observe_cold(config: &Config, env: &EnvConfig) -> EnvState {
     };
     let flux = status::read(&ks, source.as_ref());
     flux.apply_to(&mut state);
-    if let Err(e) = observe_drift(config, env, &flux, &cluster, &mut state).await {
-        state.error = Some(match state.error.take() {
-            Some(flux_error) => format!("{flux_error}; drift: {e}"),
-            None => format!("drift: {e}"),
-        });
+    // `observed_at` says the drift was observed: `diff` shows it even when Flux reports a failure.
+    match observe_drift(config, env, &flux, &cluster, &mut state).await {
+        Ok(()) => state.observed_at = Some(Timestamp::now()),
+        Err(e) => {
+            state.error = Some(match state.error.take() {
+                Some(flux_error) => format!("{flux_error}; drift: {e}"),
+                None => format!("drift: {e}"),
+            });
+        }
     }
-    state.observed_at = Some(Timestamp::now());
     state
 }
 

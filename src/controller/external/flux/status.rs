@@ -6,7 +6,8 @@
 //! Decisions (where Flux and driftdeck's words differ):
 //! - `revision` (what Git wants) is the GitRepository's `status.artifact.revision`: what the
 //!   source controller fetched and the Kustomization will apply next. Without a readable
-//!   GitRepository it is `lastAttemptedRevision`. `synced_revision` is `lastAppliedRevision`.
+//!   GitRepository it is `lastAttemptedRevision`. `synced_revision` is `lastAppliedRevision`,
+//!   `attempted_revision` is `lastAttemptedRevision`.
 //!   Revisions are shown as their SHA (`main@sha1:abc…` → `abc…`), the form driftdeck's history
 //!   and `short_sha` use; the full Flux revision is kept in messages.
 //! - `sync`: `Unknown` before the controller ever reported (no `Ready` condition); `OutOfSync`
@@ -393,6 +394,7 @@ impl FluxStatus {
             .or(self.last_attempted.as_deref())
             .map(|r| sha_of(r).to_owned());
         state.synced_revision = self.last_applied.as_deref().map(|r| sha_of(r).to_owned());
+        state.attempted_revision = self.last_attempted.as_deref().map(|r| sha_of(r).to_owned());
         state.sync = self.sync();
         state.health = self.health();
         state.error = self.error();
@@ -540,6 +542,13 @@ mod tests {
                 .message
                 .starts_with("HealthCheckFailed: health check failed")
         );
+        let mut state = EnvState::unknown("apps");
+        s.apply_to(&mut state);
+        assert_eq!(
+            state.attempted_revision.as_deref(),
+            Some("67e2c98a60dc92283531412a9e604dd4bae005a9")
+        );
+        assert_ne!(state.attempted_revision, state.synced_revision);
         assert_eq!(s.sync(), SyncStatus::OutOfSync);
         let error = s.error().unwrap();
         assert!(error.contains("HealthCheckFailed"), "{error}");
