@@ -21,6 +21,8 @@
 //! - `rollout_feed`: a driver over every demo env publishes a rollout's cluster-held record (and its read error) in `Snapshot.rollouts`
 //! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
+//! - `engine_flux`: envs driven by a Flux Kustomization on the real API server tier with Flux's CRDs and on the sandbox (same code): status from the CR, sync sets requestedAt and waits for lastHandledReconcileAt, pause/resume toggle suspend + suspendedBy, diff is driftdeck's render vs live (exit 1 on drift), read-only and --confirm, rollback refused; `driftdeck engines` output pasted into a config loads and shows all three envs
+//! - `flux_standin`: the stand-in for Flux's source-controller and kustomize-controller (what it does and does not)
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
 //! - `install_cli`: help text on every argument, bash/zsh/fish completions, man pages, `kubectl driftdeck` as a plugin
 //! - `install_doctor`: `doctor` passes on the demo, names the verb a view-only user lacks, names a dead context's address
@@ -92,8 +94,10 @@ mod drift;
 mod drift_support;
 mod driver;
 mod engine_argocd;
+mod engine_flux;
 mod faults_convergence;
 mod faults_visible;
+mod flux_standin;
 mod git_remote_https;
 mod git_remote_ssh;
 mod git_remote_support;
