@@ -3,7 +3,8 @@
 //! Application (status seeded by [`crate::argocd_standin`]) and a Flux Kustomization (a Ready
 //! status written once, as `crate::flux_standin::write_status` writes it; no Flux stand-in
 //! runs, the row only has to show). Every row names its engine; `s` on the Argo CD env and
-//! `y` in its dialog write the sync `operation`, which the stand-in then completes.
+//! `y` in its dialog write the sync `operation`, which the stand-in then completes; `r` lists
+//! Argo CD's deployments and rolls back to the one picked (history entry 1).
 
 use std::path::Path;
 use std::time::Duration;
@@ -43,7 +44,7 @@ fn row<'a>(screen: &'a str, env: &str) -> &'a str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_names_each_envs_engine_and_s_on_an_argo_env_writes_the_operation() {
+async fn the_console_names_each_envs_engine_and_drives_an_argo_env_with_s_and_r() {
     let tmux = Tmux::new("driftdeck-engines", SESSION);
     let sandbox = start(&["dev"], driftdeck::sandbox::SandboxOptions::default()).await;
     let kc = sandbox.kubeconfig.clone();
@@ -69,7 +70,7 @@ async fn the_console_names_each_envs_engine_and_s_on_an_argo_env_writes_the_oper
     let client = sandbox.client("dev").await;
     let argo = ArgoController::new(client.clone(), NS, "eu");
     argo.create(&application("eu", NS, false)).await;
-    argo.seed(&[&rev("a1")]).await;
+    argo.seed(&[&rev("a1"), &rev("b2")]).await;
 
     let flux = format!(
         "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {{name: repo, namespace: {NS}}}\n\
@@ -124,7 +125,7 @@ async fn the_console_names_each_envs_engine_and_s_on_an_argo_env_writes_the_oper
             |s| {
                 row(s, "dev").contains("driftdeck")
                     && row(s, "eu").contains("argocd")
-                    && row(s, "eu").contains("a100000")
+                    && row(s, "eu").contains("b200000")
                     && row(s, "apps").contains("flux")
             },
         )
@@ -156,7 +157,7 @@ async fn the_console_names_each_envs_engine_and_s_on_an_argo_env_writes_the_oper
     assert_eq!(op["info"][0]["value"], "driftdeck sync");
     assert_eq!(
         op["sync"]["revision"],
-        json!(rev("a1")),
+        json!(rev("b2")),
         "the revision the dialog named"
     );
     // The console follows the operation to its end: the stand-in's new history entry (id 2)
@@ -165,6 +166,24 @@ async fn the_console_names_each_envs_engine_and_s_on_an_argo_env_writes_the_oper
         tmux.wait_for("the operation finished", Duration::from_secs(30), |s| {
             !row(s, "eu").contains('⟳') && row(s, "eu").contains("Synced")
         });
+    });
+    // `r` lists Argo CD's deployments; the oldest (history id 1, revision a1) is picked.
+    tokio::task::block_in_place(|| {
+        tmux.run(&["send-keys", "-t", SESSION, "r"]);
+        tmux.wait_for("the rollback picker", Duration::from_secs(10), |s| {
+            s.contains("Argo CD deployment 1") && s.contains("Argo CD deployment 3")
+        });
+        tmux.run(&["send-keys", "-t", SESSION, "j"]);
+        tmux.run(&["send-keys", "-t", SESSION, "Enter"]);
+        tmux.wait_for("the rollback dialog", Duration::from_secs(10), |s| {
+            s.contains("Rollback eu") && s.contains("a100000")
+        });
+        tmux.run(&["send-keys", "-t", SESSION, "y"]);
+    });
+    let op = argo.run_operation(Outcome::Succeed).await;
+    assert_eq!(op["sync"]["revision"], json!(rev("a1")), "{op:#}");
+    assert_eq!(op["info"][0]["value"], "driftdeck rollback to 1", "{op:#}");
+    tokio::task::block_in_place(|| {
         tmux.run(&["send-keys", "-t", SESSION, "q"]);
         tmux.wait_for("the console quit", Duration::from_secs(15), |s| {
             s.contains("DRIFTDECK-EXITED=0")
