@@ -276,6 +276,29 @@ spec:
         }
     }
 
+    /// The real binary with this bench's config, started and not awaited (output piped).
+    pub fn spawn_driftdeck(&self, args: &[&str]) -> tokio::process::Child {
+        let root = self.root.path();
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_driftdeck"))
+            .arg("--config")
+            .arg(root.join("driftdeck.yaml"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("USER", "alice")
+            .env("HOME", root.join("home"))
+            .env("XDG_DATA_HOME", root.join("data"))
+            .env("XDG_CACHE_HOME", root.join("cache"))
+            .env("XDG_CONFIG_HOME", root.join("config"))
+            .env_remove("KUBECONFIG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start driftdeck")
+    }
+
     pub async fn driftdeck(&self, args: &[&str]) -> Ran {
         let root = self.root.path();
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_driftdeck"))
@@ -708,6 +731,51 @@ async fn a_failing_flux_env_shows_fluxs_failure_and_still_diffs_on_the_real_serv
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_flux_env_shows_fluxs_failure_and_still_diffs_on_the_sandbox() {
     a_failing_flux_env_shows_fluxs_failure_and_still_diffs(Server::Sandbox).await;
+}
+
+async fn pause_of_a_flux_env_does_not_wait_behind_a_sync(server: Server) {
+    let mut bench = FluxBench::new("flux-stop", false, server).await;
+    // A stand-in that takes an hour to handle a request: the sync below waits for it.
+    bench.start_flux_slow(Duration::from_secs(3600)).await;
+    let before = annotation(&bench.kustomization().await, REQUESTED_AT);
+    let sync = bench.spawn_driftdeck(&["sync", &bench.ns]);
+    bench
+        .wait_for("the sync's request on the Kustomization", |ks| {
+            annotation(ks, REQUESTED_AT).is_some() && annotation(ks, REQUESTED_AT) != before
+        })
+        .await;
+    let ran = bench
+        .driftdeck(&["pause", &bench.ns, "--reason", "stop"])
+        .await;
+    assert_eq!(ran.code, Some(0), "pause while a sync waits: {ran:#?}");
+    let out = tokio::time::timeout(Duration::from_secs(120), sync.wait_with_output())
+        .await
+        .expect("the sync ends")
+        .expect("sync output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // Queued behind the sync, the pause would have run only after the sync's 60 s wait ran out
+    // ("did not handle ... within 60s"): the sync ends because the pause happened meanwhile.
+    assert!(
+        stderr.contains("was suspended") && stderr.contains("before Flux handled"),
+        "{stderr}"
+    );
+    let ks = bench.kustomization().await;
+    assert_eq!(
+        ks.pointer("/spec/suspend"),
+        Some(&Value::Bool(true)),
+        "{ks:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_of_a_flux_env_does_not_wait_behind_a_sync_on_the_real_server() {
+    pause_of_a_flux_env_does_not_wait_behind_a_sync(Server::Real).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_of_a_flux_env_does_not_wait_behind_a_sync_on_the_sandbox() {
+    pause_of_a_flux_env_does_not_wait_behind_a_sync(Server::Sandbox).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
