@@ -917,3 +917,50 @@ spec:
         "{status:#}\n{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engines_reports_a_forbidden_list_and_treats_an_uninstalled_kind_as_none() {
+    install_engine_crds();
+    let k = realk8s();
+    let home = tempfile::tempdir().expect("temp dir");
+    let run = |context: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_driftdeck"))
+            .args(["engines", "--context", context])
+            .env("KUBECONFIG", &k.kubeconfig)
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run driftdeck");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // `view` does not cover custom resources: the lists are refused, and said so, exit 1.
+    let (code, stdout, stderr) = run("dev-viewer");
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    for kind in [
+        "applications.argoproj.io",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+    ] {
+        assert!(
+            stderr.contains("context dev-viewer: listing")
+                && stderr.contains(kind)
+                && stderr.contains("Forbidden"),
+            "{kind}: {stderr}"
+        );
+    }
+    // The CRDs are installed on `dev` only: elsewhere there is none of either engine.
+    let (code, stdout, stderr) = run("staging");
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("no Argo CD Applications or Flux Kustomizations in context staging")
+            && stdout.contains("applications.argoproj.io): not installed in context staging")
+            && stdout.contains(
+                "kustomizations.kustomize.toolkit.fluxcd.io): not installed in context staging"
+            ),
+        "{stdout}"
+    );
+}
