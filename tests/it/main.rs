@@ -5,6 +5,8 @@
 //!   faults, prune, read-only, kill -9 mid-sync
 //! - `controller_support`: sandbox + demo repo + per-env policy config, controller children, Git
 //!   commits, waits with deadlines, cluster-held state read from the store
+//! - `argocd_standin`: a stand-in for Argo CD's application controller (status as the engine README documents it; reacts to `operation` writes)
+//! - `engine_argocd`: envs driven by Argo CD Applications with the real CRD, on the real tier and the sandbox: status, sync (schema-valid operation, busy refusal, Succeeded/Failed), rollback pinned to history (refused while automated), pause/resume, read-only and protected envs
 //! - `atomic_self_heal`: a live edit is healed to the synced revision while the head is rejected by the server (real tier and sandbox)
 //! - `atomic_sync`: all-or-nothing sync on the real API server tier and the sandbox (same code): a rejected object leaves nothing of its commit live, oversize objects refused before sending, ports without `protocol` on v1.20, a CRD and its custom resource in one env
 //! - `atomic_server_rules`: rules sync relies on, held by the real v1.20 server and the sandbox alike (schema 422/refusal, size limit, stringData, no-op apply keeps the resourceVersion)
@@ -67,6 +69,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod argocd_standin;
 mod atomic_self_heal;
 mod atomic_server_rules;
 mod atomic_support;
@@ -90,6 +93,7 @@ mod dora;
 mod drift;
 mod drift_support;
 mod driver;
+mod engine_argocd;
 mod engine_flux;
 mod faults_convergence;
 mod faults_visible;
