@@ -43,15 +43,21 @@ pub fn install_engine_crds() {
             "flux-kustomization.yaml",
             "flux-helmrelease.yaml",
         ] {
-            let path = crds.join(file);
-            k.kubectl_ok(
-                "dev",
-                &[
-                    "apply",
-                    "--validate=false",
-                    "-f",
-                    &path.display().to_string(),
-                ],
+            let path = crds.join(file).display().to_string();
+            // Other modules install the Argo CD CRD too: a concurrent create may lose the race
+            // once (AlreadyExists); the next apply updates.
+            let args = ["apply", "--validate=false", "-f", path.as_str()];
+            let mut out = k.kubectl("dev", &args);
+            for _ in 0..3 {
+                if out.status.success() {
+                    break;
+                }
+                out = k.kubectl("dev", &args);
+            }
+            assert!(
+                out.status.success(),
+                "install {file}: {}",
+                String::from_utf8_lossy(&out.stderr)
             );
         }
         for crd in [
