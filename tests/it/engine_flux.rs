@@ -97,7 +97,7 @@ pub enum Server {
 /// One namespace on `dev` (real tier or sandbox) with a GitRepository `repo` and a
 /// Kustomization `apps` (path `./apps`, target = the namespace), a Git repo whose `apps/` holds a
 /// ConfigMap, and a driftdeck config with one env (named like the namespace) driven by that
-/// Kustomization.
+/// Kustomization, without `path:` (driftdeck renders the Kustomization's `spec.path`).
 pub struct FluxBench {
     pub ns: String,
     root: tempfile::TempDir,
@@ -143,7 +143,7 @@ impl FluxBench {
         bench.commit_level("info");
         let q = |p: &Path| serde_json::to_string(&p.display().to_string()).expect("path");
         let yaml = format!(
-            "repo: {{url: {}, branch: main, poll_interval: 1s}}\nkubeconfig: {}\nvalidation_timeout: 60s\nenvironments:\n  - {{name: {ns}, context: dev, namespace: {ns}, path: apps, protected: {protected}, engine: {{flux: {{kustomization: apps, namespace: {ns}}}}}}}\n",
+            "repo: {{url: {}, branch: main, poll_interval: 1s}}\nkubeconfig: {}\nvalidation_timeout: 60s\nenvironments:\n  - {{name: {ns}, context: dev, namespace: {ns}, protected: {protected}, engine: {{flux: {{kustomization: apps, namespace: {ns}}}}}}}\n",
             q(&bench.root.path().join("repo")),
             q(&bench.kubeconfig),
         );
@@ -375,6 +375,10 @@ async fn status_of_a_flux_env_comes_from_the_kustomization_and_its_source(server
     assert_eq!(
         env["resources"], 1,
         "the inventory's one ConfigMap: {env:#}"
+    );
+    assert_eq!(
+        env["path"], "apps",
+        "no path in the config: the Kustomization's spec.path (./apps) is rendered: {env:#}"
     );
 }
 

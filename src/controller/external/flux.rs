@@ -75,6 +75,9 @@ use super::super::driver::{EnvUpdate, Shared};
 use super::{Pending, Publisher, accepted, base_state, confirm, read_only_refusal, refuse};
 use status::{FluxStatus, REQUESTED_AT, SUSPEND_REASON, SUSPENDED_BY, sha_of};
 
+/// Commits per History page (as for driftdeck's own envs).
+const COMMITS_PAGE: usize = 50;
+
 /// The field manager of Flux's own CLI for annotations and suspend/resume.
 pub const FIELD_MANAGER: &str = "flux-client-side-apply";
 
@@ -256,13 +259,20 @@ pub(crate) async fn observe_drift(
         .map(|r| sha_of(r).to_owned());
     let owned = config.clone();
     let for_render = render_env.clone();
-    let desired = tokio::task::spawn_blocking(move || {
+    let (desired, commits) = tokio::task::spawn_blocking(move || {
         let source = crate::controller::open_source(&owned).map_err(|e| e.to_string())?;
         let at = wanted.filter(|sha| source.resolve(Some(sha)).is_ok());
-        crate::controller::desired(&source, &for_render, at.as_deref()).map_err(|e| e.to_string())
+        let desired = crate::controller::desired(&source, &for_render, at.as_deref())
+            .map_err(|e| e.to_string())?;
+        // The History pane's commits: those touching what the render read, up to the head.
+        let commits = source
+            .history(&desired.rendered.inputs, None, 0, COMMITS_PAGE)
+            .unwrap_or_default();
+        Ok::<_, String>((desired, commits))
     })
     .await
     .map_err(|e| format!("render task failed: {e}"))??;
+    state.commits = commits;
     let mut seen = state.clone();
     crate::controller::observe(&mut seen, &render_env, &desired, cluster)
         .await
@@ -318,6 +328,7 @@ pub(crate) async fn observe_cold(config: &Config, env: &EnvConfig) -> EnvState {
     };
     let flux = status::read(&ks, source.as_ref());
     flux.apply_to(&mut state);
+    state.path = crate::controller::env_path(&render_env(env, &flux));
     // `observed_at` says the drift was observed: `diff` shows it even when Flux reports a failure.
     match observe_drift(config, env, &flux, &cluster, &mut state).await {
         Ok(()) => state.observed_at = Some(Timestamp::now()),
@@ -445,6 +456,7 @@ impl FluxTask {
         let flux = status::read(&ks, source.as_ref());
         let mut state = base_state(&self.env);
         flux.apply_to(&mut state);
+        state.path = crate::controller::env_path(&render_env(&self.env, &flux));
         let key = (flux.last_applied.clone(), flux.source_revision.clone());
         let due = self.drift_due
             || match &self.drift_for {
@@ -473,6 +485,7 @@ impl FluxTask {
             state.pods = std::mem::take(&mut last.pods);
             state.images = std::mem::take(&mut last.images);
             state.unreadable = std::mem::take(&mut last.unreadable);
+            state.commits = std::mem::take(&mut last.commits);
             if !last.resources.is_empty() {
                 state.resources = std::mem::take(&mut last.resources);
             }
