@@ -43,15 +43,21 @@ pub fn install_engine_crds() {
             "flux-kustomization.yaml",
             "flux-helmrelease.yaml",
         ] {
-            let path = crds.join(file);
-            k.kubectl_ok(
-                "dev",
-                &[
-                    "apply",
-                    "--validate=false",
-                    "-f",
-                    &path.display().to_string(),
-                ],
+            let path = crds.join(file).display().to_string();
+            // Other modules install the Argo CD CRD too: a concurrent create may lose the race
+            // once (AlreadyExists); the next apply updates.
+            let args = ["apply", "--validate=false", "-f", path.as_str()];
+            let mut out = k.kubectl("dev", &args);
+            for _ in 0..3 {
+                if out.status.success() {
+                    break;
+                }
+                out = k.kubectl("dev", &args);
+            }
+            assert!(
+                out.status.success(),
+                "install {file}: {}",
+                String::from_utf8_lossy(&out.stderr)
             );
         }
         for crd in [
@@ -91,7 +97,7 @@ pub enum Server {
 /// One namespace on `dev` (real tier or sandbox) with a GitRepository `repo` and a
 /// Kustomization `apps` (path `./apps`, target = the namespace), a Git repo whose `apps/` holds a
 /// ConfigMap, and a driftdeck config with one env (named like the namespace) driven by that
-/// Kustomization.
+/// Kustomization, without `path:` (driftdeck renders the Kustomization's `spec.path`).
 pub struct FluxBench {
     pub ns: String,
     root: tempfile::TempDir,
@@ -137,7 +143,7 @@ impl FluxBench {
         bench.commit_level("info");
         let q = |p: &Path| serde_json::to_string(&p.display().to_string()).expect("path");
         let yaml = format!(
-            "repo: {{url: {}, branch: main, poll_interval: 1s}}\nkubeconfig: {}\nvalidation_timeout: 60s\nenvironments:\n  - {{name: {ns}, context: dev, namespace: {ns}, path: apps, protected: {protected}, engine: {{flux: {{kustomization: apps, namespace: {ns}}}}}}}\n",
+            "repo: {{url: {}, branch: main, poll_interval: 1s}}\nkubeconfig: {}\nvalidation_timeout: 60s\nenvironments:\n  - {{name: {ns}, context: dev, namespace: {ns}, protected: {protected}, engine: {{flux: {{kustomization: apps, namespace: {ns}}}}}}}\n",
             q(&bench.root.path().join("repo")),
             q(&bench.kubeconfig),
         );
@@ -276,6 +282,29 @@ spec:
         }
     }
 
+    /// The real binary with this bench's config, started and not awaited (output piped).
+    pub fn spawn_driftdeck(&self, args: &[&str]) -> tokio::process::Child {
+        let root = self.root.path();
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_driftdeck"))
+            .arg("--config")
+            .arg(root.join("driftdeck.yaml"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("USER", "alice")
+            .env("HOME", root.join("home"))
+            .env("XDG_DATA_HOME", root.join("data"))
+            .env("XDG_CACHE_HOME", root.join("cache"))
+            .env("XDG_CONFIG_HOME", root.join("config"))
+            .env_remove("KUBECONFIG")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start driftdeck")
+    }
+
     pub async fn driftdeck(&self, args: &[&str]) -> Ran {
         let root = self.root.path();
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_driftdeck"))
@@ -346,6 +375,10 @@ async fn status_of_a_flux_env_comes_from_the_kustomization_and_its_source(server
     assert_eq!(
         env["resources"], 1,
         "the inventory's one ConfigMap: {env:#}"
+    );
+    assert_eq!(
+        env["path"], "apps",
+        "no path in the config: the Kustomization's spec.path (./apps) is rendered: {env:#}"
     );
 }
 
@@ -710,6 +743,51 @@ async fn a_failing_flux_env_shows_fluxs_failure_and_still_diffs_on_the_sandbox()
     a_failing_flux_env_shows_fluxs_failure_and_still_diffs(Server::Sandbox).await;
 }
 
+async fn pause_of_a_flux_env_does_not_wait_behind_a_sync(server: Server) {
+    let mut bench = FluxBench::new("flux-stop", false, server).await;
+    // A stand-in that takes an hour to handle a request: the sync below waits for it.
+    bench.start_flux_slow(Duration::from_secs(3600)).await;
+    let before = annotation(&bench.kustomization().await, REQUESTED_AT);
+    let sync = bench.spawn_driftdeck(&["sync", &bench.ns]);
+    bench
+        .wait_for("the sync's request on the Kustomization", |ks| {
+            annotation(ks, REQUESTED_AT).is_some() && annotation(ks, REQUESTED_AT) != before
+        })
+        .await;
+    let ran = bench
+        .driftdeck(&["pause", &bench.ns, "--reason", "stop"])
+        .await;
+    assert_eq!(ran.code, Some(0), "pause while a sync waits: {ran:#?}");
+    let out = tokio::time::timeout(Duration::from_secs(120), sync.wait_with_output())
+        .await
+        .expect("the sync ends")
+        .expect("sync output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // Queued behind the sync, the pause would have run only after the sync's 60 s wait ran out
+    // ("did not handle ... within 60s"): the sync ends because the pause happened meanwhile.
+    assert!(
+        stderr.contains("was suspended") && stderr.contains("before Flux handled"),
+        "{stderr}"
+    );
+    let ks = bench.kustomization().await;
+    assert_eq!(
+        ks.pointer("/spec/suspend"),
+        Some(&Value::Bool(true)),
+        "{ks:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_of_a_flux_env_does_not_wait_behind_a_sync_on_the_real_server() {
+    pause_of_a_flux_env_does_not_wait_behind_a_sync(Server::Real).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_of_a_flux_env_does_not_wait_behind_a_sync_on_the_sandbox() {
+    pause_of_a_flux_env_does_not_wait_behind_a_sync(Server::Sandbox).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engines_block_for_two_applications_and_a_kustomization_loads_and_shows_all_three() {
     install_engine_crds();
@@ -847,5 +925,52 @@ spec:
             (format!("{ns}-apps").as_str(), "flux"),
         ],
         "{status:#}\n{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engines_reports_a_forbidden_list_and_treats_an_uninstalled_kind_as_none() {
+    install_engine_crds();
+    let k = realk8s();
+    let home = tempfile::tempdir().expect("temp dir");
+    let run = |context: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_driftdeck"))
+            .args(["engines", "--context", context])
+            .env("KUBECONFIG", &k.kubeconfig)
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run driftdeck");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // `view` does not cover custom resources: the lists are refused, and said so, exit 1.
+    let (code, stdout, stderr) = run("dev-viewer");
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    for kind in [
+        "applications.argoproj.io",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+    ] {
+        assert!(
+            stderr.contains("context dev-viewer: listing")
+                && stderr.contains(kind)
+                && stderr.contains("Forbidden"),
+            "{kind}: {stderr}"
+        );
+    }
+    // The CRDs are installed on `dev` only: elsewhere there is none of either engine.
+    let (code, stdout, stderr) = run("staging");
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("no Argo CD Applications or Flux Kustomizations in context staging")
+            && stdout.contains("applications.argoproj.io): not installed in context staging")
+            && stdout.contains(
+                "kustomizations.kustomize.toolkit.fluxcd.io): not installed in context staging"
+            ),
+        "{stdout}"
     );
 }

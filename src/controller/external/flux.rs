@@ -39,7 +39,8 @@
 //! the applied or fetched revision changes, after a `refresh`, after every operation, and at most
 //! every `repo.poll_interval` otherwise. Commands are handled one at a time: a sync's wait holds
 //! later commands back until it ends (one operation at a time, as for native envs), while the
-//! state keeps being published.
+//! state keeps being published — except `pause`, the emergency stop, which is carried out at
+//! once; the waiting sync then ends as interrupted (Flux ignores requests while suspended).
 //!
 //! Which path driftdeck renders: the env's `path` when the config sets one, else the
 //! Kustomization's `spec.path` (`./` stripped) — both in driftdeck's own repo (`repo:`). An
@@ -73,6 +74,9 @@ use crate::model::{
 use super::super::driver::{EnvUpdate, Shared};
 use super::{Pending, Publisher, accepted, base_state, confirm, read_only_refusal, refuse};
 use status::{FluxStatus, REQUESTED_AT, SUSPEND_REASON, SUSPENDED_BY, sha_of};
+
+/// Commits per History page (as for driftdeck's own envs).
+const COMMITS_PAGE: usize = 50;
 
 /// The field manager of Flux's own CLI for annotations and suspend/resume.
 pub const FIELD_MANAGER: &str = "flux-client-side-apply";
@@ -255,13 +259,20 @@ pub(crate) async fn observe_drift(
         .map(|r| sha_of(r).to_owned());
     let owned = config.clone();
     let for_render = render_env.clone();
-    let desired = tokio::task::spawn_blocking(move || {
+    let (desired, commits) = tokio::task::spawn_blocking(move || {
         let source = crate::controller::open_source(&owned).map_err(|e| e.to_string())?;
         let at = wanted.filter(|sha| source.resolve(Some(sha)).is_ok());
-        crate::controller::desired(&source, &for_render, at.as_deref()).map_err(|e| e.to_string())
+        let desired = crate::controller::desired(&source, &for_render, at.as_deref())
+            .map_err(|e| e.to_string())?;
+        // The History pane's commits: those touching what the render read, up to the head.
+        let commits = source
+            .history(&desired.rendered.inputs, None, 0, COMMITS_PAGE)
+            .unwrap_or_default();
+        Ok::<_, String>((desired, commits))
     })
     .await
     .map_err(|e| format!("render task failed: {e}"))??;
+    state.commits = commits;
     let mut seen = state.clone();
     crate::controller::observe(&mut seen, &render_env, &desired, cluster)
         .await
@@ -317,6 +328,7 @@ pub(crate) async fn observe_cold(config: &Config, env: &EnvConfig) -> EnvState {
     };
     let flux = status::read(&ks, source.as_ref());
     flux.apply_to(&mut state);
+    state.path = crate::controller::env_path(&render_env(env, &flux));
     // `observed_at` says the drift was observed: `diff` shows it even when Flux reports a failure.
     match observe_drift(config, env, &flux, &cluster, &mut state).await {
         Ok(()) => state.observed_at = Some(Timestamp::now()),
@@ -360,6 +372,10 @@ struct FluxTask {
     /// (applied, fetched) revisions drift was last observed for, and when.
     drift_for: Option<(Option<String>, Option<String>, Instant)>,
     drift_due: bool,
+    commands: mpsc::Receiver<Command>,
+    /// Commands that arrived while a sync waited, in order (a pause does not wait).
+    queued: std::collections::VecDeque<Command>,
+    closed: bool,
 }
 
 /// Runs the env until `commands` closes.
@@ -368,7 +384,7 @@ pub(crate) async fn run(
     env: EnvConfig,
     index: usize,
     updates: mpsc::Sender<EnvUpdate>,
-    mut commands: mpsc::Receiver<Command>,
+    commands: mpsc::Receiver<Command>,
 ) {
     let Some(target) = Target::of(&env) else {
         return;
@@ -383,12 +399,22 @@ pub(crate) async fn run(
         flux: None,
         drift_for: None,
         drift_due: true,
+        commands,
+        queued: std::collections::VecDeque::new(),
+        closed: false,
     };
     let period = crate::controller::poll_period(task.shared.config.repo.poll_interval);
     task.poll().await;
     loop {
+        if let Some(command) = task.queued.pop_front() {
+            task.command(command).await;
+            continue;
+        }
+        if task.closed {
+            break;
+        }
         tokio::select! {
-            command = commands.recv() => match command {
+            command = task.commands.recv() => match command {
                 Some(command) => task.command(command).await,
                 None => break,
             },
@@ -430,6 +456,7 @@ impl FluxTask {
         let flux = status::read(&ks, source.as_ref());
         let mut state = base_state(&self.env);
         flux.apply_to(&mut state);
+        state.path = crate::controller::env_path(&render_env(&self.env, &flux));
         let key = (flux.last_applied.clone(), flux.source_revision.clone());
         let due = self.drift_due
             || match &self.drift_for {
@@ -458,6 +485,7 @@ impl FluxTask {
             state.pods = std::mem::take(&mut last.pods);
             state.images = std::mem::take(&mut last.images);
             state.unreadable = std::mem::take(&mut last.unreadable);
+            state.commits = std::mem::take(&mut last.commits);
             if !last.resources.is_empty() {
                 state.resources = std::mem::take(&mut last.resources);
             }
@@ -508,10 +536,7 @@ impl FluxTask {
                 }
                 self.sync(&command).await;
             }
-            Command::Pause { reason, .. } => {
-                let reason = reason.clone();
-                self.pause(&command, &reason).await;
-            }
+            Command::Pause { .. } => self.pause_now(command).await,
             Command::Resume { .. } => {
                 let plan = format!(
                     "resume {} (spec.suspend: false) and ask Flux to reconcile it",
@@ -537,6 +562,17 @@ impl FluxTask {
                 ));
                 refuse(&self.shared, &name, &command, reason).await;
             }
+        }
+    }
+
+    /// A `pause` command (never guarded: the emergency stop), refused only read-only.
+    async fn pause_now(&mut self, command: Command) {
+        let name = self.env.name.clone();
+        if let Some(reason) = read_only_refusal(&self.shared, &name, &command) {
+            return refuse(&self.shared, &name, &command, reason).await;
+        }
+        if let Command::Pause { reason, .. } = &command {
+            self.pause(&command, reason).await;
         }
     }
 
@@ -610,17 +646,41 @@ impl FluxTask {
             .await;
     }
 
-    /// Polls (publishing each reading) until `done` holds or `wait` runs out; whether it held.
+    /// Waits `pause` while a sync waits for Flux: a `pause` that arrives meanwhile is carried out
+    /// at once (the emergency stop never waits behind a sync); other commands queue.
+    async fn between_reads(&mut self, pause: Duration) {
+        let sleep = tokio::time::sleep(pause);
+        tokio::pin!(sleep);
+        loop {
+            if self.closed {
+                sleep.await;
+                return;
+            }
+            tokio::select! {
+                () = &mut sleep => return,
+                command = self.commands.recv() => match command {
+                    Some(command @ Command::Pause { .. }) => self.pause_now(command).await,
+                    Some(command) => self.queued.push_back(command),
+                    None => self.closed = true,
+                },
+            }
+        }
+    }
+
+    /// Polls (publishing each reading) until `done` holds, the Kustomization is suspended (Flux
+    /// then ignores requests) or `wait` runs out; whether `done` held.
     async fn wait_until(&mut self, wait: Duration, done: impl Fn(&FluxStatus) -> bool) -> bool {
         let deadline = Instant::now() + wait;
         loop {
-            if self.poll().await.is_some_and(|f| done(&f)) {
-                return true;
+            match self.poll().await {
+                Some(f) if done(&f) => return true,
+                Some(f) if f.suspended => return false,
+                _ => {}
             }
             if Instant::now() >= deadline {
                 return false;
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            self.between_reads(Duration::from_millis(250)).await;
         }
     }
 
@@ -653,7 +713,7 @@ impl FluxTask {
                 return None;
             }
             self.poll().await;
-            tokio::time::sleep(Duration::from_millis(250)).await;
+            self.between_reads(Duration::from_millis(250)).await;
         }
     }
 
@@ -766,6 +826,12 @@ impl FluxTask {
         self.drift_due = true;
         self.poll().await;
         let failure = match (handled, &self.flux) {
+            (false, Some(now)) if now.suspended => Some(FailureReason::Interrupted(format!(
+                "{} was suspended (by {}) before Flux handled requestedAt={token}; Flux ignores \
+                 requests while suspended",
+                self.target.describe(),
+                now.suspended_by.as_deref().unwrap_or("unknown")
+            ))),
             (false, _) | (true, None) => Some(FailureReason::ValidationTimeout(format!(
                 "{} did not handle requestedAt={token} within {}s (is kustomize-controller \
                  running?)",
