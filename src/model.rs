@@ -485,6 +485,31 @@ pub struct RunningOperation {
     pub phase: String,
 }
 
+/// Who reconciles an environment: driftdeck's own loop, or an in-cluster engine driftdeck drives
+/// through its custom resource. Printed and serialized as `driftdeck`, `argocd`, `flux`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+pub enum EngineName {
+    #[default]
+    #[serde(rename = "driftdeck")]
+    Driftdeck,
+    #[serde(rename = "argocd")]
+    ArgoCd,
+    #[serde(rename = "flux")]
+    Flux,
+}
+
+impl fmt::Display for EngineName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EngineName::Driftdeck => "driftdeck",
+            EngineName::ArgoCd => "argocd",
+            EngineName::Flux => "flux",
+        })
+    }
+}
+
 /// Everything the console knows about one environment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EnvState {
@@ -529,6 +554,14 @@ pub struct EnvState {
     /// the same observation as `resources`: what version runs here.
     #[serde(default)]
     pub images: std::collections::BTreeMap<String, Vec<String>>,
+    /// Who reconciles the env (config `engine:`).
+    #[serde(default)]
+    pub engine: EngineName,
+    /// The revision an engine last tried to deploy (Argo CD's `operationState.syncResult.revision`,
+    /// Flux's `lastAttemptedRevision`): ahead of `synced_revision` while a new revision fails.
+    /// `None` for driftdeck envs, whose attempts are in `history`.
+    #[serde(default)]
+    pub attempted_revision: Option<String>,
 }
 
 impl EnvState {
@@ -559,6 +592,8 @@ impl EnvState {
             unreadable: Vec::new(),
             observed_at: None,
             images: std::collections::BTreeMap::new(),
+            engine: EngineName::Driftdeck,
+            attempted_revision: None,
         }
     }
 
@@ -791,6 +826,23 @@ mod tests {
         assert_eq!(worst_health([Healthy, Suspended]), Suspended);
         assert_eq!(worst_health([]), Healthy);
         assert!(Unknown > Degraded && Degraded > Missing && Missing > Progressing);
+    }
+
+    #[test]
+    fn engine_names_print_and_serialize_as_config_words_and_default_to_driftdeck() {
+        for (e, word) in [
+            (EngineName::Driftdeck, "driftdeck"),
+            (EngineName::ArgoCd, "argocd"),
+            (EngineName::Flux, "flux"),
+        ] {
+            assert_eq!(e.to_string(), word);
+            assert_eq!(serde_json::to_value(e).unwrap(), json!(word));
+        }
+        // A snapshot written before engines existed still reads.
+        let mut old = serde_json::to_value(EnvState::unknown("dev")).unwrap();
+        old.as_object_mut().unwrap().remove("engine");
+        let back: EnvState = serde_json::from_value(old).unwrap();
+        assert_eq!(back.engine, EngineName::Driftdeck);
     }
 
     #[test]

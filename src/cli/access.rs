@@ -9,7 +9,9 @@
 //!   branch head (rollback's older revision renders the same kinds in all but rare cases; a
 //!   kind only it has is refused by the server as before), and `create` + `update` on
 //!   ConfigMaps in the state namespace (history, hold);
-//! - `pause`, `resume`: `create` + `update` on ConfigMaps in the state namespace.
+//! - `pause`, `resume`: `create` + `update` on ConfigMaps in the state namespace;
+//! - every verb on an engine env (Argo CD, Flux): `get`, `update`, `patch` on its CR in the
+//!   CR's namespace, nothing else (the engine applies, with its own service account).
 //!
 //! The check is advisory in one direction only: a denial refuses, but anything it cannot
 //! establish (a render error, an unreachable cluster, a server without the review API) lets the
@@ -18,7 +20,7 @@
 use std::collections::BTreeSet;
 
 use crate::cluster::{Cluster, Permission, load_kubeconfig};
-use crate::config::{Config, EnvConfig};
+use crate::config::{Config, EngineSpec, EnvConfig};
 use crate::controller;
 
 use super::Failure;
@@ -49,6 +51,22 @@ pub(super) async fn check(
         return Ok(());
     };
     let mut needed = Vec::new();
+    if let Some((group, resource, namespace)) = engine_resource(env) {
+        // An engine env's verbs write only its CR (README: get, update, patch); a rollback
+        // also records an Event, whose refusal is only a warning.
+        for verb in ["get", "update", "patch"] {
+            needed.push(Permission::new(verb, group, resource, namespace));
+        }
+        return match cluster.first_denied(&needed).await {
+            Ok(Some((permission, reason))) => Err(Failure::Action(Some(refusal(
+                verb,
+                (&env.name, &env.context),
+                &permission,
+                &reason,
+            )))),
+            Ok(None) | Err(_) => Ok(()),
+        };
+    }
     if touches == Touches::Render {
         needed.extend(render_permissions(config, env, &cluster).await);
     }
@@ -68,6 +86,17 @@ pub(super) async fn check(
             &reason,
         )))),
         Ok(None) | Err(_) => Ok(()),
+    }
+}
+
+/// The CR an engine env's verbs write: (group, resource, namespace); `None` for driftdeck.
+fn engine_resource(env: &EnvConfig) -> Option<(&'static str, &'static str, &str)> {
+    match &env.engine {
+        EngineSpec::Driftdeck => None,
+        EngineSpec::ArgoCd { namespace, .. } => Some(("argoproj.io", "applications", namespace)),
+        EngineSpec::Flux { namespace, .. } => {
+            Some(("kustomize.toolkit.fluxcd.io", "kustomizations", namespace))
+        }
     }
 }
 

@@ -18,7 +18,13 @@ pub fn run(global: &GlobalArgs, args: DiffArgs) -> CmdResult {
         env,
         args.revision.as_deref(),
     ));
-    if let Some(e) = &observed.state.error {
+    // An engine env's error may be the engine's own report (Flux failing a health check): its
+    // drift is still shown when it was observed; only an unobserved env is a setup error.
+    let engine_observed =
+        env.engine != crate::config::EngineSpec::Driftdeck && observed.state.observed_at.is_some();
+    if let Some(e) = &observed.state.error
+        && !engine_observed
+    {
         return Err(Failure::Setup(format!("{}: {e}", env.name)));
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();

@@ -76,6 +76,8 @@ pub enum Commands {
     Dora(dora::DoraArgs),
     /// Progressive rollouts across regions: start, status, stop, resume.
     Rollout(rollout::RolloutArgs),
+    /// List a context's Argo CD Applications and Flux Kustomizations as a config block.
+    Engines(engines::EnginesArgs),
     /// Check the config, the repo and every env's context and RBAC; exit 1 when a check fails.
     Doctor,
     /// Print a shell completion script (bash, zsh or fish).
@@ -354,6 +356,7 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Commands::History(args)) => history::run(&global, args),
         Some(Commands::Dora(args)) => dora::run(&global, args),
         Some(Commands::Rollout(args)) => rollout::run(&global, args),
+        Some(Commands::Engines(args)) => engines::run(&global, args),
         Some(Commands::Doctor) => doctor::run(&global),
         Some(Commands::Completions(args)) => completions::run(args),
         Some(Commands::Man(args)) => man::run(args),
@@ -415,6 +418,7 @@ mod diff;
 mod doctor;
 mod dora;
 mod dry_run;
+mod engines;
 mod history;
 mod man;
 mod promote;

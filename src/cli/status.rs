@@ -11,7 +11,8 @@ use serde::Serialize;
 use super::{CmdResult, Failure, GlobalArgs, OutputArgs, OutputFormat, load_config};
 use crate::controller::{self, Observed};
 use crate::model::{
-    DriftCount, EnvState, HealthCode, Hold, Pause, RunningOperation, SyncStatus, short_sha,
+    DriftCount, EngineName, EnvState, HealthCode, Hold, Pause, RunningOperation, SyncStatus,
+    short_sha,
 };
 
 #[derive(Serialize)]
@@ -46,6 +47,10 @@ struct EnvOut<'a> {
     /// Prune-candidate kinds this user may not list (`KIND in NAMESPACE: REASON`): extras
     /// among them are unknown.
     unreadable: &'a [String],
+    /// Who reconciles the env: `driftdeck`, `argocd` or `flux`.
+    engine: EngineName,
+    /// The revision the engine last tried to deploy (engine envs); null for driftdeck envs.
+    attempted_revision: Option<&'a str>,
 }
 
 impl<'a> From<&'a EnvState> for EnvOut<'a> {
@@ -71,6 +76,8 @@ impl<'a> From<&'a EnvState> for EnvOut<'a> {
             resources: e.resources.len(),
             observed_at: e.observed_at.map(|t| t.to_string()),
             unreadable: &e.unreadable,
+            engine: e.engine,
+            attempted_revision: e.attempted_revision.as_deref(),
         }
     }
 }
@@ -109,8 +116,8 @@ pub fn run(global: &GlobalArgs, args: OutputArgs) -> CmdResult {
 fn write_table(out: &mut impl Write, states: &[&EnvState]) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:<14} {:<8} {:<8} {:<10} {:<12} {:<9} NOTES",
-        "ENV", "GIT", "SYNCED", "SYNC", "HEALTH", "DRIFT"
+        "{:<14} {:<8} {:<8} {:<10} {:<12} {:<9} {:<9} NOTES",
+        "ENV", "GIT", "SYNCED", "SYNC", "HEALTH", "DRIFT", "ENGINE"
     )?;
     for s in states {
         let rev = |r: &Option<String>| r.as_deref().map(short_sha).unwrap_or("-").to_owned();
@@ -158,13 +165,14 @@ fn write_table(out: &mut impl Write, states: &[&EnvState]) -> std::io::Result<()
         }
         writeln!(
             out,
-            "{:<14} {:<8} {:<8} {:<10} {:<12} {:<9} {}",
+            "{:<14} {:<8} {:<8} {:<10} {:<12} {:<9} {:<9} {}",
             s.name,
             rev(&s.revision),
             rev(&s.synced_revision),
             s.sync.to_string(),
             s.health.code.to_string(),
             format!("{}/{}/{}", d.missing, d.modified, d.extra),
+            s.engine.to_string(),
             notes.join("; ")
         )?;
     }

@@ -154,11 +154,23 @@ fn check_env(config: &Config, name: &str) -> Result<(), Failure> {
     }
 }
 
-/// Resolves a revision expression to a full sha (the controller takes only full shas).
-async fn resolve(config: &Config, revision: Option<String>) -> Result<Option<String>, Failure> {
+/// Resolves a revision expression to a full sha (the controller takes only full shas). For an
+/// engine env it is passed as typed: the engine resolves it against its own source (and a
+/// rollback's `--to` is the engine's history id).
+async fn resolve(
+    config: &Config,
+    env: &str,
+    revision: Option<String>,
+) -> Result<Option<String>, Failure> {
     let Some(revision) = revision else {
         return Ok(None);
     };
+    if config
+        .env(env)
+        .is_some_and(|e| e.engine != crate::config::EngineSpec::Driftdeck)
+    {
+        return Ok(Some(revision));
+    }
     let owned = config.clone();
     tokio::task::spawn_blocking(move || {
         let source = controller::open_source(&owned).map_err(Failure::setup)?;
@@ -250,7 +262,7 @@ pub fn sync(global: &GlobalArgs, args: SyncArgs) -> CmdResult {
     }
     let rt = super::runtime()?;
     rt.block_on(async {
-        let revision = resolve(&config, args.revision).await?;
+        let revision = resolve(&config, &args.env, args.revision).await?;
         if !global.read_only {
             super::access::check(&config, &args.env, "sync", Touches::Render).await?;
         }
@@ -336,7 +348,7 @@ pub fn rollback(global: &GlobalArgs, args: RollbackArgs) -> CmdResult {
     check_env(&config, &args.env)?;
     let rt = super::runtime()?;
     rt.block_on(async {
-        let to = resolve(&config, args.to).await?;
+        let to = resolve(&config, &args.env, args.to).await?;
         if !global.read_only {
             super::access::check(&config, &args.env, "rollback", Touches::Render).await?;
         }

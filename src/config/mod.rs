@@ -17,6 +17,7 @@
 //! embedded defaults and the user's overrides, collecting warnings instead of failing.
 
 mod duration;
+pub mod engine;
 mod error;
 pub mod keymap;
 pub mod notify;
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 use serde_saphyr::MessageFormatter;
 
+pub use engine::EngineSpec;
 pub use error::{Error, Pos};
 pub use rollout::{HaltOn, RolloutConfig};
 pub use validate::is_dns_label;
@@ -93,6 +95,8 @@ pub struct EnvConfig {
     /// An external render command; `None`: the native renderer.
     pub renderer: Option<RendererConfig>,
     pub ignore_differences: Vec<IgnoreRule>,
+    /// Who reconciles the env: driftdeck (default) or an in-cluster Argo CD / Flux resource.
+    pub engine: EngineSpec,
 }
 
 /// `renderer: {command: [kustomize, build, .]}`: run in the env's folder, manifests on stdout.

@@ -30,9 +30,11 @@ pub struct RawRepo {
 #[serde(deny_unknown_fields)]
 pub struct RawEnv {
     pub name: Spanned<String>,
-    pub path: Spanned<String>,
+    /// Required for driftdeck envs; engine envs default it (`config::engine`).
+    pub path: Option<Spanned<String>>,
     pub context: Spanned<String>,
-    pub namespace: Spanned<String>,
+    /// Required for driftdeck envs; engine envs default it (`config::engine`).
+    pub namespace: Option<Spanned<String>>,
     pub state_namespace: Option<Spanned<String>>,
     #[serde(default)]
     pub auto_sync: bool,
@@ -52,6 +54,7 @@ pub struct RawEnv {
     pub ignore_differences: Vec<Spanned<RawIgnoreRule>>,
     #[serde(default)]
     pub notify: Vec<Spanned<super::notify::RawNotify>>,
+    pub engine: Option<Spanned<super::engine::RawEngine>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -138,14 +138,29 @@ fn env_config(e: &RawEnv, ctx: &Ctx<'_>) -> Result<EnvConfig, Error> {
             ),
         ));
     }
-    let path = env_path(&e.path.value).map_err(|why| {
+    let engine = super::engine::engine(e.engine.as_ref(), name, ctx)?;
+    let required = |field: &str| {
         ctx.err(
-            Pos::of_spanned(&e.path),
-            format!("environment \"{name}\": path \"{}\" {why}", e.path.value),
+            Pos::of_spanned(&e.name),
+            format!("environment \"{name}\": missing {field} (required unless an engine other than driftdeck drives the env)"),
         )
-    })?;
+    };
+    let path = match (&e.path, engine.cr_namespace()) {
+        (Some(p), _) => env_path(&p.value).map_err(|why| {
+            ctx.err(
+                Pos::of_spanned(p),
+                format!("environment \"{name}\": path \"{}\" {why}", p.value),
+            )
+        })?,
+        (None, Some(_)) => PathBuf::from("."),
+        (None, None) => return Err(required("path")),
+    };
     let context = non_empty(&e.context, "context", name, ctx)?;
-    let namespace = non_empty(&e.namespace, "namespace", name, ctx)?;
+    let namespace = match (&e.namespace, engine.cr_namespace()) {
+        (Some(ns), _) => non_empty(ns, "namespace", name, ctx)?,
+        (None, Some(cr)) => cr.to_owned(),
+        (None, None) => return Err(required("namespace")),
+    };
     let state_namespace = match &e.state_namespace {
         Some(s) => non_empty(s, "state_namespace", name, ctx)?,
         None => namespace.clone(),
@@ -175,6 +190,7 @@ fn env_config(e: &RawEnv, ctx: &Ctx<'_>) -> Result<EnvConfig, Error> {
         promote_from: e.promote_from.as_ref().map(|p| p.value.clone()),
         renderer,
         ignore_differences,
+        engine,
     })
 }
 

@@ -21,6 +21,7 @@ mod desired;
 pub mod dora;
 pub mod driver;
 pub mod engine;
+pub mod external;
 pub mod held_io;
 mod key_defaults;
 mod limits;

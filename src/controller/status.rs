@@ -265,8 +265,54 @@ async fn fill_held(state: &mut EnvState, env: &EnvConfig, cluster: &Cluster) {
     }
 }
 
-/// Observes every configured env at the branch head (module doc: pipelined).
+/// Observes every configured env at the branch head: driftdeck's own envs through the
+/// pipeline (module doc), engine envs by reading their CR ([`super::external::observe_cold`]),
+/// all concurrently; the result is in config order.
 pub async fn observe_all(config: &Config) -> Vec<Observed> {
+    let is_native = |e: &EnvConfig| e.engine == crate::config::EngineSpec::Driftdeck;
+    if config.environments.iter().all(is_native) {
+        return observe_native(config).await;
+    }
+    let mut native = config.clone();
+    native.environments.retain(is_native);
+    let engines = config
+        .environments
+        .iter()
+        .filter(|e| !is_native(e))
+        .map(|env| super::external::observe_cold(config, env));
+    let (native, engines) = tokio::join!(
+        async {
+            if native.environments.is_empty() {
+                Vec::new()
+            } else {
+                observe_native(&native).await
+            }
+        },
+        futures::future::join_all(engines)
+    );
+    let (mut native, mut engines) = (native.into_iter(), engines.into_iter());
+    config
+        .environments
+        .iter()
+        .map(|env| {
+            let state = if is_native(env) {
+                native.next().map(|o| o.state)
+            } else {
+                engines.next()
+            };
+            Observed {
+                state: state.unwrap_or_else(|| {
+                    let mut state = super::external::base_state(env);
+                    unobservable(&mut state, "not observed".into());
+                    state
+                }),
+            }
+        })
+        .collect()
+}
+
+/// [`observe_all`] for driftdeck's own envs (every env of `config`).
+async fn observe_native(config: &Config) -> Vec<Observed> {
     let kubeconfig =
         cluster::load_kubeconfig(config.kubeconfig.as_deref()).map_err(|e| e.to_string());
     // Capacity 1: the renderer runs at most one env ahead of the observations it feeds.
@@ -316,6 +362,12 @@ pub async fn observe_all(config: &Config) -> Vec<Observed> {
 
 /// Observes one env at `revision` (default: the branch head).
 pub async fn observe_one(config: &Config, env: &EnvConfig, revision: Option<&str>) -> Observed {
+    if env.engine != crate::config::EngineSpec::Driftdeck {
+        // The engine decides what it deploys; `revision` has no meaning for its CR.
+        return Observed {
+            state: super::external::observe_cold(config, env).await,
+        };
+    }
     let mut one = config.clone();
     one.environments.retain(|e| e.name == env.name);
     let desired = desired_all_blocking(&one, revision)

@@ -7,7 +7,8 @@
 use jiff::Timestamp;
 
 use crate::model::{
-    Commit, Drift, DriftKind, EnvState, HealthCode, PodRow, Snapshot, SyncStatus, short_sha,
+    Commit, Drift, DriftKind, EngineName, EnvState, HealthCode, PodRow, Snapshot, SyncStatus,
+    short_sha,
 };
 
 /// One line of the environments pane.
@@ -20,6 +21,8 @@ pub struct EnvRow {
     pub desired: String,
     pub synced: String,
     pub drift: usize,
+    /// Who reconciles the env (driftdeck, argocd, flux).
+    pub engine: EngineName,
     /// PAUSED, HOLD, running operation, "held by …" or "not reconciling", error — in that
     /// order.
     pub badges: Vec<Badge>,
@@ -73,6 +76,7 @@ impl EnvRow {
                 .map_or("-", short_sha)
                 .to_owned(),
             drift: env.drift.len(),
+            engine: env.engine,
             badges,
         }
     }
@@ -80,9 +84,18 @@ impl EnvRow {
 
 /// Whether no controller is known to run `env`'s automation: nobody holds its Lease (or the
 /// holder let it expire). A Lease this user may not read (the built-in `view` role) is
-/// unknown, not unheld, so it says nothing.
+/// unknown, not unheld, so it says nothing. An env driven by Argo CD or Flux has no driftdeck
+/// Lease: its engine's controller reconciles it.
 pub fn not_reconciling(env: &EnvState) -> bool {
-    env.lease_holder.is_none() && !env.unreadable.iter().any(|u| u.contains("Lease"))
+    env.engine == EngineName::Driftdeck
+        && env.lease_holder.is_none()
+        && !env.unreadable.iter().any(|u| u.contains("Lease"))
+}
+
+/// Whether the console shows engine names: only when some env is not driftdeck's own (for an
+/// all-driftdeck config the column would say the same word on every row).
+pub fn shows_engines(snap: &Snapshot) -> bool {
+    snap.envs.iter().any(|e| e.engine != EngineName::Driftdeck)
 }
 
 /// One line of the history pane.

@@ -120,6 +120,43 @@ fn valid_minimal_config_takes_defaults() {
 }
 
 #[test]
+fn valid_engines_config_names_each_envs_engine_with_defaults() {
+    use driftdeck::config::EngineSpec;
+    let c = load_valid("engines.yaml");
+    let engine = |name: &str| c.env(name).unwrap().engine.clone();
+    assert_eq!(engine("dev"), EngineSpec::Driftdeck);
+    assert_eq!(engine("plain"), EngineSpec::Driftdeck);
+    assert_eq!(
+        engine("prod-eu"),
+        EngineSpec::ArgoCd {
+            application: "api".into(),
+            namespace: "argo".into()
+        }
+    );
+    assert_eq!(
+        engine("edge"),
+        EngineSpec::ArgoCd {
+            application: "edge-api".into(),
+            namespace: "argocd".into()
+        }
+    );
+    assert_eq!(
+        engine("apps"),
+        EngineSpec::Flux {
+            kustomization: "apps".into(),
+            namespace: "flux-system".into()
+        }
+    );
+    // An engine env needs neither path nor namespace: the CR's namespace stands in.
+    let prod = c.env("prod-eu").unwrap();
+    assert_eq!(prod.path, Path::new("."));
+    assert_eq!(prod.namespace, "argo");
+    assert_eq!(prod.state_namespace, "argo");
+    assert!(prod.protected);
+    assert_eq!(c.env("apps").unwrap().namespace, "flux-system");
+}
+
+#[test]
 fn every_valid_fixture_is_asserted() {
     let mut names: Vec<String> = std::fs::read_dir(fixtures("valid"))
         .unwrap()
@@ -128,7 +165,12 @@ fn every_valid_fixture_is_asserted() {
     names.sort();
     assert_eq!(
         names,
-        ["demo.yaml", "minimal.yaml", "remote-block-style.yaml"]
+        [
+            "demo.yaml",
+            "engines.yaml",
+            "minimal.yaml",
+            "remote-block-style.yaml"
+        ]
     );
 }
 

@@ -37,6 +37,7 @@ fn env_config(name: &str, namespace: &str) -> EnvConfig {
         promote_from: None,
         renderer: None,
         ignore_differences: Vec::new(),
+        engine: driftdeck::config::EngineSpec::Driftdeck,
     }
 }
 

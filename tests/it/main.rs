@@ -5,6 +5,9 @@
 //!   faults, prune, read-only, kill -9 mid-sync
 //! - `controller_support`: sandbox + demo repo + per-env policy config, controller children, Git
 //!   commits, waits with deadlines, cluster-held state read from the store
+//! - `argocd_standin`: a stand-in for Argo CD's application controller (status as the engine README documents it; reacts to `operation` writes)
+//! - `engine_console_tmux`: the console in tmux over a driftdeck, an Argo CD and a Flux env on a sandbox with the engines' CRDs: each row names its engine; `s` on the Argo CD env writes the sync operation, `r` rolls it back to a picked Argo CD deployment
+//! - `engine_argocd`: envs driven by Argo CD Applications with the real CRD, on the real tier and the sandbox: status, sync (schema-valid operation, busy refusal, Succeeded/Failed), rollback pinned to history (refused while automated), pause/resume, refresh annotation, diff from status.resources, read-only and protected envs
 //! - `atomic_self_heal`: a live edit is healed to the synced revision while the head is rejected by the server (real tier and sandbox)
 //! - `atomic_sync`: all-or-nothing sync on the real API server tier and the sandbox (same code): a rejected object leaves nothing of its commit live, oversize objects refused before sending, ports without `protocol` on v1.20, a CRD and its custom resource in one env
 //! - `atomic_server_rules`: rules sync relies on, held by the real v1.20 server and the sandbox alike (schema 422/refusal, size limit, stringData, no-op apply keeps the resourceVersion)
@@ -19,6 +22,8 @@
 //! - `rollout_feed`: a driver over every demo env publishes a rollout's cluster-held record (and its read error) in `Snapshot.rollouts`
 //! - `driver`: the controller driver in-process: sync + ConfigMap history, pause, read-only, render error
 //! - `drift`: kubectl changes against a sandbox, `diff`/`status` exit codes, paths, Secret masking, unreachable cluster
+//! - `engine_flux`: envs driven by a Flux Kustomization on the real API server tier with Flux's CRDs and on the sandbox (same code): status from the CR, sync sets requestedAt and waits for lastHandledReconcileAt, pause/resume toggle suspend + suspendedBy, diff is driftdeck's render vs live (exit 1 on drift), read-only and --confirm, rollback refused; `driftdeck engines` output pasted into a config loads and shows all three envs
+//! - `flux_standin`: the stand-in for Flux's source-controller and kustomize-controller (what it does and does not)
 //! - `drift_support`: demo repo + sandbox + kubectl + the binary for the drift tests
 //! - `install_cli`: help text on every argument, bash/zsh/fish completions, man pages, `kubectl driftdeck` as a plugin
 //! - `install_doctor`: `doctor` passes on the demo, names the verb a view-only user lacks, names a dead context's address
@@ -65,6 +70,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod argocd_standin;
 mod atomic_self_heal;
 mod atomic_server_rules;
 mod atomic_support;
@@ -88,8 +94,12 @@ mod dora;
 mod drift;
 mod drift_support;
 mod driver;
+mod engine_argocd;
+mod engine_console_tmux;
+mod engine_flux;
 mod faults_convergence;
 mod faults_visible;
+mod flux_standin;
 mod git_remote_https;
 mod git_remote_ssh;
 mod git_remote_support;

@@ -65,6 +65,49 @@ fn healthy_overview() {
     snapshot_both("healthy_overview", &snap, |_| {});
 }
 
+/// One env per engine: the env table gains an ENGINE column and the header names the selected
+/// env's engine; an Argo CD env shows no "not reconciling" (Argo reconciles it, no driftdeck
+/// Lease) and its automation-off hold.
+#[test]
+fn mixed_engines_overview() {
+    use driftdeck::model::{EngineName, Hold};
+    let mut snap = fixtures::demo_healthy();
+    snap.envs[1].engine = EngineName::ArgoCd;
+    snap.envs[1].lease_holder = None;
+    snap.envs[1].hold = Some(Hold {
+        revision: fixtures::sha("d4c9e04"),
+        bad_revision: String::new(),
+        by: "argocd".into(),
+        at: "2026-03-14T09:00:00Z".parse().unwrap(),
+        reason: "manual sync policy (no automated sync)".into(),
+    });
+    snap.envs[2].engine = EngineName::Flux;
+    snap.envs[2].lease_holder = None;
+    snapshot_both("mixed_engines", &snap, |view| view.env.selected = 1);
+    for size in SIZES {
+        let mut view = fixtures::view_on_env(1);
+        let screen = text(&draw(&snap, &mut view, &Theme::default(), size));
+        assert!(
+            screen.contains("engine argocd"),
+            "header at {size:?}:\n{screen}"
+        );
+        assert!(
+            !screen.contains("(bad )"),
+            "no empty bad revision:\n{screen}"
+        );
+        for (env, engine) in [("staging", "argocd"), ("production", "flux")] {
+            let row = screen
+                .lines()
+                .find(|l| l.contains(&format!(" {env} ")))
+                .unwrap_or_default();
+            assert!(!row.contains("not reconciling"), "{env}: {row}");
+            if size.0 >= 100 {
+                assert!(row.contains(engine), "{env} row at {size:?}: {row}");
+            }
+        }
+    }
+}
+
 #[test]
 fn drifted_env_with_diff_open() {
     let snap = fixtures::drifted();

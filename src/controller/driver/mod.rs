@@ -25,6 +25,9 @@
 //! - Rollouts are read, never driven, here: a feed task ([`rollouts`]) reads each configured
 //!   rollout's record every [`ROLLOUT_PERIOD`] (5 s) and the loop below folds the rows into
 //!   `Snapshot.rollouts`.
+//! - An env whose engine is Argo CD or Flux gets the engine-env task
+//!   ([`super::external::run`]) instead of the native one; commands reach it through the same
+//!   `route`, so the read-only refusal below covers it too.
 
 mod env;
 pub mod inspect;
@@ -199,8 +202,14 @@ pub async fn run(
     for (index, env) in envs.iter().enumerate() {
         let (tx, rx) = mpsc::channel(16);
         senders.insert(env.name.clone(), tx);
-        let task = env::EnvTask::new(shared.clone(), env.clone(), index, update_tx.clone());
-        tasks.push(tokio::spawn(task.run(rx)));
+        if env.engine == crate::config::EngineSpec::Driftdeck {
+            let task = env::EnvTask::new(shared.clone(), env.clone(), index, update_tx.clone());
+            tasks.push(tokio::spawn(task.run(rx)));
+        } else {
+            let task =
+                super::external::run(shared.clone(), env.clone(), index, update_tx.clone(), rx);
+            tasks.push(tokio::spawn(task));
+        }
     }
     drop(update_tx);
     let (rollout_tx, mut rollout_rx) = mpsc::channel::<Vec<crate::model::RolloutRow>>(4);
@@ -219,7 +228,7 @@ pub async fn run(
                 head: old.repo.head.clone(),
                 error: None,
             },
-            envs: envs.iter().map(super::base_state).collect(),
+            envs: envs.iter().map(super::external::base_state).collect(),
             rollouts: shared
                 .config
                 .rollouts

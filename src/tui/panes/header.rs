@@ -43,6 +43,11 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
         style
     };
     spans.push(Span::styled(format!("{context} "), ctx_style));
+    // Which engine drives the selected env, once any env is not driftdeck's own.
+    if let Some(env) = env.filter(|_| crate::tui::rows::shows_engines(snap)) {
+        spans.push(Span::styled("engine ", theme.style(Slot::Dim)));
+        spans.push(Span::styled(format!("{} ", env.engine), style));
+    }
     if view.is_read_only(snap) {
         spans.push(Span::styled(
             " READ-ONLY ",
@@ -132,8 +137,15 @@ pub fn hold_banner_text(env: &str, hold: &Hold, now: Timestamp, width: usize) ->
     let rev = short_sha(&hold.revision);
     let bad = short_sha(&hold.bad_revision);
     let head = format!(" ⚠ HOLD {env} at {rev}");
-    let bad_long = format!(" · {bad} will not be redeployed");
-    let bad_short = format!(" (bad {bad})");
+    // An engine env held with Git at what is deployed has no bad revision to name.
+    let (bad_long, bad_short) = if bad.is_empty() {
+        (String::new(), String::new())
+    } else {
+        (
+            format!(" · {bad} will not be redeployed"),
+            format!(" (bad {bad})"),
+        )
+    };
     let who = format!(" · by {} {} ago", hold.by, format_age(now, hold.at));
     let why = hold_reason(hold);
     let end_long = format!(" · ends on resume or when Git renders {rev} again (revert in Git)");
