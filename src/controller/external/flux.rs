@@ -48,8 +48,11 @@
 //! set": an env that really renders the repo root with a Kustomization whose `spec.path` is
 //! elsewhere cannot say so (set `path` to the folder instead). The
 //! Flux source may be another repository; the render is then only meaningful if the config's
-//! repo is that source. The revision rendered is the GitRepository's fetched SHA when driftdeck's
-//! repo has that commit, else the branch head. The namespace objects land in is
+//! repo is that source. The revision rendered is the branch head (fetched like every env's repo),
+//! not the GitRepository's last artifact: `diff` then says what `driftdeck sync` would change,
+//! as for driftdeck's own envs, since a sync fetches the source first — and a file removed
+//! from Git shows at once as extra (Flux's prune candidate), before source-controller's next
+//! fetch. The namespace objects land in is
 //! `spec.targetNamespace`, else the env's `namespace`. Flux's own ownership labels
 //! (`kustomize.toolkit.fluxcd.io/name|namespace`) are not drift.
 
@@ -242,9 +245,9 @@ pub(crate) fn render_env(env: &EnvConfig, flux: &FluxStatus) -> EnvConfig {
     env
 }
 
-/// driftdeck's render of the env (at the fetched SHA when the repo has it, else the head)
-/// against live: drift, resources, pods and images into `state`; the render's revision in the
-/// returned note. Detect-only.
+/// driftdeck's render of the env at the branch head against live: drift (with Flux's own
+/// prune candidates), resources, pods, images and the path's commits into `state`.
+/// Detect-only.
 pub(crate) async fn observe_drift(
     config: &Config,
     env: &EnvConfig,
@@ -253,17 +256,18 @@ pub(crate) async fn observe_drift(
     state: &mut EnvState,
 ) -> Result<(), String> {
     let render_env = render_env(env, flux);
-    let wanted = flux
-        .source_revision
-        .as_deref()
-        .map(|r| sha_of(r).to_owned());
     let owned = config.clone();
     let for_render = render_env.clone();
     let (desired, commits) = tokio::task::spawn_blocking(move || {
         let source = crate::controller::open_source(&owned).map_err(|e| e.to_string())?;
-        let at = wanted.filter(|sha| source.resolve(Some(sha)).is_ok());
-        let desired = crate::controller::desired(&source, &for_render, at.as_deref())
-            .map_err(|e| e.to_string())?;
+        // A failed fetch keeps the cached clone's head, as for driftdeck's own envs.
+        if source.is_remote()
+            && let Err(e) = source.fetch()
+        {
+            tracing::warn!("fetching {}: {e}", owned.repo.url);
+        }
+        let desired =
+            crate::controller::desired(&source, &for_render, None).map_err(|e| e.to_string())?;
         // The History pane's commits: those touching what the render read, up to the head.
         let commits = source
             .history(&desired.rendered.inputs, None, 0, COMMITS_PAGE)
@@ -278,6 +282,36 @@ pub(crate) async fn observe_drift(
         .await
         .map_err(|e| e.to_string())?;
     state.drift = seen.drift;
+    // Flux's own prune candidates: inventory objects the render no longer has (driftdeck's
+    // extras are only objects carrying its own labels). One GET each; detect-only.
+    let rendered: Vec<&crate::model::ResourceKey> = desired
+        .rendered
+        .manifests
+        .iter()
+        .map(crate::model::Manifest::key)
+        .collect();
+    for key in &flux.inventory {
+        let in_render = rendered.iter().any(|r| {
+            (&r.group, &r.kind, &r.name) == (&key.group, &key.kind, &key.name)
+                && (r.namespace == key.namespace
+                    || (r.namespace.is_empty() && key.namespace == render_env.namespace))
+        });
+        if in_render {
+            continue;
+        }
+        let Some(api_version) = flux.api_version_of(key) else {
+            continue;
+        };
+        match cluster
+            .get(&api_version, &key.kind, &key.namespace, &key.name)
+            .await
+        {
+            Ok(Some(obj)) => state.drift.extend(crate::diff::extra(&obj)),
+            Ok(None) => {}
+            Err(e) => tracing::debug!("flux inventory {key}: {e}"),
+        }
+    }
+    crate::diff::sort_drift(&mut state.drift);
     state.pods = seen.pods;
     state.images = seen.images;
     state.unreadable = seen.unreadable;
