@@ -485,6 +485,14 @@ async fn sync_of_a_flux_env_requests_a_reconcile_and_finishes_when_flux_handles_
 async fn pause_and_resume_of_a_flux_env_toggle_suspend_and_suspended_by(server: Server) {
     let mut bench = FluxBench::new("flux-pause", false, server).await;
     bench.start_flux().await;
+    let untouched = bench.kustomization().await;
+    let ran = bench.driftdeck(&["resume", &bench.ns]).await;
+    assert_eq!(ran.code, Some(0), "resume of a running env: {ran:#?}");
+    assert_eq!(
+        bench.kustomization().await["metadata"]["resourceVersion"],
+        untouched["metadata"]["resourceVersion"],
+        "resuming what is not suspended writes nothing (no reconcile requested)"
+    );
     let ran = bench
         .driftdeck(&["pause", &bench.ns, "--reason", "incident 9"])
         .await;

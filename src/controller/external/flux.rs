@@ -26,7 +26,8 @@
 //!   `driftdeck.io/suspend-reason` (driftdeck's own, for `--reason`). Never guarded: the
 //!   emergency stop.
 //! - `resume ENV`: protected envs need `--confirm`; `spec.suspend: false`, both annotations
-//!   removed, and a new `requestedAt` (as Flux's web UI does on resume).
+//!   removed, and a new `requestedAt` (as Flux's web UI does on resume). A Kustomization that is
+//!   not suspended is left alone (nothing written, answered as resumed).
 //! - `rollback ENV`: refused. Flux has no engine rollback; the message says what to do instead
 //!   (pin `GitRepository.spec.ref.commit` and suspend, or `git revert` and sync). Not built here.
 //! - Every write is a JSON merge patch with field manager `flux-client-side-apply`, the manager
@@ -652,6 +653,20 @@ impl FluxTask {
                 return refuse(&self.shared, &name, command, why).await;
             }
         };
+        // Resuming what is not suspended writes nothing (`resume --all` must not make every
+        // Flux env reconcile).
+        if self.poll().await.is_some_and(|f| !f.suspended) {
+            accepted(
+                &self.shared,
+                &name,
+                command,
+                &format!("{}: not suspended, nothing written", self.target.describe()),
+            );
+            self.shared
+                .notify(crate::model::Notice::Resumed { env: name })
+                .await;
+            return;
+        }
         let token = new_token();
         let body = json!({
             "spec": {"suspend": false},
