@@ -240,6 +240,16 @@ async fn status_reports_the_application(bench: ArgoBench) {
         "{prod:#}"
     );
 
+    // `diff` lists what Argo CD reports out of sync: exit 1 on drift.
+    let diff = bench.driftdeck(&["diff", "eu"]).await;
+    assert_eq!(diff.code, Some(1), "{diff:#?}");
+    assert!(
+        diff.stdout.contains("Deployment/shop/api modified"),
+        "{diff:#?}"
+    );
+    let diff = bench.driftdeck(&["diff", "prod"]).await;
+    assert_eq!(diff.code, Some(0), "prod is Synced: {diff:#?}");
+
     let table = bench.driftdeck(&["status"]).await;
     let line = table
         .stdout
@@ -509,4 +519,59 @@ async fn read_only_refuses_every_write_and_a_protected_env_needs_confirm_on_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_refuses_every_write_and_a_protected_env_needs_confirm_on_the_sandbox() {
     read_only_and_protected(ArgoBench::sandbox("argo-guard").await).await;
+}
+
+async fn refresh_sets_argos_refresh_annotation(bench: ArgoBench) {
+    use driftdeck::controller::audit::AuditLog;
+    use driftdeck::controller::{DriverOptions, driver};
+    use driftdeck::model::Command;
+    let eu = bench.app("eu", true, &[&rev("a1")]).await;
+    bench.app("prod", false, &[&rev("a1")]).await;
+    let config = driftdeck::config::load(&bench.root.path().join("driftdeck.yaml")).unwrap();
+    let mut opts = DriverOptions::manual(false);
+    opts.audit = AuditLog::at(bench.root.path().join("audit.jsonl"));
+    let spawned = driver::spawn(config, opts);
+    // The console's `:refresh` (every env): Argo CD re-reads Git for each Application.
+    spawned
+        .commands
+        .send(Command::Refresh { env: None })
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let app = eu.get().await;
+        if app["metadata"]["annotations"]["argocd.argoproj.io/refresh"] == "normal" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no refresh annotation: {app:#}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    drop(spawned.commands);
+    let _ = spawned.task.await;
+    let prod = bench.argo("prod").get().await;
+    assert_eq!(
+        prod["metadata"]["annotations"]["argocd.argoproj.io/refresh"], "normal",
+        "every env was refreshed"
+    );
+    assert!(
+        bench
+            .audit()
+            .iter()
+            .any(|r| r["action"] == "refresh" && r["env"] == "eu"),
+        "{:#?}",
+        bench.audit()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_sets_argos_refresh_annotation_on_the_real_server() {
+    refresh_sets_argos_refresh_annotation(ArgoBench::real("argo-refresh").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_sets_argos_refresh_annotation_on_the_sandbox() {
+    refresh_sets_argos_refresh_annotation(ArgoBench::sandbox("argo-refresh").await).await;
 }

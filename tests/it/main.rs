@@ -6,7 +6,8 @@
 //! - `controller_support`: sandbox + demo repo + per-env policy config, controller children, Git
 //!   commits, waits with deadlines, cluster-held state read from the store
 //! - `argocd_standin`: a stand-in for Argo CD's application controller (status as the engine README documents it; reacts to `operation` writes)
-//! - `engine_argocd`: envs driven by Argo CD Applications with the real CRD, on the real tier and the sandbox: status, sync (schema-valid operation, busy refusal, Succeeded/Failed), rollback pinned to history (refused while automated), pause/resume, read-only and protected envs
+//! - `engine_console_tmux`: the console in tmux over a driftdeck, an Argo CD and a Flux env on a sandbox with the engines' CRDs: each row names its engine; `s` on the Argo CD env writes the sync operation, `r` rolls it back to a picked Argo CD deployment
+//! - `engine_argocd`: envs driven by Argo CD Applications with the real CRD, on the real tier and the sandbox: status, sync (schema-valid operation, busy refusal, Succeeded/Failed), rollback pinned to history (refused while automated), pause/resume, refresh annotation, diff from status.resources, read-only and protected envs
 //! - `atomic_self_heal`: a live edit is healed to the synced revision while the head is rejected by the server (real tier and sandbox)
 //! - `atomic_sync`: all-or-nothing sync on the real API server tier and the sandbox (same code): a rejected object leaves nothing of its commit live, oversize objects refused before sending, ports without `protocol` on v1.20, a CRD and its custom resource in one env
 //! - `atomic_server_rules`: rules sync relies on, held by the real v1.20 server and the sandbox alike (schema 422/refusal, size limit, stringData, no-op apply keeps the resourceVersion)
@@ -94,6 +95,7 @@ mod drift;
 mod drift_support;
 mod driver;
 mod engine_argocd;
+mod engine_console_tmux;
 mod engine_flux;
 mod faults_convergence;
 mod faults_visible;

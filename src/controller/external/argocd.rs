@@ -26,6 +26,7 @@
 //!   is not offered.
 //! - A protected env needs `--confirm ENV` for sync, rollback and resume, as a native env.
 
+mod api;
 mod read;
 mod write;
 
@@ -36,17 +37,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 use crate::cluster::Cluster;
-use crate::config::{Config, EngineSpec, EnvConfig};
+use crate::config::{Config, EnvConfig};
 use crate::model::{
     Command, EnvState, FailureReason, HealthCode, Notice, OperationKind, SyncStatus,
 };
 
 use super::super::driver::{EnvUpdate, Shared};
+use api::{AppRef, WriteError, get, merge_patch, replace};
+
 use super::{
     Pending, Publisher, accepted, base_state, confirm, connect, read_only_refusal, refuse,
 };
@@ -59,106 +61,6 @@ const POLL_BUSY: Duration = Duration::from_secs(1);
 const WRITE_ATTEMPTS: usize = 5;
 /// Upper bound of one read in the cold path.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// The field manager of driftdeck's writes.
-const MANAGER: &str = "driftdeck";
-
-/// The Application this env drives.
-#[derive(Debug, Clone)]
-struct AppRef {
-    name: String,
-    namespace: String,
-}
-
-impl AppRef {
-    fn of(env: &EnvConfig) -> Option<Self> {
-        match &env.engine {
-            EngineSpec::ArgoCd {
-                application,
-                namespace,
-            } => Some(Self {
-                name: application.clone(),
-                namespace: namespace.clone(),
-            }),
-            _ => None,
-        }
-    }
-
-    fn text(&self) -> String {
-        format!("Application {}/{}", self.namespace, self.name)
-    }
-}
-
-fn resource() -> ApiResource {
-    ApiResource {
-        group: "argoproj.io".into(),
-        version: "v1alpha1".into(),
-        api_version: "argoproj.io/v1alpha1".into(),
-        kind: "Application".into(),
-        plural: "applications".into(),
-    }
-}
-
-fn api(cluster: &Cluster, app: &AppRef) -> Api<DynamicObject> {
-    Api::namespaced_with(cluster.client().clone(), &app.namespace, &resource())
-}
-
-/// A failed write: a 409 (re-read and retry) or anything else.
-enum WriteError {
-    Conflict,
-    Other(String),
-}
-
-async fn get(cluster: &Cluster, app: &AppRef) -> Result<Value, String> {
-    match api(cluster, app).get(&app.name).await {
-        Ok(obj) => serde_json::to_value(obj).map_err(|e| format!("{}: {e}", app.text())),
-        Err(e) => {
-            let e = cluster.api_error(format!("read {}", app.text()), e);
-            Err(match e.status_code() {
-                Some(404) => format!(
-                    "{e} (is the Application created, and Argo CD's Application CRD installed \
-                     in context {}?)",
-                    cluster.context()
-                ),
-                _ => e.to_string(),
-            })
-        }
-    }
-}
-
-async fn replace(cluster: &Cluster, app: &AppRef, obj: &Value) -> Result<Value, WriteError> {
-    let obj: DynamicObject = serde_json::from_value(obj.clone())
-        .map_err(|e| WriteError::Other(format!("{}: {e}", app.text())))?;
-    let params = PostParams {
-        field_manager: Some(MANAGER.into()),
-        ..PostParams::default()
-    };
-    match api(cluster, app).replace(&app.name, &params, &obj).await {
-        Ok(obj) => serde_json::to_value(obj).map_err(|e| WriteError::Other(e.to_string())),
-        Err(e) => {
-            let e = cluster.api_error(format!("update {}", app.text()), e);
-            Err(match e.status_code() {
-                Some(409) => WriteError::Conflict,
-                _ => WriteError::Other(e.to_string()),
-            })
-        }
-    }
-}
-
-async fn merge_patch(cluster: &Cluster, app: &AppRef, patch: &Value) -> Result<Value, String> {
-    let params = PatchParams {
-        field_manager: Some(MANAGER.into()),
-        ..PatchParams::default()
-    };
-    match api(cluster, app)
-        .patch(&app.name, &params, &Patch::Merge(patch))
-        .await
-    {
-        Ok(obj) => serde_json::to_value(obj).map_err(|e| e.to_string()),
-        Err(e) => Err(cluster
-            .api_error(format!("patch {}", app.text()), e)
-            .to_string()),
-    }
-}
 
 fn unobservable(state: &mut EnvState, error: String) {
     state.error = Some(error);
@@ -556,45 +458,7 @@ impl Task {
         let Ok(cluster) = self.cluster().await else {
             return;
         };
-        let now = Timestamp::now().to_string();
-        let event = json!({
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"generateName": format!("{}.", self.app.name), "namespace": self.app.namespace},
-            "involvedObject": {
-                "apiVersion": "argoproj.io/v1alpha1",
-                "kind": "Application",
-                "name": self.app.name,
-                "namespace": self.app.namespace,
-                "uid": app.pointer("/metadata/uid").cloned().unwrap_or(Value::Null),
-                "resourceVersion": app.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null),
-            },
-            "reason": "OperationStarted",
-            "message": format!("initiated rollback to {id}"),
-            "type": "Normal",
-            "source": {"component": "driftdeck"},
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-        });
-        let events: Api<DynamicObject> = Api::namespaced_with(
-            cluster.client().clone(),
-            &self.app.namespace,
-            &ApiResource {
-                group: String::new(),
-                version: "v1".into(),
-                api_version: "v1".into(),
-                kind: "Event".into(),
-                plural: "events".into(),
-            },
-        );
-        let created = match serde_json::from_value::<DynamicObject>(event) {
-            Ok(obj) => events
-                .create(&PostParams::default(), &obj)
-                .await
-                .map_err(|e| cluster.api_error("create Event", e).to_string()),
-            Err(e) => Err(e.to_string()),
-        };
+        let created = api::rollback_event(&cluster, &self.app, app, id).await;
         if let Err(e) = created {
             self.shared
                 .notify(Notice::Warned {

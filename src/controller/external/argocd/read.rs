@@ -21,6 +21,10 @@
 //! - History entries record successful deployments only (that is when Argo CD appends them):
 //!   each is a Succeeded sync (AutoSync when `initiatedBy.automated`); the id is Argo's id, the
 //!   one `rollback --to` takes.
+//! - `commits` (the history pane and the console's rollback picker) are Argo CD's deployments,
+//!   newest first, one per history entry: sha = the deployed revision, author = who initiated
+//!   it, summary "Argo CD deployment <id>" — driftdeck does not read the Application's Git
+//!   source, and a rollback can only go to a revision Argo CD's history holds.
 //! - Images: `status.summary.images` under the key `Application/<name>` (Argo CD does not say
 //!   which workload runs which image).
 
@@ -30,7 +34,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use crate::model::{
-    Drift, DriftKind, EnvState, Health, HealthCode, HistoryEntry, Hold, OperationKind,
+    Commit, Drift, DriftKind, EnvState, Health, HealthCode, HistoryEntry, Hold, OperationKind,
     OperationResult, Pause, ResourceKey, ResourceRow, RunningOperation, SyncStatus,
 };
 
@@ -120,6 +124,18 @@ pub fn fill(state: &mut EnvState, app: &Value, now: Timestamp) {
         text(app, "/status/operationState/syncResult/revision").map(str::to_owned);
     state.history = history(app);
     state.synced_revision = state.history.first().map(|h| h.revision.clone());
+    state.commits = state
+        .history
+        .iter()
+        .map(|h| Commit {
+            sha: h.revision.clone(),
+            author: h.operator.clone(),
+            email: String::new(),
+            time: h.finished.unwrap_or(h.started),
+            summary: format!("Argo CD deployment {}", h.id),
+            files: Vec::new(),
+        })
+        .collect();
     if let Some(path) = source_path(app) {
         state.path = path;
     }

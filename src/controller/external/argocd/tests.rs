@@ -41,6 +41,19 @@ fn the_readme_fixture_reads_as_a_synced_healthy_manual_env() {
     assert_eq!(ids, ["18", "17"]);
     assert_eq!(s.history[0].result, OperationResult::Succeeded);
     assert_eq!(s.history[0].operator, "unknown");
+    // The history pane and rollback picker list Argo's deployments, newest first.
+    let deployments: Vec<(&str, &str)> = s
+        .commits
+        .iter()
+        .map(|c| (c.sha.as_str(), c.summary.as_str()))
+        .collect();
+    assert_eq!(
+        deployments,
+        [
+            (REV, "Argo CD deployment 18"),
+            (REV, "Argo CD deployment 17")
+        ]
+    );
     assert_eq!(
         s.images.get("Application/velero-test"),
         Some(&vec!["nginx:latest".to_owned()])
@@ -235,6 +248,9 @@ fn rollback_pins_a_history_entry_and_is_refused_while_automated() {
     // Default: the entry before the newest.
     let previous = write::rollback_target(&app, None).unwrap();
     assert_eq!(previous["id"], json!(17));
+    // A revision (what the console's picker sends): the newest entry that deployed it.
+    let by_revision = write::rollback_target(&app, Some(&REV[..7])).unwrap();
+    assert_eq!(by_revision["id"], json!(18));
     let missing = write::rollback_target(&app, Some("99")).unwrap_err();
     assert!(missing.contains("ids: 17, 18"), "{missing}");
 

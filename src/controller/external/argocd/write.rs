@@ -65,7 +65,9 @@ pub fn sync_operation(operator: &str, revision: Option<&str>, prune: bool) -> Va
     })
 }
 
-/// The history entry a rollback goes to: `to` (an id), else the one before the newest.
+/// The history entry a rollback goes to: `to` as an Argo CD history id, else as a revision
+/// (full sha or a prefix of at least 7: the newest entry that deployed it — what the console's
+/// picker sends), else (no `to`) the entry before the newest.
 pub fn rollback_target<'a>(app: &'a Value, to: Option<&str>) -> Result<&'a Value, String> {
     let history = app
         .pointer("/status/history")
@@ -82,10 +84,19 @@ pub fn rollback_target<'a>(app: &'a Value, to: Option<&str>) -> Result<&'a Value
         Some(id) => history
             .iter()
             .find(|h| h.get("id").map(id_text).as_deref() == Some(id))
+            .or_else(|| {
+                (id.len() >= 7).then(|| {
+                    history.iter().rev().find(|h| {
+                        h.get("revision")
+                            .and_then(Value::as_str)
+                            .is_some_and(|r| r.starts_with(id))
+                    })
+                })?
+            })
             .ok_or_else(|| {
                 format!(
-                    "{} has no history entry with id {id} (ids: {}); `--to` takes an Argo CD \
-                     history id",
+                    "{} has no history entry with id or revision {id} (ids: {}); `--to` takes \
+                     an Argo CD history id or a revision it deployed",
                     app_ref(app),
                     if history.is_empty() {
                         "none".into()
