@@ -29,8 +29,14 @@ pub fn run(global: &GlobalArgs, args: DiffArgs) -> CmdResult {
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut out = std::io::stdout().lock();
+    // Who would prune an extra object: driftdeck, or the engine that manages the env.
+    let manager = match env.engine {
+        crate::config::EngineSpec::Driftdeck => "driftdeck",
+        crate::config::EngineSpec::ArgoCd { .. } => "Argo CD",
+        crate::config::EngineSpec::Flux { .. } => "Flux",
+    };
     for d in &observed.state.drift {
-        write_drift(&mut out, d, color).map_err(Failure::stdout)?;
+        write_drift(&mut out, d, color, manager).map_err(Failure::stdout)?;
     }
     if observed.state.drift.is_empty() {
         Ok(())
@@ -39,7 +45,7 @@ pub fn run(global: &GlobalArgs, args: DiffArgs) -> CmdResult {
     }
 }
 
-fn write_drift(out: &mut impl Write, d: &Drift, color: bool) -> std::io::Result<()> {
+fn write_drift(out: &mut impl Write, d: &Drift, color: bool, manager: &str) -> std::io::Result<()> {
     let paint = |code: &str, text: &str| {
         if color {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -50,7 +56,7 @@ fn write_drift(out: &mut impl Write, d: &Drift, color: bool) -> std::io::Result<
     let head = match d.kind {
         DriftKind::Missing => "missing (in Git, not in the cluster)".to_owned(),
         DriftKind::Extra => {
-            "extra (managed by driftdeck, no longer in Git: prune candidate)".to_owned()
+            format!("extra (managed by {manager}, no longer in Git: prune candidate)")
         }
         DriftKind::Modified => format!("modified: {}", d.paths.join(", ")),
     };

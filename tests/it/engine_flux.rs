@@ -234,6 +234,17 @@ spec:
         self.git(&["commit", "-q", "-m", &format!("level {level}")]);
     }
 
+    /// Commits `text` at `path` under the repo (`None`: removes the file).
+    pub fn commit_file(&self, path: &str, text: Option<&str>) {
+        let file = self.root.path().join("repo").join(path);
+        match text {
+            Some(t) => std::fs::write(&file, t).expect("write"),
+            None => std::fs::remove_file(&file).expect("remove"),
+        }
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", &format!("change {path}")]);
+    }
+
     pub fn head(&self) -> String {
         let out = Command::new("git")
             .arg("-C")
@@ -474,6 +485,14 @@ async fn sync_of_a_flux_env_requests_a_reconcile_and_finishes_when_flux_handles_
 async fn pause_and_resume_of_a_flux_env_toggle_suspend_and_suspended_by(server: Server) {
     let mut bench = FluxBench::new("flux-pause", false, server).await;
     bench.start_flux().await;
+    let untouched = bench.kustomization().await;
+    let ran = bench.driftdeck(&["resume", &bench.ns]).await;
+    assert_eq!(ran.code, Some(0), "resume of a running env: {ran:#?}");
+    assert_eq!(
+        bench.kustomization().await["metadata"]["resourceVersion"],
+        untouched["metadata"]["resourceVersion"],
+        "resuming what is not suspended writes nothing (no reconcile requested)"
+    );
     let ran = bench
         .driftdeck(&["pause", &bench.ns, "--reason", "incident 9"])
         .await;
@@ -568,6 +587,24 @@ async fn diff_of_a_flux_env_is_driftdecks_render_against_live(server: Server) {
         "jsonpath={.data.level}",
     ]);
     assert_eq!(level, "trace", "diff is detect-only: nothing was applied");
+    // An object Flux applied that Git no longer has: Flux's prune candidate, shown as extra.
+    bench.commit_file(
+        "apps/old.yaml",
+        Some("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: old}\ndata: {a: b}\n"),
+    );
+    let ran = bench.driftdeck(&["sync", &bench.ns]).await;
+    assert_eq!(ran.code, Some(0), "sync: {ran:#?}");
+    bench.commit_file("apps/old.yaml", None);
+    let ran = bench.driftdeck(&["diff", &bench.ns]).await;
+    assert_eq!(ran.code, Some(1), "{ran:#?}");
+    assert!(
+        ran.stdout.contains(&format!(
+            "ConfigMap/{}/old extra (managed by Flux, no longer in Git: prune candidate)",
+            bench.ns
+        )),
+        "{ran:#?}"
+    );
+    bench.kubectl_ok(&["-n", &bench.ns, "get", "configmap", "old"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,7 +26,8 @@
 //!   `driftdeck.io/suspend-reason` (driftdeck's own, for `--reason`). Never guarded: the
 //!   emergency stop.
 //! - `resume ENV`: protected envs need `--confirm`; `spec.suspend: false`, both annotations
-//!   removed, and a new `requestedAt` (as Flux's web UI does on resume).
+//!   removed, and a new `requestedAt` (as Flux's web UI does on resume). A Kustomization that is
+//!   not suspended is left alone (nothing written, answered as resumed).
 //! - `rollback ENV`: refused. Flux has no engine rollback; the message says what to do instead
 //!   (pin `GitRepository.spec.ref.commit` and suspend, or `git revert` and sync). Not built here.
 //! - Every write is a JSON merge patch with field manager `flux-client-side-apply`, the manager
@@ -48,262 +49,37 @@
 //! set": an env that really renders the repo root with a Kustomization whose `spec.path` is
 //! elsewhere cannot say so (set `path` to the folder instead). The
 //! Flux source may be another repository; the render is then only meaningful if the config's
-//! repo is that source. The revision rendered is the GitRepository's fetched SHA when driftdeck's
-//! repo has that commit, else the branch head. The namespace objects land in is
+//! repo is that source. The revision rendered is the branch head (fetched like every env's repo),
+//! not the GitRepository's last artifact: `diff` then says what `driftdeck sync` would change,
+//! as for driftdeck's own envs, since a sync fetches the source first — and a file removed
+//! from Git shows at once as extra (Flux's prune candidate), before source-controller's next
+//! fetch. The namespace objects land in is
 //! `spec.targetNamespace`, else the env's `namespace`. Flux's own ownership labels
 //! (`kustomize.toolkit.fluxcd.io/name|namespace`) are not drift.
 
+mod api;
+mod drift;
 pub(crate) mod status;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
-use kube::core::GroupVersionKind;
+use kube::api::{Api, DynamicObject};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::cluster::{self, Cluster};
-use crate::config::{Config, EngineSpec, EnvConfig, IgnoreRule};
-use crate::model::{
-    Command, EnvState, FailureReason, HealthCode, OperationKind, OperationResult, SyncStatus,
-};
+use crate::cluster::Cluster;
+use crate::config::{Config, EnvConfig};
+use crate::model::{Command, EnvState, FailureReason, OperationKind, OperationResult, SyncStatus};
 
 use super::super::driver::{EnvUpdate, Shared};
 use super::{Pending, Publisher, accepted, base_state, confirm, read_only_refusal, refuse};
 use status::{FluxStatus, REQUESTED_AT, SUSPEND_REASON, SUSPENDED_BY, sha_of};
 
-/// Commits per History page (as for driftdeck's own envs).
-const COMMITS_PAGE: usize = 50;
-
-/// The field manager of Flux's own CLI for annotations and suspend/resume.
-pub const FIELD_MANAGER: &str = "flux-client-side-apply";
-
-fn kustomizations() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
-        "kustomizations",
-    )
-}
-
-fn gitrepositories() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("source.toolkit.fluxcd.io", "v1", "GitRepository"),
-        "gitrepositories",
-    )
-}
-
-/// The Kustomization an env is driven by.
-#[derive(Debug, Clone)]
-pub(crate) struct Target {
-    pub name: String,
-    pub namespace: String,
-}
-
-impl Target {
-    pub fn of(env: &EnvConfig) -> Option<Target> {
-        match &env.engine {
-            EngineSpec::Flux {
-                kustomization,
-                namespace,
-            } => Some(Target {
-                name: kustomization.clone(),
-                namespace: namespace.clone(),
-            }),
-            _ => None,
-        }
-    }
-
-    fn describe(&self) -> String {
-        format!("Kustomization {}/{}", self.namespace, self.name)
-    }
-}
-
-/// Reads the Kustomization and, when its source is a GitRepository, that too (a source that
-/// cannot be read is left out: the Kustomization's own status still stands).
-pub(crate) async fn read_crs(
-    cluster: &Cluster,
-    target: &Target,
-) -> Result<(Value, Option<Value>), String> {
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        cluster.client().clone(),
-        &target.namespace,
-        &kustomizations(),
-    );
-    let ks = api.get(&target.name).await.map_err(|e| {
-        let what = format!("reading {}", target.describe());
-        match &e {
-            kube::Error::Api(s) if s.code == 404 => format!(
-                "context {}: {what}: not found (is Flux installed and the name right?)",
-                cluster.context()
-            ),
-            _ => cluster::Error::Api {
-                context: cluster.context().to_owned(),
-                what,
-                source: e,
-            }
-            .to_string(),
-        }
-    })?;
-    let ks = serde_json::to_value(&ks).map_err(|e| format!("{}: {e}", target.describe()))?;
-    let source = match source_of(&ks, target) {
-        Some(name_ns) => {
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(cluster.client().clone(), &name_ns.1, &gitrepositories());
-            api.get_opt(&name_ns.0)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|o| serde_json::to_value(&o).ok())
-        }
-        None => None,
-    };
-    Ok((ks, source))
-}
-
-/// The GitRepository (name, namespace) a Kustomization takes its source from, if it is one.
-fn source_of(ks: &Value, target: &Target) -> Option<(String, String)> {
-    let kind = ks
-        .pointer("/spec/sourceRef/kind")
-        .and_then(Value::as_str)
-        .unwrap_or("GitRepository");
-    if kind != "GitRepository" {
-        return None;
-    }
-    let name = ks.pointer("/spec/sourceRef/name").and_then(Value::as_str)?;
-    let ns = ks
-        .pointer("/spec/sourceRef/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or(&target.namespace);
-    Some((name.to_owned(), ns.to_owned()))
-}
-
-/// One merge patch written as Flux's CLI writes it.
-async fn patch(
-    cluster: &Cluster,
-    resource: &ApiResource,
-    namespace: &str,
-    name: &str,
-    body: Value,
-) -> Result<(), String> {
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(cluster.client().clone(), namespace, resource);
-    let params = PatchParams {
-        field_manager: Some(FIELD_MANAGER.to_owned()),
-        ..PatchParams::default()
-    };
-    api.patch(name, &params, &Patch::Merge(&body))
-        .await
-        .map(|_| ())
-        .map_err(|e| {
-            cluster::Error::Api {
-                context: cluster.context().to_owned(),
-                what: format!("writing {} {namespace}/{name}", resource.kind),
-                source: e,
-            }
-            .to_string()
-        })
-}
-
-fn request(token: &str) -> Value {
-    json!({"metadata": {"annotations": {REQUESTED_AT: token}}})
-}
-
-/// The env as driftdeck's own render and diff see it: the path (config, else `spec.path`),
-/// the target namespace, and Flux's ownership labels ignored.
-pub(crate) fn render_env(env: &EnvConfig, flux: &FluxStatus) -> EnvConfig {
-    let mut env = env.clone();
-    if env.path == std::path::Path::new(".")
-        && let Some(p) = &flux.spec_path
-    {
-        let clean = p.trim().trim_start_matches("./").trim_end_matches('/');
-        env.path = if clean.is_empty() {
-            ".".into()
-        } else {
-            clean.into()
-        };
-    }
-    if let Some(ns) = &flux.target_namespace {
-        env.namespace.clone_from(ns);
-    }
-    env.ignore_differences.push(IgnoreRule {
-        group: None,
-        kind: "*".into(),
-        name: None,
-        namespace: None,
-        json_pointers: vec![
-            "/metadata/labels/kustomize.toolkit.fluxcd.io~1name".into(),
-            "/metadata/labels/kustomize.toolkit.fluxcd.io~1namespace".into(),
-        ],
-        managers: Vec::new(),
-    });
-    env
-}
-
-/// driftdeck's render of the env (at the fetched SHA when the repo has it, else the head)
-/// against live: drift, resources, pods and images into `state`; the render's revision in the
-/// returned note. Detect-only.
-pub(crate) async fn observe_drift(
-    config: &Config,
-    env: &EnvConfig,
-    flux: &FluxStatus,
-    cluster: &Arc<Cluster>,
-    state: &mut EnvState,
-) -> Result<(), String> {
-    let render_env = render_env(env, flux);
-    let wanted = flux
-        .source_revision
-        .as_deref()
-        .map(|r| sha_of(r).to_owned());
-    let owned = config.clone();
-    let for_render = render_env.clone();
-    let (desired, commits) = tokio::task::spawn_blocking(move || {
-        let source = crate::controller::open_source(&owned).map_err(|e| e.to_string())?;
-        let at = wanted.filter(|sha| source.resolve(Some(sha)).is_ok());
-        let desired = crate::controller::desired(&source, &for_render, at.as_deref())
-            .map_err(|e| e.to_string())?;
-        // The History pane's commits: those touching what the render read, up to the head.
-        let commits = source
-            .history(&desired.rendered.inputs, None, 0, COMMITS_PAGE)
-            .unwrap_or_default();
-        Ok::<_, String>((desired, commits))
-    })
-    .await
-    .map_err(|e| format!("render task failed: {e}"))??;
-    state.commits = commits;
-    let mut seen = state.clone();
-    crate::controller::observe(&mut seen, &render_env, &desired, cluster)
-        .await
-        .map_err(|e| e.to_string())?;
-    state.drift = seen.drift;
-    state.pods = seen.pods;
-    state.images = seen.images;
-    state.unreadable = seen.unreadable;
-    // Resources: driftdeck's per-object sync and health where the render has the object;
-    // Flux's inventory rows for the rest.
-    // A render row without a namespace is the inventory's object in the target namespace.
-    let mut rows = seen.resources;
-    for r in std::mem::take(&mut state.resources) {
-        let covered = rows.iter().any(|x| {
-            (&x.key.group, &x.key.kind, &x.key.name) == (&r.key.group, &r.key.kind, &r.key.name)
-                && (x.key.namespace == r.key.namespace || x.key.namespace.is_empty())
-        });
-        if !covered {
-            rows.push(r);
-        }
-    }
-    state.resources = rows;
-    if !state.drift.is_empty() && state.sync == SyncStatus::Synced {
-        state.sync = SyncStatus::OutOfSync;
-    }
-    let live_health = crate::model::worst_health(state.resources.iter().map(|r| r.health.code));
-    if live_health > state.health.code && state.health.code != HealthCode::Unknown {
-        state.health = seen.health;
-    }
-    Ok(())
-}
+use api::{Target, gitrepositories, kustomizations, patch, read_crs, request, source_of};
+use drift::{observe_drift, render_env};
 
 /// The whole state of a Flux env, read once (for cold `status` and `diff`).
 pub(crate) async fn observe_cold(config: &Config, env: &EnvConfig) -> EnvState {
@@ -618,6 +394,20 @@ impl FluxTask {
                 return refuse(&self.shared, &name, command, why).await;
             }
         };
+        // Resuming what is not suspended writes nothing (`resume --all` must not make every
+        // Flux env reconcile).
+        if self.poll().await.is_some_and(|f| !f.suspended) {
+            accepted(
+                &self.shared,
+                &name,
+                command,
+                &format!("{}: not suspended, nothing written", self.target.describe()),
+            );
+            self.shared
+                .notify(crate::model::Notice::Resumed { env: name })
+                .await;
+            return;
+        }
         let token = new_token();
         let body = json!({
             "spec": {"suspend": false},

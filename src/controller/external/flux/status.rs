@@ -30,7 +30,9 @@
 //!   `kustomize-controller`, started/finished = first/last reconciled, result from
 //!   `lastReconciledStatus`. `render_digest` is Flux's digest.
 //! - `status.inventory.entries[].id` (`<ns>_<name>_<group>_<kind>`) → resources; their
-//!   sync/health are refined by driftdeck's own observation when the caller has one.
+//!   sync/health are refined by driftdeck's own observation when the caller has one. An
+//!   inventory object driftdeck's render no longer has is Extra drift (what Flux prunes, with
+//!   `prune: true`, on its next reconcile), found by the caller.
 //! - An unhandled `reconcile.fluxcd.io/requestedAt` (annotation ≠ `lastHandledReconcileAt`) or
 //!   `Reconciling=True` is the running operation.
 
@@ -80,6 +82,8 @@ pub struct FluxStatus {
     pub generation: Option<i64>,
     pub observed_generation: Option<i64>,
     pub inventory: Vec<ResourceKey>,
+    /// Each inventory entry's version (`v`), to address the live object.
+    pub inventory_versions: std::collections::BTreeMap<ResourceKey, String>,
     pub history: Vec<HistoryEntry>,
     pub suspended: bool,
     pub suspended_by: Option<String>,
@@ -216,6 +220,18 @@ pub fn read(ks: &Value, source: Option<&Value>) -> FluxStatus {
                     .collect()
             })
             .unwrap_or_default(),
+        inventory_versions: ks
+            .pointer("/status/inventory/entries")
+            .and_then(Value::as_array)
+            .map(|es| {
+                es.iter()
+                    .filter_map(|e| {
+                        let key = inventory_key(e.get("id")?.as_str()?)?;
+                        Some((key, e.get("v")?.as_str()?.to_owned()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
         history: ks
             .pointer("/status/history")
             .and_then(Value::as_array)
@@ -243,6 +259,16 @@ pub fn read(ks: &Value, source: Option<&Value>) -> FluxStatus {
 
 impl FluxStatus {
     /// Whether the controller has handled the reconcile request `token`.
+    /// The `apiVersion` of an inventory entry (`apps/v1`, `v1`), when its version is known.
+    pub fn api_version_of(&self, key: &ResourceKey) -> Option<String> {
+        let v = self.inventory_versions.get(key)?;
+        Some(if key.group.is_empty() {
+            v.clone()
+        } else {
+            format!("{}/{v}", key.group)
+        })
+    }
+
     pub fn handled(&self, token: &str) -> bool {
         self.last_handled_reconcile_at.as_deref() == Some(token)
     }
@@ -464,6 +490,19 @@ mod tests {
                     "podinfo"
                 ),
             ]
+        );
+        assert_eq!(
+            s.api_version_of(&ResourceKey::new(
+                "apps",
+                "Deployment",
+                "default",
+                "podinfo"
+            )),
+            Some("apps/v1".to_owned())
+        );
+        assert_eq!(
+            s.api_version_of(&ResourceKey::new("", "Service", "default", "podinfo")),
+            Some("v1".to_owned())
         );
         assert_eq!(s.history.len(), 2);
         assert_eq!(
