@@ -113,8 +113,11 @@ pub(super) struct EnvTask {
     /// Bumped when the head or live changes under an observation in flight: older results
     /// compare live against a stale render and are dropped.
     live_gen: u64,
-    /// Watch caches of the env's kinds; their change counter triggers re-observation.
-    live_cache: Option<LiveCache>,
+    /// Watch caches of the env's kinds: what observations, validation and prune read, and
+    /// whose change counter triggers re-observation.
+    live_cache: Option<Arc<LiveCache>>,
+    /// When live was last listed rather than read from the watches (the resync clock).
+    live_listed_at: Option<Instant>,
     live_changes: Option<watch::Receiver<u64>>,
     /// A watched object changed since the observation in flight began.
     live_dirty: bool,
@@ -198,6 +201,7 @@ impl EnvTask {
             fresh_read: false,
             live_gen: 0,
             live_cache: None,
+            live_listed_at: None,
             live_changes: None,
             live_dirty: false,
             live_last: None,
@@ -537,8 +541,12 @@ impl EnvTask {
                     .head_desired
                     .clone()
                     .filter(|d| d.revision.sha == revision);
+                let cache = self.live_cache.clone();
                 self.spawn_msg(async move {
-                    jobs::apply(shared, env, cluster, source, head, op, revision, prune).await
+                    jobs::apply(
+                        shared, env, cluster, source, head, op, revision, prune, cache,
+                    )
+                    .await
                 });
             }
             Effect::Validate { op } => {
@@ -558,6 +566,7 @@ impl EnvTask {
                     desired,
                     op,
                     self.tx.clone(),
+                    self.live_cache.clone(),
                 ));
                 self.validating = Some((op, task));
             }
