@@ -97,6 +97,15 @@ impl EnvTask {
     /// An observation's result: taken if made at the current head, else observed again.
     pub(super) async fn on_live(&mut self, generation: u64, result: Result<LiveObs, String>) {
         self.live_busy = false;
+        if result
+            .as_ref()
+            .is_ok_and(|obs| obs.source == LiveSource::Listed)
+        {
+            // The resync clock restarts before any re-observation below, which then reads the
+            // watches; the list discovered the prune kinds, which the watches follow from now.
+            self.live_listed_at = Some(Instant::now());
+            self.rewatch();
+        }
         if generation != self.live_gen {
             self.observe_live();
             return;
@@ -109,11 +118,6 @@ impl EnvTask {
         let at = Timestamp::now();
         match result {
             Ok(mut obs) => {
-                if obs.source == LiveSource::Listed {
-                    self.live_listed_at = Some(Instant::now());
-                    // The list discovered the prune kinds: the watches follow them from now.
-                    self.rewatch();
-                }
                 if let Some(heal) = obs.heal.take() {
                     let revision = heal.desired.revision.sha.clone();
                     self.heal_desired = Some(heal.desired);
