@@ -120,7 +120,7 @@ sleep 3
 snap one1
 one_secs=$(python3 -c "import time; print(f'{time.time() - $one_start:.1f}')")
 delta one0 one1 --label "2. one object changed (kubectl patch of its data, until shown + 3 s = ${one_secs}s; kubectl's own PATCH included)"
-echo "   (attributable: subtract 1 PATCH configmaps for kubectl and ${one_secs}/${idle_secs} of the baseline)"
+echo "   (attributable: subtract kubectl's own GET and PATCH configmaps (it reads before it patches), the Lease and state ConfigMap renewals, and ${one_secs}/${idle_secs} of the baseline)"
 cat "$work/one-latency.txt"
 stop_controller
 echo
@@ -133,7 +133,7 @@ if [[ -z ${SKIP_LARGE:-} ]]; then
   python3 "$latency" churn "$metrics" large dev "$ns" cm "$large" "$churn_secs" >"$work/churn-latency.txt"
   snap churn1
   delta churn0 churn1 --label "3. env of $large ConfigMaps, one kubectl patch per second for ${churn_secs}s" --seconds "$churn_secs"
-  echo "   (attributable: subtract $churn_secs PATCH configmaps for kubectl and the baseline)"
+  echo "   (attributable: subtract kubectl's $churn_secs GET and $churn_secs PATCH configmaps (it reads before it patches) and the baseline)"
   cat "$work/churn-latency.txt"
   stop_controller
 fi
