@@ -118,6 +118,9 @@ pub(super) struct EnvTask {
     live_cache: Option<Arc<LiveCache>>,
     /// When live was last listed rather than read from the watches (the resync clock).
     live_listed_at: Option<Instant>,
+    /// When this task's last apply ended: observations list for a while after it
+    /// (`live::LIST_AFTER_APPLY`).
+    applied_at: Option<Instant>,
     live_changes: Option<watch::Receiver<u64>>,
     /// A watched object changed since the observation in flight began.
     live_dirty: bool,
@@ -202,6 +205,7 @@ impl EnvTask {
             live_gen: 0,
             live_cache: None,
             live_listed_at: None,
+            applied_at: None,
             live_changes: None,
             live_dirty: false,
             live_last: None,
@@ -467,6 +471,7 @@ impl EnvTask {
                 if let (Event::Applied { op, .. }, Some(d)) = (&event, desired) {
                     self.applied = Some((*op, d));
                 }
+                self.applied_at = Some(Instant::now());
                 self.live_gen += 1;
                 self.feed(event).await;
                 self.observe_live();
@@ -566,7 +571,6 @@ impl EnvTask {
                     desired,
                     op,
                     self.tx.clone(),
-                    self.live_cache.clone(),
                 ));
                 self.validating = Some((op, task));
             }

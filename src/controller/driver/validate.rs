@@ -1,9 +1,11 @@
 //! `Effect::Validate`: poll the health of what an operation applied about once a second and
 //! send `Validated` readings until the env task aborts the poll (`StopValidation`).
 //!
-//! Imports the controller's observation helpers, `health`, `cluster`. Each reading is the
-//! observation's own live read (`controller::read_live`): from the env's watch stores when
-//! they are listed and healthy (no request), else a list. Decisions: workloads
+//! Imports the controller's observation helpers, `health`, `cluster`. Decisions: each reading
+//! lists rather than reading the env's watch stores: right after an apply a store can still
+//! hold the previous Deployment (Healthy at its old generation) until its watch delivers the
+//! new one, and a reading from it would pass validation before the new release rolled out.
+//! Workloads
 //! must be Healthy, other kinds only present and not Degraded (as the design says: "wait for
 //! every workload"); besides each resource's own health, a Pod running only images of the applied render that is
 //! Degraded (CrashLoopBackOff, ImagePullBackOff) makes the reading Degraded at once — a
@@ -19,7 +21,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::cluster::{Cluster, LiveCache};
+use crate::cluster::Cluster;
 use crate::config::EnvConfig;
 use crate::health;
 use crate::model::{Health, HealthCode, worst_health};
@@ -37,18 +39,11 @@ pub(super) async fn poll(
     desired: Arc<Desired>,
     op: OpId,
     tx: mpsc::UnboundedSender<Msg>,
-    cache: Option<Arc<LiveCache>>,
 ) {
     let Some(cluster) = cluster else { return };
     loop {
-        let read = crate::controller::read_live(
-            cache.as_deref(),
-            &cluster,
-            &env,
-            &desired.rendered.manifests,
-        );
-        match read.await {
-            Ok((live, _)) => {
+        match crate::controller::list_live(&cluster, &env, &desired.rendered.manifests).await {
+            Ok(live) => {
                 let health = validation_health(&desired, &live);
                 let at = Timestamp::now();
                 if tx

@@ -6,8 +6,10 @@
 //! every field), over a `LiveSet` read from the env's watch stores once every watch has listed
 //! (`controller::read_live`): a watch event costs no list. Live is listed instead at cold start
 //! (the first observation, which also discovers the prune kinds the watches then follow), while
-//! any watch is not listed yet or failing (then every second, as before), and on the periodic
-//! resync, `live_resync:` in the config (default 5 min; a watch can be stuck without an error).
+//! any watch is not listed yet or failing (then every second, as before), for a few seconds
+//! after this task's own apply ([`LIST_AFTER_APPLY`]: the stores may not hold it yet), and on
+//! the periodic resync, `live_resync:` in the config (default 5 min; a watch can be stuck
+//! without an error).
 //! Dry-runs are asked only for objects whose live `resourceVersion` moved since the last answer,
 //! or whose answer is older than `controller::PREDICTION_TTL` (the env task's
 //! `PredictionCache`), so a change to one object costs one dry-run, and an idle env none.
@@ -29,6 +31,12 @@ use super::EnvTask;
 
 /// Failed live observations are reported only once the last good one is this old.
 pub(super) const LIVE_GRACE: Duration = Duration::from_secs(30);
+
+/// For this long after this task's own apply, observations list instead of reading the
+/// watches: a store may not have received the apply's changes yet (a watch delivers them a
+/// moment later, longer while it reconnects), and an observation from it would show the
+/// objects just applied as drift, which self-heal would then "repair" with a second operation.
+pub(super) const LIST_AFTER_APPLY: Duration = Duration::from_secs(5);
 
 /// A good observation's summary, when it was taken, and the `live_gen` it was made at.
 pub(in super::super) struct LastObservation {
@@ -65,9 +73,13 @@ impl EnvTask {
 
     /// Whether the next observation lists rather than reads the watches: never listed yet, or
     /// the last list is older than the configured `live_resync`.
+    /// Also right after this task's own apply ([`LIST_AFTER_APPLY`]).
     pub(super) fn resync_due(&self) -> bool {
         self.live_listed_at
             .is_none_or(|t| t.elapsed() >= self.shared.config.live_resync)
+            || self
+                .applied_at
+                .is_some_and(|t| t.elapsed() < LIST_AFTER_APPLY)
     }
 
     /// Once a second: with every watch listed, healthy and quiet since the last observation
