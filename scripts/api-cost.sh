@@ -7,10 +7,13 @@
 #      the counters have no client label, so each figure below is shown beside it)
 #   1. idle: an env of SMALL ConfigMaps (default 20), synced, controller running with
 #      auto-sync on, nothing changing: 60 s (lists and dry-runs per minute)
-#   2. one object changed: one `kubectl patch` of one ConfigMap's annotation, then 15 s:
-#      requests attributable to it (minus kubectl's own PATCH and the baseline's share)
-#   3. (unless SKIP_LARGE=1) an env of LARGE ConfigMaps (default 1,000), one `kubectl patch`
-#      per second for 60 s: requests per second attributable to the controller
+#   2. one object changed: one `kubectl patch` of one ConfigMap's data (drift: self-heal is
+#      off), until the controller's /metrics shows it, then 3 s: requests attributable to it
+#      (minus kubectl's own PATCH and the baseline's share), and the drift latency
+#   3. (unless SKIP_LARGE=1) an env of LARGE ConfigMaps (default 1,000), one data `kubectl
+#      patch` per second for 60 s: requests per second attributable to the controller, and
+#      each change's drift latency (patch returned → drift shown in the controller's /metrics;
+#      scripts/drift-latency.py)
 #
 # usage: scripts/api-cost.sh
 # env:   BIN=path/to/driftdeck (default: target/release, else target/debug)
@@ -29,6 +32,7 @@ churn_secs=${CHURN_SECS:-60}
 tier=$(cd "$root/.." && pwd)/shared/realk8s
 [[ -d $tier ]] || tier=/work/shared/realk8s
 requests=$root/scripts/apiserver-requests.py
+latency=$root/scripts/drift-latency.py
 
 work=$(mktemp -d)
 own_tier=""
@@ -79,11 +83,16 @@ YAML
     || { echo "sync $name failed:" >&2; cat "$work/sync-$name.out" >&2; exit 1; }
 }
 
+metrics_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+metrics=http://127.0.0.1:$metrics_port/metrics
 start_controller() {
-  "$BIN" --config "$work/$1.yaml" controller 2>"$work/controller-$1.log" &
+  "$BIN" --config "$work/$1.yaml" controller --metrics "127.0.0.1:$metrics_port" 2>"$work/controller-$1.log" &
   controller_pid=$!
-  # Settled: its first observation and Lease are done; give the watches time to list.
-  sleep 15
+  # Settled: observed and Synced; then give the prune kinds' watches (started after the first
+  # listed observation) time to list.
+  python3 "$latency" wait "$metrics" "$1" 180 \
+    || { echo "controller on $1 did not settle:" >&2; tail -20 "$work/controller-$1.log" >&2; exit 1; }
+  sleep 10
 }
 
 snap() { python3 "$requests" snap dev "$work/$1.txt"; }
@@ -105,11 +114,14 @@ echo
 
 ns=cost-small-$$
 snap one0
-kubectl --context dev -n "$ns" patch configmap cm-01 --type merge -p '{"metadata":{"annotations":{"touched":"1"}}}' >/dev/null
-sleep 15
+one_start=$(date +%s.%N)
+python3 "$latency" churn "$metrics" small dev "$ns" cm "$small" 1 >"$work/one-latency.txt"
+sleep 3
 snap one1
-delta one0 one1 --label "2. one object changed (kubectl patch, then 15 s; kubectl's own PATCH included)"
-echo "   (attributable: subtract 1 PATCH configmaps for kubectl and 15/${idle_secs} of the baseline)"
+one_secs=$(python3 -c "import time; print(f'{time.time() - $one_start:.1f}')")
+delta one0 one1 --label "2. one object changed (kubectl patch of its data, until shown + 3 s = ${one_secs}s; kubectl's own PATCH included)"
+echo "   (attributable: subtract kubectl's own GET and PATCH configmaps (it reads before it patches), the Lease and state ConfigMap renewals, and ${one_secs}/${idle_secs} of the baseline)"
+cat "$work/one-latency.txt"
 stop_controller
 echo
 
@@ -118,16 +130,10 @@ if [[ -z ${SKIP_LARGE:-} ]]; then
   start_controller large
   ns=cost-large-$$
   snap churn0
-  for s in $(seq 1 "$churn_secs"); do
-    i=$(printf '%04d' $(( (s % large) + 1 )))
-    kubectl --context dev -n "$ns" patch configmap "cm-$i" --type merge \
-      -p "{\"metadata\":{\"annotations\":{\"touched\":\"$s\"}}}" >/dev/null &
-    sleep 1
-  done
-  wait_for=$(jobs -p | grep -v "^$controller_pid$" || true)
-  for p in $wait_for; do wait "$p" 2>/dev/null || true; done
+  python3 "$latency" churn "$metrics" large dev "$ns" cm "$large" "$churn_secs" >"$work/churn-latency.txt"
   snap churn1
   delta churn0 churn1 --label "3. env of $large ConfigMaps, one kubectl patch per second for ${churn_secs}s" --seconds "$churn_secs"
-  echo "   (attributable: subtract $churn_secs PATCH configmaps for kubectl and the baseline)"
+  echo "   (attributable: subtract kubectl's $churn_secs GET and $churn_secs PATCH configmaps (it reads before it patches) and the baseline)"
+  cat "$work/churn-latency.txt"
   stop_controller
 fi

@@ -173,6 +173,20 @@ impl Cluster {
             .filter(|s| s.covers(wanted))
             .map(|s| s.pick(wanted))
     }
+
+    /// [`Self::served_cached`] at any age: what the watches of a running env follow, so the
+    /// set of watched kinds does not flap when the answer ages past [`SERVED_TTL`] (the next
+    /// listed observation discovers again). `None` before the first round covering `wanted`.
+    pub fn served_last(&self, wanted: &[(&str, &str)]) -> Option<Vec<(String, String)>> {
+        let slot = self.served.lock().ok()?;
+        slot.as_ref()
+            .filter(|s| {
+                wanted
+                    .iter()
+                    .all(|(group, _)| s.groups.iter().any(|g| g == group))
+            })
+            .map(|s| s.pick(wanted))
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,12 @@
 //! Every change bumps a counter on a `tokio::sync::watch` so the controller re-diffs promptly.
 //! When the cluster is unreachable the cache keeps its last good objects and reports the error
 //! and the time data was last good; other envs have their own caches and are unaffected.
+//!
+//! The stores are read by [`LiveCache::read`], one kind at a time: the controller builds its
+//! observation of a running env from them (`controller::live_from_cache`) instead of listing.
+//! A kind answers only once it has listed and while its watch is healthy; otherwise the caller
+//! lists. An optional kind the user may not list keeps the API's 403 reason so the observation
+//! reports it as unreadable, as a list would.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +41,20 @@ pub struct WatchSpec {
     /// A kind the cluster may not serve (searched only for prune candidates): when discovery
     /// says it is unknown, the watch ends as ready and empty instead of retrying as an error.
     pub optional: bool,
+    /// Keep `managedFields` (stripped otherwise): an `ignore_differences` managers rule reads
+    /// field ownership from live objects of this kind when dry-run is refused.
+    pub keep_owners: bool,
+}
+
+/// What the cache holds for one watched kind ([`LiveCache::read`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum KindRead {
+    /// The kind's objects as JSON (with apiVersion and kind).
+    Items(Vec<Value>),
+    /// An optional kind the cluster does not serve.
+    Unserved,
+    /// An optional kind this user may not list: the API's reason.
+    Unreadable(String),
 }
 
 /// The health of a cache as a whole.
@@ -55,6 +75,8 @@ struct KindState {
     ready: bool,
     error: Option<String>,
     last_ok: Option<Timestamp>,
+    /// An optional kind refused with 403: the API's reason.
+    unreadable: Option<String>,
 }
 
 /// A watched kind: its shared state and the task feeding it.
@@ -138,6 +160,28 @@ impl LiveCache {
     /// Cached objects of one kind.
     pub fn objects_of(&self, api_version: &str, kind: &str) -> Vec<Value> {
         self.collect(|spec| spec.api_version == api_version && spec.kind == kind)
+    }
+
+    /// What the store of `spec` holds, when it can stand for a list: `spec` is watched, has
+    /// listed, and its watch is healthy. `None` otherwise (the caller lists instead).
+    pub fn read(&self, spec: &WatchSpec) -> Option<KindRead> {
+        let kinds = self.kinds.lock().ok()?;
+        let (state, _) = kinds.get(spec)?;
+        let state = state.lock().ok()?;
+        if !state.ready || state.error.is_some() {
+            return None;
+        }
+        if let Some(reason) = &state.unreadable {
+            return Some(KindRead::Unreadable(reason.clone()));
+        }
+        let Some((store, kind)) = &state.store else {
+            return Some(KindRead::Unserved);
+        };
+        let mut items = Vec::new();
+        for obj in store.state() {
+            items.push(to_value((*obj).clone(), kind).ok()?);
+        }
+        Some(KindRead::Items(items))
     }
 
     fn collect(&self, want: impl Fn(&WatchSpec) -> bool) -> Vec<Value> {
@@ -260,9 +304,14 @@ async fn run_kind(
     if let Some(selector) = &spec.label_selector {
         config = config.labels(selector);
     }
+    let keep_owners = spec.keep_owners;
     let stream = watcher(api, config)
         .default_backoff()
-        .modify(|obj: &mut DynamicObject| obj.metadata.managed_fields = None)
+        .modify(move |obj: &mut DynamicObject| {
+            if !keep_owners {
+                obj.metadata.managed_fields = None;
+            }
+        })
         .reflect(writer);
     let mut stream = std::pin::pin!(stream);
     while let Some(event) = stream.next().await {
@@ -281,9 +330,11 @@ async fn run_kind(
             Err(watcher::Error::InitialListFailed(kube::Error::Api(status)))
                 if spec.optional && status.code == 403 =>
             {
+                let reason = super::api_text(&kube::Error::Api(status));
                 set(&state, |s| {
                     s.error = None;
                     s.store = None;
+                    s.unreadable = Some(format!("{} in {}: {reason}", spec.kind, spec.namespace));
                     s.ready = true;
                     s.last_ok = Some(Timestamp::now());
                 });

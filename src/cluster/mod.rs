@@ -33,7 +33,7 @@ pub use access::{Access, Permission};
 pub use connect::{Cluster, ResolvedKind, load_kubeconfig};
 pub use discovery::{SERVED_TTL, choose_version};
 pub use events::{event_row, sort_newest_first};
-pub use live::{LiveCache, LiveStatus, WatchSpec};
+pub use live::{KindRead, LiveCache, LiveStatus, WatchSpec};
 pub use ops::{ApplyMode, FIELD_MANAGER};
 pub use requests::api_requests;
 pub use retry::{REQUEST_ATTEMPTS, retry_transient};

@@ -46,6 +46,11 @@ pub struct Config {
     pub kubeconfig: Option<PathBuf>,
     /// How long a sync waits for workloads to become Healthy.
     pub validation_timeout: Duration,
+    /// `live_resync:` (default 5m): how often a running controller or console lists an env's
+    /// live objects although its watches are healthy (a resync, as Argo CD and Flux do; a
+    /// watch can be stuck without an error). Between resyncs live is read from the watch
+    /// stores, so an idle env costs no list requests.
+    pub live_resync: Duration,
     /// In config order (the order the console lists them).
     pub environments: Vec<EnvConfig>,
     /// Webhook targets, the top level's first, then each env's (scoped to that env).
@@ -233,6 +238,7 @@ mod tests {
         assert_eq!(c.repo.branch, "main");
         assert_eq!(c.repo.poll_interval, Duration::from_secs(30));
         assert_eq!(c.validation_timeout, Duration::from_secs(300));
+        assert_eq!(c.live_resync, Duration::from_secs(300));
         assert_eq!(c.kubeconfig, None);
         let dev = c.env("dev").unwrap();
         assert_eq!(dev.state_namespace, "ns");

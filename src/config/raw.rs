@@ -11,6 +11,7 @@ pub struct RawConfig {
     pub repo: Spanned<RawRepo>,
     pub kubeconfig: Option<Spanned<String>>,
     pub validation_timeout: Option<Spanned<String>>,
+    pub live_resync: Option<Spanned<String>>,
     pub environments: Spanned<Vec<Spanned<RawEnv>>>,
     #[serde(default)]
     pub notify: Vec<Spanned<super::notify::RawNotify>>,

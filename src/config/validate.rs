@@ -15,6 +15,7 @@ use super::{Config, EnvConfig, IgnoreRule, RendererConfig, RepoConfig, duration}
 const DEFAULT_BRANCH: &str = "main";
 const DEFAULT_POLL: Duration = Duration::from_secs(30);
 const DEFAULT_VALIDATION_TIMEOUT: Duration = Duration::from_secs(300);
+const DEFAULT_LIVE_RESYNC: Duration = Duration::from_secs(300);
 
 /// Builds errors that all name the same file.
 pub struct Ctx<'a> {
@@ -52,6 +53,20 @@ pub fn config(raw: RawConfig, ctx: &Ctx<'_>) -> Result<Config, Error> {
         "validation_timeout",
         ctx,
     )?;
+    let live_resync = duration_or(
+        raw.live_resync.as_ref(),
+        DEFAULT_LIVE_RESYNC,
+        "live_resync",
+        ctx,
+    )?;
+    if live_resync.is_zero()
+        && let Some(raw) = &raw.live_resync
+    {
+        return Err(ctx.err(
+            Pos::of_spanned(raw),
+            "live_resync: must be longer than 0s (a resync on every tick lists every second)",
+        ));
+    }
 
     if raw.environments.value.is_empty() {
         return Err(ctx.err(
@@ -88,6 +103,7 @@ pub fn config(raw: RawConfig, ctx: &Ctx<'_>) -> Result<Config, Error> {
         repo,
         kubeconfig,
         validation_timeout,
+        live_resync,
         environments,
         notify,
         rollouts,

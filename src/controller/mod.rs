@@ -44,8 +44,9 @@ pub use driver::{DriverOptions, operator, poll_period};
 pub use key_defaults::{defaulted as with_list_key_defaults, set_list_key_defaults};
 pub use limits::{MAX_DATA_BYTES, MAX_OBJECT_BYTES, oversize};
 pub use observe::{
-    ENV_ANNOTATION, LiveSet, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION, assess,
-    base_state, diff_options, list_live, observe, predict, watch_specs,
+    ENV_ANNOTATION, LiveSet, LiveSource, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION,
+    assess, base_state, diff_options, list_live, live_from_cache, observe, predict, read_live,
+    watch_specs,
 };
 pub use predictions::{PREDICTION_TTL, PredictionCache};
 pub use preflight::crd_scope;

@@ -27,6 +27,15 @@
 //!   `sync --prune` deleted what it had just applied.
 //! - The synced revision comes from the cluster-held state; without one, from the revision
 //!   annotation the live objects carry when they all agree.
+//! - A running env (the controller's driver) reads live from its watch stores instead:
+//!   [`live_from_cache`] builds the same [`LiveSet`] [`list_live`] would list, from the
+//!   `cluster::LiveCache` the driver points at [`watch_specs`], once every one of those watches
+//!   has listed and while each is healthy. Otherwise (cold start, a watch error or restart, a
+//!   kind not watched yet, prune kinds not discovered yet) it answers `None` and the caller
+//!   lists. The driver also lists on a periodic resync (`live_resync:` in the config, default
+//!   5 min; `driver/env/live.rs`). A prune kind the user may not list is reported unreadable
+//!   from the watch's 403 as from a list's. A kind whose CRD is in the render but not applied
+//!   yet has no healthy watch, so such an env is listed until the CRD exists.
 //! - A cold [`observe`] streams: one (kind, namespace) list at a time, each paired, dry-run and
 //!   compared as the dry-run results arrive, then dropped, so memory holds one kind's objects
 //!   rather than every list and every dry-run result of the env at once. Lists are parsed
@@ -41,7 +50,7 @@ use std::sync::Arc;
 use futures::{StreamExt, stream};
 use serde_json::Value;
 
-use crate::cluster::{Cluster, WatchSpec};
+use crate::cluster::{Cluster, KindRead, LiveCache, WatchSpec};
 use crate::config::EnvConfig;
 use crate::diff::{self, DiffOptions, Predicted};
 use crate::health;
@@ -84,10 +93,10 @@ pub async fn prune_kinds(
     cluster.served_versions(PRUNE_KINDS).await
 }
 
-/// [`prune_kinds`] without a request: the last discovery's answer, or none yet (the first
-/// observation discovers; the watches that follow it use the answer).
-pub fn prune_kinds_cached(cluster: &Cluster) -> Vec<(String, String)> {
-    cluster.served_cached(PRUNE_KINDS).unwrap_or_default()
+/// [`prune_kinds`] without a request: the last discovery's answer at any age, or `None` yet
+/// (the first observation discovers; the watches that follow it use the answer).
+pub fn prune_kinds_cached(cluster: &Cluster) -> Option<Vec<(String, String)>> {
+    cluster.served_last(PRUNE_KINDS)
 }
 
 /// The env's static facts, before anything is observed.
@@ -248,16 +257,75 @@ pub async fn list_live(
                 continue;
             }
         };
-        for obj in items {
-            if let Some(key) = desired_key(&obj, &env.namespace, &desired_keys) {
-                live.objects.insert(key, obj);
-            } else if diff::live_key(&obj).is_some() && diff::is_managed(&obj, &env.name) {
-                live.extra.push(obj);
-            }
-        }
+        live.take(items, env, &desired_keys);
     }
     live.pods = cluster.list_lean("v1", "Pod", &env.namespace, "").await?;
     Ok(live)
+}
+
+impl LiveSet {
+    /// Sorts one kind's listed objects into desired objects and this env's prune candidates.
+    fn take(&mut self, items: Vec<Value>, env: &EnvConfig, desired_keys: &HashSet<&ResourceKey>) {
+        for obj in items {
+            if let Some(key) = desired_key(&obj, &env.namespace, desired_keys) {
+                self.objects.insert(key, obj);
+            } else if diff::live_key(&obj).is_some() && diff::is_managed(&obj, &env.name) {
+                self.extra.push(obj);
+            }
+        }
+    }
+}
+
+/// The [`LiveSet`] [`list_live`] would list, read from the env's watch stores without a
+/// request; `None` when any kind it needs is not watched, not listed yet or failing, or the
+/// prune kinds are not discovered yet (module doc): the caller lists then.
+pub fn live_from_cache(
+    cache: &LiveCache,
+    cluster: &Cluster,
+    env: &EnvConfig,
+    desired: &[Manifest],
+) -> Option<LiveSet> {
+    let prune = prune_kinds_cached(cluster)?;
+    let desired_keys: HashSet<&ResourceKey> = desired.iter().map(Manifest::key).collect();
+    let mut live = LiveSet::default();
+    let mut specs = specs_for(env, desired, &prune);
+    // The env's pods come last ([`specs_for`]), apart from the kinds.
+    let pods = specs.pop()?;
+    for spec in &specs {
+        match cache.read(spec)? {
+            KindRead::Items(items) => live.take(items, env, &desired_keys),
+            KindRead::Unserved => {}
+            KindRead::Unreadable(why) => live.unreadable.push(why),
+        }
+    }
+    match cache.read(&pods)? {
+        KindRead::Items(items) => live.pods = items,
+        KindRead::Unserved | KindRead::Unreadable(_) => return None,
+    }
+    Some(live)
+}
+
+/// Where a [`LiveSet`] came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveSource {
+    /// The env's watch stores: no request.
+    Watch,
+    /// Listed from the API server.
+    Listed,
+}
+
+/// The env's [`LiveSet`]: from the watch stores when they can stand for a list, else listed
+/// (module doc). The one read the driver's observation, validation and prune share.
+pub async fn read_live(
+    cache: Option<&LiveCache>,
+    cluster: &Cluster,
+    env: &EnvConfig,
+    desired: &[Manifest],
+) -> Result<(LiveSet, LiveSource), crate::cluster::Error> {
+    if let Some(live) = cache.and_then(|c| live_from_cache(c, cluster, env, desired)) {
+        return Ok((live, LiveSource::Watch));
+    }
+    Ok((list_live(cluster, env, desired).await?, LiveSource::Listed))
 }
 
 /// What the driver watches so it re-observes on change instead of polling: the same
@@ -266,11 +334,21 @@ pub async fn list_live(
 /// candidates) and may be absent from the cluster. The prune kinds are those the last
 /// discovery of `cluster` found (none before the first observation, which discovers).
 pub fn watch_specs(cluster: &Cluster, env: &EnvConfig, desired: &[Manifest]) -> Vec<WatchSpec> {
+    specs_for(
+        env,
+        desired,
+        &prune_kinds_cached(cluster).unwrap_or_default(),
+    )
+}
+
+/// [`watch_specs`] for known prune kinds; the env's Pods last.
+fn specs_for(env: &EnvConfig, desired: &[Manifest], prune: &[(String, String)]) -> Vec<WatchSpec> {
     let tracked = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
-    let prune = prune_kinds_cached(cluster);
-    let mut specs: Vec<WatchSpec> = batches(env, desired, &prune)
+    let opts = diff_options(env);
+    let mut specs: Vec<WatchSpec> = batches(env, desired, prune)
         .into_iter()
         .map(|((api_version, kind, namespace), members)| WatchSpec {
+            keep_owners: needs_owners(&opts, &kind),
             api_version,
             kind,
             namespace,
@@ -284,6 +362,7 @@ pub fn watch_specs(cluster: &Cluster, env: &EnvConfig, desired: &[Manifest]) -> 
         namespace: env.namespace.clone(),
         label_selector: None,
         optional: false,
+        keep_owners: false,
     });
     specs
 }

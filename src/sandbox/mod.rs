@@ -108,6 +108,33 @@ pub struct Cluster {
     faults: Mutex<Faults>,
     /// Requests served other than watches: what a client's polling costs the API server.
     requests: std::sync::atomic::AtomicU64,
+    /// Of those, lists (GET of a collection) and dry-run writes (`dryRun=All`).
+    lists: std::sync::atomic::AtomicU64,
+    dry_runs: std::sync::atomic::AtomicU64,
+    /// The last [`RECENT_REQUESTS`] of them as `METHOD path?query`, oldest first.
+    recent: Mutex<std::collections::VecDeque<String>>,
+}
+
+/// Requests kept in [`Cluster::recent_requests`].
+const RECENT_REQUESTS: usize = 200;
+
+/// What a cluster has answered so far, other than watches ([`Cluster::tally`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RequestTally {
+    pub requests: u64,
+    pub lists: u64,
+    pub dry_runs: u64,
+}
+
+impl std::ops::Sub for RequestTally {
+    type Output = RequestTally;
+    fn sub(self, before: RequestTally) -> RequestTally {
+        RequestTally {
+            requests: self.requests - before.requests,
+            lists: self.lists - before.lists,
+            dry_runs: self.dry_runs - before.dry_runs,
+        }
+    }
 }
 
 impl Cluster {
@@ -123,6 +150,53 @@ impl Cluster {
     /// How many requests other than watches this cluster has answered (or refused).
     pub fn requests(&self) -> u64 {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Requests, lists and dry-runs answered (or refused) so far, watches not counted.
+    pub fn tally(&self) -> RequestTally {
+        let load = |n: &std::sync::atomic::AtomicU64| n.load(std::sync::atomic::Ordering::Relaxed);
+        RequestTally {
+            requests: load(&self.requests),
+            lists: load(&self.lists),
+            dry_runs: load(&self.dry_runs),
+        }
+    }
+
+    /// The most recent requests other than watches, `METHOD path?query`, oldest first: what
+    /// a test names when a client costs more than it should.
+    pub fn recent_requests(&self) -> Vec<String> {
+        self.recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Counts one request other than a watch (`list`: a GET of a collection).
+    fn count(&self, method: &http::Method, path: &str, query: Option<&str>, dry_run: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.requests.fetch_add(1, Relaxed);
+        if dry_run && method != http::Method::GET {
+            self.dry_runs.fetch_add(1, Relaxed);
+        }
+        let mut recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if recent.len() == RECENT_REQUESTS {
+            recent.pop_front();
+        }
+        recent.push_back(match query {
+            Some(q) => format!("{method} {path}?{q}"),
+            None => format!("{method} {path}"),
+        });
+    }
+
+    /// Counts a list (called by the router, which alone knows a collection from an object).
+    pub(crate) fn count_list(&self) {
+        self.lists
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The cluster's injectable faults, locked.
@@ -156,6 +230,9 @@ impl Sandbox {
                     store: Mutex::new(Store::new(opts.watch_history)),
                     faults: Mutex::new(Faults::new(FaultConfig::default(), 0x5eed)),
                     requests: std::sync::atomic::AtomicU64::new(0),
+                    lists: std::sync::atomic::AtomicU64::new(0),
+                    dry_runs: std::sync::atomic::AtomicU64::new(0),
+                    recent: Mutex::new(std::collections::VecDeque::new()),
                 };
                 ((*name).to_string(), Arc::new(c))
             })
@@ -270,9 +347,7 @@ impl Sandbox {
         let query = body::Query::parse(parts.uri.query());
         let is_watch = query.flag("watch");
         if !is_watch {
-            cluster
-                .requests
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            cluster.count(&parts.method, path, parts.uri.query(), query.dry_run());
         }
         let decision = cluster.faults().decide(is_watch, Instant::now());
         if decision.refuse_connection {

@@ -176,7 +176,10 @@ async fn resource(
         (&Method::GET, false, _) if req.query.flag("watch") => {
             return watch::watch(cluster, &t, &req).await;
         }
-        (&Method::GET, false, _) => crud::list(cluster, &t, &req),
+        (&Method::GET, false, _) => {
+            cluster.count_list();
+            crud::list(cluster, &t, &req)
+        }
         (&Method::GET, true, Some("log")) => return subresources::log(cluster, &t, &req).await,
         (_, true, Some("scale")) => subresources::scale(cluster, &t, &req),
         (&Method::GET, true, _) => crud::get(cluster, &t, &req),

@@ -65,6 +65,7 @@
 //! - `tmux_support`: a tmux server on its own socket for the console tests (screen reads, waits with a deadline)
 //! - `tmux_e2e`: `driftdeck demo` in tmux driven by keys: drift heals, promote with a typed message, break + rollback (hold banner), pause/resume, clean quit
 //! - `watch_stale`: `driftdeck watch` in tmux against a `driftdeck sandbox` process: killed → every tile STALE with the header's "since", restarted on the same address → fresh
+//! - `watched_env_cost`: a running controller on the sandbox, counted by its request tally: an idle env costs no list and no dry-run over six Lease renewals; one changed object costs at most two requests
 //! - `sync_writes`: a sync writes only what changes — a one-image promotion applies exactly one object and `diff` is clean after it; a later ordering stage waits for every object of the earlier one (real API server and sandbox)
 //! - `tui`: console snapshots (insta, TestBackend at 120×36 and 80×24), 16-colour and NO_COLOR snapshots with styles, colour legibility
 
@@ -144,3 +145,4 @@ mod triage_feed;
 mod triage_tmux;
 mod tui;
 mod watch_stale;
+mod watched_env_cost;

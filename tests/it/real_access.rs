@@ -1,7 +1,8 @@
 //! Least privilege, discovery and plain errors on the real API server tier (Kubernetes 1.20):
 //! users bound to `deploy/rbac/driftdeck-viewer.yaml`, `deploy/rbac/driftdeck-operator.yaml` and
 //! the built-in `view` role each do exactly their mode; prune candidates of a kind 1.20 serves
-//! only at a beta version are found; errors and a closed stdout stay quiet and plain.
+//! only at a beta version are found; errors and a closed stdout stay quiet and plain; a running
+//! driver reading a view-only env from its watches still reports the kinds it may not list.
 //!
 //! Users are impersonated by the tier's admin (`as:` in the kubeconfig), so each test makes its
 //! own user names and binds them with RoleBindings in its own namespace.
@@ -438,4 +439,87 @@ fn errors_are_plain_lines_and_a_closed_stdout_ends_quietly() {
         !stderr.contains("Status {") && !stderr.contains('\u{1b}'),
         "{stderr}"
     );
+}
+
+/// A running driver reads a view-only user's env from its watch stores and still reports the
+/// prune kinds that user may not list: the Secret watch's 403 stands for the list's, so the
+/// observation a later change triggers (read from the watches, not listed) keeps saying
+/// Secrets are unreadable, with the reason, beside the new drift.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_driver_reports_kinds_a_view_only_user_may_not_list() {
+    let k = realk8s();
+    k.standin("dev");
+    let a = Access::start(k);
+    let sync = a.run(&["sync", "op"]);
+    assert_eq!(
+        sync.status.code(),
+        Some(0),
+        "operator sync: {}",
+        text(&sync.stderr)
+    );
+    let config = driftdeck::config::load(&a.root.join("driftdeck.yaml")).unwrap();
+    let audit = a.root.join("data/driver-audit.jsonl");
+    let opts = driftdeck::controller::DriverOptions {
+        read_only: true,
+        automation: false,
+        operator: format!("view@it/{}", std::process::id()),
+        audit: driftdeck::controller::audit::AuditLog::at(audit),
+        envs: Some(vec!["view".into()]),
+    };
+    let mut spawned = driftdeck::controller::driver::spawn(config, opts);
+    let wait = std::time::Duration::from_secs(60);
+    let secrets_unreadable = |e: &driftdeck::model::EnvState| {
+        e.unreadable
+            .iter()
+            .any(|u| u.starts_with("Secret in") && u.contains("Forbidden"))
+    };
+    let first = tokio::time::timeout(
+        wait,
+        spawned.snapshots.wait_for(|s| {
+            s.env("view").is_some_and(|e| {
+                e.sync == driftdeck::model::SyncStatus::Synced && secrets_unreadable(e)
+            })
+        }),
+    )
+    .await;
+    assert!(
+        first.is_ok_and(|r| r.is_ok()),
+        "view never Synced with Secrets unreadable: {:?}",
+        spawned.snapshots.borrow().env("view")
+    );
+    k.kubectl_ok(
+        "dev",
+        &[
+            "-n",
+            &a.ns,
+            "patch",
+            "configmap",
+            "app-config",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"data":{"greeting":"edited"}}"#,
+        ],
+    );
+    let changed = tokio::time::timeout(
+        wait,
+        spawned.snapshots.wait_for(|s| {
+            s.env("view")
+                .is_some_and(|e| e.drift.iter().any(|d| d.key.name == "app-config"))
+        }),
+    )
+    .await;
+    assert!(
+        changed.is_ok_and(|r| r.is_ok()),
+        "the edit never showed as drift: {:?}",
+        spawned.snapshots.borrow().env("view")
+    );
+    let snapshot = spawned.snapshots.borrow().clone();
+    let view = snapshot.env("view").unwrap();
+    assert!(
+        secrets_unreadable(view),
+        "the watched observation lost the unreadable kinds: {:?}",
+        view.unreadable
+    );
+    drop(spawned);
 }

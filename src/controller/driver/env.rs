@@ -113,8 +113,14 @@ pub(super) struct EnvTask {
     /// Bumped when the head or live changes under an observation in flight: older results
     /// compare live against a stale render and are dropped.
     live_gen: u64,
-    /// Watch caches of the env's kinds; their change counter triggers re-observation.
-    live_cache: Option<LiveCache>,
+    /// Watch caches of the env's kinds: what observations, validation and prune read, and
+    /// whose change counter triggers re-observation.
+    live_cache: Option<Arc<LiveCache>>,
+    /// When live was last listed rather than read from the watches (the resync clock).
+    live_listed_at: Option<Instant>,
+    /// When this task's last apply ended: observations list for a while after it
+    /// (`live::LIST_AFTER_APPLY`).
+    applied_at: Option<Instant>,
     live_changes: Option<watch::Receiver<u64>>,
     /// A watched object changed since the observation in flight began.
     live_dirty: bool,
@@ -198,6 +204,8 @@ impl EnvTask {
             fresh_read: false,
             live_gen: 0,
             live_cache: None,
+            live_listed_at: None,
+            applied_at: None,
             live_changes: None,
             live_dirty: false,
             live_last: None,
@@ -463,6 +471,7 @@ impl EnvTask {
                 if let (Event::Applied { op, .. }, Some(d)) = (&event, desired) {
                     self.applied = Some((*op, d));
                 }
+                self.applied_at = Some(Instant::now());
                 self.live_gen += 1;
                 self.feed(event).await;
                 self.observe_live();
@@ -537,8 +546,12 @@ impl EnvTask {
                     .head_desired
                     .clone()
                     .filter(|d| d.revision.sha == revision);
+                let cache = self.live_cache.clone();
                 self.spawn_msg(async move {
-                    jobs::apply(shared, env, cluster, source, head, op, revision, prune).await
+                    jobs::apply(
+                        shared, env, cluster, source, head, op, revision, prune, cache,
+                    )
+                    .await
                 });
             }
             Effect::Validate { op } => {

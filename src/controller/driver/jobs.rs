@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::cluster::{self, Cluster, LeaseOutcome};
+use crate::cluster::{self, Cluster, LeaseOutcome, LiveCache};
 use crate::config::{Config, EnvConfig};
 use crate::model::{
     Commit, Drift, DriftCount, EnvState, FailureReason, Health, PodRow, ResourceRow,
@@ -22,8 +22,8 @@ use super::super::engine::{ApplyFailure, ApplyReport, CommitReport, Event, OpId,
 use super::super::held_io::{state_namespace, state_object_name};
 use super::super::retry_transient;
 use super::super::{
-    Desired, DesiredError, PredictionCache, apply_env, assess, desired, env_path, list_live,
-    open_source,
+    Desired, DesiredError, LiveSource, PredictionCache, apply_env, assess, desired, env_path,
+    open_source, read_live,
 };
 use super::Shared;
 use super::env::Msg;
@@ -131,6 +131,8 @@ pub(super) struct LiveObs {
     pub unreadable: Vec<String>,
     /// Drift from the synced revision, observed only under a rejected head.
     pub heal: Option<HealObs>,
+    /// Whether live was read from the watch stores or listed.
+    pub source: LiveSource,
 }
 
 /// Live against the render of `Engine::heal_target`.
@@ -139,17 +141,25 @@ pub(super) struct HealObs {
     pub drift: DriftCount,
 }
 
-/// One observation; dry-runs only what `predictions` holds no valid answer for.
+/// One observation: live from the watch stores of `cache` when they can stand for a list,
+/// else listed (`controller::read_live`; `None`: list); dry-runs only what `predictions` holds
+/// no valid answer for.
 pub(super) async fn observe_live(
     cluster: Arc<Cluster>,
     env: EnvConfig,
     desired: Arc<Desired>,
     predictions: PredictionCache,
+    cache: Option<Arc<LiveCache>>,
 ) -> Result<LiveObs, String> {
     let work = async {
-        let live = list_live(&cluster, &env, &desired.rendered.manifests)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (live, source) = read_live(
+            cache.as_deref(),
+            &cluster,
+            &env,
+            &desired.rendered.manifests,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         let predicted = predictions.predict(&cluster, &env, &desired, &live).await;
         let mut state = EnvState::unknown(&env.name);
         assess(&mut state, &env, &desired, &live, &predicted);
@@ -161,6 +171,7 @@ pub(super) async fn observe_live(
             health: state.health,
             unreadable: state.unreadable,
             heal: None,
+            source,
         })
     };
     match tokio::time::timeout(OBSERVE_TIMEOUT, work).await {
@@ -176,6 +187,7 @@ pub(super) async fn observe_live(
 /// Drift of live from `revision`'s render (`cached` when it is that revision's), for self-heal
 /// under a rejected head. `None` when it cannot be rendered or observed: self-heal then waits,
 /// as for any failed observation.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn observe_heal(
     shared: Arc<Shared>,
     cluster: Arc<Cluster>,
@@ -184,12 +196,13 @@ pub(super) async fn observe_heal(
     cached: Option<Arc<Desired>>,
     revision: String,
     predictions: PredictionCache,
+    cache: Option<Arc<LiveCache>>,
 ) -> Option<HealObs> {
     let desired = match cached.filter(|d| d.revision.sha == revision) {
         Some(d) => d,
         None => render_at(&shared, &env, &source, revision).await.ok()?,
     };
-    let obs = observe_live(cluster, env, desired.clone(), predictions)
+    let obs = observe_live(cluster, env, desired.clone(), predictions, cache)
         .await
         .ok()?;
     Some(HealObs {
@@ -231,6 +244,7 @@ pub(super) async fn apply(
     op: OpId,
     revision: String,
     prune: bool,
+    cache: Option<Arc<LiveCache>>,
 ) -> Msg {
     let warnings = Vec::new();
     let rendered = match head {
@@ -249,7 +263,7 @@ pub(super) async fn apply(
                     transient: true,
                     changed: 0,
                 }),
-                Some(c) => apply_and_prune(c, &env, &d, prune).await,
+                Some(c) => apply_and_prune(c, &env, &d, prune, cache.as_deref()).await,
             };
             (result, Some(d))
         }
@@ -300,6 +314,7 @@ async fn apply_and_prune(
     env: &EnvConfig,
     desired: &Desired,
     prune: bool,
+    cache: Option<&LiveCache>,
 ) -> Result<ApplyReport, ApplyFailure> {
     if desired.rendered.manifests.is_empty() && !env.allow_empty {
         return Err(ApplyFailure {
@@ -317,7 +332,7 @@ async fn apply_and_prune(
     if prune {
         // An empty render reaches here only with `allow_empty: true` (refused above
         // otherwise): the operator asked for an empty env, so prune empties it.
-        changed += prune_extra(cluster, env, desired)
+        changed += prune_extra(cluster, env, desired, cache)
             .await
             .map_err(|f| ApplyFailure {
                 changed: f.changed + changed,
@@ -330,13 +345,17 @@ async fn apply_and_prune(
     })
 }
 
-/// Deletes this env's managed objects the render no longer has; returns how many.
+/// Deletes this env's managed objects the render no longer has; returns how many. The
+/// candidates are the observation's own (`controller::read_live`): from the watch stores when
+/// they are listed and healthy, else listed. A candidate already gone is no error (a delete's
+/// 404 is success).
 async fn prune_extra(
     cluster: &Cluster,
     env: &EnvConfig,
     desired: &Desired,
+    cache: Option<&LiveCache>,
 ) -> Result<usize, ApplyFailure> {
-    let live = list_live(cluster, env, &desired.rendered.manifests)
+    let (live, _) = read_live(cache, cluster, env, &desired.rendered.manifests)
         .await
         .map_err(|e| cluster_failure(&e))?;
     let mut deleted = 0;

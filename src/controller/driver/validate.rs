@@ -1,7 +1,11 @@
 //! `Effect::Validate`: poll the health of what an operation applied about once a second and
 //! send `Validated` readings until the env task aborts the poll (`StopValidation`).
 //!
-//! Imports the controller's observation helpers, `health`, `cluster`. Decisions: workloads
+//! Imports the controller's observation helpers, `health`, `cluster`. Decisions: each reading
+//! lists rather than reading the env's watch stores: right after an apply a store can still
+//! hold the previous Deployment (Healthy at its old generation) until its watch delivers the
+//! new one, and a reading from it would pass validation before the new release rolled out.
+//! Workloads
 //! must be Healthy, other kinds only present and not Degraded (as the design says: "wait for
 //! every workload"); besides each resource's own health, a Pod running only images of the applied render that is
 //! Degraded (CrashLoopBackOff, ImagePullBackOff) makes the reading Degraded at once — a

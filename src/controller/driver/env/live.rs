@@ -2,14 +2,21 @@
 //! tick confirms the last observation without a request, and observation results are taken
 //! in. A child module of the env task, sharing its private state.
 //!
-//! Decisions: an observation is still a full list + diff (so `status`, `diff` and the console
-//! agree on every field); the watches only decide when one is needed. Its dry-runs are asked
-//! only for objects whose live `resourceVersion` moved since the last answer, or whose answer
-//! is older than `controller::PREDICTION_TTL` (the env task's `PredictionCache`), so a change
-//! to one object costs one dry-run, not one per object of the env. While any
-//! watch is not listed yet or failing, live is observed every second as before.
+//! Decisions: an observation is the same diff as `status` and `diff` make (so they agree on
+//! every field), over a `LiveSet` read from the env's watch stores once every watch has listed
+//! (`controller::read_live`): a watch event costs no list. Live is listed instead at cold start
+//! (the first observation, which also discovers the prune kinds the watches then follow), while
+//! any watch is not listed yet or failing (then every second, as before), for a few seconds
+//! after this task's own apply ([`LIST_AFTER_APPLY`]: the stores may not hold it yet), and on
+//! the periodic resync, `live_resync:` in the config (default 5 min; a watch can be stuck
+//! without an error).
+//! Dry-runs are asked only for objects whose live `resourceVersion` moved since the last answer,
+//! or whose answer is older than `controller::PREDICTION_TTL` (the env task's
+//! `PredictionCache`), so a change to one object costs one dry-run, and an idle env none.
 
 use std::time::{Duration, Instant};
+
+use std::sync::Arc;
 
 use jiff::Timestamp;
 use tokio::sync::watch;
@@ -17,16 +24,19 @@ use tokio::sync::watch;
 use crate::cluster::LiveCache;
 use crate::model::{DriftCount, Health};
 
+use super::super::super::LiveSource;
 use super::super::super::engine::Event;
 use super::super::jobs::LiveObs;
 use super::EnvTask;
 
 /// Failed live observations are reported only once the last good one is this old.
 pub(super) const LIVE_GRACE: Duration = Duration::from_secs(30);
-/// Even with healthy watches, live is re-observed this often (a resync, as Argo CD and Flux
-/// do): dry-run results can change without any watched object changing (a new default, a
-/// webhook), and a watch can be silently stuck.
-const LIVE_RESYNC: Duration = Duration::from_secs(30);
+
+/// For this long after this task's own apply, observations list instead of reading the
+/// watches: a store may not have received the apply's changes yet (a watch delivers them a
+/// moment later, longer while it reconnects), and an observation from it would show the
+/// objects just applied as drift, which self-heal would then "repair" with a second operation.
+pub(super) const LIST_AFTER_APPLY: Duration = Duration::from_secs(5);
 
 /// A good observation's summary, when it was taken, and the `live_gen` it was made at.
 pub(in super::super) struct LastObservation {
@@ -50,7 +60,7 @@ impl EnvTask {
         };
         let cache = self
             .live_cache
-            .get_or_insert_with(|| LiveCache::new(cluster.clone()));
+            .get_or_insert_with(|| Arc::new(LiveCache::new(cluster.clone())));
         if self.live_changes.is_none() {
             self.live_changes = Some(cache.subscribe());
         }
@@ -61,8 +71,19 @@ impl EnvTask {
         ));
     }
 
+    /// Whether the next observation lists rather than reads the watches: never listed yet, or
+    /// the last list is older than the configured `live_resync`.
+    /// Also right after this task's own apply ([`LIST_AFTER_APPLY`]).
+    pub(super) fn resync_due(&self) -> bool {
+        self.live_listed_at
+            .is_none_or(|t| t.elapsed() >= self.shared.config.live_resync)
+            || self
+                .applied_at
+                .is_some_and(|t| t.elapsed() < LIST_AFTER_APPLY)
+    }
+
     /// Once a second: with every watch listed, healthy and quiet since the last observation
-    /// (made at the current head, within [`LIVE_RESYNC`]), that observation still holds and is
+    /// (made at the current head) and no resync due, that observation still holds and is
     /// confirmed as of now without a request; otherwise live is observed again.
     pub(super) async fn live_tick(&mut self) {
         let current = !self.live_busy
@@ -72,11 +93,7 @@ impl EnvTask {
                 status.ready && status.error.is_none()
             });
         match &self.live_last {
-            Some(last)
-                if current
-                    && last.generation == self.live_gen
-                    && last.younger_than(LIVE_RESYNC) =>
-            {
+            Some(last) if current && last.generation == self.live_gen && !self.resync_due() => {
                 let (drift, health) = (last.drift, last.health.clone());
                 self.feed(Event::LiveObserved {
                     drift,
@@ -92,6 +109,15 @@ impl EnvTask {
     /// An observation's result: taken if made at the current head, else observed again.
     pub(super) async fn on_live(&mut self, generation: u64, result: Result<LiveObs, String>) {
         self.live_busy = false;
+        if result
+            .as_ref()
+            .is_ok_and(|obs| obs.source == LiveSource::Listed)
+        {
+            // The resync clock restarts before any re-observation below, which then reads the
+            // watches; the list discovered the prune kinds, which the watches follow from now.
+            self.live_listed_at = Some(Instant::now());
+            self.rewatch();
+        }
         if generation != self.live_gen {
             self.observe_live();
             return;

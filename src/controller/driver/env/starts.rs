@@ -62,6 +62,12 @@ impl EnvTask {
         self.live_busy = true;
         self.live_dirty = false;
         let generation = self.live_gen;
+        // Without a cache the observation lists: the periodic resync (`live.rs`).
+        let cache = if self.resync_due() {
+            None
+        } else {
+            self.live_cache.clone()
+        };
         let env = self.env.clone();
         // Under a rejected head, also drift from the synced revision: what self-heal keeps.
         let heal = self.engine.heal_target().map(str::to_owned);
@@ -72,13 +78,26 @@ impl EnvTask {
             self.predictions.clone(),
         );
         self.spawn_msg(async move {
-            let mut result =
-                jobs::observe_live(cluster.clone(), env.clone(), desired, predictions.clone())
-                    .await;
+            let mut result = jobs::observe_live(
+                cluster.clone(),
+                env.clone(),
+                desired,
+                predictions.clone(),
+                cache.clone(),
+            )
+            .await;
             if let (Ok(obs), Some(revision)) = (&mut result, heal) {
-                obs.heal =
-                    jobs::observe_heal(shared, cluster, env, source, cached, revision, predictions)
-                        .await;
+                obs.heal = jobs::observe_heal(
+                    shared,
+                    cluster,
+                    env,
+                    source,
+                    cached,
+                    revision,
+                    predictions,
+                    cache,
+                )
+                .await;
             }
             Msg::Live { generation, result }
         });
