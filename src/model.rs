@@ -600,6 +600,14 @@ impl EnvState {
     pub fn drift_count(&self) -> DriftCount {
         DriftCount::of(&self.drift)
     }
+
+    /// Whether `error` means the env could not be observed (`status` and `diff` exit 2). An
+    /// engine env's error may be the engine's own report on an env that was read fine (Argo
+    /// CD's `ComparisonError`, Flux failing a health check): that is shown, not a failure to
+    /// observe.
+    pub fn observation_failed(&self) -> bool {
+        self.error.is_some() && (self.engine == EngineName::Driftdeck || self.observed_at.is_none())
+    }
 }
 
 /// The repository as a whole.
@@ -787,6 +795,25 @@ pub enum DemoAction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_engines_own_error_on_an_observed_env_is_not_a_failure_to_observe() {
+        let mut s = EnvState::unknown("prod");
+        s.error = Some("ComparisonError: manifest generation timed out".into());
+        assert!(s.observation_failed(), "not observed at all");
+        s.engine = EngineName::ArgoCd;
+        assert!(s.observation_failed(), "an engine env not read yet");
+        s.observed_at = Some(Timestamp::UNIX_EPOCH);
+        assert!(
+            !s.observation_failed(),
+            "read fine; the error is Argo CD's report"
+        );
+        s.engine = EngineName::Driftdeck;
+        assert!(
+            s.observation_failed(),
+            "driftdeck's own env: an error is a failed observation"
+        );
+    }
     use serde_json::json;
 
     #[test]

@@ -20,10 +20,8 @@ pub fn run(global: &GlobalArgs, args: DiffArgs) -> CmdResult {
     ));
     // An engine env's error may be the engine's own report (Flux failing a health check): its
     // drift is still shown when it was observed; only an unobserved env is a setup error.
-    let engine_observed =
-        env.engine != crate::config::EngineSpec::Driftdeck && observed.state.observed_at.is_some();
     if let Some(e) = &observed.state.error
-        && !engine_observed
+        && observed.state.observation_failed()
     {
         return Err(Failure::Setup(format!("{}: {e}", env.name)));
     }

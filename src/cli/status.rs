@@ -85,7 +85,7 @@ impl<'a> From<&'a EnvState> for EnvOut<'a> {
 pub fn run(global: &GlobalArgs, args: OutputArgs) -> CmdResult {
     let config = load_config(global)?;
     let observed: Vec<Observed> = super::runtime()?.block_on(controller::observe_all(&config));
-    let failed = observed.iter().any(|o| o.state.error.is_some());
+    let failed = observed.iter().any(|o| o.state.observation_failed());
     let states: Vec<&EnvState> = observed.iter().map(|o| &o.state).collect();
     let mut out = std::io::stdout().lock();
     let written = match args.output {
@@ -101,7 +101,7 @@ pub fn run(global: &GlobalArgs, args: OutputArgs) -> CmdResult {
     };
     written.map_err(Failure::stdout)?;
     if failed {
-        for s in &states {
+        for s in states.iter().filter(|s| s.observation_failed()) {
             if let Some(e) = &s.error {
                 eprintln!("driftdeck: {}: {e}", s.name);
             }
@@ -114,9 +114,16 @@ pub fn run(global: &GlobalArgs, args: OutputArgs) -> CmdResult {
 }
 
 fn write_table(out: &mut impl Write, states: &[&EnvState]) -> std::io::Result<()> {
+    // As wide as the longest env name, so every column lines up.
+    let w = states
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(14);
     writeln!(
         out,
-        "{:<14} {:<8} {:<8} {:<10} {:<12} {:<9} {:<9} NOTES",
+        "{:<w$} {:<8} {:<8} {:<10} {:<12} {:<9} {:<9} NOTES",
         "ENV", "GIT", "SYNCED", "SYNC", "HEALTH", "DRIFT", "ENGINE"
     )?;
     for s in states {
@@ -135,11 +142,15 @@ fn write_table(out: &mut impl Write, states: &[&EnvState]) -> std::io::Result<()
             notes.push(format!("PAUSED by {}{reason}", p.by));
         }
         if let Some(h) = &s.hold {
-            notes.push(format!(
-                "HOLD at {} (bad {})",
-                short_sha(&h.revision),
-                short_sha(&h.bad_revision)
-            ));
+            notes.push(if h.bad_revision.is_empty() {
+                format!("HOLD at {}", short_sha(&h.revision))
+            } else {
+                format!(
+                    "HOLD at {} (bad {})",
+                    short_sha(&h.revision),
+                    short_sha(&h.bad_revision)
+                )
+            });
         }
         if let Some(l) = &s.lease_holder {
             notes.push(format!("held by {l}"));
@@ -165,7 +176,7 @@ fn write_table(out: &mut impl Write, states: &[&EnvState]) -> std::io::Result<()
         }
         writeln!(
             out,
-            "{:<14} {:<8} {:<8} {:<10} {:<12} {:<9} {:<9} {}",
+            "{:<w$} {:<8} {:<8} {:<10} {:<12} {:<9} {:<9} {}",
             s.name,
             rev(&s.revision),
             rev(&s.synced_revision),

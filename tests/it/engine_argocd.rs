@@ -229,9 +229,14 @@ async fn status_reports_the_application(bench: ArgoBench) {
     assert_eq!(prod["sync"], "Synced");
     assert_eq!(prod["health"], "Healthy");
     assert_eq!(
-        prod["hold"]["revision"],
+        prod["synced_revision"],
         json!(r1),
-        "manual sync: held at what is deployed"
+        "the deployed revision: {prod:#}"
+    );
+    assert_eq!(
+        prod["hold"],
+        Value::Null,
+        "a manual sync policy is how the app is run, not a hold"
     );
     assert!(
         prod["automation"]

@@ -12,8 +12,10 @@
 //! - A resource without a health entry is shown Healthy: Argo CD assesses health only for kinds
 //!   with a health check and leaves the rest (ConfigMap, Service…) out of the app's health.
 //! - Automation: `spec.syncPolicy.automated` absent or `enabled: false` means Argo CD deploys
-//!   nothing by itself; `automation` says so and a `hold` is shown (the hold banner) at the
-//!   deployed revision, naming Git's revision as the one not deployed. A pause made by driftdeck
+//!   nothing by itself and `automation` says so. Only automation turned off (`enabled: false`,
+//!   skip-reconcile) shows a `hold` (the hold banner) at the deployed revision, with no bad
+//!   revision (Git's is not deployed, not judged bad); a manual sync policy is how the app is
+//!   run, not a hold. A pause made by driftdeck
 //!   also carries who/when/why in the `driftdeck.io/paused-*` annotations and shows as `paused`.
 //!   `argocd.argoproj.io/skip-reconcile: "true"` is reported the same way (status freezes).
 //! - Conditions whose type ends in `Error` are the env's `error`; warnings are left out of it
@@ -373,25 +375,24 @@ fn pause(app: &Value) -> Option<Pause> {
     })
 }
 
-/// Automation off = Argo CD deploys nothing new: a hold at what is deployed.
+/// Automation turned off (`automated.enabled: false`, or skip-reconcile) = Argo CD deploys
+/// nothing new: a hold at what is deployed. An app whose policy is manual sync (no `automated`
+/// at all) is not held: that is how it is run, not an incident; `automation` says it.
 fn hold(app: &Value, state: &EnvState) -> Option<Hold> {
-    if automated_enabled(app) && !skip_reconcile(app) {
+    let turned_off = (has_automated(app) && !automated_enabled(app)) || skip_reconcile(app);
+    if !turned_off {
         return None;
     }
     let deployed = state.synced_revision.clone().unwrap_or_default();
-    let wanted = state
-        .revision
-        .clone()
-        .filter(|r| *r != deployed)
-        .unwrap_or_default();
     let at = annotation(app, PAUSED_AT)
         .and_then(|t| t.parse().ok())
         .or_else(|| state.history.first().and_then(|h| h.finished))
         .or_else(|| time(app, "/metadata/creationTimestamp"))
         .unwrap_or(Timestamp::UNIX_EPOCH);
+    // Git's revision is not deployed, but nothing says it is bad: no bad revision.
     Some(Hold {
         revision: deployed,
-        bad_revision: wanted,
+        bad_revision: String::new(),
         by: annotation(app, PAUSED_BY).unwrap_or("argocd").to_owned(),
         at,
         reason: hold_reason(app),

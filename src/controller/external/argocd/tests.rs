@@ -63,7 +63,8 @@ fn the_readme_fixture_reads_as_a_synced_healthy_manual_env() {
         s.path,
         "https://github.com/foo/manifests-velero.git//instances/test@test-lla"
     );
-    // Manual sync policy: automation is off and the env shows held at what is deployed.
+    // Manual sync policy: automation is off (said in `automation`), but that is how the app
+    // is run, not a hold.
     assert!(
         s.automation
             .as_deref()
@@ -71,9 +72,7 @@ fn the_readme_fixture_reads_as_a_synced_healthy_manual_env() {
         "{:?}",
         s.automation
     );
-    let hold = s.hold.expect("a manual app is held");
-    assert_eq!(hold.revision, REV);
-    assert_eq!(hold.bad_revision, "", "Git wants what is deployed");
+    assert_eq!(s.hold, None, "a manual sync policy is not a hold");
     assert_eq!(s.paused, None, "driftdeck did not pause it");
 }
 
@@ -180,11 +179,7 @@ fn out_of_sync_degraded_with_a_comparison_error_shows_drift_and_the_error() {
     );
     let count = s.drift_count();
     assert_eq!((count.missing, count.modified, count.extra), (1, 1, 1));
-    let hold = s.hold.expect("manual: held");
-    assert_eq!(
-        hold.bad_revision,
-        "c0ffee0000000000000000000000000000000000"
-    );
+    assert_eq!(s.hold, None, "manual sync policy: not held");
 }
 
 #[test]
@@ -200,7 +195,8 @@ fn automated_disabled_is_a_hold_and_a_driftdeck_pause_names_who_and_why() {
         "{:?}",
         s.automation
     );
-    assert!(s.hold.is_some());
+    let hold = s.hold.expect("automation turned off is a hold");
+    assert_eq!(hold.bad_revision, "", "Git's revision is not judged bad");
     assert_eq!(s.paused, None, "not paused by driftdeck");
 
     let patch = write::pause_patch("ana@ops/1", Timestamp::UNIX_EPOCH, "incident 7");
