@@ -43,24 +43,19 @@ pub fn run(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
         .env(&args.env)
         .ok_or_else(|| Failure::Setup(super::unknown_env(&config, &args.env)))?;
     let path = controller::env_path(env);
-    let source = controller::open_source(&config).map_err(Failure::setup)?;
-    let head = source.resolve(None).map_err(Failure::setup)?;
-    let inputs = match controller::desired(&source, env, Some(&head.sha)) {
-        Ok(desired) => desired.rendered.inputs,
-        Err(DesiredError::Render { error, .. }) => {
+    let (revision, inputs, commits) = match git_side(&config, env, &path, &args) {
+        Ok(git) => git,
+        // An engine env's operations are worth showing without Git: the engine's source may
+        // not be driftdeck's repository.
+        Err(Failure::Setup(e)) if env.engine != crate::config::EngineSpec::Driftdeck => {
             eprintln!(
-                "driftdeck: warning: {} does not render at {} ({error}); showing commits under {} only",
-                env.name,
-                crate::model::short_sha(&head.sha),
-                path
+                "driftdeck: warning: commits of {} unavailable: {e}",
+                env.name
             );
-            vec![path.clone()]
+            (String::new(), Vec::new(), Vec::new())
         }
-        Err(e) => return Err(Failure::setup(e)),
+        Err(e) => return Err(e),
     };
-    let commits = source
-        .history(&inputs, Some(&head.sha), args.skip, args.limit)
-        .map_err(Failure::setup)?;
     let (operations, operations_error) = match read_operations(&super::runtime()?, &config, env) {
         Ok(ops) => (ops, None),
         Err(e) => {
@@ -77,7 +72,7 @@ pub fn run(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
                 env: &env.name,
                 path: &path,
                 branch: &config.repo.branch,
-                revision: head.sha.clone(),
+                revision,
                 inputs,
                 skip: args.skip,
                 limit: args.limit,
@@ -105,11 +100,61 @@ pub fn run(global: &GlobalArgs, args: HistoryArgs) -> CmdResult {
     Ok(())
 }
 
+/// The branch head, the env's render inputs at it, and the commits touching them.
+fn git_side(
+    config: &crate::config::Config,
+    env: &crate::config::EnvConfig,
+    path: &str,
+    args: &HistoryArgs,
+) -> Result<(String, Vec<String>, Vec<Commit>), Failure> {
+    let source = controller::open_source(config).map_err(Failure::setup)?;
+    let head = source.resolve(None).map_err(Failure::setup)?;
+    let inputs = match controller::desired(&source, env, Some(&head.sha)) {
+        Ok(desired) => desired.rendered.inputs,
+        Err(DesiredError::Render { error, .. }) => {
+            eprintln!(
+                "driftdeck: warning: {} does not render at {} ({error}); showing commits under {} only",
+                env.name,
+                crate::model::short_sha(&head.sha),
+                path
+            );
+            vec![path.to_owned()]
+        }
+        Err(e) => return Err(Failure::setup(e)),
+    };
+    let commits = source
+        .history(&inputs, Some(&head.sha), args.skip, args.limit)
+        .map_err(Failure::setup)?;
+    Ok((head.sha, inputs, commits))
+}
+
 fn read_operations(
     runtime: &tokio::runtime::Runtime,
     config: &crate::config::Config,
     env: &crate::config::EnvConfig,
 ) -> Result<Vec<HistoryEntry>, String> {
+    // An engine env's operations are the engine's own history (Argo CD's deployments, Flux's
+    // reconciliations), read from its CR; driftdeck keeps no ConfigMap for it.
+    if env.engine != crate::config::EngineSpec::Driftdeck {
+        let observe = async {
+            tokio::time::timeout(
+                OPERATIONS_TIMEOUT,
+                controller::observe_one(config, env, None),
+            )
+            .await
+        };
+        return match runtime.block_on(observe) {
+            Ok(observed) if observed.state.observation_failed() => {
+                Err(observed.state.error.unwrap_or_default())
+            }
+            Ok(observed) => Ok(observed.state.history),
+            Err(_) => Err(format!(
+                "context {}: no answer within {}s",
+                env.context,
+                OPERATIONS_TIMEOUT.as_secs()
+            )),
+        };
+    }
     // The timer must be created inside the runtime.
     let load = async {
         tokio::time::timeout(OPERATIONS_TIMEOUT, held_io::load_held_from(config, env)).await

@@ -266,6 +266,18 @@ async fn status_reports_the_application(bench: ArgoBench) {
         "the table names the engine: {}",
         table.stdout
     );
+
+    // `history` lists Argo CD's deployments as the env's operations, newest first.
+    let history = bench.driftdeck(&["history", "eu", "-o", "json"]).await;
+    assert_eq!(history.code, Some(0), "{history:#?}");
+    let doc: Value = serde_json::from_str(&history.stdout).unwrap();
+    let revisions: Vec<&str> = doc["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o["revision"].as_str())
+        .collect();
+    assert_eq!(revisions, [r2.as_str(), r1.as_str()], "{doc:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
