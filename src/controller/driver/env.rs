@@ -26,11 +26,15 @@ use super::jobs::{self, GitChange, LiveObs, SourceSlot};
 use super::{EnvUpdate, Shared, validate};
 
 mod live;
+mod repo_watch;
 mod starts;
 
 /// How long a command waits for the env's first state read and Git observation.
 pub const READY_WAIT: Duration = Duration::from_secs(15);
-/// Local branch refs are read this often (cheap), so a commit is seen within a second.
+/// The Git tick: a remote's mirror refs are read this often (cheap), so a commit another env
+/// task made in it is seen within a second; a watched local repository is read on its watcher's
+/// events instead (`env/repo_watch.rs`). The tick also releases a head waiting for the state
+/// read (`STATE_GATE`).
 const GIT_POLL: Duration = Duration::from_millis(300);
 /// How often the live side is looked at: while the env's watches are healthy and quiet this
 /// only confirms the last observation (no requests); otherwise live is re-listed and re-diffed.
@@ -91,6 +95,8 @@ pub(super) struct EnvTask {
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
     source: SourceSlot,
+    /// A local repository's refs, watched (`env/repo_watch.rs`); `None`: polled every tick.
+    repo_watch: Option<repo_watch::RepoWatch>,
     cluster: Option<Arc<Cluster>>,
     connecting: bool,
     cluster_error: Option<String>,
@@ -187,6 +193,7 @@ impl EnvTask {
             tx,
             rx,
             source: SourceSlot::default(),
+            repo_watch: None,
             cluster: None,
             connecting: false,
             cluster_error: None,
@@ -230,6 +237,7 @@ impl EnvTask {
 
     pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         self.connect();
+        self.repo_watch = repo_watch::RepoWatch::start(&self.shared.config.repo.url);
         self.poll_git(true);
         let mut git_tick = ticker(GIT_POLL);
         let mut live_tick = ticker(LIVE_POLL);
@@ -255,12 +263,19 @@ impl EnvTask {
                     self.observe_live();
                     false
                 }
+                Some(()) = repo_watch::changed(&mut self.repo_watch) => {
+                    self.poll_git(false);
+                    false
+                }
                 _ = git_tick.tick() => {
                     let gated = self.pending_git.as_ref().is_some_and(|(t, _)| t.elapsed() >= STATE_GATE);
                     if gated && let Some((_, change)) = self.pending_git.take() {
                         self.feed_git(change).await;
                     }
-                    self.poll_git(false);
+                    let poll_interval = self.shared.config.repo.poll_interval;
+                    if self.repo_watch.as_ref().is_none_or(|w| w.tick_polls(poll_interval)) {
+                        self.poll_git(false);
+                    }
                     gated
                 }
                 _ = live_tick.tick() => {

@@ -21,7 +21,15 @@ impl EnvTask {
 
     pub(super) fn poll_git(&mut self, force: bool) {
         if self.git_busy || self.pending_git.is_some() {
+            // A watched repo's event must not be lost: the next tick polls again.
+            if let Some(w) = &mut self.repo_watch {
+                w.again = true;
+            }
             return;
+        }
+        if let Some(w) = &mut self.repo_watch {
+            w.again = false;
+            w.last_poll = Some(Instant::now());
         }
         self.git_busy = true;
         let fetch = force
