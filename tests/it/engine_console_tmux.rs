@@ -6,7 +6,8 @@
 //! `y` in its dialog write the sync `operation`, which the stand-in then completes; `r` lists
 //! Argo CD's deployments and rolls back to the one picked (history entry 1). The Argo CD
 //! env's pods pane lists the pods of the Deployment its Application lists (`shop/api`, made
-//! by kubectl here and run by the sandbox's simulator), read through the env's context.
+//! by kubectl here and run by the sandbox's simulator), read through the env's context, and
+//! `l` on the pods pane shows that pod's log.
 
 use std::path::Path;
 use std::time::Duration;
@@ -169,6 +170,23 @@ async fn the_console_names_each_envs_engine_and_drives_an_argo_env_with_s_and_r(
             Duration::from_secs(30),
             |s| pod_rows(s).any(|r| r.contains("api-") && r.contains("Running")),
         );
+        // The pods pane, then `l`: the Argo CD env's pod log, read through the env's context.
+        tmux.run(&["send-keys", "-t", SESSION, "BTab"]);
+        tmux.wait_for("the pods pane focused", Duration::from_secs(10), |s| {
+            s.contains("▶ Pods · eu")
+        });
+        tmux.run(&["send-keys", "-t", SESSION, "l"]);
+        tmux.wait_for("the Argo CD pod's log", Duration::from_secs(30), |s| {
+            s.contains("Logs ·") && s.contains("starting")
+        });
+        tmux.run(&["send-keys", "-t", SESSION, "Escape"]);
+        tmux.wait_for("the main screen again", Duration::from_secs(10), |s| {
+            !s.contains("Logs ·")
+        });
+        tmux.run(&["send-keys", "-t", SESSION, "Tab"]);
+        tmux.wait_for("the env table focused", Duration::from_secs(10), |s| {
+            !s.contains("▶ Pods")
+        });
         tmux.run(&["send-keys", "-t", SESSION, "s"]);
         tmux.wait_for("the sync dialog", Duration::from_secs(10), |s| {
             s.contains("Sync eu")
