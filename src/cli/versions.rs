@@ -8,6 +8,10 @@
 //! during an incident is what runs. Sync, health and the synced revision come from the same
 //! observation as `status` (`controller::observe_all`), so the two verbs cannot disagree. An env
 //! whose cluster cannot be read keeps its column with the error, and the verb exits 2.
+//! An engine env's (Argo CD, Flux) images are those of its observation, which reads the
+//! workloads the engine deploys (Argo CD: the Application's resources in its destination
+//! namespace; Flux: driftdeck's render of the Kustomization's path in its target namespace),
+//! keyed `Kind/name` like every env's, so one workload is one row across engines.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -16,7 +20,7 @@ use serde::Serialize;
 
 use super::{CmdResult, Failure, GlobalArgs, OutputArgs, OutputFormat, load_config};
 use crate::cluster::{self, Cluster};
-use crate::config::Config;
+use crate::config::{Config, EngineSpec};
 use crate::controller::{self, Observed};
 use crate::model::{HealthCode, SyncStatus, WORKLOADS, short_image, short_sha, workload_images};
 
@@ -58,7 +62,7 @@ pub fn run(global: &GlobalArgs, args: OutputArgs) -> CmdResult {
     let rt = super::runtime()?;
     let (observed, images) = rt.block_on(async {
         let observed = controller::observe_all(&config).await;
-        let images = live_images(&config).await;
+        let images = live_images(&config, &observed).await;
         (observed, images)
     });
     let doc = build(&config, &observed, images);
@@ -83,10 +87,22 @@ pub fn run(global: &GlobalArgs, args: OutputArgs) -> CmdResult {
 }
 
 /// Per env (config order): workload → images, or the error reading them.
-async fn live_images(config: &Config) -> Vec<Result<BTreeMap<String, Vec<String>>, String>> {
+async fn live_images(
+    config: &Config,
+    observed: &[Observed],
+) -> Vec<Result<BTreeMap<String, Vec<String>>, String>> {
     let kubeconfig = cluster::load_kubeconfig(config.kubeconfig.as_deref());
     let mut out = Vec::with_capacity(config.environments.len());
     for env in &config.environments {
+        if env.engine != EngineSpec::Driftdeck {
+            // The engine's own observation read the workloads its CR deploys (their namespace
+            // is the CR's destination, not the env's `namespace`, which defaults to the CR's).
+            let state = observed.iter().find(|o| o.state.name == env.name);
+            out.push(Ok(state
+                .map(|o| o.state.images.clone())
+                .unwrap_or_default()));
+            continue;
+        }
         let result = match &kubeconfig {
             Err(e) => Err(e.to_string()),
             Ok(kc) => match Cluster::connect(kc.as_ref(), &env.context).await {

@@ -43,6 +43,26 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
+/// The API server URL of `context` in `kubeconfig`; `None` when either is missing.
+pub fn context_server(kubeconfig: Option<&Kubeconfig>, context: &str) -> Option<String> {
+    let kc = kubeconfig?;
+    let cluster = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == context)?
+        .context
+        .as_ref()?
+        .cluster
+        .clone();
+    kc.clusters
+        .iter()
+        .find(|c| c.name == cluster)?
+        .cluster
+        .as_ref()?
+        .server
+        .clone()
+}
+
 /// Reads the kubeconfig the way kubectl does; `None` when there is none (in-cluster then).
 pub fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<Kubeconfig>, Error> {
     if let Some(path) = explicit {

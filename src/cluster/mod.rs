@@ -30,7 +30,7 @@ mod retry;
 mod state;
 
 pub use access::{Access, Permission};
-pub use connect::{Cluster, ResolvedKind, load_kubeconfig};
+pub use connect::{Cluster, ResolvedKind, context_server, load_kubeconfig};
 pub use discovery::{SERVED_TTL, choose_version};
 pub use events::{event_row, sort_newest_first};
 pub use live::{KindRead, LiveCache, LiveStatus, WatchSpec};

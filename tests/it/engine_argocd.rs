@@ -592,3 +592,67 @@ async fn refresh_sets_argos_refresh_annotation_on_the_real_server() {
 async fn refresh_sets_argos_refresh_annotation_on_the_sandbox() {
     refresh_sets_argos_refresh_annotation(ArgoBench::sandbox("argo-refresh").await).await;
 }
+
+/// An Application deploying to another cluster than the env's context: its workloads are not
+/// read through the context (that would show another cluster's objects as this app's); the
+/// env's notes say so and its images stay Argo CD's own summary.
+async fn an_app_deploying_elsewhere_is_noted_not_read(bench: ArgoBench) {
+    let ns = bench.ns.clone();
+    let eu = bench.app("eu", true, &[&rev("a1")]).await;
+    bench.app("prod", true, &[&rev("a1")]).await;
+    // A Deployment of the same name lives in the context's cluster, in the app's namespace.
+    let manifests = tempfile::tempdir().unwrap();
+    let file = manifests.path().join("api.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  selector: {matchLabels: {app: api}}\n  \
+         template:\n    metadata: {labels: {app: api}}\n    spec: {containers: [{name: api, image: \"registry.example.com/shop/api:9.9\"}]}\n",
+    )
+    .unwrap();
+    bench.kubectl_ok(&["apply", "-n", &ns, "-f", &file.display().to_string()]);
+    eu.update(|app| {
+        app["spec"]["destination"] =
+            json!({"server": "https://eu.example.com:6443", "namespace": ns});
+        for r in app["status"]["resources"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            r["namespace"] = json!(ns);
+        }
+    })
+    .await;
+
+    let ran = bench.driftdeck(&["status", "-o", "json"]).await;
+    let env = env_of(&ran.stdout, "eu");
+    assert!(
+        env["unreadable"].as_array().is_some_and(|u| u
+            .iter()
+            .any(|n| n.as_str().is_some_and(|n| n
+                .contains("deploys to server https://eu.example.com:6443")
+                && n.contains("not to context dev")))),
+        "{env:#}"
+    );
+    let ran = bench.driftdeck(&["versions", "-o", "json"]).await;
+    let doc: Value = serde_json::from_str(&ran.stdout).expect("versions -o json");
+    let rows = doc["workloads"].as_array().cloned().unwrap_or_default();
+    let eu_rows: Vec<&Value> = rows
+        .iter()
+        .filter(|w| w["envs"].get("eu").is_some())
+        .collect();
+    assert_eq!(eu_rows.len(), 1, "{doc:#}");
+    assert_eq!(
+        eu_rows[0]["workload"], "Application/eu",
+        "Argo CD's summary: {doc:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_deploying_to_another_cluster_is_noted_not_read_on_the_real_server() {
+    an_app_deploying_elsewhere_is_noted_not_read(ArgoBench::real("argo-elsewhere").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_deploying_to_another_cluster_is_noted_not_read_on_the_sandbox() {
+    an_app_deploying_elsewhere_is_noted_not_read(ArgoBench::sandbox("argo-elsewhere").await).await;
+}

@@ -4,7 +4,10 @@
 //! status written once, as `crate::flux_standin::write_status` writes it; no Flux stand-in
 //! runs, the row only has to show). Every row names its engine; `s` on the Argo CD env and
 //! `y` in its dialog write the sync `operation`, which the stand-in then completes; `r` lists
-//! Argo CD's deployments and rolls back to the one picked (history entry 1).
+//! Argo CD's deployments and rolls back to the one picked (history entry 1). The Argo CD
+//! env's pods pane lists the pods of the Deployment its Application lists (`shop/api`, made
+//! by kubectl here and run by the sandbox's simulator), read through the env's context, and
+//! `l` on the pods pane shows that pod's log.
 
 use std::path::Path;
 use std::time::Duration;
@@ -33,6 +36,14 @@ fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The rows under the pods pane's column header.
+fn pod_rows(screen: &str) -> impl Iterator<Item = &str> {
+    screen
+        .lines()
+        .skip_while(|l| !(l.contains("NAME") && l.contains("RESTARTS")))
+        .skip(1)
 }
 
 /// The env table's row of `env` on `screen`.
@@ -71,6 +82,19 @@ async fn the_console_names_each_envs_engine_and_drives_an_argo_env_with_s_and_r(
     let argo = ArgoController::new(client.clone(), NS, "eu");
     argo.create(&application("eu", NS, false)).await;
     argo.seed(&[&rev("a1"), &rev("b2")]).await;
+    // The workload the seeded status lists (Deployment shop/api), live in the context.
+    kubectl(&kc, &["create", "namespace", "shop"]);
+    kubectl(
+        &kc,
+        &[
+            "create",
+            "deployment",
+            "api",
+            "-n",
+            "shop",
+            "--image=registry.example.com/shop/api:1.4.2",
+        ],
+    );
 
     let flux = format!(
         "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {{name: repo, namespace: {NS}}}\n\
@@ -140,6 +164,28 @@ async fn the_console_names_each_envs_engine_and_drives_an_argo_env_with_s_and_r(
         tmux.run(&["send-keys", "-t", SESSION, "j"]);
         tmux.wait_for("the Argo CD env selected", Duration::from_secs(10), |s| {
             s.contains("engine argocd")
+        });
+        tmux.wait_for(
+            "the Argo CD env's pods in the pods pane",
+            Duration::from_secs(30),
+            |s| pod_rows(s).any(|r| r.contains("api-") && r.contains("Running")),
+        );
+        // The pods pane, then `l`: the Argo CD env's pod log, read through the env's context.
+        tmux.run(&["send-keys", "-t", SESSION, "BTab"]);
+        tmux.wait_for("the pods pane focused", Duration::from_secs(10), |s| {
+            s.contains("▶ Pods · eu")
+        });
+        tmux.run(&["send-keys", "-t", SESSION, "l"]);
+        tmux.wait_for("the Argo CD pod's log", Duration::from_secs(30), |s| {
+            s.contains("Logs ·") && s.contains("starting")
+        });
+        tmux.run(&["send-keys", "-t", SESSION, "Escape"]);
+        tmux.wait_for("the main screen again", Duration::from_secs(10), |s| {
+            !s.contains("Logs ·")
+        });
+        tmux.run(&["send-keys", "-t", SESSION, "Tab"]);
+        tmux.wait_for("the env table focused", Duration::from_secs(10), |s| {
+            !s.contains("▶ Pods")
         });
         tmux.run(&["send-keys", "-t", SESSION, "s"]);
         tmux.wait_for("the sync dialog", Duration::from_secs(10), |s| {

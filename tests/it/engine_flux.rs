@@ -134,7 +134,11 @@ impl FluxBench {
         };
         if server == Server::Sandbox {
             let crds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/engines/crds");
-            for file in ["flux-gitrepository.yaml", "flux-kustomization.yaml"] {
+            for file in [
+                "argocd-application.yaml",
+                "flux-gitrepository.yaml",
+                "flux-kustomization.yaml",
+            ] {
                 let path = crds.join(file).display().to_string();
                 bench.kubectl_ok(&["apply", "--validate=false", "-f", &path]);
             }
@@ -238,11 +242,24 @@ spec:
     pub fn commit_file(&self, path: &str, text: Option<&str>) {
         let file = self.root.path().join("repo").join(path);
         match text {
-            Some(t) => std::fs::write(&file, t).expect("write"),
+            Some(t) => {
+                if let Some(dir) = file.parent() {
+                    std::fs::create_dir_all(dir).expect("dirs");
+                }
+                std::fs::write(&file, t).expect("write")
+            }
             None => std::fs::remove_file(&file).expect("remove"),
         }
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "-m", &format!("change {path}")]);
+    }
+
+    /// Appends `lines` (more `environments:` entries) to the bench's config.
+    pub fn config_append(&self, lines: &str) {
+        let path = self.root.path().join("driftdeck.yaml");
+        let mut config = std::fs::read_to_string(&path).expect("config");
+        config.push_str(lines);
+        std::fs::write(&path, config).expect("config");
     }
 
     pub fn head(&self) -> String {

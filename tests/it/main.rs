@@ -98,6 +98,7 @@ mod driver;
 mod engine_argocd;
 mod engine_console_tmux;
 mod engine_flux;
+mod engine_versions;
 mod faults_convergence;
 mod faults_visible;
 mod flux_standin;

@@ -5,7 +5,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use driftdeck::config::theme::{Slot, TermCaps, Theme, is_ansi16};
-use driftdeck::model::Snapshot;
+use driftdeck::model::{EngineName, Snapshot};
 use driftdeck::tui::{self, UiAction, ViewState, fixtures, translate, update};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -212,6 +212,33 @@ fn watch_mode() {
         view.watch_mode = true;
         view.watch_index = 2;
     });
+}
+
+/// Watch mode over envs of three engines: every tile names its engine.
+#[test]
+fn watch_mode_names_each_tiles_engine_over_mixed_engines() {
+    let mut snap = fixtures::degraded_with_hold();
+    snap.envs[1].engine = EngineName::ArgoCd;
+    snap.envs[2].engine = EngineName::Flux;
+    snapshot_both("watch_mode_mixed_engines", &snap, |view| {
+        view.watch_mode = true;
+    });
+    let mut view = fixtures::view_state();
+    view.watch_mode = true;
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (120, 36)));
+    for tile in ["DEV · driftdeck", "STAGING · argocd", "PRODUCTION · flux"] {
+        assert!(screen.contains(tile), "{tile}:\n{screen}");
+    }
+    // Narrow tiles: the engine gets its own line rather than cutting the HOLD badge.
+    let small = text(&draw(&snap, &mut view, &Theme::default(), (80, 24)));
+    for tile in [
+        "engine driftdeck",
+        "STAGING · argocd",
+        "engine flux",
+        "HOLD d4c9e04",
+    ] {
+        assert!(small.contains(tile), "{tile}:\n{small}");
+    }
 }
 
 /// A wall: big health letters in filled tiles and the versions per env, at 120×36 and 200×50;

@@ -7,6 +7,10 @@
 //! started runs) and after each write: one GET per env per poll. Polling rather than a watch
 //! keeps `observed_at` honest while nothing changes (a quiet watch would look stale).
 //!
+//! The live side (the app's workloads' images and the pods beside them, read through the
+//! env's context) is [`live`]'s: at most once per [`POLL`], never more often than the
+//! Application is read.
+//!
 //! Commands (read-only is refused in the driver's `route` first; see `super`):
 //! - `sync` writes `operation` (refused while one is set: [`write::ANOTHER_OPERATION`]) by an
 //!   update carrying the read resourceVersion, re-read and retried on 409 (at most
@@ -27,6 +31,7 @@
 //! - A protected env needs `--confirm ENV` for sync, rollback and resume, as a native env.
 
 mod api;
+mod live;
 mod read;
 mod write;
 
@@ -34,7 +39,7 @@ mod write;
 mod tests;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -82,8 +87,21 @@ pub(crate) async fn observe_cold(config: &Config, env: &EnvConfig) -> EnvState {
             return state;
         }
     };
+    let server = context_server(config, env);
     match tokio::time::timeout(READ_TIMEOUT, get(&cluster, &app)).await {
-        Ok(Ok(obj)) => read::fill(&mut state, &obj, Timestamp::now()),
+        Ok(Ok(obj)) => {
+            read::fill(&mut state, &obj, Timestamp::now());
+            let read_live = observe_live(&cluster, env, server.as_deref(), &obj, &mut state);
+            if tokio::time::timeout(READ_TIMEOUT, read_live).await.is_err() {
+                note_error(
+                    &mut state,
+                    format!(
+                        "live workloads: no answer within {}s",
+                        READ_TIMEOUT.as_secs()
+                    ),
+                );
+            }
+        }
         Ok(Err(e)) => unobservable(&mut state, e),
         Err(_) => unobservable(
             &mut state,
@@ -98,11 +116,56 @@ pub(crate) async fn observe_cold(config: &Config, env: &EnvConfig) -> EnvState {
     state
 }
 
+/// The context's API server URL, to tell the Application's destination apart.
+fn context_server(config: &Config, env: &EnvConfig) -> Option<String> {
+    let kubeconfig = crate::cluster::load_kubeconfig(config.kubeconfig.as_deref()).ok()?;
+    crate::cluster::context_server(kubeconfig.as_ref(), &env.context)
+}
+
+fn note_error(state: &mut EnvState, error: String) {
+    state.error = Some(match state.error.take() {
+        Some(e) => format!("{e}; {error}"),
+        None => error,
+    });
+}
+
+/// Reads the app's live workloads and pods into `state` when they run in the context's
+/// cluster; says why not otherwise. `false` when the read failed (the error is in `state`).
+async fn observe_live(
+    cluster: &Cluster,
+    env: &EnvConfig,
+    server: Option<&str>,
+    app: &Value,
+    state: &mut EnvState,
+) -> bool {
+    match live::destination(app, server) {
+        live::Destination::Elsewhere(where_) => {
+            let note = live::elsewhere_note(&read::app_ref(app), &env.context, &where_);
+            state.unreadable.push(note);
+            true
+        }
+        live::Destination::Here => match live::read(cluster, app).await {
+            Ok(found) => {
+                live::apply(state, found);
+                true
+            }
+            Err(e) => {
+                note_error(state, e);
+                false
+            }
+        },
+    }
+}
+
 struct Task {
     shared: Arc<Shared>,
     env: EnvConfig,
     app: AppRef,
     cluster: Option<Arc<Cluster>>,
+    /// The context's API server URL (read with the client).
+    server: Option<String>,
+    /// When the live side was last read, and whether that read succeeded.
+    live_at: Option<Instant>,
     publisher: Publisher,
     state: EnvState,
     pending: Option<Pending>,
@@ -122,6 +185,8 @@ pub(crate) async fn run(
         env,
         app,
         cluster: None,
+        server: None,
+        live_at: None,
         publisher: Publisher::new(index, updates),
         pending: None,
     };
@@ -151,6 +216,7 @@ impl Task {
             return Ok(c.clone());
         }
         let c = Arc::new(connect(&self.shared.config, &self.env).await?);
+        self.server = context_server(&self.shared.config, &self.env);
         self.cluster = Some(c.clone());
         Ok(c)
     }
@@ -164,7 +230,9 @@ impl Task {
     async fn read(&mut self) {
         match self.fetch().await {
             Ok(obj) => {
+                let last = self.state.clone();
                 self.show(&obj);
+                self.live(&obj, last).await;
                 self.follow(&obj).await;
             }
             Err(e) => {
@@ -179,6 +247,26 @@ impl Task {
         let mut state = base_state(&self.env);
         read::fill(&mut state, obj, Timestamp::now());
         self.state = state;
+    }
+
+    /// The live side, at most once per [`POLL`]; between reads, and after a failed one, the
+    /// last good pods, images and notes stand (`last`: the row before [`Self::show`]).
+    async fn live(&mut self, obj: &Value, last: EnvState) {
+        let due = self.live_at.is_none_or(|at| at.elapsed() >= POLL);
+        let fresh = match (&self.cluster, due) {
+            (Some(cluster), true) => {
+                let cluster = cluster.clone();
+                self.live_at = Some(Instant::now());
+                let server = self.server.clone();
+                observe_live(&cluster, &self.env, server.as_deref(), obj, &mut self.state).await
+            }
+            _ => false,
+        };
+        if !fresh && last.observed_at.is_some() {
+            self.state.pods = last.pods;
+            self.state.images = last.images;
+            self.state.unreadable = last.unreadable;
+        }
     }
 
     /// Ends the operation this console started once Argo CD reports its end.

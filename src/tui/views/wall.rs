@@ -10,6 +10,10 @@
 //! when none fits (80×24 with three envs, or many envs) the word is ordinary bold text, so a
 //! small terminal stays readable. Ink on the fill is black or white, whichever has the higher
 //! WCAG contrast with the fill. Monochrome themes (no colours) fill by reversing.
+//! When the envs are driven by more than one engine (driftdeck, Argo CD, Flux), every tile's
+//! name line says its engine (`EU · argocd`), or a line of its own under the sync line
+//! (`engine argocd`) when the name line has no room beside the badges; a wall of driftdeck envs only stays as it was, since naming the one
+//! engine on every tile would say nothing.
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -147,7 +151,21 @@ pub fn render_tile<'a>(
             tile
         },
     )];
-    title.extend(badges(env, stale, theme));
+    let badges = badges(env, stale, theme);
+    let engine = mixed_engines(snap).then(|| format!(" · {}", env.engine));
+    // The engine joins the name when name, engine and badges fit; else it has its own line
+    // under the sync line, so it never pushes a HOLD or STALE badge out of a narrow tile.
+    let mut engine_line = false;
+    if let Some(engine) = engine {
+        let width: usize =
+            title.iter().chain(&badges).map(Span::width).sum::<usize>() + engine.chars().count();
+        if width <= usize::from(name_row.width) {
+            title.push(Span::styled(engine, tile));
+        } else {
+            engine_line = true;
+        }
+    }
+    title.extend(badges);
     frame.render_widget(
         Paragraph::new(Line::from(title).alignment(Alignment::Center)),
         name_row,
@@ -181,6 +199,9 @@ pub fn render_tile<'a>(
         ))
         .alignment(Alignment::Center),
     ];
+    if engine_line {
+        lines.push(Line::from(format!("engine {}", env.engine)).alignment(Alignment::Center));
+    }
     if stale {
         let known = view
             .last_known_health(env)
@@ -204,6 +225,13 @@ pub fn render_tile<'a>(
         lines.push(Line::from(text).alignment(Alignment::Center));
     }
     frame.render_widget(Paragraph::new(lines).style(tile), rest);
+}
+
+/// Whether the snapshot's envs are driven by more than one engine.
+fn mixed_engines(snap: &Snapshot) -> bool {
+    snap.envs
+        .first()
+        .is_some_and(|first| snap.envs.iter().any(|e| e.engine != first.engine))
 }
 
 /// STALE, not reconciling, PAUSED and HOLD, in the theme's badge colours (they sit on the

@@ -28,7 +28,8 @@
 //!   it, summary "Argo CD deployment <id>" — driftdeck does not read the Application's Git
 //!   source, and a rollback can only go to a revision Argo CD's history holds.
 //! - Images: `status.summary.images` under the key `Application/<name>` (Argo CD does not say
-//!   which workload runs which image).
+//!   which workload runs which image). The task replaces them with the live workloads' images
+//!   (`Kind/name`, as every env) when it can read them through the env's context (`live`).
 
 use std::collections::BTreeMap;
 
