@@ -275,6 +275,15 @@ fn render_operations(
         .flat_map(|e| e.history.iter().take(height).map(move |h| (e, h)))
         .collect();
     entries.sort_by_key(|e| std::cmp::Reverse(e.1.started));
+    // The env column fits the longest name shown (at least 10), so a long one never runs into
+    // the operation's word.
+    let w = entries
+        .iter()
+        .take(height)
+        .map(|(e, _)| e.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(10);
     let lines: Vec<Line> = entries
         .into_iter()
         .take(height)
@@ -286,7 +295,7 @@ fn render_operations(
             };
             let mut spans = vec![
                 Span::styled(format!("{} ", when(h.started, now)), theme.style(Slot::Dim)),
-                Span::raw(format!("{:<11}{} ", env.name, h.op)),
+                Span::raw(format!("{:<w$} {} ", env.name, h.op)),
                 Span::styled(format!("{}", h.result), theme.style(result_slot)),
                 Span::raw(format!(" {} by {}", short_sha(&h.revision), h.operator)),
             ];
