@@ -447,6 +447,14 @@ pub struct HistoryEntry {
     pub failure: Option<FailureReason>,
 }
 
+impl HistoryEntry {
+    /// An automatic operation a newer head took over (the engine's "superseded by <sha>").
+    pub fn superseded_by_a_new_head(&self) -> bool {
+        self.result == OperationResult::Interrupted
+            && matches!(&self.failure, Some(FailureReason::Interrupted(why)) if why.starts_with("superseded by ") && !why.starts_with("superseded by a rollback"))
+    }
+}
+
 /// One row of the pods pane, flattened from a live Pod.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodRow {

@@ -118,6 +118,18 @@ fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
             view.toast(format!("{op} {env} @ {} started", short_sha(&revision)));
         }
         Notice::OperationFinished { env, entry } => match entry.result {
+            // A newer head took over an automatic operation: routine, not an error to dismiss.
+            OperationResult::Interrupted if entry.superseded_by_a_new_head() => {
+                view.toast(format!(
+                    "{} {env} @ {}: {}",
+                    entry.op,
+                    short_sha(&entry.revision),
+                    entry
+                        .failure
+                        .as_ref()
+                        .map_or_else(String::new, ToString::to_string)
+                ));
+            }
             OperationResult::Failed | OperationResult::Interrupted => {
                 let reason = entry
                     .failure

@@ -516,7 +516,10 @@ impl Engine {
         else {
             return false;
         };
+        // A head that renders this env exactly as the running operation applied it changes
+        // nothing here (a commit to another env's overlay): let the operation finish.
         if *revision == op.revision
+            || (!op.render_digest.is_empty() && render.digest == op.render_digest)
             || self.held.synced_revision.as_deref() == Some(revision.as_str())
             || self.held.is_rejected(revision, Some(&render.digest))
         {

@@ -262,3 +262,16 @@ fn a_paused_env_keeps_validating_the_old_head() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn a_new_head_that_renders_this_env_the_same_does_not_supersede() {
+    let mut h = H::ready(auto());
+    let c2 = the_apply(&h.git("c2"), "c2");
+    h.applied(c2, "d-c2");
+    // c3 changes another env's overlay: this env's render is still d-c2.
+    let fx = h.git_digest("c3", "d-c2", 3);
+    assert!(
+        finished(&fx).is_empty() && applies(&fx).is_empty(),
+        "{fx:?}"
+    );
+}
