@@ -112,41 +112,58 @@ fn needs_eyes(env: &crate::model::EnvState) -> bool {
         || env.error.is_some()
 }
 
+/// The toast or dialog for an operation's end.
+fn on_finished(view: &mut ViewState, env: String, entry: crate::model::HistoryEntry) {
+    match entry.result {
+        // A newer head took over an automatic operation: routine, not an error to dismiss.
+        OperationResult::Interrupted if entry.superseded_by_a_new_head() => {
+            view.toast(format!(
+                "{} {env} @ {}: {}",
+                entry.op,
+                short_sha(&entry.revision),
+                entry
+                    .failure
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string)
+            ));
+        }
+        OperationResult::Failed | OperationResult::Interrupted => {
+            let reason = entry
+                .failure
+                .as_ref()
+                .map_or_else(|| entry.result.to_string(), ToString::to_string);
+            let title = format!("{} {env} @ {} failed", entry.op, short_sha(&entry.revision));
+            show_error(view, title, reason);
+        }
+        OperationResult::Succeeded | OperationResult::Running => {
+            view.toast(format!(
+                "{} {env} @ {}: {}",
+                entry.op,
+                short_sha(&entry.revision),
+                entry.result
+            ));
+        }
+    }
+}
+
 fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
     match notice {
         Notice::OperationStarted { env, op, revision } => {
             view.toast(format!("{op} {env} @ {} started", short_sha(&revision)));
         }
-        Notice::OperationFinished { env, entry } => match entry.result {
-            // A newer head took over an automatic operation: routine, not an error to dismiss.
-            OperationResult::Interrupted if entry.superseded_by_a_new_head() => {
-                view.toast(format!(
-                    "{} {env} @ {}: {}",
-                    entry.op,
-                    short_sha(&entry.revision),
-                    entry
-                        .failure
-                        .as_ref()
-                        .map_or_else(String::new, ToString::to_string)
-                ));
+        Notice::OperationFinished { env, entry } => {
+            // One toast per operation: its end replaces its "started" toast, so routine
+            // automation (a new head seen at once) does not push the operator's own toasts off.
+            let started = format!(
+                "{} {env} @ {} started",
+                entry.op,
+                short_sha(&entry.revision)
+            );
+            if let Some(at) = view.toasts.iter().rposition(|t| t.text == started) {
+                view.toasts.remove(at);
             }
-            OperationResult::Failed | OperationResult::Interrupted => {
-                let reason = entry
-                    .failure
-                    .as_ref()
-                    .map_or_else(|| entry.result.to_string(), ToString::to_string);
-                let title = format!("{} {env} @ {} failed", entry.op, short_sha(&entry.revision));
-                show_error(view, title, reason);
-            }
-            OperationResult::Succeeded | OperationResult::Running => {
-                view.toast(format!(
-                    "{} {env} @ {}: {}",
-                    entry.op,
-                    short_sha(&entry.revision),
-                    entry.result
-                ));
-            }
-        },
+            on_finished(view, env, entry);
+        }
         Notice::Refused { env, reason } => {
             // A refusal naming either end of the pending promotion (or no env) answers it:
             // the "computing…" state must not outlive the controller's answer.

@@ -289,6 +289,17 @@ fn step_promote_with_typed_message(tmux: &Tmux) -> Result<(), String> {
     .map(|_| ())
 }
 
+/// The sha of a `release(staging)` row of the history pane that `before` did not have.
+fn bad_release_row(screen: &str, before: &[String]) -> Option<String> {
+    history_rows(screen)
+        .into_iter()
+        .filter(|r| r.contains("release(staging)") && !before.contains(r))
+        .find_map(|r| {
+            let sha: String = r.trim_start_matches('│').chars().take(7).collect();
+            (sha.len() == 7 && sha.chars().all(|c| c.is_ascii_hexdigit())).then_some(sha)
+        })
+}
+
 /// The short sha of a "committed <sha7> …" toast whose line also contains `marker`.
 fn committed_sha(screen: &str, marker: &str) -> Option<String> {
     screen
@@ -303,13 +314,16 @@ fn committed_sha(screen: &str, marker: &str) -> Option<String> {
 
 fn step_break_and_roll_back(tmux: &Tmux) -> Result<(), String> {
     select_env(tmux, "staging")?;
+    // The "committed <sha> …crashloop" toast can be replaced within a frame by the toasts of
+    // dev's auto-sync of the new head (a watched repo is seen at once), so the staging history
+    // pane's new `release(staging)` row names the commit as well.
+    let before = history_rows(&tmux.screen());
+    let bad_of = |s: &str| committed_sha(s, "crashloop").or_else(|| bad_release_row(s, &before));
     tmux.keys(&[":"]);
     tmux.type_text("demo break staging");
     tmux.keys(&["Enter"]);
-    let toast = tmux.wait("the bad release committed", 30, |s| {
-        committed_sha(s, "crashloop").is_some()
-    })?;
-    let bad = committed_sha(&toast, "crashloop").unwrap_or_default();
+    let toast = tmux.wait("the bad release committed", 30, |s| bad_of(s).is_some())?;
+    let bad = bad_of(&toast).unwrap_or_default();
     // The new desired revision must reach the env before syncing it.
     tmux.wait("staging wanting the bad release", 60, |s| {
         row_has(s, "staging", &bad) && row_has(s, "staging", "OutOfSync")
