@@ -90,7 +90,7 @@ pub(super) async fn check(
 }
 
 /// The CR an engine env's verbs write: (group, resource, namespace); `None` for driftdeck.
-fn engine_resource(env: &EnvConfig) -> Option<(&'static str, &'static str, &str)> {
+pub(super) fn engine_resource(env: &EnvConfig) -> Option<(&'static str, &'static str, &str)> {
     match &env.engine {
         EngineSpec::Driftdeck => None,
         EngineSpec::ArgoCd { namespace, .. } => Some(("argoproj.io", "applications", namespace)),

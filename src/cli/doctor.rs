@@ -379,6 +379,19 @@ async fn needed_permissions(
     manifests: &[Manifest],
     read_only: bool,
 ) -> Result<BTreeSet<Permission>, String> {
+    // An engine env: driftdeck reads and writes only the engine's CR (the engine applies);
+    // the same permissions the CLI checks before a verb (`access.rs`).
+    if let Some((group, resource, namespace)) = super::access::engine_resource(env) {
+        let verbs: &[&'static str] = if read_only {
+            &["get"]
+        } else {
+            &["get", "update", "patch"]
+        };
+        return Ok(verbs
+            .iter()
+            .map(|verb| Permission::new(verb, group, resource, namespace))
+            .collect());
+    }
     let mut verbs: Vec<&'static str> = vec!["get", "list", "watch"];
     if !read_only {
         verbs.push("patch");
@@ -537,6 +550,17 @@ async fn check_engines(
     manifests: &[Manifest],
 ) {
     let check = format!("engines {}", env.name);
+    // An engine env's objects carry its engine's marks by design: that is who applies them.
+    if let Some((_, resource, namespace)) = super::access::engine_resource(env) {
+        report.ok(
+            &check,
+            &format!(
+                "reconciled by {} ({resource} in {namespace}); driftdeck drives it through the CR and applies nothing itself",
+                env.engine.name()
+            ),
+        );
+        return;
+    }
     let mut live = 0;
     let mut foreign = Vec::new();
     for m in manifests {

@@ -1028,3 +1028,26 @@ async fn engines_reports_a_forbidden_list_and_treats_an_uninstalled_kind_as_none
         "{stdout}"
     );
 }
+
+/// `doctor` on an engine env asks for what driftdeck does there (get/update/patch on the
+/// Kustomization), not for the rights to apply the objects Flux applies, and names Flux as the
+/// env's engine instead of warning about Flux's marks on its objects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_a_flux_envs_cr_permissions_not_the_objects_flux_applies() {
+    let mut bench = FluxBench::new("flux-doctor", false, Server::Real).await;
+    bench.start_flux().await;
+    let ran = bench.driftdeck(&["doctor"]).await;
+    let env = bench.ns.clone();
+    assert!(
+        ran.stdout.lines().any(
+            |l| l.starts_with(&format!("ok   rbac {env} (sync)")) && l.contains("all 3 things")
+        ),
+        "{ran:#?}"
+    );
+    assert!(
+        ran.stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("ok   engines {env}: reconciled by flux"))),
+        "{ran:#?}"
+    );
+}
