@@ -402,7 +402,7 @@ async fn apply_all(config: &Config) {
         let started = jiff::Timestamp::now();
         let applied = match Cluster::connect(kubeconfig.as_ref(), &env.context).await {
             Ok(c) => match controller::apply_env(&c, env, &desired).await {
-                Ok(n) => {
+                Ok(controller::Applied { changed: n, .. }) => {
                     // Recorded like any apply, so the env shows its synced revision (not `-`)
                     // and history has the operation.
                     if let Err(e) = record_first_apply(&c, env, &desired, started, n).await {

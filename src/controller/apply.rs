@@ -54,7 +54,7 @@ use serde_json::{Map, Value};
 pub use crate::cluster::retry_transient;
 use crate::cluster::{self, ApplyMode, Cluster};
 use crate::config::EnvConfig;
-use crate::model::{FailureReason, Manifest};
+use crate::model::{FailureReason, Manifest, ResourceKey};
 
 use super::Desired;
 use super::engine::ApplyFailure;
@@ -194,14 +194,26 @@ fn set_entry(meta: &mut Map<String, Value>, map: &str, key: &str, value: &str) {
     }
 }
 
+/// What [`apply_env`] did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Objects created or with a new `resourceVersion`.
+    pub changed: usize,
+    /// Per desired object applied or left unchanged (not the Namespaces and CRDs validation
+    /// applied first): the `resourceVersion` it is live at and what a dry-run apply of it would
+    /// answer there — for `PredictionCache::seed`, so the observation after a sync does not
+    /// dry-run the whole render again.
+    pub answers: Vec<(ResourceKey, String, Value)>,
+}
+
 /// Applies every desired manifest of `env` at `desired.revision`, all or nothing (module
-/// doc); returns how many objects changed (created or with a new `resourceVersion`). No
-/// prune, no validation of health.
+/// doc); returns how many objects changed (created or with a new `resourceVersion`) and what
+/// each is live as now. No prune, no validation of health.
 pub async fn apply_env(
     cluster: &Cluster,
     env: &EnvConfig,
     desired: &Desired,
-) -> Result<usize, ApplyError> {
+) -> Result<Applied, ApplyError> {
     let manifests = &desired.rendered.manifests;
     let problems = super::limits::oversize(manifests);
     if !problems.is_empty() {
@@ -245,15 +257,24 @@ pub async fn apply_env(
     let listed = prefetch(cluster, &plan, &pending)
         .await
         .map_err(|e| ApplyError::cluster(env, e, changed))?;
+    let mut answers = Vec::with_capacity(pending.len());
     for stage in stages(&plan, &pending) {
-        let (done, failure) =
-            apply_stage(cluster, env, &plan, &early.predicted, &listed, stage).await;
+        let (done, failure) = apply_stage(
+            cluster,
+            env,
+            &plan,
+            &early.predicted,
+            &listed,
+            stage,
+            &mut answers,
+        )
+        .await;
         changed += done;
         if let Some(e) = failure {
             return Err(ApplyError::cluster(env, e, changed));
         }
     }
-    Ok(changed)
+    Ok(Applied { changed, answers })
 }
 
 /// Whether the server's dry-run answer `predicted` for an object equals `live` in everything
@@ -334,8 +355,9 @@ fn stages<'a>(plan: &[Planned], pending: &'a [usize]) -> Vec<&'a [usize]> {
 }
 
 /// Applies one stage with up to [`APPLY_CONCURRENCY`] requests in flight (module doc): how
-/// many objects changed, and the failure of the first object in apply order that failed.
-/// After a failure no further object of the stage starts; those in flight finish and count.
+/// many objects changed, and the failure of the first object in apply order that failed; each
+/// object's answer ([`Applied::answers`]) is added to `answers`. After a failure no further
+/// object of the stage starts; those in flight finish and count.
 async fn apply_stage(
     cluster: &Cluster,
     env: &EnvConfig,
@@ -343,6 +365,7 @@ async fn apply_stage(
     predicted: &[Option<Value>],
     listed: &HashMap<usize, Option<Value>>,
     stage: &[usize],
+    answers: &mut Vec<(ResourceKey, String, Value)>,
 ) -> (usize, Option<cluster::Error>) {
     let failed = AtomicBool::new(false);
     // Named futures collected first, as in `preflight` (closure-made futures inside the
@@ -362,21 +385,23 @@ async fn apply_stage(
             )
         })
         .collect();
-    let results: Vec<(usize, Option<Result<bool, cluster::Error>>)> = stream::iter(jobs)
-        .buffer_unordered(APPLY_CONCURRENCY)
-        .collect()
-        .await;
+    let results: Vec<(usize, Option<Result<preflight::Outcome, cluster::Error>>)> =
+        stream::iter(jobs)
+            .buffer_unordered(APPLY_CONCURRENCY)
+            .collect()
+            .await;
     let mut changed = 0;
     let mut first: Option<(usize, cluster::Error)> = None;
     for (i, result) in results {
         match result {
-            Some(Ok(true)) => changed += 1,
-            Some(Ok(false)) | None => {}
-            Some(Err(e)) => {
-                if first.as_ref().is_none_or(|(j, _)| i < *j) {
-                    first = Some((i, e));
+            Some(Ok(outcome)) => {
+                changed += usize::from(outcome.changed);
+                if let Some((rv, answer)) = outcome.answer {
+                    answers.push((plan[i].key.clone(), rv, answer));
                 }
             }
+            Some(Err(e)) if first.as_ref().is_none_or(|(j, _)| i < *j) => first = Some((i, e)),
+            Some(Err(_)) | None => {}
         }
     }
     (changed, first.map(|(_, e)| e))
@@ -390,13 +415,15 @@ async fn apply_job(
     before: Option<Option<&Value>>,
     failed: &AtomicBool,
     i: usize,
-) -> (usize, Option<Result<bool, cluster::Error>>) {
+) -> (usize, Option<Result<preflight::Outcome, cluster::Error>>) {
     if failed.load(Ordering::Relaxed) {
         return (i, None);
     }
     let result = preflight::apply_one(cluster, &p.obj, predicted, before).await;
     match &result {
-        Ok(changed) => tracing::debug!(env = %env.name, object = %p.label, changed, "applied"),
+        Ok(outcome) => {
+            tracing::debug!(env = %env.name, object = %p.label, changed = outcome.changed, "applied")
+        }
         Err(_) => failed.store(true, Ordering::Relaxed),
     }
     (i, Some(result))

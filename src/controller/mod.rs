@@ -36,7 +36,7 @@ pub mod stamping;
 mod status;
 pub mod takeover;
 
-pub use apply::{ApplyError, apply_env, apply_order, kind_rank, retry_transient, stamp};
+pub use apply::{Applied, ApplyError, apply_env, apply_order, kind_rank, retry_transient, stamp};
 pub use desired::{
     Desired, DesiredError, GitFs, cache_dir, desired, env_path, open_source, renderer_for,
 };

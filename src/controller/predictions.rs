@@ -5,7 +5,9 @@
 //! object changing (a new server default, an admission webhook), so every answer is asked again
 //! at least that often. Answers of the two most recently observed revisions are kept (the
 //! head's, and the synced revision's while a rejected head is observed beside it); an object no
-//! longer live loses its answer.
+//! longer live loses its answer. A sync's own apply answers are kept as answers too
+//! ([`PredictionCache::seed`]): the observation right after a sync of 1,000 objects then
+//! dry-runs none of them again, halving what a sync costs the API server.
 //!
 //! May import model, cluster, config (through the controller). Only the controller's driver
 //! holds a cache: the cold `status`/`diff` observe once and keep nothing.
@@ -16,7 +18,10 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::Cluster;
 use crate::config::EnvConfig;
-use crate::model::ResourceKey;
+use serde_json::Value;
+
+use crate::diff;
+use crate::model::{Manifest, ResourceKey};
 
 use super::Desired;
 use super::observe::{LiveSet, predict_where};
@@ -65,6 +70,45 @@ impl PredictionCache {
             revisions.insert(0, (revision.to_owned(), entries));
             revisions.truncate(REVISIONS);
         }
+    }
+
+    /// Keeps what a sync's apply answered ([`super::Applied::answers`]) as the answers for
+    /// `desired`'s revision: a dry-run apply of an object just applied, against the version the
+    /// apply left, answers the apply's own result, so the observation right after a sync of
+    /// 1,000 objects dry-runs none of them instead of all. An object whose diff needs the
+    /// server's defaults (a second, create probe) is left to be asked.
+    pub fn seed(&self, desired: &Desired, answers: Vec<(ResourceKey, String, Value)>) {
+        let revision = desired.revision.sha.as_str();
+        let manifests: HashMap<&ResourceKey, &Manifest> = desired
+            .rendered
+            .manifests
+            .iter()
+            .map(|m| (m.key(), m))
+            .collect();
+        let mut kept = self.take(revision);
+        let now = Instant::now();
+        for (key, resource_version, applied) in answers {
+            let Some(m) = manifests.get(&key) else {
+                continue;
+            };
+            if diff::needs_defaults(&applied, m) {
+                kept.remove(&key);
+                continue;
+            }
+            let prediction = Prediction {
+                applied,
+                defaults: None,
+            };
+            kept.insert(
+                key,
+                Entry {
+                    resource_version,
+                    at: now,
+                    prediction,
+                },
+            );
+        }
+        self.put(revision, kept);
     }
 
     /// [`super::predict`], asking the server only for objects without a valid kept answer.

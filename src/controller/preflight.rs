@@ -41,7 +41,7 @@ use serde_json::Value;
 
 use crate::cluster::{self, ApplyMode, Cluster};
 use crate::config::EnvConfig;
-use crate::model::Manifest;
+use crate::model::{Manifest, ResourceKey};
 
 use super::apply::{ApplyError, apply_order, stamp};
 
@@ -58,6 +58,8 @@ pub(super) struct Planned {
     pub label: String,
     /// Its kind is served only once a CRD of this render is established.
     pub deferred: bool,
+    /// The manifest's own key (namespace as Git has it), as observations key predictions.
+    pub key: ResourceKey,
 }
 
 impl Planned {
@@ -168,6 +170,7 @@ pub(super) async fn plan(
             obj,
             label,
             deferred,
+            key: m.key().clone(),
         });
     }
     Ok(planned)
@@ -214,7 +217,8 @@ pub(super) async fn validate(
                 .is_some();
             let changed = apply_one(cluster, &p.obj, None, None)
                 .await
-                .map_err(|e| ApplyError::cluster(env, e, early.changed))?;
+                .map_err(|e| ApplyError::cluster(env, e, early.changed))?
+                .changed;
             early.applied.insert(i);
             early.changed += usize::from(changed);
             if !existed {
@@ -437,7 +441,7 @@ pub(super) async fn apply_one(
     obj: &Value,
     predicted: Option<&Value>,
     listed: Option<Option<&Value>>,
-) -> Result<bool, cluster::Error> {
+) -> Result<Outcome, cluster::Error> {
     let text = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default();
     let (av, kind, ns, name) = (
         text("/apiVersion"),
@@ -452,9 +456,12 @@ pub(super) async fn apply_one(
     if let Some(live) = &before {
         let takes_over = super::takeover::folded_entries(live, av).is_some()
             || !super::takeover::dropped_structs(live, obj).is_empty();
-        if !takes_over && predicted.is_some_and(|p| super::apply::unchanged(p, live)) {
+        if let Some(p) = predicted.filter(|p| !takes_over && super::apply::unchanged(p, live)) {
             tracing::debug!(object = %format!("{kind}/{ns}/{name}"), "unchanged: not sent");
-            return Ok(false);
+            return Ok(Outcome {
+                changed: false,
+                answer: resource_version(live).map(|rv| (rv, p.clone())),
+            });
         }
         if takes_over && listed.is_some() {
             // The takeover's patches are guarded by the resourceVersion: read it fresh.
@@ -468,8 +475,29 @@ pub(super) async fn apply_one(
         super::takeover::take_over(cluster, &live).await?;
     }
     let after = cluster.apply(obj, ApplyMode::Apply).await?;
-    let rv = |o: &Value| o["metadata"]["resourceVersion"].as_str().map(str::to_owned);
-    Ok(before.as_ref().is_none_or(|b| rv(b) != rv(&after)))
+    let rv = resource_version(&after);
+    Ok(Outcome {
+        changed: before.as_ref().is_none_or(|b| resource_version(b) != rv),
+        answer: rv.map(|rv| (rv, after)),
+    })
+}
+
+/// What one object's apply did.
+pub(super) struct Outcome {
+    /// Its `resourceVersion` moved (or it was created).
+    pub changed: bool,
+    /// What a dry-run apply of the same object would answer now, against the live
+    /// `resourceVersion` it holds: the apply's own answer, or, for an object not sent, the
+    /// validation's dry-run answer made against that same version (see
+    /// `controller::predictions`, which keeps these so the observation right after a sync
+    /// does not dry-run the whole render again).
+    pub answer: Option<(String, Value)>,
+}
+
+fn resource_version(obj: &Value) -> Option<String> {
+    obj["metadata"]["resourceVersion"]
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// Waits until the CRD at `plan[i]` is Established and the server serves every kind the plan

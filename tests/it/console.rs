@@ -33,6 +33,14 @@ async fn demo_with_sandbox() -> (tempfile::TempDir, Running, Config) {
 }
 
 async fn apply_head(config: &Config, env_name: &str) -> usize {
+    apply_head_answers(config, env_name).await.2.changed
+}
+
+/// `apply_env` of `env_name`'s head: the cluster, what was applied, and the apply's report.
+async fn apply_head_answers(
+    config: &Config,
+    env_name: &str,
+) -> (Cluster, controller::Desired, controller::Applied) {
     let env = config.env(env_name).unwrap().clone();
     let owned = config.clone();
     let env2 = env.clone();
@@ -46,9 +54,76 @@ async fn apply_head(config: &Config, env_name: &str) -> usize {
     let cluster = Cluster::connect(kubeconfig.as_ref(), &env.context)
         .await
         .unwrap();
-    controller::apply_env(&cluster, &env, &desired)
+    let applied = controller::apply_env(&cluster, &env, &desired)
         .await
-        .unwrap()
+        .unwrap();
+    (cluster, desired, applied)
+}
+
+/// The observation right after a sync reuses the sync's own answers: a dry-run apply of an
+/// object just applied answers what the apply answered, so seeding the env's prediction cache
+/// with them leaves nothing to dry-run but the defaults probes some objects need — where an
+/// unseeded cache dry-runs every live object again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_observation_after_a_sync_dry_runs_nothing_the_apply_answered() {
+    let (_dir, sandbox, config) = demo_with_sandbox().await;
+    let env = config.env("dev").unwrap().clone();
+    let (cluster, desired, applied) = apply_head_answers(&config, "dev").await;
+    let answered = applied.answers.len();
+    let applied_late = desired
+        .rendered
+        .manifests
+        .iter()
+        .filter(|m| !matches!(m.kind(), "Namespace" | "CustomResourceDefinition"))
+        .count();
+    assert_eq!(
+        answered,
+        applied_late,
+        "every object of dev's render but the Namespaces validation applies first has an \
+         answer: {:?}",
+        applied.answers.iter().map(|a| &a.0).collect::<Vec<_>>()
+    );
+    let needing_defaults = applied
+        .answers
+        .iter()
+        .filter(|(key, _, answer)| {
+            let m = desired.rendered.manifests.iter().find(|m| m.key() == key);
+            m.is_some_and(|m| driftdeck::diff::needs_defaults(answer, m))
+        })
+        .count();
+    let live = controller::list_live(&cluster, &env, &desired.rendered.manifests)
+        .await
+        .unwrap();
+    let counter = sandbox.sandbox.cluster("dev").unwrap();
+
+    let seeded = controller::PredictionCache::default();
+    seeded.seed(&desired, applied.answers);
+    let before = counter.tally();
+    let predicted = seeded.predict(&cluster, &env, &desired, &live).await;
+    let spent = counter.tally() - before;
+    let unanswered = desired.rendered.manifests.len() - answered;
+    assert_eq!(
+        predicted.len(),
+        desired.rendered.manifests.len(),
+        "a prediction per live object"
+    );
+    assert!(
+        spent.dry_runs <= (2 * needing_defaults + unanswered) as u64,
+        "a seeded observation dry-ran {} times ({needing_defaults} of {answered} answered \
+         objects need the defaults probe, {unanswered} were applied by validation): {:#?}",
+        spent.dry_runs,
+        counter.recent_requests()
+    );
+
+    let before = counter.tally();
+    controller::PredictionCache::default()
+        .predict(&cluster, &env, &desired, &live)
+        .await;
+    let unseeded = counter.tally() - before;
+    assert!(
+        unseeded.dry_runs >= answered as u64,
+        "an unseeded observation dry-runs every live object, it cost {unseeded:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -562,9 +562,19 @@ impl EnvTask {
                     .clone()
                     .filter(|d| d.revision.sha == revision);
                 let cache = self.live_cache.clone();
+                let predictions = self.predictions.clone();
                 self.spawn_msg(async move {
                     jobs::apply(
-                        shared, env, cluster, source, head, op, revision, prune, cache,
+                        shared,
+                        env,
+                        cluster,
+                        source,
+                        head,
+                        op,
+                        revision,
+                        prune,
+                        cache,
+                        predictions,
                     )
                     .await
                 });

@@ -245,6 +245,7 @@ pub(super) async fn apply(
     revision: String,
     prune: bool,
     cache: Option<Arc<LiveCache>>,
+    predictions: PredictionCache,
 ) -> Msg {
     let warnings = Vec::new();
     let rendered = match head {
@@ -263,7 +264,9 @@ pub(super) async fn apply(
                     transient: true,
                     changed: 0,
                 }),
-                Some(c) => apply_and_prune(c, &env, &d, prune, cache.as_deref()).await,
+                Some(c) => {
+                    apply_and_prune(c, &env, &d, prune, cache.as_deref(), &predictions).await
+                }
             };
             (result, Some(d))
         }
@@ -315,6 +318,7 @@ async fn apply_and_prune(
     desired: &Desired,
     prune: bool,
     cache: Option<&LiveCache>,
+    predictions: &PredictionCache,
 ) -> Result<ApplyReport, ApplyFailure> {
     if desired.rendered.manifests.is_empty() && !env.allow_empty {
         return Err(ApplyFailure {
@@ -326,9 +330,11 @@ async fn apply_and_prune(
             changed: 0,
         });
     }
-    let mut changed = apply_env(cluster, env, desired)
+    let applied = apply_env(cluster, env, desired)
         .await
         .map_err(|e| e.failure())?;
+    let mut changed = applied.changed;
+    predictions.seed(desired, applied.answers);
     if prune {
         // An empty render reaches here only with `allow_empty: true` (refused above
         // otherwise): the operator asked for an empty env, so prune empties it.

@@ -551,6 +551,15 @@ impl Engine {
         false
     }
 
+    /// An `Apply` of this env is out and its result not taken yet. Live is not observed
+    /// meanwhile (the driver holds observations until `Applied`): a half-applied env's drift
+    /// is no news, and an observation racing the apply would dry-run every object it creates
+    /// before the apply's own answers are kept (`controller::predictions`) — a second full
+    /// round of dry-runs for a sync of 1,000 objects.
+    pub fn applying(&self) -> bool {
+        self.op.as_ref().is_some_and(|o| o.phase == Phase::Applying)
+    }
+
     /// The revision self-heal keeps live while the head is rejected: the synced one, so a
     /// commit the server refused never turns self-heal off (Argo CD would stop healing until a
     /// fix lands; an SRE wants the last good state defended meanwhile). `None` when the head

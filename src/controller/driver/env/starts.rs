@@ -60,6 +60,11 @@ impl EnvTask {
         if self.live_busy {
             return;
         }
+        if self.engine.applying() {
+            // Observed once the apply's result is in (`Msg::Applied`); see `Engine::applying`.
+            self.live_dirty = true;
+            return;
+        }
         let Some(cluster) = self.cluster.clone() else {
             self.connect();
             return;

@@ -55,6 +55,18 @@ fn manual_sync_applies_head_then_validates_and_succeeds() {
 }
 
 #[test]
+fn live_waits_only_while_an_apply_is_out() {
+    let mut h = H::ready(Policy::default());
+    h.git("c2");
+    assert!(!h.engine.applying(), "idle");
+    let op = the_apply(&h.cmd(sync_cmd(None)), "c2");
+    assert!(h.engine.applying(), "Apply sent, no Applied yet");
+    h.advance(2);
+    h.applied(op, "d-c2");
+    assert!(!h.engine.applying(), "validating: live is observed again");
+}
+
+#[test]
 fn sync_at_a_given_revision_with_prune_override() {
     let mut h = H::ready(Policy::default());
     let fx = h.cmd(Command::Sync {
