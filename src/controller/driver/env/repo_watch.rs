@@ -4,6 +4,10 @@
 //! or pending, or when the last poll is older than the repo's `poll_interval` (the safety net
 //! for file systems that deliver no events, e.g. a repository on NFS).
 //!
+//! The watched git dir is the repository's common dir ([`crate::source::refs_dir`]), where the
+//! branches live: for a linked worktree (its `.git` a file) that is the main repository's
+//! `.git`, not the worktree's private `.git/worktrees/NAME`.
+//!
 //! One watcher per repository, not per env task: the driver starts it ([`watch_repo`]) and
 //! each env task follows its event counter (a `watch` channel: a burst is one change, and a
 //! task busy with a poll sees the latest count, not a queue). Every env of a driver reads the
@@ -14,13 +18,12 @@
 //! every `poll_interval` as before. When watching cannot start, the tick polls as before and
 //! the reason is logged once.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
 use super::GIT_POLL;
-use crate::source::{Location, RefWatcher};
+use crate::source::{Location, RefWatcher, refs_dir};
 
 /// Watches `url` when it is a local repository: the watcher (alive while held) and a counter
 /// bumped on every event, for each env task to [`RepoWatch::new`] from. `None` (every task
@@ -29,11 +32,16 @@ pub(in super::super) fn watch_repo(url: &str) -> Option<(RefWatcher, watch::Rece
     let Location::Local(path) = Location::parse(url) else {
         return None;
     };
-    let git_dir = git_dir(path);
     let (tx, rx) = watch::channel(0u64);
-    match RefWatcher::start(&git_dir, move || {
-        tx.send_modify(|n| *n = n.wrapping_add(1));
-    }) {
+    let started = refs_dir(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|git_dir| {
+            RefWatcher::start(&git_dir, move || {
+                tx.send_modify(|n| *n = n.wrapping_add(1));
+            })
+            .map_err(|e| e.to_string())
+        });
+    match started {
         Ok(watcher) => Some((watcher, rx)),
         Err(e) => {
             tracing::warn!("{e}; polling the repository every {GIT_POLL:?} instead");
@@ -69,12 +77,6 @@ impl RepoWatch {
     pub fn tick_polls(&self, poll_interval: Duration) -> bool {
         self.again || self.last_poll.is_none_or(|t| t.elapsed() >= poll_interval)
     }
-}
-
-/// `.git` of a work tree, else the folder itself (a bare repository).
-fn git_dir(path: PathBuf) -> PathBuf {
-    let dot_git = path.join(".git");
-    if dot_git.is_dir() { dot_git } else { path }
 }
 
 /// For the env task's `select!`: the next watcher event, or never when not watching.
@@ -130,6 +132,31 @@ mod tests {
         commit(&repo, "second")?;
         assert!(next_event(&mut dev).await, "dev's task saw no event");
         assert!(next_event(&mut prod).await, "prod's task saw no event");
+        Ok(())
+    }
+
+    /// A linked worktree's `.git` is a file naming `.git/worktrees/NAME`, and the branches live
+    /// in the main repository's `.git` (the common dir): that is what is watched.
+    #[tokio::test]
+    async fn a_commit_seen_from_a_linked_worktree_is_watched_not_polled()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let main = dir.path().join("main");
+        let repo = git2::Repository::init(&main)?;
+        commit(&repo, "first")?;
+        repo.set_head("refs/heads/main")?;
+        let linked = dir.path().join("linked");
+        repo.worktree("linked", &linked, None)?;
+        assert!(linked.join(".git").is_file(), "not a linked worktree");
+        let Some((_watcher, changes)) = watch_repo(&linked.display().to_string()) else {
+            return Err("the linked worktree's repository was not watched".into());
+        };
+        let mut dev = RepoWatch::new(changes);
+        commit(&repo, "second")?;
+        assert!(
+            next_event(&mut dev).await,
+            "no event after a commit to main"
+        );
         Ok(())
     }
 }
