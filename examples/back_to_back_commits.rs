@@ -18,20 +18,16 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{API_IMAGE, Res, report, secs, set_tag, write_config};
-use driftdeck::model::{HistoryEntry, OperationKind, OperationResult};
+use common::{API_IMAGE, NS, Res, report, secs, set_tag, spawn, until, write_config};
+use driftdeck::model::{HistoryEntry, OperationKind, OperationResult, short_sha};
 use driftdeck::source::{Author, RepoSpec, Source};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-
-const NS: &str = "log-platform";
-const LIMIT: Duration = Duration::from_secs(120);
 
 struct Opts {
     bin: std::path::PathBuf,
@@ -80,34 +76,8 @@ fn parse() -> Res<Opts> {
     Ok(opts)
 }
 
-fn spawn(bin: &Path, root: &Path, args: &[&str], log: &str) -> Res<tokio::process::Child> {
-    Ok(tokio::process::Command::new(bin)
-        .args(args)
-        .env("HOME", root)
-        .env("XDG_DATA_HOME", root.join("data"))
-        .env("XDG_CACHE_HOME", root.join("cache"))
-        .env("DRIFTDECK_AUDIT_LOG", root.join("audit.jsonl"))
-        .env_remove("KUBECONFIG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(root.join(log))?)
-        .kill_on_drop(true)
-        .spawn()?)
-}
-
-async fn until<F, Fut>(what: &str, mut cond: F) -> Res<()>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + LIMIT;
-    while !cond().await {
-        if Instant::now() > deadline {
-            return Err(format!("timed out after {LIMIT:?} waiting for {what}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(())
-}
+/// How often [`until`] looks again.
+const POLL: Duration = Duration::from_millis(20);
 
 async fn run(opts: Opts) -> Res<()> {
     let tmp = tempfile::tempdir()?;
@@ -130,7 +100,7 @@ async fn run(opts: Opts) -> Res<()> {
         ],
         "sandbox.log",
     )?;
-    until("the sandbox's kubeconfig", || async {
+    until("the sandbox's kubeconfig", POLL, || async {
         std::fs::read_to_string(&kubeconfig).is_ok_and(|t| t.contains("current-context:"))
     })
     .await?;
@@ -200,7 +170,7 @@ async fn measure(opts: &Opts, root: &Path, client: kube::Client) -> Res<()> {
     };
     let source = Source::open(&spec, &root.join("cache"))?;
     let first = source.resolve(None)?.sha;
-    until("dev's first sync", || async {
+    until("dev's first sync", POLL, || async {
         history(&cms)
             .await
             .iter()
@@ -249,7 +219,7 @@ async fn measure(opts: &Opts, root: &Path, client: kube::Client) -> Res<()> {
     let Some((last, _, _)) = commits.last().cloned() else {
         return Ok(());
     };
-    until("the last commit's operation to finish", || async {
+    until("the last commit's operation to finish", POLL, || async {
         history(&cms)
             .await
             .iter()
@@ -276,11 +246,7 @@ async fn measure(opts: &Opts, root: &Path, client: kube::Client) -> Res<()> {
                 applied += 1;
                 "applied".to_string()
             }
-            [e] if e.result == OperationResult::Interrupted
-                && e.failure
-                    .as_ref()
-                    .is_some_and(|f| f.to_string().contains("superseded")) =>
-            {
+            [e] if e.superseded_by_a_new_head() => {
                 superseded += 1;
                 "superseded".to_string()
             }
@@ -307,7 +273,7 @@ async fn measure(opts: &Opts, root: &Path, client: kube::Client) -> Res<()> {
         println!(
             "commit {:2} {}: {:>10}  live after {}",
             i + 1,
-            &sha[..7],
+            short_sha(sha),
             fate,
             took.map_or("never".to_string(), |d| format!("{:.3} s", secs(d)))
         );

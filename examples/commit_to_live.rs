@@ -21,17 +21,19 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use driftdeck::model::{HistoryEntry, OperationResult};
+use driftdeck::model::{HistoryEntry, OperationResult, short_sha};
 use driftdeck::sandbox::{self, Sandbox, SandboxOptions};
 use driftdeck::source::{Author, RepoSpec, Source};
 use serde_json::Value;
 
 mod common;
 
-use common::{API_IMAGE, Res, report, secs, set_tag, which_kubectl, write_config};
+use common::{
+    API_IMAGE, NS, Res, report, secs, set_tag, spawn, until, which_kubectl, write_config,
+};
 
-const NS: &str = "log-platform";
-const LIMIT: Duration = Duration::from_secs(120);
+/// How often [`until`] looks at the store again.
+const POLL: Duration = Duration::from_millis(2);
 
 struct Opts {
     bin: PathBuf,
@@ -110,20 +112,13 @@ async fn run(opts: Opts) -> Res<()> {
     sandbox::kubeconfig::write(&kubeconfig, addr, &names, None)?;
     write_config(root)?;
 
-    let log = root.join("controller.log");
-    let mut controller = tokio::process::Command::new(&opts.bin)
-        .arg("--config")
-        .arg(root.join("driftdeck.yaml"))
-        .arg("controller")
-        .env("HOME", root)
-        .env("XDG_DATA_HOME", root.join("data"))
-        .env("XDG_CACHE_HOME", root.join("cache"))
-        .env("DRIFTDECK_AUDIT_LOG", root.join("audit.jsonl"))
-        .env_remove("KUBECONFIG")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log)?)
-        .kill_on_drop(true)
-        .spawn()?;
+    let config = root.join("driftdeck.yaml").display().to_string();
+    let mut controller = spawn(
+        &opts.bin,
+        root,
+        &["--config", &config, "controller"],
+        "controller.log",
+    )?;
 
     let probe = Probe { sandbox: &sandbox };
     let outcome = measure(&opts, root, &kubeconfig, &probe).await;
@@ -131,7 +126,7 @@ async fn run(opts: Opts) -> Res<()> {
     let _ = controller.wait().await;
     let _ = stop.send(());
     if outcome.is_err() {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let text = std::fs::read_to_string(root.join("controller.log")).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         eprintln!(
             "controller log tail:\n{}",
@@ -153,9 +148,10 @@ async fn measure(opts: &Opts, root: &Path, kubeconfig: &Path, probe: &Probe<'_>)
         "sandbox time scale {}x; controller: dev auto_sync + self_heal",
         opts.time_scale
     );
-    probe
-        .until("dev's first sync", || probe.finished(&head))
-        .await?;
+    until("dev's first sync", POLL, || {
+        std::future::ready(probe.finished(&head))
+    })
+    .await?;
 
     let author = Author {
         name: "Figures".into(),
@@ -171,22 +167,22 @@ async fn measure(opts: &Opts, root: &Path, kubeconfig: &Path, probe: &Probe<'_>)
         let want = format!("{API_IMAGE}:{tag}");
         let sha = source.commit_files("main", &edits, &format!("dev: log-api {tag}"), &author)?;
         let t0 = Instant::now();
-        probe
-            .until(&format!("{want} live"), || {
-                probe.image().as_deref() == Some(want.as_str())
-            })
-            .await?;
+        until(&format!("{want} live"), POLL, || {
+            std::future::ready(probe.image().as_deref() == Some(want.as_str()))
+        })
+        .await?;
         let took = t0.elapsed();
         println!(
             "commit {:2} {}: live after {:.3} s",
             i + 1,
-            &sha[..7],
+            short_sha(&sha),
             secs(took)
         );
         live.push(took);
-        probe
-            .until("the operation to finish", || probe.finished(&sha))
-            .await?;
+        until("the operation to finish", POLL, || {
+            std::future::ready(probe.finished(&sha))
+        })
+        .await?;
     }
 
     let kubectl = which_kubectl()?;
@@ -200,13 +196,15 @@ async fn measure(opts: &Opts, root: &Path, kubeconfig: &Path, probe: &Probe<'_>)
             .args(["scale", "deployment/log-api", "--replicas=4"])
             .stdout(Stdio::null())
             .spawn()?;
-        probe
-            .until("kubectl's scale to land", || probe.replicas() == Some(4))
-            .await?;
+        until("kubectl's scale to land", POLL, || {
+            std::future::ready(probe.replicas() == Some(4))
+        })
+        .await?;
         let t0 = Instant::now();
-        probe
-            .until("replicas healed to 1", || probe.replicas() == Some(1))
-            .await?;
+        until("replicas healed to 1", POLL, || {
+            std::future::ready(probe.replicas() == Some(1))
+        })
+        .await?;
         let took = t0.elapsed();
         scale.wait().await?;
         println!(
@@ -216,14 +214,15 @@ async fn measure(opts: &Opts, root: &Path, kubeconfig: &Path, probe: &Probe<'_>)
         );
         heals.push(took);
         // Let the heal's own operation finish so the next scale is a fresh drift.
-        probe
-            .until("the heal to be recorded", || {
+        until("the heal to be recorded", POLL, || {
+            std::future::ready(
                 probe
                     .history()
                     .first()
-                    .is_some_and(|e| e.result != OperationResult::Running)
-            })
-            .await?;
+                    .is_some_and(|e| e.result != OperationResult::Running),
+            )
+        })
+        .await?;
     }
 
     println!();
@@ -270,16 +269,5 @@ impl Probe<'_> {
                 && sha.starts_with(&e.revision)
                 && e.result != OperationResult::Running
         })
-    }
-
-    async fn until(&self, what: &str, mut cond: impl FnMut() -> bool) -> Res<()> {
-        let deadline = Instant::now() + LIMIT;
-        while !cond() {
-            if Instant::now() > deadline {
-                return Err(format!("timed out after {LIMIT:?} waiting for {what}").into());
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        Ok(())
     }
 }

@@ -21,7 +21,7 @@ mod merge_keys;
 mod rollout;
 mod tracking;
 pub use ignore::IgnoreRule;
-pub use image::{ImageRef, parse_image};
+pub use image::{ImageRef, parse_image, split_image};
 pub use inspect::{
     ConditionRow, EventRow, EventsRequest, InspectChunk, InspectRequest, LogRequest, ObjectDetail,
     ObjectRequest, WORKLOADS, short_image, workload_images,
@@ -387,6 +387,17 @@ pub enum FailureReason {
     Interrupted(String),
 }
 
+/// How an automatic operation a newer head took over is worded; history read back from the
+/// cluster is recognised by it ([`HistoryEntry::superseded_by_a_new_head`]).
+const SUPERSEDED_BY: &str = "superseded by ";
+
+impl FailureReason {
+    /// The reason an automatic operation ends with when a newer head `sha` takes over.
+    pub fn superseded_by(sha: &str) -> Self {
+        FailureReason::Interrupted(format!("{SUPERSEDED_BY}{}", short_sha(sha)))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum OperationKind {
     Sync,
@@ -448,10 +459,12 @@ pub struct HistoryEntry {
 }
 
 impl HistoryEntry {
-    /// An automatic operation a newer head took over (the engine's "superseded by <sha>").
+    /// An automatic operation a newer head took over ([`FailureReason::superseded_by`]); not
+    /// one a rollback took over ("superseded by a rollback to …").
     pub fn superseded_by_a_new_head(&self) -> bool {
         self.result == OperationResult::Interrupted
-            && matches!(&self.failure, Some(FailureReason::Interrupted(why)) if why.starts_with("superseded by ") && !why.starts_with("superseded by a rollback"))
+            && matches!(&self.failure, Some(FailureReason::Interrupted(why))
+                if why.starts_with(SUPERSEDED_BY) && !why.starts_with("superseded by a rollback"))
     }
 }
 
@@ -803,6 +816,42 @@ pub enum DemoAction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_operation_a_new_head_took_over_is_told_from_one_a_rollback_took_over() {
+        let ended = |failure: FailureReason| HistoryEntry {
+            id: "bot-1".into(),
+            op: OperationKind::AutoSync,
+            revision: "c1".repeat(20),
+            render_digest: String::new(),
+            operator: "bot".into(),
+            started: Timestamp::UNIX_EPOCH,
+            finished: Some(Timestamp::UNIX_EPOCH),
+            result: OperationResult::Interrupted,
+            resources_changed: 0,
+            failure: Some(failure),
+        };
+        let head = "3c5e7a9b1d2f4a6c8e0b1d3f5a7c9e1b3d5f7a9c";
+        let superseded = ended(FailureReason::superseded_by(head));
+        assert!(superseded.superseded_by_a_new_head());
+        assert_eq!(
+            superseded
+                .failure
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some(format!("interrupted: superseded by {}", short_sha(head)).as_str())
+        );
+        let rolled_back = ended(FailureReason::Interrupted(
+            "superseded by a rollback to c1 by bob@host/7".into(),
+        ));
+        assert!(!rolled_back.superseded_by_a_new_head());
+        let still_running = HistoryEntry {
+            result: OperationResult::Running,
+            ..superseded
+        };
+        assert!(!still_running.superseded_by_a_new_head());
+    }
 
     #[test]
     fn an_engines_own_error_on_an_observed_env_is_not_a_failure_to_observe() {

@@ -5,12 +5,16 @@
 
 use std::error::Error;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 pub type Res<T> = Result<T, Box<dyn Error>>;
 
 pub const API_IMAGE: &str = "ghcr.io/driftdeck-demo/log-api";
-const NS: &str = "log-platform";
+/// The demo's namespace (dev's log-api lives there).
+pub const NS: &str = "log-platform";
+/// How long [`until`] waits for one condition.
+pub const LIMIT: Duration = Duration::from_secs(120);
 
 /// `driftdeck.yaml` in `root`: the demo repo, `root/kubeconfig`, dev only, on auto-sync,
 /// self-heal and prune; the 30 s poll (local repos must be seen by watching, not polling).
@@ -43,6 +47,38 @@ pub fn set_tag(text: &str, tag: &str) -> String {
         }
     }
     out
+}
+
+/// `bin` with `args` in a home of its own under `root` (data, cache and audit log there, no
+/// inherited `KUBECONFIG`), its stderr to `root/log`; killed when dropped.
+pub fn spawn(bin: &Path, root: &Path, args: &[&str], log: &str) -> Res<tokio::process::Child> {
+    Ok(tokio::process::Command::new(bin)
+        .args(args)
+        .env("HOME", root)
+        .env("XDG_DATA_HOME", root.join("data"))
+        .env("XDG_CACHE_HOME", root.join("cache"))
+        .env("DRIFTDECK_AUDIT_LOG", root.join("audit.jsonl"))
+        .env_remove("KUBECONFIG")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(root.join(log))?)
+        .kill_on_drop(true)
+        .spawn()?)
+}
+
+/// Waits for `cond`, looking every `every`, at most [`LIMIT`]; the error names `what`.
+pub async fn until<F, Fut>(what: &str, every: Duration, mut cond: F) -> Res<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + LIMIT;
+    while !cond().await {
+        if Instant::now() > deadline {
+            return Err(format!("timed out after {LIMIT:?} waiting for {what}").into());
+        }
+        tokio::time::sleep(every).await;
+    }
+    Ok(())
 }
 
 pub fn which_kubectl() -> Res<PathBuf> {

@@ -152,16 +152,6 @@ impl LiveCache {
         self.changed_rx.clone()
     }
 
-    /// All cached objects as JSON (with apiVersion and kind), in no particular order.
-    pub fn objects(&self) -> Vec<Value> {
-        self.collect(|_| true)
-    }
-
-    /// Cached objects of one kind.
-    pub fn objects_of(&self, api_version: &str, kind: &str) -> Vec<Value> {
-        self.collect(|spec| spec.api_version == api_version && spec.kind == kind)
-    }
-
     /// What the store of `spec` holds, when it can stand for a list: `spec` is watched, has
     /// listed, and its watch is healthy. `None` otherwise (the caller lists instead).
     pub fn read(&self, spec: &WatchSpec) -> Option<KindRead> {
@@ -182,27 +172,6 @@ impl LiveCache {
             items.push(to_value((*obj).clone(), kind).ok()?);
         }
         Some(KindRead::Items(items))
-    }
-
-    fn collect(&self, want: impl Fn(&WatchSpec) -> bool) -> Vec<Value> {
-        let Ok(kinds) = self.kinds.lock() else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for (spec, (state, _)) in kinds.iter() {
-            if !want(spec) {
-                continue;
-            }
-            let Ok(state) = state.lock() else { continue };
-            if let Some((store, kind)) = &state.store {
-                for obj in store.state() {
-                    if let Ok(v) = to_value((*obj).clone(), kind) {
-                        out.push(v);
-                    }
-                }
-            }
-        }
-        out
     }
 
     pub fn status(&self) -> LiveStatus {

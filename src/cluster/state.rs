@@ -30,6 +30,7 @@ use kube::api::PostParams;
 
 use super::{Cluster, Error};
 
+use crate::model::MANAGED_BY_VALUE;
 pub use crate::model::{MANAGED_BY_LABEL, OPERATION_ANNOTATION, STATE_LABEL};
 
 /// Lease writes retried after a conflict that left the lease free (a release raced us).
@@ -372,7 +373,7 @@ fn state_meta(namespace: &str, name: &str) -> ObjectMeta {
         name: Some(name.to_owned()),
         namespace: Some(namespace.to_owned()),
         labels: Some(BTreeMap::from([
-            (MANAGED_BY_LABEL.to_owned(), "driftdeck".to_owned()),
+            (MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned()),
             (STATE_LABEL.to_owned(), "true".to_owned()),
         ])),
         ..ObjectMeta::default()
@@ -414,7 +415,7 @@ fn claimed(
         }
     }
     let labels = lease.metadata.labels.get_or_insert_with(BTreeMap::new);
-    labels.insert(MANAGED_BY_LABEL.to_owned(), "driftdeck".to_owned());
+    labels.insert(MANAGED_BY_LABEL.to_owned(), MANAGED_BY_VALUE.to_owned());
     labels.insert(STATE_LABEL.to_owned(), "true".to_owned());
     lease
 }

@@ -58,8 +58,8 @@ use crate::model::{FailureReason, Manifest, ResourceKey};
 
 use super::Desired;
 use super::engine::ApplyFailure;
-use super::observe::{ENV_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION};
 use super::preflight::{self, Planned};
+use crate::model::{ENV_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION};
 
 /// Applies in flight within one ordering stage (Argo CD's default of 20).
 pub const APPLY_CONCURRENCY: usize = 20;

@@ -55,13 +55,15 @@ use crate::config::EnvConfig;
 use crate::diff::{self, DiffOptions, Predicted};
 use crate::health;
 use crate::model::{
-    Drift, EnvState, Health, HealthCode, Manifest, ResourceKey, ResourceRow, SyncStatus,
-    worst_health,
+    Drift, EnvState, Health, HealthCode, IgnoreRule, Manifest, ResourceKey, ResourceRow,
+    SyncStatus, worst_health,
 };
 
 use super::Desired;
 use super::stamping::{Prediction, predict_one};
 
+// Re-exported for `controller`'s public surface (controller/mod.rs); in-crate code imports
+// these from `crate::model`.
 pub use crate::model::{ENV_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION};
 
 /// Dry-run applies in flight per env.
@@ -181,19 +183,10 @@ fn batches<'m>(
 
 /// Whether an `ignore_differences` managers rule may apply to `kind`: then its objects keep
 /// their `managedFields`, which the rule reads from live when dry-run is refused.
-fn needs_owners(opts: &DiffOptions, kind: &str) -> bool {
-    opts.ignore
+fn needs_owners(ignore: &[IgnoreRule], kind: &str) -> bool {
+    ignore
         .iter()
         .any(|r| !r.managers.is_empty() && (r.kind == "*" || r.kind == kind))
-}
-
-/// What one list of [`list_kind`] found.
-enum Listed {
-    Items(Vec<Value>),
-    /// A prune kind the cluster does not serve: nothing to search.
-    Unserved,
-    /// A prune kind this user may not list: `KIND in NAMESPACE: REASON`.
-    Unreadable(String),
 }
 
 /// One list, lean unless field ownership is needed. A prune kind the cluster does not serve
@@ -203,16 +196,16 @@ async fn list_kind(
     cluster: &Cluster,
     (av, kind, ns): (&str, &str, &str),
     desired: &[Manifest],
-    opts: &DiffOptions,
-) -> Result<Listed, crate::cluster::Error> {
-    let listed = if needs_owners(opts, kind) {
+    ignore: &[IgnoreRule],
+) -> Result<KindRead, crate::cluster::Error> {
+    let listed = if needs_owners(ignore, kind) {
         cluster.list(av, kind, ns, "").await
     } else {
         cluster.list_lean(av, kind, ns, "").await
     };
     let desired_kind = desired.iter().any(|m| m.kind() == kind);
     match listed {
-        Ok(items) => Ok(Listed::Items(items)),
+        Ok(items) => Ok(KindRead::Items(items)),
         // A common kind in a version the cluster does not serve (`batch/v1` CronJob on 1.20)
         // is skipped even when Git has the kind in a version it does serve.
         Err(crate::cluster::Error::UnknownKind { .. })
@@ -220,19 +213,19 @@ async fn list_kind(
                 .iter()
                 .any(|m| m.kind() == kind && m.api_version() == av) =>
         {
-            Ok(Listed::Unserved)
+            Ok(KindRead::Unserved)
         }
         Err(crate::cluster::Error::Api { ref source, .. })
             if !desired_kind && matches!(source, kube::Error::Api(s) if s.code == 403) =>
         {
             let reason = crate::cluster::api_text(source);
-            Ok(Listed::Unreadable(format!("{kind} in {ns}: {reason}")))
+            Ok(KindRead::Unreadable(format!("{kind} in {ns}: {reason}")))
         }
         // A custom resource whose CRD is in the same render and not applied yet: Missing.
         Err(crate::cluster::Error::UnknownKind { .. })
             if super::crd_scope(desired, av, kind).is_some() =>
         {
-            Ok(Listed::Items(Vec::new()))
+            Ok(KindRead::Items(Vec::new()))
         }
         Err(e) => Err(e),
     }
@@ -244,26 +237,28 @@ pub async fn list_live(
     env: &EnvConfig,
     desired: &[Manifest],
 ) -> Result<LiveSet, crate::cluster::Error> {
-    let opts = diff_options(env);
     let desired_keys: HashSet<&ResourceKey> = desired.iter().map(Manifest::key).collect();
     let mut live = LiveSet::default();
     let prune = prune_kinds(cluster).await?;
     for (av, kind, ns) in batches(env, desired, &prune).keys() {
-        let items = match list_kind(cluster, (av, kind, ns), desired, &opts).await? {
-            Listed::Items(items) => items,
-            Listed::Unserved => continue,
-            Listed::Unreadable(why) => {
-                live.unreadable.push(why);
-                continue;
-            }
-        };
-        live.take(items, env, &desired_keys);
+        let read = list_kind(cluster, (av, kind, ns), desired, &env.ignore_differences).await?;
+        live.take_kind(read, env, &desired_keys);
     }
     live.pods = cluster.list_lean("v1", "Pod", &env.namespace, "").await?;
     Ok(live)
 }
 
 impl LiveSet {
+    /// Takes what one list or watch store found for a kind: its objects, or the reason it is
+    /// unreadable (an unserved prune kind has nothing to search).
+    fn take_kind(&mut self, read: KindRead, env: &EnvConfig, desired_keys: &HashSet<&ResourceKey>) {
+        match read {
+            KindRead::Items(items) => self.take(items, env, desired_keys),
+            KindRead::Unserved => {}
+            KindRead::Unreadable(why) => self.unreadable.push(why),
+        }
+    }
+
     /// Sorts one kind's listed objects into desired objects and this env's prune candidates.
     fn take(&mut self, items: Vec<Value>, env: &EnvConfig, desired_keys: &HashSet<&ResourceKey>) {
         for obj in items {
@@ -288,17 +283,10 @@ pub fn live_from_cache(
     let prune = prune_kinds_cached(cluster)?;
     let desired_keys: HashSet<&ResourceKey> = desired.iter().map(Manifest::key).collect();
     let mut live = LiveSet::default();
-    let mut specs = specs_for(env, desired, &prune);
-    // The env's pods come last ([`specs_for`]), apart from the kinds.
-    let pods = specs.pop()?;
-    for spec in &specs {
-        match cache.read(spec)? {
-            KindRead::Items(items) => live.take(items, env, &desired_keys),
-            KindRead::Unserved => {}
-            KindRead::Unreadable(why) => live.unreadable.push(why),
-        }
+    for spec in &kind_specs(env, desired, &prune) {
+        live.take_kind(cache.read(spec)?, env, &desired_keys);
     }
-    match cache.read(&pods)? {
+    match cache.read(&pod_spec(env))? {
         KindRead::Items(items) => live.pods = items,
         KindRead::Unserved | KindRead::Unreadable(_) => return None,
     }
@@ -334,37 +322,38 @@ pub async fn read_live(
 /// candidates) and may be absent from the cluster. The prune kinds are those the last
 /// discovery of `cluster` found (none before the first observation, which discovers).
 pub fn watch_specs(cluster: &Cluster, env: &EnvConfig, desired: &[Manifest]) -> Vec<WatchSpec> {
-    specs_for(
-        env,
-        desired,
-        &prune_kinds_cached(cluster).unwrap_or_default(),
-    )
+    let prune = prune_kinds_cached(cluster).unwrap_or_default();
+    let mut specs = kind_specs(env, desired, &prune);
+    specs.push(pod_spec(env));
+    specs
 }
 
-/// [`watch_specs`] for known prune kinds; the env's Pods last.
-fn specs_for(env: &EnvConfig, desired: &[Manifest], prune: &[(String, String)]) -> Vec<WatchSpec> {
+/// The kinds of [`watch_specs`] for known prune kinds, without the env's Pods.
+fn kind_specs(env: &EnvConfig, desired: &[Manifest], prune: &[(String, String)]) -> Vec<WatchSpec> {
     let tracked = format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE}");
-    let opts = diff_options(env);
-    let mut specs: Vec<WatchSpec> = batches(env, desired, prune)
+    batches(env, desired, prune)
         .into_iter()
         .map(|((api_version, kind, namespace), members)| WatchSpec {
-            keep_owners: needs_owners(&opts, &kind),
+            keep_owners: needs_owners(&env.ignore_differences, &kind),
             api_version,
             kind,
             namespace,
             label_selector: members.is_empty().then(|| tracked.clone()),
             optional: members.is_empty(),
         })
-        .collect();
-    specs.push(WatchSpec {
+        .collect()
+}
+
+/// The watch of the env's Pods.
+fn pod_spec(env: &EnvConfig) -> WatchSpec {
+    WatchSpec {
         api_version: "v1".into(),
         kind: "Pod".into(),
         namespace: env.namespace.clone(),
         label_selector: None,
         optional: false,
         keep_owners: false,
-    });
-    specs
+    }
 }
 
 /// One dry-run job of [`predict`]: a boxed `Send` future, so the stream of them is `Send` for
@@ -615,10 +604,11 @@ pub async fn observe(
     let mut unreadable = Vec::new();
     let mut images = BTreeMap::new();
     for ((av, kind, ns), members) in batches(env, manifests, &prune) {
-        let items = match list_kind(cluster, (&av, &kind, &ns), manifests, &opts).await? {
-            Listed::Items(items) => items,
-            Listed::Unserved => continue,
-            Listed::Unreadable(why) => {
+        let read = list_kind(cluster, (&av, &kind, &ns), manifests, &opts.ignore).await?;
+        let items = match read {
+            KindRead::Items(items) => items,
+            KindRead::Unserved => continue,
+            KindRead::Unreadable(why) => {
                 unreadable.push(why);
                 continue;
             }
@@ -680,7 +670,6 @@ pub async fn observe(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::IgnoreRule;
     use serde_json::json;
 
     fn at(revision: Option<&str>) -> Value {
@@ -751,14 +740,10 @@ mod tests {
             managers: managers.iter().map(|m| (*m).to_owned()).collect(),
             ..IgnoreRule::default()
         };
-        let opts = DiffOptions {
-            ignore: vec![rule("Deployment", &["hpa"]), rule("*", &[])],
-        };
-        assert!(needs_owners(&opts, "Deployment"));
-        assert!(!needs_owners(&opts, "ConfigMap"));
-        let any = DiffOptions {
-            ignore: vec![rule("*", &["istio"])],
-        };
+        let rules = [rule("Deployment", &["hpa"]), rule("*", &[])];
+        assert!(needs_owners(&rules, "Deployment"));
+        assert!(!needs_owners(&rules, "ConfigMap"));
+        let any = [rule("*", &["istio"])];
         assert!(needs_owners(&any, "Service"));
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Imports only `crate::model` (plus serde_json, similar, sha2, base64). It is pure: no IO, no
 //! kube client. The `cluster` module supplies live objects and server-side dry-run results;
-//! the controller converts the config's `ignore_differences` into [`IgnoreRule`]s.
+//! the controller passes the config's `ignore_differences` (model [`IgnoreRule`]s) in
+//! [`DiffOptions`].
 //!
 //! Drift semantics — the contract, held on a real API server and on the sandbox alike
 //! (`tests/it/real_drift*.rs` run the same cases on both):
@@ -62,6 +63,8 @@ pub struct DiffOptions {
     pub ignore: Vec<IgnoreRule>,
 }
 
+// Re-exported beside `DiffOptions` for callers that build options (tests/it/diff.rs); the
+// crate imports it from `crate::model`.
 pub use crate::model::IgnoreRule;
 
 /// What live WOULD be after a sync: the server-side dry-run apply result, or `Unavailable` when

@@ -34,10 +34,7 @@ pub(crate) const NOISE_ANNOTATIONS: &[&str] = &[
     REVISION_ANNOTATION,
 ];
 
-pub(crate) use crate::model::{
-    ENV_ANNOTATION, MANAGED_BY_LABEL as TRACKING_LABEL, MANAGED_BY_VALUE as TRACKING_VALUE,
-    REVISION_ANNOTATION,
-};
+use crate::model::{ENV_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVISION_ANNOTATION};
 
 /// A copy of `obj` without status, server-owned metadata, the last-applied annotation,
 /// `deployment.kubernetes.io/revision`, driftdeck's tracking label and annotations, and empty
@@ -58,9 +55,9 @@ pub fn normalize(obj: &Value) -> Value {
             }
         }
         if let Some(Value::Object(labels)) = meta.get_mut("labels")
-            && labels.get(TRACKING_LABEL).and_then(Value::as_str) == Some(TRACKING_VALUE)
+            && labels.get(MANAGED_BY_LABEL).and_then(Value::as_str) == Some(MANAGED_BY_VALUE)
         {
-            labels.remove(TRACKING_LABEL);
+            labels.remove(MANAGED_BY_LABEL);
         }
         for field in ["annotations", "labels"] {
             if meta.get(field).is_some_and(is_empty) {

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::normalize::{self, is_empty};
 use super::quantity;
-use crate::model::{ListKey, list_merge_key};
+use crate::model::{ListKey, MANAGED_BY_LABEL, MANAGED_BY_VALUE, list_merge_key};
 
 /// Fields whose values are `IntOrString` in the Kubernetes API.
 const INT_OR_STRING: &[&str] = &[
@@ -154,10 +154,7 @@ impl<'a> Ctx<'a> {
             At::Root => key == "status",
             At::Metadata => normalize::SERVER_METADATA.contains(&key),
             At::Annotations => normalize::NOISE_ANNOTATIONS.contains(&key),
-            At::Labels => {
-                key == normalize::TRACKING_LABEL
-                    && value.as_str() == Some(normalize::TRACKING_VALUE)
-            }
+            At::Labels => key == MANAGED_BY_LABEL && value.as_str() == Some(MANAGED_BY_VALUE),
             At::Other => false,
         }
     }

@@ -14,20 +14,26 @@ pub struct ImageRef {
     pub digest: Option<String>,
 }
 
+/// [`split_image`], owned.
 pub fn parse_image(image: &str) -> ImageRef {
+    let (name, tag, digest) = split_image(image);
+    ImageRef {
+        name: name.to_owned(),
+        tag: tag.map(str::to_owned),
+        digest: digest.map(str::to_owned),
+    }
+}
+
+/// `image` split into name, tag and digest, each a slice of `image`.
+pub fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
     let (rest, digest) = match image.split_once('@') {
-        Some((r, d)) => (r, Some(d.to_owned())),
+        Some((r, d)) => (r, Some(d)),
         None => (image, None),
     };
     let slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match rest[slash..].find(':') {
-        Some(i) => (&rest[..slash + i], Some(rest[slash + i + 1..].to_owned())),
-        None => (rest, None),
-    };
-    ImageRef {
-        name: name.to_owned(),
-        tag,
-        digest,
+    match rest[slash..].find(':') {
+        Some(i) => (&rest[..slash + i], Some(&rest[slash + i + 1..]), digest),
+        None => (rest, None, digest),
     }
 }
 

@@ -180,16 +180,10 @@ pub fn workload_images(obj: &Value) -> Option<(String, Vec<String>)> {
 /// differs between envs.
 pub fn short_image(image: &str) -> &str {
     let (_, image) = image.split_once('=').unwrap_or(("", image));
-    let r = super::parse_image(image);
-    // The digest and the tag are tails of `image`: return slices of it.
-    let tail = |len: usize| &image[image.len() - len..];
-    match (r.digest, r.tag) {
-        (Some(d), _) => {
-            let d = tail(d.len());
-            d.get(..19).unwrap_or(d)
-        }
-        (None, Some(t)) => tail(t.len()),
-        (None, None) => image,
+    match super::split_image(image) {
+        (_, _, Some(digest)) => digest.get(..19).unwrap_or(digest),
+        (_, Some(tag), None) => tag,
+        (_, None, None) => image,
     }
 }
 

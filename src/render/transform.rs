@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::config::{FieldSpec, visit_spec};
 use super::kustomization::ImageEntry;
 use super::resource::{Res, merge_pairs, metadata, visit};
+use crate::model::parse_image;
 
 /// Cluster-scoped kinds as kustomize v5.5 knows them: from the Kubernetes 1.21 API schema it
 /// embeds, by group and version. A kind or version that schema does not have (FlowSchema `v1`,
@@ -301,8 +302,6 @@ pub fn annotations(resources: &mut [Res], pairs: &BTreeMap<String, String>, cust
         }
     }
 }
-
-pub use crate::model::parse_image;
 
 /// The new image string, or `None` when the entry does not match.
 pub fn update_image(image: &str, entry: &ImageEntry) -> Option<String> {

@@ -126,13 +126,15 @@ pub struct RequestTally {
     pub dry_runs: u64,
 }
 
+/// What was answered since `before`; zero, not an overflow, when `before` is not an earlier
+/// tally of the same cluster.
 impl std::ops::Sub for RequestTally {
     type Output = RequestTally;
     fn sub(self, before: RequestTally) -> RequestTally {
         RequestTally {
-            requests: self.requests - before.requests,
-            lists: self.lists - before.lists,
-            dry_runs: self.dry_runs - before.dry_runs,
+            requests: self.requests.saturating_sub(before.requests),
+            lists: self.lists.saturating_sub(before.lists),
+            dry_runs: self.dry_runs.saturating_sub(before.dry_runs),
         }
     }
 }

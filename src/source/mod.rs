@@ -41,7 +41,7 @@ pub use error::Error;
 pub use location::{Location, Transport};
 pub use publish::Published;
 pub use tree::{EntryKind, Tree};
-pub use watch::{RefWatcher, WatchError};
+pub use watch::{RefWatcher, WatchError, refs_dir};
 pub use writer::{Author, Edit};
 
 use crate::model::{Commit, Revision};

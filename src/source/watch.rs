@@ -7,6 +7,8 @@
 //! - Watched: the git dir itself, not recursively (`HEAD`, `packed-refs` and their lock-file
 //!   renames), and `refs/` recursively (branch names with slashes). Objects are not watched: a
 //!   ref moves after its objects are written, so the ref's event comes last.
+//! - The git dir is the repository's common dir ([`refs_dir`]), where branches live: a
+//!   linked worktree's own `.git/worktrees/NAME` holds only its `HEAD` and private refs.
 //! - The callback only says "look again"; the caller resolves the branch and drops events that
 //!   did not move it. Bursts (a commit writes several files) are the caller's to coalesce.
 //! - When watching cannot start (no inotify instances left, a file system without
@@ -75,6 +77,18 @@ impl RefWatcher {
         )?;
         Ok(Self { _watcher: watcher })
     }
+}
+
+/// The git dir whose `refs/` and `packed-refs` hold the branches of the repository at `path`
+/// (a work tree, a bare repository, a linked worktree or a submodule): what [`RefWatcher`]
+/// watches. For a linked worktree that is the main repository's `.git` (git's common dir),
+/// not `.git/worktrees/NAME`, which only has the worktree's own `HEAD` and private refs.
+pub fn refs_dir(path: &Path) -> Result<PathBuf, super::Error> {
+    let repo = git2::Repository::open(path).map_err(|source| super::Error::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    Ok(repo.commondir().to_path_buf())
 }
 
 #[cfg(test)]

@@ -29,6 +29,8 @@ mod live;
 mod repo_watch;
 mod starts;
 
+pub(super) use repo_watch::watch_repo;
+
 /// How long a command waits for the env's first state read and Git observation.
 pub const READY_WAIT: Duration = Duration::from_secs(15);
 /// The Git tick: a remote's mirror refs are read this often (cheap), so a commit another env
@@ -235,9 +237,15 @@ impl EnvTask {
         }
     }
 
-    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+    /// `repo_changes`: the repository watch's event counter ([`watch_repo`]); `None`: the
+    /// repository is polled every tick.
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        repo_changes: Option<watch::Receiver<u64>>,
+    ) {
         self.connect();
-        self.repo_watch = repo_watch::RepoWatch::start(&self.shared.config.repo.url);
+        self.repo_watch = repo_changes.map(repo_watch::RepoWatch::new);
         self.poll_git(true);
         let mut git_tick = ticker(GIT_POLL);
         let mut live_tick = ticker(LIVE_POLL);

@@ -199,12 +199,21 @@ pub async fn run(
     let (update_tx, mut update_rx) = mpsc::channel::<EnvUpdate>(64);
     let mut senders: BTreeMap<String, mpsc::Sender<Command>> = BTreeMap::new();
     let mut tasks = Vec::new();
+    // One watch of a local repository for every native env task (`env/repo_watch.rs`); held
+    // until the tasks have stopped.
+    let native = envs
+        .iter()
+        .any(|e| e.engine == crate::config::EngineSpec::Driftdeck);
+    let repo_watch = native
+        .then(|| env::watch_repo(&shared.config.repo.url))
+        .flatten();
     for (index, env) in envs.iter().enumerate() {
         let (tx, rx) = mpsc::channel(16);
         senders.insert(env.name.clone(), tx);
         if env.engine == crate::config::EngineSpec::Driftdeck {
             let task = env::EnvTask::new(shared.clone(), env.clone(), index, update_tx.clone());
-            tasks.push(tokio::spawn(task.run(rx)));
+            let repo_changes = repo_watch.as_ref().map(|(_, changes)| changes.clone());
+            tasks.push(tokio::spawn(task.run(rx, repo_changes)));
         } else {
             let task =
                 super::external::run(shared.clone(), env.clone(), index, update_tx.clone(), rx);
@@ -274,6 +283,7 @@ pub async fn run(
             tracing::warn!("env task ended abnormally: {e}");
         }
     }
+    drop(repo_watch);
 }
 
 fn publish(

@@ -17,7 +17,7 @@ use super::held::{self, HeldState, Pending};
 use super::policy::{ORPHAN_GRACE, Policy, SELF_HEAL_INTERVAL};
 use crate::model::{
     DriftCount, FailureReason, Health, HistoryEntry, Hold, Notice, OperationKind, OperationResult,
-    Pause, short_sha,
+    Pause,
 };
 
 /// Cluster-held state writes that failed are retried after this.
@@ -422,13 +422,13 @@ impl Engine {
         if self.read_only || !self.loaded {
             return;
         }
-        if self.op.is_some() && !self.supersede_for_new_head(at, fx) {
-            return;
-        }
         if !self.lease.as_ref().is_some_and(|l| l.mine) {
             return;
         }
         if self.held.paused.is_some() || self.held.hold.is_some() {
+            return;
+        }
+        if self.op.is_some() && !self.supersede_for_new_head(at, fx) {
             return;
         }
         if self.foreign_running().is_some() {
@@ -495,18 +495,13 @@ impl Engine {
     /// <head>"), neither validated nor rejected, so auto-sync can start the head at once
     /// instead of queueing every commit behind the previous one's validation. Only automation's
     /// own operations give way (a manual `sync`/`rollback` is what an operator waits on), and
-    /// only when automation would start the head right now. Whether it did.
+    /// only when automation would start the head right now (the caller has checked the lease
+    /// is ours and the env is neither paused nor held). Whether it did.
     fn supersede_for_new_head(&mut self, at: Timestamp, fx: &mut Vec<Effect>) -> bool {
         let Some(op) = &self.op else { return false };
         let automatic = matches!(op.kind, OperationKind::AutoSync | OperationKind::SelfHeal);
         let waiting = matches!(op.phase, Phase::Validating { .. } | Phase::RetryWait { .. });
         if !(automatic && waiting && self.policy.auto_sync) {
-            return false;
-        }
-        if !self.lease.as_ref().is_some_and(|l| l.mine)
-            || self.held.paused.is_some()
-            || self.held.hold.is_some()
-        {
             return false;
         }
         let Some(Head {
@@ -525,7 +520,7 @@ impl Engine {
         {
             return false;
         }
-        let reason = FailureReason::Interrupted(format!("superseded by {}", short_sha(revision)));
+        let reason = FailureReason::superseded_by(revision);
         self.finish(OperationResult::Interrupted, Some(reason), at, fx);
         true
     }
