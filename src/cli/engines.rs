@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use super::{CmdResult, Failure, GlobalArgs};
 use crate::cluster::{self, Cluster};
+use crate::controller::external::argocd;
 
 #[derive(Debug, Args)]
 pub struct EnginesArgs {
@@ -62,16 +63,14 @@ impl EngineKind {
     }
 
     fn resource(self) -> ApiResource {
-        let (group, version, kind, plural) = match self {
-            EngineKind::ArgoCd => ("argoproj.io", "v1alpha1", "Application", "applications"),
-            EngineKind::Flux => (
-                "kustomize.toolkit.fluxcd.io",
-                "v1",
-                "Kustomization",
+        match self {
+            EngineKind::ArgoCd => argocd::application_resource(),
+            // Flux's own `kustomizations()` sits behind the private `flux::api` module.
+            EngineKind::Flux => ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
                 "kustomizations",
             ),
-        };
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+        }
     }
 }
 
@@ -94,11 +93,9 @@ pub(crate) struct Found {
     pub remote_destination: Option<String>,
 }
 
+/// The non-empty string at `pointer`, owned (the Argo CD reader's `text`).
 fn text(v: &Value, pointer: &str) -> Option<String> {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+    argocd::json_text(v, pointer).map(str::to_owned)
 }
 
 fn clean_path(p: &str) -> String {
@@ -333,11 +330,7 @@ async fn list(cluster: &Cluster, engine: EngineKind) -> Result<Listed, Failure> 
         }
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(Listed::NotInstalled),
         Err(e) => {
-            let err = cluster::Error::Api {
-                context: cluster.context().to_owned(),
-                what: format!("listing {}", engine.plural()),
-                source: e,
-            };
+            let err = cluster.api_error(format!("listing {}", engine.plural()), e);
             if err.is_forbidden() {
                 Ok(Listed::Forbidden(err.to_string()))
             } else {
