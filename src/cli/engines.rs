@@ -18,7 +18,8 @@
 //!   none (Argo multi-source), with a YAML comment saying so. An Argo Application whose
 //!   destination is another cluster gets a comment too: its live objects are not in this context.
 //! - Env names are the CR's name (`.` → `-`, so it is a DNS label); when two CRs would get the same
-//!   name the later ones get `-<cr namespace>` appended, and still-duplicates a counter.
+//!   name the later ones get `-<cr namespace>` appended, and still-duplicates a counter. A name
+//!   is at most 63 characters: a long one is cut before the suffix, so the suffix always shows.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -193,6 +194,24 @@ fn label(name: &str) -> String {
     s.trim_matches('-').to_owned()
 }
 
+/// `base-suffix` as a DNS label: `base` (a [`label`]) is cut so the suffix always fits. Cutting
+/// after appending would drop the suffix of a long `base`, and every suffixed name would equal
+/// `base` again.
+fn suffixed(base: &str, suffix: &str) -> String {
+    let mut suffix = label(suffix);
+    if suffix.is_empty() {
+        return base.to_owned();
+    }
+    // Leave at least one character of `base` before the `-`.
+    suffix.truncate(61);
+    let suffix = suffix.trim_end_matches('-');
+    let head = base
+        .get(..base.len().min(62 - suffix.len()))
+        .unwrap_or(base)
+        .trim_end_matches('-');
+    label(&format!("{head}-{suffix}"))
+}
+
 /// A YAML flow scalar: plain when it is unambiguous, else double-quoted (JSON quoting is valid
 /// YAML).
 fn scalar(s: &str) -> String {
@@ -220,11 +239,11 @@ pub(crate) fn environments_block(context: &str, found: &[Found]) -> String {
         let base = label(&f.name);
         let mut name = base.clone();
         if used.contains(&name) {
-            name = label(&format!("{base}-{}", f.cr_namespace));
+            name = suffixed(&base, &f.cr_namespace);
         }
         let mut n = 2;
         while used.contains(&name) {
-            name = label(&format!("{base}-{n}"));
+            name = suffixed(&base, &n.to_string());
             n += 1;
         }
         used.insert(name.clone());
@@ -455,6 +474,45 @@ mod tests {
         );
         assert!(
             lines[2].ends_with("# deploys to https://eu.example:6443, not this context: pods and drift are read from prod"),
+            "{block}"
+        );
+    }
+
+    #[test]
+    fn long_names_alike_in_their_first_63_characters_get_distinct_env_names() {
+        let long = format!("payments-{}", "x".repeat(70));
+        let app = |ns: &str| {
+            json!({"metadata": {"name": long, "namespace": ns},
+                "spec": {"source": {"repoURL": "https://g/x.git", "path": "apps/pay"},
+                         "destination": {"server": "https://kubernetes.default.svc"}}})
+        };
+        let ks = json!({"metadata": {"name": long, "namespace": "team-a"},
+            "spec": {"path": "./pay", "sourceRef": {"kind": "GitRepository", "name": "pay"}}});
+        let crs = vec![
+            found(EngineKind::ArgoCd, &app("argocd")),
+            found(EngineKind::ArgoCd, &app("team-a")),
+            found(EngineKind::Flux, &ks),
+        ];
+        // On its own thread with a deadline: the bug this guards against looped forever.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(environments_block("prod", &crs)));
+        let block = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("environments_block returned within 10 s");
+        let names: Vec<&str> = block
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.strip_prefix("  - {name: ")?.split(',').next())
+            .collect();
+        let first = &label(&long);
+        assert_eq!(first.len(), 63, "{block}");
+        assert_eq!(
+            names,
+            [
+                first.clone(),
+                format!("{}-team-a", &first[..56]),
+                format!("{}-2", &first[..61]),
+            ],
             "{block}"
         );
     }
