@@ -17,6 +17,8 @@
 //!   the engine's source (`spec.path`, `spec.source.path`; `./` stripped), `.` when the CR has
 //!   none (Argo multi-source), with a YAML comment saying so. An Argo Application whose
 //!   destination is another cluster gets a comment too: its live objects are not in this context.
+//!   "Another cluster" is the Argo CD task's own test (`argocd::destination`): neither Argo CD's
+//!   in-cluster names nor the context's own server (from the kubeconfig).
 //! - Env names are the CR's name (`.` → `-`, so it is a DNS label); when two CRs would get the same
 //!   name the later ones get `-<cr namespace>` appended, and still-duplicates a counter. A name
 //!   is at most 63 characters: a long one is cut before the suffix, so the suffix always shows.
@@ -108,8 +110,9 @@ fn clean_path(p: &str) -> String {
     }
 }
 
-/// Reads one CR (as JSON) of `engine`.
-pub(crate) fn found(engine: EngineKind, obj: &Value) -> Found {
+/// Reads one CR (as JSON) of `engine`; `context_server` is the context's API server URL (an
+/// Argo CD Application deploying there is not remote).
+pub(crate) fn found(engine: EngineKind, obj: &Value, context_server: Option<&str>) -> Found {
     let name = text(obj, "/metadata/name").unwrap_or_default();
     let cr_namespace = text(obj, "/metadata/namespace").unwrap_or_default();
     match engine {
@@ -160,11 +163,8 @@ pub(crate) fn found(engine: EngineKind, obj: &Value) -> Found {
             let rev = text(obj, "/spec/source/targetRevision").unwrap_or_else(|| "HEAD".into());
             let server = text(obj, "/spec/destination/server");
             let dest_name = text(obj, "/spec/destination/name");
-            let in_cluster = match (&server, &dest_name) {
-                (Some(s), _) => s == "https://kubernetes.default.svc",
-                (None, Some(n)) => n == "in-cluster",
-                (None, None) => true,
-            };
+            // The engine task's own test, so the note agrees with where pods are read.
+            let here = argocd::destination(obj, context_server) == argocd::Destination::Here;
             Found {
                 engine,
                 namespace: text(obj, "/spec/destination/namespace")
@@ -172,7 +172,7 @@ pub(crate) fn found(engine: EngineKind, obj: &Value) -> Found {
                 path: text(obj, "/spec/source/path").map(|p| clean_path(&p)),
                 source: format!("{repo}@{rev}"),
                 state: format!("{sync}/{health}"),
-                remote_destination: (!in_cluster).then(|| server.or(dest_name).unwrap_or_default()),
+                remote_destination: (!here).then(|| server.or(dest_name).unwrap_or_default()),
                 name,
                 cr_namespace,
             }
@@ -334,7 +334,11 @@ enum Listed {
     Forbidden(String),
 }
 
-async fn list(cluster: &Cluster, engine: EngineKind) -> Result<Listed, Failure> {
+async fn list(
+    cluster: &Cluster,
+    server: Option<&str>,
+    engine: EngineKind,
+) -> Result<Listed, Failure> {
     let api: Api<DynamicObject> = Api::all_with(cluster.client().clone(), &engine.resource());
     match api.list(&ListParams::default()).await {
         Ok(list) => {
@@ -342,7 +346,7 @@ async fn list(cluster: &Cluster, engine: EngineKind) -> Result<Listed, Failure> 
                 .items
                 .iter()
                 .filter_map(|o| serde_json::to_value(o).ok())
-                .map(|v| found(engine, &v))
+                .map(|v| found(engine, &v, server))
                 .collect();
             found.sort_by(|a, b| (&a.cr_namespace, &a.name).cmp(&(&b.cr_namespace, &b.name)));
             Ok(Listed::Found(found))
@@ -377,12 +381,13 @@ pub fn run(global: &GlobalArgs, args: EnginesArgs) -> CmdResult {
             ));
         }
     };
+    let server = cluster::context_server(kubeconfig.as_ref(), &context);
     let (argo, flux) = super::runtime()?.block_on(async {
         let cluster = Cluster::connect(kubeconfig.as_ref(), &context)
             .await
             .map_err(Failure::setup)?;
-        let argo = list(&cluster, EngineKind::ArgoCd).await?;
-        let flux = list(&cluster, EngineKind::Flux).await?;
+        let argo = list(&cluster, server.as_deref(), EngineKind::ArgoCd).await?;
+        let flux = list(&cluster, server.as_deref(), EngineKind::Flux).await?;
         Ok::<_, Failure>((argo, flux))
     })?;
     let mut all = Vec::new();
@@ -437,7 +442,7 @@ mod tests {
             "spec": {"path": "./kustomize", "targetNamespace": "default", "suspend": true,
                      "sourceRef": {"kind": "GitRepository", "name": "podinfo"}},
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
-        let f = found(EngineKind::Flux, &ks);
+        let f = found(EngineKind::Flux, &ks, None);
         assert_eq!(f.namespace, "default");
         assert_eq!(f.path.as_deref(), Some("kustomize"));
         assert_eq!(f.state, "Ready=True, suspended");
@@ -457,10 +462,12 @@ mod tests {
         let a = found(
             EngineKind::ArgoCd,
             &app("argocd", "https://kubernetes.default.svc"),
+            None,
         );
         let b = found(
             EngineKind::ArgoCd,
             &app("team-a", "https://eu.example:6443"),
+            None,
         );
         let block = environments_block("prod", &[a, b]);
         let lines: Vec<&str> = block.lines().collect();
@@ -479,6 +486,39 @@ mod tests {
     }
 
     #[test]
+    fn an_app_deploying_to_the_contexts_own_server_gets_no_remote_note() {
+        let app = |server: &str| {
+            json!({"metadata": {"name": "api", "namespace": "argocd"},
+                "spec": {"source": {"repoURL": "https://g/x.git", "path": "apps/api"},
+                         "destination": {"server": server, "namespace": "prod"}}})
+        };
+        let context_server = Some("https://10.0.0.1:6443");
+        let own = found(
+            EngineKind::ArgoCd,
+            &app("https://10.0.0.1:6443/"),
+            context_server,
+        );
+        assert_eq!(own.remote_destination, None);
+        let other = found(
+            EngineKind::ArgoCd,
+            &app("https://eu.example:6443"),
+            context_server,
+        );
+        assert_eq!(
+            other.remote_destination.as_deref(),
+            Some("https://eu.example:6443")
+        );
+        let named = json!({"metadata": {"name": "api", "namespace": "argocd"},
+            "spec": {"destination": {"name": "prod-eu", "namespace": "prod"}}});
+        assert_eq!(
+            found(EngineKind::ArgoCd, &named, context_server)
+                .remote_destination
+                .as_deref(),
+            Some("prod-eu")
+        );
+    }
+
+    #[test]
     fn long_names_alike_in_their_first_63_characters_get_distinct_env_names() {
         let long = format!("payments-{}", "x".repeat(70));
         let app = |ns: &str| {
@@ -489,9 +529,9 @@ mod tests {
         let ks = json!({"metadata": {"name": long, "namespace": "team-a"},
             "spec": {"path": "./pay", "sourceRef": {"kind": "GitRepository", "name": "pay"}}});
         let crs = vec![
-            found(EngineKind::ArgoCd, &app("argocd")),
-            found(EngineKind::ArgoCd, &app("team-a")),
-            found(EngineKind::Flux, &ks),
+            found(EngineKind::ArgoCd, &app("argocd"), None),
+            found(EngineKind::ArgoCd, &app("team-a"), None),
+            found(EngineKind::Flux, &ks, None),
         ];
         // On its own thread with a deadline: the bug this guards against looped forever.
         let (tx, rx) = std::sync::mpsc::channel();

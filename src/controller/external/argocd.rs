@@ -53,6 +53,7 @@ use crate::model::{Command, EnvState, FailureReason, Notice, OperationKind};
 use super::super::driver::{EnvUpdate, Shared};
 pub(crate) use api::resource as application_resource;
 use api::{AppRef, WriteError, get, merge_patch, replace};
+pub(crate) use live::{Destination, destination};
 pub(crate) use read::text as json_text;
 
 use super::{Pending, Publisher, accepted, base_state, confirm, connect, refuse};
