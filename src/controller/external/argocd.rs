@@ -4,7 +4,8 @@
 //! the IO and follows the operations it starts.
 //!
 //! The task reads the Application every [`POLL`] (every [`POLL_BUSY`] while an operation it
-//! started runs) and after each write: one GET per env per poll. Polling rather than a watch
+//! started runs) and after each write: one GET per env per poll. The row after a write is that
+//! read's, with the live side kept (the write's answer has none). Polling rather than a watch
 //! keeps `observed_at` honest while nothing changes (a quiet watch would look stale).
 //!
 //! The live side (the app's workloads' images and the pods beside them, read through the
@@ -446,7 +447,6 @@ impl Task {
         );
         self.pending =
             Some(Pending::start(&self.shared, &self.env.name, OperationKind::Sync, shown).await);
-        self.show(&written);
         Ok(())
     }
 
@@ -499,7 +499,6 @@ impl Task {
             )
             .await,
         );
-        self.show(&written);
         Ok(())
     }
 
