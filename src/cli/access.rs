@@ -57,26 +57,18 @@ pub(super) async fn check(
         for verb in ["get", "update", "patch"] {
             needed.push(Permission::new(verb, group, resource, namespace));
         }
-        return match cluster.first_denied(&needed).await {
-            Ok(Some((permission, reason))) => Err(Failure::Action(Some(refusal(
+    } else {
+        if touches == Touches::Render {
+            needed.extend(render_permissions(config, env, &cluster).await);
+        }
+        for verb in ["create", "update"] {
+            needed.push(Permission::new(
                 verb,
-                (&env.name, &env.context),
-                &permission,
-                &reason,
-            )))),
-            Ok(None) | Err(_) => Ok(()),
-        };
-    }
-    if touches == Touches::Render {
-        needed.extend(render_permissions(config, env, &cluster).await);
-    }
-    for verb in ["create", "update"] {
-        needed.push(Permission::new(
-            verb,
-            "",
-            "configmaps",
-            &env.state_namespace,
-        ));
+                "",
+                "configmaps",
+                &env.state_namespace,
+            ));
+        }
     }
     match cluster.first_denied(&needed).await {
         Ok(Some((permission, reason))) => Err(Failure::Action(Some(refusal(

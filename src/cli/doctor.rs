@@ -296,17 +296,10 @@ async fn check_clusters(
 
 /// The server address a context points at, as the kubeconfig says.
 fn server_of(kubeconfig: Option<&Kubeconfig>, context: &str) -> String {
-    let Some(kc) = kubeconfig else {
+    if kubeconfig.is_none() {
         return "in-cluster".into();
-    };
-    kc.contexts
-        .iter()
-        .find(|c| c.name == context)
-        .and_then(|c| c.context.as_ref())
-        .and_then(|ctx| kc.clusters.iter().find(|c| c.name == ctx.cluster))
-        .and_then(|c| c.cluster.as_ref())
-        .and_then(|c| c.server.clone())
-        .unwrap_or_else(|| "no server in kubeconfig".into())
+    }
+    cluster::context_server(kubeconfig, context).unwrap_or_else(|| "no server in kubeconfig".into())
 }
 
 async fn check_context(

@@ -17,8 +17,11 @@
 //!   the engine's source (`spec.path`, `spec.source.path`; `./` stripped), `.` when the CR has
 //!   none (Argo multi-source), with a YAML comment saying so. An Argo Application whose
 //!   destination is another cluster gets a comment too: its live objects are not in this context.
+//!   "Another cluster" is the Argo CD task's own test (`argocd::destination`): neither Argo CD's
+//!   in-cluster names nor the context's own server (from the kubeconfig).
 //! - Env names are the CR's name (`.` → `-`, so it is a DNS label); when two CRs would get the same
-//!   name the later ones get `-<cr namespace>` appended, and still-duplicates a counter.
+//!   name the later ones get `-<cr namespace>` appended, and still-duplicates a counter. A name
+//!   is at most 63 characters: a long one is cut before the suffix, so the suffix always shows.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -30,6 +33,7 @@ use serde_json::Value;
 
 use super::{CmdResult, Failure, GlobalArgs};
 use crate::cluster::{self, Cluster};
+use crate::controller::external::argocd;
 
 #[derive(Debug, Args)]
 pub struct EnginesArgs {
@@ -62,16 +66,14 @@ impl EngineKind {
     }
 
     fn resource(self) -> ApiResource {
-        let (group, version, kind, plural) = match self {
-            EngineKind::ArgoCd => ("argoproj.io", "v1alpha1", "Application", "applications"),
-            EngineKind::Flux => (
-                "kustomize.toolkit.fluxcd.io",
-                "v1",
-                "Kustomization",
+        match self {
+            EngineKind::ArgoCd => argocd::application_resource(),
+            // Flux's own `kustomizations()` sits behind the private `flux::api` module.
+            EngineKind::Flux => ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
                 "kustomizations",
             ),
-        };
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural)
+        }
     }
 }
 
@@ -94,11 +96,9 @@ pub(crate) struct Found {
     pub remote_destination: Option<String>,
 }
 
+/// The non-empty string at `pointer`, owned (the Argo CD reader's `text`).
 fn text(v: &Value, pointer: &str) -> Option<String> {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+    argocd::json_text(v, pointer).map(str::to_owned)
 }
 
 fn clean_path(p: &str) -> String {
@@ -110,8 +110,9 @@ fn clean_path(p: &str) -> String {
     }
 }
 
-/// Reads one CR (as JSON) of `engine`.
-pub(crate) fn found(engine: EngineKind, obj: &Value) -> Found {
+/// Reads one CR (as JSON) of `engine`; `context_server` is the context's API server URL (an
+/// Argo CD Application deploying there is not remote).
+pub(crate) fn found(engine: EngineKind, obj: &Value, context_server: Option<&str>) -> Found {
     let name = text(obj, "/metadata/name").unwrap_or_default();
     let cr_namespace = text(obj, "/metadata/namespace").unwrap_or_default();
     match engine {
@@ -162,11 +163,8 @@ pub(crate) fn found(engine: EngineKind, obj: &Value) -> Found {
             let rev = text(obj, "/spec/source/targetRevision").unwrap_or_else(|| "HEAD".into());
             let server = text(obj, "/spec/destination/server");
             let dest_name = text(obj, "/spec/destination/name");
-            let in_cluster = match (&server, &dest_name) {
-                (Some(s), _) => s == "https://kubernetes.default.svc",
-                (None, Some(n)) => n == "in-cluster",
-                (None, None) => true,
-            };
+            // The engine task's own test, so the note agrees with where pods are read.
+            let here = argocd::destination(obj, context_server) == argocd::Destination::Here;
             Found {
                 engine,
                 namespace: text(obj, "/spec/destination/namespace")
@@ -174,7 +172,7 @@ pub(crate) fn found(engine: EngineKind, obj: &Value) -> Found {
                 path: text(obj, "/spec/source/path").map(|p| clean_path(&p)),
                 source: format!("{repo}@{rev}"),
                 state: format!("{sync}/{health}"),
-                remote_destination: (!in_cluster).then(|| server.or(dest_name).unwrap_or_default()),
+                remote_destination: (!here).then(|| server.or(dest_name).unwrap_or_default()),
                 name,
                 cr_namespace,
             }
@@ -194,6 +192,24 @@ fn label(name: &str) -> String {
         .collect();
     s.truncate(63);
     s.trim_matches('-').to_owned()
+}
+
+/// `base-suffix` as a DNS label: `base` (a [`label`]) is cut so the suffix always fits. Cutting
+/// after appending would drop the suffix of a long `base`, and every suffixed name would equal
+/// `base` again.
+fn suffixed(base: &str, suffix: &str) -> String {
+    let mut suffix = label(suffix);
+    if suffix.is_empty() {
+        return base.to_owned();
+    }
+    // Leave at least one character of `base` before the `-`.
+    suffix.truncate(61);
+    let suffix = suffix.trim_end_matches('-');
+    let head = base
+        .get(..base.len().min(62 - suffix.len()))
+        .unwrap_or(base)
+        .trim_end_matches('-');
+    label(&format!("{head}-{suffix}"))
 }
 
 /// A YAML flow scalar: plain when it is unambiguous, else double-quoted (JSON quoting is valid
@@ -223,11 +239,11 @@ pub(crate) fn environments_block(context: &str, found: &[Found]) -> String {
         let base = label(&f.name);
         let mut name = base.clone();
         if used.contains(&name) {
-            name = label(&format!("{base}-{}", f.cr_namespace));
+            name = suffixed(&base, &f.cr_namespace);
         }
         let mut n = 2;
         while used.contains(&name) {
-            name = label(&format!("{base}-{n}"));
+            name = suffixed(&base, &n.to_string());
             n += 1;
         }
         used.insert(name.clone());
@@ -318,7 +334,11 @@ enum Listed {
     Forbidden(String),
 }
 
-async fn list(cluster: &Cluster, engine: EngineKind) -> Result<Listed, Failure> {
+async fn list(
+    cluster: &Cluster,
+    server: Option<&str>,
+    engine: EngineKind,
+) -> Result<Listed, Failure> {
     let api: Api<DynamicObject> = Api::all_with(cluster.client().clone(), &engine.resource());
     match api.list(&ListParams::default()).await {
         Ok(list) => {
@@ -326,18 +346,14 @@ async fn list(cluster: &Cluster, engine: EngineKind) -> Result<Listed, Failure> 
                 .items
                 .iter()
                 .filter_map(|o| serde_json::to_value(o).ok())
-                .map(|v| found(engine, &v))
+                .map(|v| found(engine, &v, server))
                 .collect();
             found.sort_by(|a, b| (&a.cr_namespace, &a.name).cmp(&(&b.cr_namespace, &b.name)));
             Ok(Listed::Found(found))
         }
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(Listed::NotInstalled),
         Err(e) => {
-            let err = cluster::Error::Api {
-                context: cluster.context().to_owned(),
-                what: format!("listing {}", engine.plural()),
-                source: e,
-            };
+            let err = cluster.api_error(format!("listing {}", engine.plural()), e);
             if err.is_forbidden() {
                 Ok(Listed::Forbidden(err.to_string()))
             } else {
@@ -365,12 +381,13 @@ pub fn run(global: &GlobalArgs, args: EnginesArgs) -> CmdResult {
             ));
         }
     };
+    let server = cluster::context_server(kubeconfig.as_ref(), &context);
     let (argo, flux) = super::runtime()?.block_on(async {
         let cluster = Cluster::connect(kubeconfig.as_ref(), &context)
             .await
             .map_err(Failure::setup)?;
-        let argo = list(&cluster, EngineKind::ArgoCd).await?;
-        let flux = list(&cluster, EngineKind::Flux).await?;
+        let argo = list(&cluster, server.as_deref(), EngineKind::ArgoCd).await?;
+        let flux = list(&cluster, server.as_deref(), EngineKind::Flux).await?;
         Ok::<_, Failure>((argo, flux))
     })?;
     let mut all = Vec::new();
@@ -425,7 +442,7 @@ mod tests {
             "spec": {"path": "./kustomize", "targetNamespace": "default", "suspend": true,
                      "sourceRef": {"kind": "GitRepository", "name": "podinfo"}},
             "status": {"conditions": [{"type": "Ready", "status": "True"}]}});
-        let f = found(EngineKind::Flux, &ks);
+        let f = found(EngineKind::Flux, &ks, None);
         assert_eq!(f.namespace, "default");
         assert_eq!(f.path.as_deref(), Some("kustomize"));
         assert_eq!(f.state, "Ready=True, suspended");
@@ -445,10 +462,12 @@ mod tests {
         let a = found(
             EngineKind::ArgoCd,
             &app("argocd", "https://kubernetes.default.svc"),
+            None,
         );
         let b = found(
             EngineKind::ArgoCd,
             &app("team-a", "https://eu.example:6443"),
+            None,
         );
         let block = environments_block("prod", &[a, b]);
         let lines: Vec<&str> = block.lines().collect();
@@ -462,6 +481,78 @@ mod tests {
         );
         assert!(
             lines[2].ends_with("# deploys to https://eu.example:6443, not this context: pods and drift are read from prod"),
+            "{block}"
+        );
+    }
+
+    #[test]
+    fn an_app_deploying_to_the_contexts_own_server_gets_no_remote_note() {
+        let app = |server: &str| {
+            json!({"metadata": {"name": "api", "namespace": "argocd"},
+                "spec": {"source": {"repoURL": "https://g/x.git", "path": "apps/api"},
+                         "destination": {"server": server, "namespace": "prod"}}})
+        };
+        let context_server = Some("https://10.0.0.1:6443");
+        let own = found(
+            EngineKind::ArgoCd,
+            &app("https://10.0.0.1:6443/"),
+            context_server,
+        );
+        assert_eq!(own.remote_destination, None);
+        let other = found(
+            EngineKind::ArgoCd,
+            &app("https://eu.example:6443"),
+            context_server,
+        );
+        assert_eq!(
+            other.remote_destination.as_deref(),
+            Some("https://eu.example:6443")
+        );
+        let named = json!({"metadata": {"name": "api", "namespace": "argocd"},
+            "spec": {"destination": {"name": "prod-eu", "namespace": "prod"}}});
+        assert_eq!(
+            found(EngineKind::ArgoCd, &named, context_server)
+                .remote_destination
+                .as_deref(),
+            Some("prod-eu")
+        );
+    }
+
+    #[test]
+    fn long_names_alike_in_their_first_63_characters_get_distinct_env_names() {
+        let long = format!("payments-{}", "x".repeat(70));
+        let app = |ns: &str| {
+            json!({"metadata": {"name": long, "namespace": ns},
+                "spec": {"source": {"repoURL": "https://g/x.git", "path": "apps/pay"},
+                         "destination": {"server": "https://kubernetes.default.svc"}}})
+        };
+        let ks = json!({"metadata": {"name": long, "namespace": "team-a"},
+            "spec": {"path": "./pay", "sourceRef": {"kind": "GitRepository", "name": "pay"}}});
+        let crs = vec![
+            found(EngineKind::ArgoCd, &app("argocd"), None),
+            found(EngineKind::ArgoCd, &app("team-a"), None),
+            found(EngineKind::Flux, &ks, None),
+        ];
+        // On its own thread with a deadline: the bug this guards against looped forever.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(environments_block("prod", &crs)));
+        let block = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("environments_block returned within 10 s");
+        let names: Vec<&str> = block
+            .lines()
+            .skip(1)
+            .filter_map(|l| l.strip_prefix("  - {name: ")?.split(',').next())
+            .collect();
+        let first = &label(&long);
+        assert_eq!(first.len(), 63, "{block}");
+        assert_eq!(
+            names,
+            [
+                first.clone(),
+                format!("{}-team-a", &first[..56]),
+                format!("{}-2", &first[..61]),
+            ],
             "{block}"
         );
     }

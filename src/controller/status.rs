@@ -121,7 +121,8 @@ async fn desired_all_blocking(config: &Config, revision: Option<&str>) -> Vec<Re
         })
 }
 
-fn unobservable(state: &mut EnvState, error: String) {
+/// The row of an env that could not be read: `error` says why, sync and health are Unknown.
+pub(crate) fn unobservable(state: &mut EnvState, error: String) {
     state.error = Some(error);
     state.sync = SyncStatus::Unknown;
     state.health = Health::new(HealthCode::Unknown, "");

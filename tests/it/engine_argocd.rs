@@ -656,3 +656,133 @@ async fn an_app_deploying_to_another_cluster_is_noted_not_read_on_the_real_serve
 async fn an_app_deploying_to_another_cluster_is_noted_not_read_on_the_sandbox() {
     an_app_deploying_elsewhere_is_noted_not_read(ArgoBench::sandbox("argo-elsewhere").await).await;
 }
+
+/// The console's sync and rollback leave the env's row with the live images and pods it read:
+/// the Application the write returned has no live side, so it must not stand in for the row
+/// until the next live read (the pods pane went blank for a poll after each operation). Driven
+/// through the in-process driver, as the console does, watching every published snapshot from
+/// the command to its end.
+async fn sync_and_rollback_keep_the_live_images_and_pods(bench: ArgoBench) {
+    use driftdeck::controller::DriverOptions;
+    use driftdeck::controller::audit::AuditLog;
+    use driftdeck::model::{Command, Notice, Snapshot};
+    use std::time::Duration;
+
+    let ns = bench.ns.clone();
+    let on_sandbox = bench._sandbox.is_some();
+    let eu = bench.app("eu", false, &[&rev("a1"), &rev("b2")]).await;
+    // The app's Deployment runs in the bench namespace at 9.9; Argo CD's summary says 1.4.2.
+    let manifests = tempfile::tempdir().unwrap();
+    let file = manifests.path().join("api.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 1\n  \
+         selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    \
+         spec: {containers: [{name: api, image: \"registry.example.com/shop/api:9.9\"}]}\n",
+    )
+    .unwrap();
+    bench.kubectl_ok(&["apply", "-n", &ns, "-f", &file.display().to_string()]);
+    eu.update(|app| {
+        app["spec"]["destination"]["namespace"] = json!(ns);
+        for r in app["status"]["resources"]
+            .as_array_mut()
+            .into_iter()
+            .flatten()
+        {
+            r["namespace"] = json!(ns);
+        }
+    })
+    .await;
+
+    let config = driftdeck::config::load(&bench.root.path().join("driftdeck.yaml")).unwrap();
+    let opts = DriverOptions {
+        read_only: false,
+        automation: false,
+        operator: format!("tester@it/{}", std::process::id()),
+        audit: AuditLog::at(bench.root.path().join("audit.jsonl")),
+        envs: Some(vec!["eu".into()]),
+    };
+    let mut driver = driftdeck::controller::driver::spawn(config, opts);
+    const LIVE: &str = "api=registry.example.com/shop/api:9.9";
+    // What the row must keep: the live image, and (where pods run: the sandbox) pods.
+    let keeps = |s: &Snapshot| {
+        s.env("eu").is_some_and(|e| {
+            e.images
+                .get("Deployment/api")
+                .is_some_and(|i| i.iter().any(|x| x == LIVE))
+                && (!on_sandbox || !e.pods.is_empty())
+        })
+    };
+    let wait = Duration::from_secs(60);
+    tokio::time::timeout(wait, driver.snapshots.wait_for(|s| keeps(s)))
+        .await
+        .expect("the live image (and pods on the sandbox) on the row within 60 s")
+        .expect("driver gone");
+
+    let commands = [
+        Command::Sync {
+            env: "eu".into(),
+            revision: None,
+            prune: None,
+            dry_run: false,
+            confirm: None,
+            force: false,
+        },
+        Command::Rollback {
+            env: "eu".into(),
+            to: None,
+            revert: false,
+            confirm: None,
+        },
+    ];
+    for command in commands {
+        let verb = command.verb();
+        let argo = bench.argo("eu");
+        let standin = tokio::spawn(async move { argo.run_operation(Outcome::Succeed).await });
+        driver.snapshots.mark_unchanged();
+        driver.commands.send(command).await.unwrap();
+        let mut seen = 0;
+        let ended = tokio::time::timeout(wait, async {
+            loop {
+                tokio::select! {
+                    notice = driver.notices.recv() => match notice.expect("driver gone") {
+                        Notice::OperationFinished { env, entry } if env == "eu" => return entry,
+                        Notice::Refused { reason, .. } => panic!("{verb} refused: {reason}"),
+                        _ => {}
+                    },
+                    changed = driver.snapshots.changed() => {
+                        changed.expect("driver gone");
+                        let snapshot = driver.snapshots.borrow_and_update().clone();
+                        seen += 1;
+                        assert!(
+                            keeps(&snapshot),
+                            "after {verb}, a published row lost the live image or the pods: {:#?}",
+                            snapshot.env("eu").map(|e| (&e.images, &e.pods, &e.unreadable))
+                        );
+                    }
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{verb} did not finish within {wait:?}"));
+        assert_eq!(
+            ended.result,
+            driftdeck::model::OperationResult::Succeeded,
+            "{verb}: {ended:?}"
+        );
+        assert!(seen > 0, "no row published between {verb} and its end");
+        standin.await.expect("stand-in controller");
+    }
+    drop(driver.commands);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_and_rollback_keep_the_live_images_and_pods_on_the_real_server() {
+    sync_and_rollback_keep_the_live_images_and_pods(ArgoBench::real("argo-keep-live").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_and_rollback_keep_the_live_images_and_pods_on_the_sandbox() {
+    sync_and_rollback_keep_the_live_images_and_pods(ArgoBench::sandbox("argo-keep-live").await)
+        .await;
+}

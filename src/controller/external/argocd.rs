@@ -4,7 +4,8 @@
 //! the IO and follows the operations it starts.
 //!
 //! The task reads the Application every [`POLL`] (every [`POLL_BUSY`] while an operation it
-//! started runs) and after each write: one GET per env per poll. Polling rather than a watch
+//! started runs) and after each write: one GET per env per poll. The row after a write is that
+//! read's, with the live side kept (the write's answer has none). Polling rather than a watch
 //! keeps `observed_at` honest while nothing changes (a quiet watch would look stale).
 //!
 //! The live side (the app's workloads' images and the pods beside them, read through the
@@ -47,16 +48,16 @@ use tokio::sync::mpsc;
 
 use crate::cluster::Cluster;
 use crate::config::{Config, EnvConfig};
-use crate::model::{
-    Command, EnvState, FailureReason, HealthCode, Notice, OperationKind, SyncStatus,
-};
+use crate::controller::status::unobservable;
+use crate::model::{Command, EnvState, FailureReason, Notice, OperationKind};
 
 use super::super::driver::{EnvUpdate, Shared};
+pub(crate) use api::resource as application_resource;
 use api::{AppRef, WriteError, get, merge_patch, replace};
+pub(crate) use live::{Destination, destination};
+pub(crate) use read::text as json_text;
 
-use super::{
-    Pending, Publisher, accepted, base_state, confirm, connect, read_only_refusal, refuse,
-};
+use super::{Pending, Publisher, accepted, base_state, confirm, connect, refuse};
 
 /// How often the Application is read.
 const POLL: Duration = Duration::from_secs(2);
@@ -66,12 +67,6 @@ const POLL_BUSY: Duration = Duration::from_secs(1);
 const WRITE_ATTEMPTS: usize = 5;
 /// Upper bound of one read in the cold path.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn unobservable(state: &mut EnvState, error: String) {
-    state.error = Some(error);
-    state.sync = SyncStatus::Unknown;
-    state.health.code = HealthCode::Unknown;
-}
 
 /// One read of the env's Application (for `status`, `diff`).
 pub(crate) async fn observe_cold(config: &Config, env: &EnvConfig) -> EnvState {
@@ -164,7 +159,7 @@ struct Task {
     cluster: Option<Arc<Cluster>>,
     /// The context's API server URL (read with the client).
     server: Option<String>,
-    /// When the live side was last read, and whether that read succeeded.
+    /// When the live side was last read (successfully or not): it is due again [`POLL`] later.
     live_at: Option<Instant>,
     publisher: Publisher,
     state: EnvState,
@@ -271,13 +266,9 @@ impl Task {
 
     /// Ends the operation this console started once Argo CD reports its end.
     async fn follow(&mut self, obj: &Value) {
-        if self.pending.is_none() {
-            return;
-        }
-        let Some((result, failure)) = write::outcome(obj, &self.shared.opts.operator) else {
-            return;
-        };
-        if let Some(pending) = self.pending.take() {
+        if let Some((result, failure)) = write::outcome(obj, &self.shared.opts.operator)
+            && let Some(pending) = self.pending.take()
+        {
             pending
                 .finish(
                     &self.shared,
@@ -291,8 +282,9 @@ impl Task {
 
     async fn command(&mut self, command: Command) {
         let env = self.env.name.clone();
-        if let Some(reason) = read_only_refusal(&self.shared, &env, &command) {
-            refuse(&self.shared, &env, &command, reason).await;
+        // The driver's `route` refuses these first; this guard only matters if one slips by.
+        if self.shared.opts.read_only && command.is_mutating() {
+            self.shared.refuse_read_only(Some(env), &command).await;
             return;
         }
         let outcome = match &command {
@@ -308,6 +300,8 @@ impl Task {
                 revision, prune, ..
             } => self.sync(&command, revision.clone(), *prune).await,
             Command::Rollback { to, .. } => self.rollback(&command, to.clone()).await,
+            // `route` runs promote itself and never sends it here; the arm keeps the match
+            // exhaustive with a refusal rather than a silent no-op.
             Command::Promote { .. } => Err(FailureReason::Refused(
                 "promote is a Git commit made by the controller, not an env operation".into(),
             )),
@@ -453,7 +447,6 @@ impl Task {
         );
         self.pending =
             Some(Pending::start(&self.shared, &self.env.name, OperationKind::Sync, shown).await);
-        self.show(&written);
         Ok(())
     }
 
@@ -506,7 +499,6 @@ impl Task {
             )
             .await,
         );
-        self.show(&written);
         Ok(())
     }
 

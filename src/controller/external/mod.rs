@@ -110,7 +110,8 @@ pub(crate) fn confirm(env: &EnvConfig, command: &Command, plan: &str) -> Result<
     confirmation(env.protected, &env.name, verb, typed, plan)
 }
 
-/// A mutating command on a read-only driver (normally refused in `route` already).
+/// A mutating command on a read-only driver (normally refused in `route` already). Flux's
+/// task guards with this; Argo CD's calls [`Shared::refuse_read_only`], `route`'s own refusal.
 pub(crate) fn read_only_refusal(
     shared: &Shared,
     env: &str,

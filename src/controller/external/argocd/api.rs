@@ -38,7 +38,8 @@ impl AppRef {
     }
 }
 
-fn resource() -> ApiResource {
+/// Argo CD's `Application` resource (`argoproj.io/v1alpha1`).
+pub(crate) fn resource() -> ApiResource {
     ApiResource {
         group: "argoproj.io".into(),
         version: "v1alpha1".into(),

@@ -31,6 +31,8 @@ use serde_json::Value;
 use crate::cluster::Cluster;
 use crate::model::{EnvState, PodRow, WORKLOADS, workload_images};
 
+use super::read::{list, text};
+
 /// Argo CD's name for the cluster it runs in.
 const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
 const IN_CLUSTER_NAME: &str = "in-cluster";
@@ -68,21 +70,11 @@ pub fn elsewhere_note(app_ref: &str, context: &str, where_: &str) -> String {
     )
 }
 
-fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-}
-
 /// The workloads the Application lists: (kind, namespace) → names.
 pub fn workloads(app: &Value) -> BTreeMap<(String, String), BTreeSet<String>> {
     let default_ns = text(app, "/spec/destination/namespace").unwrap_or("default");
     let mut out: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    let resources = app
-        .pointer("/status/resources")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
-    for r in resources {
+    for r in list(app, "/status/resources") {
         let (Some(kind), Some(name)) = (text(r, "/kind"), text(r, "/name")) else {
             continue;
         };

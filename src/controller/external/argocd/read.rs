@@ -48,7 +48,8 @@ pub const PAUSE_REASON: &str = "driftdeck.io/pause-reason";
 /// Argo CD's "stop reconciling this app" annotation (alpha).
 pub const SKIP_RECONCILE: &str = "argocd.argoproj.io/skip-reconcile";
 
-fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+/// The non-empty string at `pointer`.
+pub(crate) fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
@@ -58,7 +59,8 @@ fn time(v: &Value, pointer: &str) -> Option<Timestamp> {
     text(v, pointer).and_then(|s| s.parse().ok())
 }
 
-fn list<'a>(v: &'a Value, pointer: &str) -> &'a [Value] {
+/// The array at `pointer`; empty when there is none.
+pub(super) fn list<'a>(v: &'a Value, pointer: &str) -> &'a [Value] {
     v.pointer(pointer)
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice)

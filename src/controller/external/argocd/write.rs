@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::read::{
-    PAUSE_REASON, PAUSED_AT, PAUSED_BY, app_ref, automated_enabled, has_automated, id_text,
+    PAUSE_REASON, PAUSED_AT, PAUSED_BY, app_ref, automated_enabled, has_automated, id_text, list,
 };
 use crate::model::OperationResult;
 
@@ -69,11 +69,11 @@ pub fn sync_operation(operator: &str, revision: Option<&str>, prune: bool) -> Va
 /// (full sha or a prefix of at least 7: the newest entry that deployed it — what the console's
 /// picker sends), else (no `to`) the entry before the newest.
 pub fn rollback_target<'a>(app: &'a Value, to: Option<&str>) -> Result<&'a Value, String> {
-    let history = app
-        .pointer("/status/history")
-        .and_then(Value::as_array)
-        .map_or(&[][..], Vec::as_slice);
+    let history = list(app, "/status/history");
     let ids = || {
+        if history.is_empty() {
+            return "none".to_owned();
+        }
         history
             .iter()
             .filter_map(|h| h.get("id").map(id_text))
@@ -98,22 +98,14 @@ pub fn rollback_target<'a>(app: &'a Value, to: Option<&str>) -> Result<&'a Value
                     "{} has no history entry with id or revision {id} (ids: {}); `--to` takes \
                      an Argo CD history id or a revision it deployed",
                     app_ref(app),
-                    if history.is_empty() {
-                        "none".into()
-                    } else {
-                        ids()
-                    }
+                    ids()
                 )
             }),
         None => history.iter().rev().nth(1).ok_or_else(|| {
             format!(
                 "{} has no earlier deployment to roll back to (history ids: {})",
                 app_ref(app),
-                if history.is_empty() {
-                    "none".into()
-                } else {
-                    ids()
-                }
+                ids()
             )
         }),
     }
@@ -205,10 +197,7 @@ pub fn outcome(app: &Value, operator: &str) -> Option<(OperationResult, Option<S
     match state.get("phase").and_then(Value::as_str) {
         Some("Succeeded") => Some((OperationResult::Succeeded, None)),
         Some(phase @ ("Failed" | "Error")) => {
-            let failed: Vec<String> = state
-                .pointer("/syncResult/resources")
-                .and_then(Value::as_array)
-                .map_or(&[][..], Vec::as_slice)
+            let failed: Vec<String> = list(state, "/syncResult/resources")
                 .iter()
                 .filter(|r| r.get("status").and_then(Value::as_str) == Some("SyncFailed"))
                 .map(|r| {
