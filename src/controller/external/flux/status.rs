@@ -173,6 +173,17 @@ fn history_entry(h: &Value) -> Option<HistoryEntry> {
     })
 }
 
+/// When a `requestedAt` value was written: RFC 3339 (what driftdeck and `flux reconcile`
+/// write), else integer Unix seconds (what some scripts write).
+fn requested_time(token: &str) -> Option<Timestamp> {
+    token.parse::<Timestamp>().ok().or_else(|| {
+        token
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| Timestamp::from_second(s).ok())
+    })
+}
+
 /// When `spec.suspend` was last written: the managedFields entry that owns it.
 fn suspend_time(ks: &Value) -> Option<Timestamp> {
     ks.pointer("/metadata/managedFields")?
@@ -381,11 +392,7 @@ impl FluxStatus {
                 op: OperationKind::Sync,
                 revision,
                 by: "reconcile.fluxcd.io/requestedAt".into(),
-                started: token
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(|s| Timestamp::from_second(s).ok())
-                    .unwrap_or(Timestamp::UNIX_EPOCH),
+                started: requested_time(token).unwrap_or(Timestamp::UNIX_EPOCH),
                 phase: format!("requested at {token}, not handled yet"),
             });
         }
@@ -652,6 +659,26 @@ mod tests {
         let op = s.operation().unwrap();
         assert_eq!(op.op, OperationKind::Sync);
         assert_eq!(op.phase, "requested at 1733500100, not handled yet");
+    }
+
+    #[test]
+    fn a_reconcile_request_in_rfc3339_or_unix_seconds_started_when_it_says() {
+        let (mut ks, _) = fixture();
+        let token = "2025-08-16T09:00:00.123456789Z";
+        set(
+            &mut ks,
+            "/metadata/annotations",
+            serde_json::json!({REQUESTED_AT: token}),
+        );
+        let op = read(&ks, None).operation().unwrap();
+        assert_eq!(op.started, token.parse::<Timestamp>().unwrap());
+        set(
+            &mut ks,
+            "/metadata/annotations",
+            serde_json::json!({REQUESTED_AT: "1733500100"}),
+        );
+        let op = read(&ks, None).operation().unwrap();
+        assert_eq!(op.started, Timestamp::from_second(1_733_500_100).unwrap());
     }
 
     #[test]
