@@ -78,7 +78,10 @@ use super::super::driver::{EnvUpdate, Shared};
 use super::{Pending, Publisher, accepted, base_state, confirm, read_only_refusal, refuse};
 use status::{FluxStatus, REQUESTED_AT, SUSPEND_REASON, SUSPENDED_BY, sha_of};
 
-use api::{Target, gitrepositories, kustomizations, patch, read_crs, request, source_of};
+use api::{
+    Target, gitrepositories, kustomizations, patch, read_crs, read_kustomization, request,
+    source_of,
+};
 use drift::{observe_drift, render_env};
 
 /// The whole state of a Flux env, read once (for cold `status` and `diff`).
@@ -103,19 +106,40 @@ pub(crate) async fn observe_cold(config: &Config, env: &EnvConfig) -> EnvState {
         }
     };
     let flux = status::read(&ks, source.as_ref());
-    flux.apply_to(&mut state);
-    state.path = crate::controller::env_path(&render_env(env, &flux));
+    let (mut state, observed) = observed_state(config, env, &flux, &cluster).await;
     // `observed_at` says the drift was observed: `diff` shows it even when Flux reports a failure.
-    match observe_drift(config, env, &flux, &cluster, &mut state).await {
-        Ok(()) => state.observed_at = Some(Timestamp::now()),
-        Err(e) => {
-            state.error = Some(match state.error.take() {
-                Some(flux_error) => format!("{flux_error}; drift: {e}"),
-                None => format!("drift: {e}"),
-            });
-        }
+    if observed {
+        state.observed_at = Some(Timestamp::now());
     }
     state
+}
+
+/// The env's state as the Flux reading says, before any drift observation.
+fn state_of(env: &EnvConfig, flux: &FluxStatus) -> EnvState {
+    let mut state = base_state(env);
+    flux.apply_to(&mut state);
+    state.path = crate::controller::env_path(&render_env(env, flux));
+    state
+}
+
+/// The env's state from a Flux reading with driftdeck's drift observed now (a failed
+/// observation joins Flux's own error as "drift: …"); whether the drift was observed.
+async fn observed_state(
+    config: &Config,
+    env: &EnvConfig,
+    flux: &FluxStatus,
+    cluster: &Arc<Cluster>,
+) -> (EnvState, bool) {
+    let mut state = state_of(env, flux);
+    let observed = observe_drift(config, env, flux, cluster, &mut state).await;
+    drift::out_of_sync_when_drifted(&mut state);
+    if let Err(e) = &observed {
+        state.error = Some(match state.error.take() {
+            Some(flux_error) => format!("{flux_error}; drift: {e}"),
+            None => format!("drift: {e}"),
+        });
+    }
+    (state, observed.is_ok())
 }
 
 async fn connect(config: &Config, env: &EnvConfig) -> Result<Arc<Cluster>, String> {
@@ -230,9 +254,6 @@ impl FluxTask {
             }
         };
         let flux = status::read(&ks, source.as_ref());
-        let mut state = base_state(&self.env);
-        flux.apply_to(&mut state);
-        state.path = crate::controller::env_path(&render_env(&self.env, &flux));
         let key = (flux.last_applied.clone(), flux.source_revision.clone());
         let due = self.drift_due
             || match &self.drift_for {
@@ -242,20 +263,16 @@ impl FluxTask {
                         || at.elapsed() >= self.shared.config.repo.poll_interval
                 }
             };
-        if due {
-            if let Err(e) =
-                observe_drift(&self.shared.config, &self.env, &flux, &cluster, &mut state).await
-            {
-                state.error = Some(match state.error.take() {
-                    Some(f) => format!("{f}; drift: {e}"),
-                    None => format!("drift: {e}"),
-                });
-            }
+        let state = if due {
+            let (mut state, _) =
+                observed_state(&self.shared.config, &self.env, &flux, &cluster).await;
             self.drift_for = Some((key.0, key.1, Instant::now()));
             self.drift_due = false;
             state.observed_at = Some(Timestamp::now());
+            state
         } else {
             // Between observations the last drift detail stands.
+            let mut state = state_of(&self.env, &flux);
             let last = &mut self.state;
             state.drift = std::mem::take(&mut last.drift);
             state.pods = std::mem::take(&mut last.pods);
@@ -265,14 +282,13 @@ impl FluxTask {
             if !last.resources.is_empty() {
                 state.resources = std::mem::take(&mut last.resources);
             }
-            if !state.drift.is_empty() && state.sync == SyncStatus::Synced {
-                state.sync = SyncStatus::OutOfSync;
-            }
+            drift::out_of_sync_when_drifted(&mut state);
             state.observed_at = last.observed_at.or(Some(Timestamp::now()));
             if last.error.as_deref().is_some_and(|e| e.contains("drift: ")) {
                 state.error = last.error.take();
             }
-        }
+            state
+        };
         self.state = state;
         self.flux = Some(flux.clone());
         self.publisher.publish(&self.state).await;
@@ -510,8 +526,8 @@ impl FluxTask {
     async fn sync(&mut self, command: &Command) {
         let name = self.env.name.clone();
         let (cluster, ks) = match self.cluster().await {
-            Ok(cluster) => match read_crs(&cluster, &self.target).await {
-                Ok((ks, _)) => (cluster, ks),
+            Ok(cluster) => match read_kustomization(&cluster, &self.target).await {
+                Ok(ks) => (cluster, ks),
                 Err(e) => {
                     let why = FailureReason::ClusterUnreachable(e);
                     return refuse(&self.shared, &name, command, why).await;

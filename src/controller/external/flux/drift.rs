@@ -44,9 +44,18 @@ pub(crate) fn render_env(env: &EnvConfig, flux: &FluxStatus) -> EnvConfig {
     env
 }
 
+/// Drift driftdeck found makes an env Flux calls in sync OutOfSync (a sync would change it):
+/// the one place that says so, whether the drift was observed now or carried from the last
+/// observation.
+pub(super) fn out_of_sync_when_drifted(state: &mut EnvState) {
+    if !state.drift.is_empty() && state.sync == SyncStatus::Synced {
+        state.sync = SyncStatus::OutOfSync;
+    }
+}
+
 /// driftdeck's render of the env at the branch head against live: drift (with Flux's own
-/// prune candidates), resources, pods, images and the path's commits into `state`.
-/// Detect-only.
+/// prune candidates), resources, pods, images and the path's commits into `state`; the caller
+/// then decides the sync verdict ([`out_of_sync_when_drifted`]). Detect-only.
 pub(crate) async fn observe_drift(
     config: &Config,
     env: &EnvConfig,
@@ -128,9 +137,6 @@ pub(crate) async fn observe_drift(
         }
     }
     state.resources = rows;
-    if !state.drift.is_empty() && state.sync == SyncStatus::Synced {
-        state.sync = SyncStatus::OutOfSync;
-    }
     let live_health = crate::model::worst_health(state.resources.iter().map(|r| r.health.code));
     if live_health > state.health.code && state.health.code != HealthCode::Unknown {
         state.health = seen.health;

@@ -79,8 +79,6 @@ pub struct FluxStatus {
     pub last_attempted: Option<String>,
     pub last_handled_reconcile_at: Option<String>,
     pub requested_at: Option<String>,
-    pub generation: Option<i64>,
-    pub observed_generation: Option<i64>,
     pub inventory: Vec<ResourceKey>,
     /// Each inventory entry's version (`v`), to address the live object.
     pub inventory_versions: std::collections::BTreeMap<ResourceKey, String>,
@@ -92,8 +90,6 @@ pub struct FluxStatus {
     /// `spec.path`, as written (`./kustomize`).
     pub spec_path: Option<String>,
     pub target_namespace: Option<String>,
-    /// `spec.sourceRef`: kind, name, namespace (default: the Kustomization's).
-    pub source: Option<(String, String, String)>,
     /// The GitRepository's `status.artifact.revision`, when it was read.
     pub source_revision: Option<String>,
     pub source_ready: Option<Condition>,
@@ -197,6 +193,30 @@ fn suspend_time(ks: &Value) -> Option<Timestamp> {
         .max()
 }
 
+/// `status.inventory.entries`, in one walk: the keys in order and each key's version.
+fn inventory(
+    ks: &Value,
+) -> (
+    Vec<ResourceKey>,
+    std::collections::BTreeMap<ResourceKey, String>,
+) {
+    let mut keys = Vec::new();
+    let mut versions = std::collections::BTreeMap::new();
+    let entries = ks
+        .pointer("/status/inventory/entries")
+        .and_then(Value::as_array);
+    for e in entries.into_iter().flatten() {
+        let Some(key) = e.get("id").and_then(Value::as_str).and_then(inventory_key) else {
+            continue;
+        };
+        if let Some(v) = e.get("v").and_then(Value::as_str) {
+            versions.insert(key.clone(), v.to_owned());
+        }
+        keys.push(key);
+    }
+    (keys, versions)
+}
+
 /// Reads a Kustomization and (when it could be read) its GitRepository.
 pub fn read(ks: &Value, source: Option<&Value>) -> FluxStatus {
     let annotation = |name: &str| {
@@ -206,8 +226,8 @@ pub fn read(ks: &Value, source: Option<&Value>) -> FluxStatus {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
-    let own_ns = text(ks, "/metadata/namespace").unwrap_or_default();
     let suspended = ks.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true);
+    let (inventory, inventory_versions) = inventory(ks);
     FluxStatus {
         ready: condition(ks, "Ready"),
         reconciling: condition(ks, "Reconciling"),
@@ -217,32 +237,8 @@ pub fn read(ks: &Value, source: Option<&Value>) -> FluxStatus {
         last_attempted: text(ks, "/status/lastAttemptedRevision"),
         last_handled_reconcile_at: text(ks, "/status/lastHandledReconcileAt"),
         requested_at: annotation(REQUESTED_AT),
-        generation: ks.pointer("/metadata/generation").and_then(Value::as_i64),
-        observed_generation: ks
-            .pointer("/status/observedGeneration")
-            .and_then(Value::as_i64),
-        inventory: ks
-            .pointer("/status/inventory/entries")
-            .and_then(Value::as_array)
-            .map(|es| {
-                es.iter()
-                    .filter_map(|e| e.get("id").and_then(Value::as_str))
-                    .filter_map(inventory_key)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        inventory_versions: ks
-            .pointer("/status/inventory/entries")
-            .and_then(Value::as_array)
-            .map(|es| {
-                es.iter()
-                    .filter_map(|e| {
-                        let key = inventory_key(e.get("id")?.as_str()?)?;
-                        Some((key, e.get("v")?.as_str()?.to_owned()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        inventory,
+        inventory_versions,
         history: ks
             .pointer("/status/history")
             .and_then(Value::as_array)
@@ -256,20 +252,12 @@ pub fn read(ks: &Value, source: Option<&Value>) -> FluxStatus {
             .flatten(),
         spec_path: text(ks, "/spec/path"),
         target_namespace: text(ks, "/spec/targetNamespace"),
-        source: text(ks, "/spec/sourceRef/name").map(|name| {
-            (
-                text(ks, "/spec/sourceRef/kind").unwrap_or_else(|| "GitRepository".into()),
-                name,
-                text(ks, "/spec/sourceRef/namespace").unwrap_or(own_ns),
-            )
-        }),
         source_revision: source.and_then(|s| text(s, "/status/artifact/revision")),
         source_ready: source.and_then(|s| condition(s, "Ready")),
     }
 }
 
 impl FluxStatus {
-    /// Whether the controller has handled the reconcile request `token`.
     /// The `apiVersion` of an inventory entry (`apps/v1`, `v1`), when its version is known.
     pub fn api_version_of(&self, key: &ResourceKey) -> Option<String> {
         let v = self.inventory_versions.get(key)?;
@@ -280,6 +268,7 @@ impl FluxStatus {
         })
     }
 
+    /// Whether the controller has handled the reconcile request `token`.
     pub fn handled(&self, token: &str) -> bool {
         self.last_handled_reconcile_at.as_deref() == Some(token)
     }
@@ -527,9 +516,13 @@ mod tests {
                 .contains("HealthCheckFailed")
         );
         assert_eq!(s.spec_path.as_deref(), Some("./kustomize"));
+        let target = super::super::api::Target {
+            name: "podinfo".into(),
+            namespace: "default".into(),
+        };
         assert_eq!(
-            s.source,
-            Some(("GitRepository".into(), "podinfo".into(), "default".into()))
+            super::super::api::source_of(&ks, &target),
+            Some(("podinfo".into(), "default".into()))
         );
         // The source fetched a newer commit than the one applied: Flux has not applied it yet.
         assert_eq!(s.sync(), SyncStatus::OutOfSync);
