@@ -17,7 +17,9 @@
 //!   that revision, else Failed with Flux's reason and message. A source that is not a
 //!   GitRepository (OCIRepository, Bucket) is not annotated; the revision is then the
 //!   Kustomization's `lastAttemptedRevision`. Both waits are bounded by the config's
-//!   `validation_timeout`.
+//!   `validation_timeout` and are the same polling (each reading published); both end when the
+//!   Kustomization is suspended meanwhile (the sync then ends as interrupted, and after a
+//!   suspension during the source's wait the Kustomization is not annotated).
 //! - `sync --revision R` is refused: Flux applies what its source fetched (pin the source's
 //!   `spec.ref` or commit to Git). A sync of a suspended Kustomization is refused too: Flux
 //!   ignores requests while suspended (`resume` first).
@@ -65,7 +67,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use kube::api::{Api, DynamicObject};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -490,37 +491,14 @@ impl FluxTask {
         }
     }
 
-    /// Waits for the GitRepository to echo `token`; its fetched revision then.
-    async fn wait_for_source(
-        &mut self,
-        cluster: &Cluster,
-        (name, ns): &(String, String),
-        token: &str,
-        wait: Duration,
-    ) -> Option<String> {
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(cluster.client().clone(), ns, &gitrepositories());
-        let deadline = Instant::now() + wait;
-        loop {
-            if let Ok(Some(obj)) = api.get_opt(name).await
-                && let Ok(v) = serde_json::to_value(&obj)
-                && v.pointer("/status/lastHandledReconcileAt")
-                    .and_then(Value::as_str)
-                    == Some(token)
-            {
-                return Some(
-                    v.pointer("/status/artifact/revision")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                );
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            self.poll().await;
-            self.between_reads(Duration::from_millis(250)).await;
-        }
+    /// A sync ended by a suspension (by `by`) before Flux handled its request `token`.
+    fn interrupted(&self, by: Option<&str>, token: &str) -> FailureReason {
+        FailureReason::Interrupted(format!(
+            "{} was suspended (by {}) before Flux handled requestedAt={token}; Flux ignores \
+             requests while suspended",
+            self.target.describe(),
+            by.unwrap_or("unknown")
+        ))
     }
 
     async fn sync(&mut self, command: &Command) {
@@ -576,25 +554,38 @@ impl FluxTask {
                 command,
                 &format!("GitRepository {}/{}: requestedAt={token}", src.1, src.0),
             );
-            match self.wait_for_source(&cluster, src, &token, wait).await {
-                Some(fetched) if !fetched.is_empty() => revision = sha_of(&fetched).to_owned(),
-                Some(_) => {}
-                None => {
-                    let pending =
-                        Pending::start(&self.shared, &name, OperationKind::Sync, revision).await;
-                    let reason = FailureReason::ValidationTimeout(format!(
+            let fetched = {
+                let token = token.clone();
+                self.wait_until(wait, move |f| f.source_handled(&token))
+                    .await
+            };
+            if !fetched {
+                let pending =
+                    Pending::start(&self.shared, &name, OperationKind::Sync, revision).await;
+                // Flux ignores requests while suspended: a pause meanwhile ends the wait.
+                let reason = match self.flux.as_ref().filter(|f| f.suspended) {
+                    Some(now) => self.interrupted(now.suspended_by.as_deref(), &token),
+                    None => FailureReason::ValidationTimeout(format!(
                         "GitRepository {}/{} did not handle requestedAt={token} within {}s (is \
                          source-controller running?)",
                         src.1,
                         src.0,
                         wait.as_secs()
-                    ));
-                    self.drift_due = true;
-                    pending
-                        .finish(&self.shared, &name, OperationResult::Failed, Some(reason))
-                        .await;
-                    return;
-                }
+                    )),
+                };
+                self.drift_due = true;
+                pending
+                    .finish(&self.shared, &name, OperationResult::Failed, Some(reason))
+                    .await;
+                return;
+            }
+            // The reading that showed the request handled has the revision fetched for it.
+            if let Some(fetched) = self
+                .flux
+                .as_ref()
+                .and_then(|f| f.source_revision.as_deref())
+            {
+                revision = sha_of(fetched).to_owned();
             }
         }
         let pending =
@@ -632,12 +623,9 @@ impl FluxTask {
         self.drift_due = true;
         self.poll().await;
         let failure = match (handled, &self.flux) {
-            (false, Some(now)) if now.suspended => Some(FailureReason::Interrupted(format!(
-                "{} was suspended (by {}) before Flux handled requestedAt={token}; Flux ignores \
-                 requests while suspended",
-                self.target.describe(),
-                now.suspended_by.as_deref().unwrap_or("unknown")
-            ))),
+            (false, Some(now)) if now.suspended => {
+                Some(self.interrupted(now.suspended_by.as_deref(), &token))
+            }
             (false, _) | (true, None) => Some(FailureReason::ValidationTimeout(format!(
                 "{} did not handle requestedAt={token} within {}s (is kustomize-controller \
                  running?)",

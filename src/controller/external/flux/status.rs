@@ -92,6 +92,8 @@ pub struct FluxStatus {
     pub target_namespace: Option<String>,
     /// The GitRepository's `status.artifact.revision`, when it was read.
     pub source_revision: Option<String>,
+    /// The GitRepository's `status.lastHandledReconcileAt`, when it was read.
+    pub source_handled_reconcile_at: Option<String>,
     pub source_ready: Option<Condition>,
 }
 
@@ -253,6 +255,7 @@ pub fn read(ks: &Value, source: Option<&Value>) -> FluxStatus {
         spec_path: text(ks, "/spec/path"),
         target_namespace: text(ks, "/spec/targetNamespace"),
         source_revision: source.and_then(|s| text(s, "/status/artifact/revision")),
+        source_handled_reconcile_at: source.and_then(|s| text(s, "/status/lastHandledReconcileAt")),
         source_ready: source.and_then(|s| condition(s, "Ready")),
     }
 }
@@ -271,6 +274,12 @@ impl FluxStatus {
     /// Whether the controller has handled the reconcile request `token`.
     pub fn handled(&self, token: &str) -> bool {
         self.last_handled_reconcile_at.as_deref() == Some(token)
+    }
+
+    /// Whether source-controller has handled the reconcile request `token` on the
+    /// GitRepository (`false` when the GitRepository could not be read).
+    pub fn source_handled(&self, token: &str) -> bool {
+        self.source_handled_reconcile_at.as_deref() == Some(token)
     }
 
     /// The applied revision differs from the one Flux last tried: it is failing on the new one.
@@ -652,6 +661,19 @@ mod tests {
         let op = s.operation().unwrap();
         assert_eq!(op.op, OperationKind::Sync);
         assert_eq!(op.phase, "requested at 1733500100, not handled yet");
+    }
+
+    #[test]
+    fn a_source_request_is_handled_once_the_gitrepository_echoes_it() {
+        let (ks, mut git) = fixture();
+        let token = "2025-08-16T09:00:00.123456789Z";
+        assert!(!read(&ks, Some(&git)).source_handled(token));
+        set(&mut git, "/status/lastHandledReconcileAt", token.into());
+        let s = read(&ks, Some(&git));
+        assert!(s.source_handled(token));
+        assert!(!s.source_handled("2025-08-16T09:00:01Z"));
+        // The Kustomization's own echo is not the source's.
+        assert!(!read(&ks, None).source_handled("1733500000"));
     }
 
     #[test]
