@@ -107,9 +107,11 @@ pub(crate) async fn observe_cold(config: &Config, env: &EnvConfig) -> EnvState {
         }
     };
     let flux = status::read(&ks, source.as_ref());
-    let (mut state, observed) = observed_state(config, env, &flux, &cluster).await;
+    let mut state = state_of(env, &flux);
+    let observed = observe_drift(config, env, &flux, &cluster, &mut state).await;
+    drift::add_drift_verdict(&mut state, observed.as_ref().err().map(String::as_str));
     // `observed_at` says the drift was observed: `diff` shows it even when Flux reports a failure.
-    if observed {
+    if observed.is_ok() {
         state.observed_at = Some(Timestamp::now());
     }
     state
@@ -121,26 +123,6 @@ fn state_of(env: &EnvConfig, flux: &FluxStatus) -> EnvState {
     flux.apply_to(&mut state);
     state.path = crate::controller::env_path(&render_env(env, flux));
     state
-}
-
-/// The env's state from a Flux reading with driftdeck's drift observed now (a failed
-/// observation joins Flux's own error as "drift: …"); whether the drift was observed.
-async fn observed_state(
-    config: &Config,
-    env: &EnvConfig,
-    flux: &FluxStatus,
-    cluster: &Arc<Cluster>,
-) -> (EnvState, bool) {
-    let mut state = state_of(env, flux);
-    let observed = observe_drift(config, env, flux, cluster, &mut state).await;
-    drift::out_of_sync_when_drifted(&mut state);
-    if let Err(e) = &observed {
-        state.error = Some(match state.error.take() {
-            Some(flux_error) => format!("{flux_error}; drift: {e}"),
-            None => format!("drift: {e}"),
-        });
-    }
-    (state, observed.is_ok())
 }
 
 async fn connect(config: &Config, env: &EnvConfig) -> Result<Arc<Cluster>, String> {
@@ -173,6 +155,9 @@ struct FluxTask {
     /// (applied, fetched) revisions drift was last observed for, and when.
     drift_for: Option<(Option<String>, Option<String>, Instant)>,
     drift_due: bool,
+    /// Why the last drift observation failed: it stands beside each reading's own Flux error
+    /// until the next observation.
+    drift_error: Option<String>,
     commands: mpsc::Receiver<Command>,
     /// Commands that arrived while a sync waited, in order (a pause does not wait).
     queued: std::collections::VecDeque<Command>,
@@ -200,6 +185,7 @@ pub(crate) async fn run(
         flux: None,
         drift_for: None,
         drift_due: true,
+        drift_error: None,
         commands,
         queued: std::collections::VecDeque::new(),
         closed: false,
@@ -264,16 +250,16 @@ impl FluxTask {
                         || at.elapsed() >= self.shared.config.repo.poll_interval
                 }
             };
-        let state = if due {
-            let (mut state, _) =
-                observed_state(&self.shared.config, &self.env, &flux, &cluster).await;
+        let mut state = state_of(&self.env, &flux);
+        if due {
+            let observed =
+                observe_drift(&self.shared.config, &self.env, &flux, &cluster, &mut state).await;
+            self.drift_error = observed.err();
             self.drift_for = Some((key.0, key.1, Instant::now()));
             self.drift_due = false;
             state.observed_at = Some(Timestamp::now());
-            state
         } else {
             // Between observations the last drift detail stands.
-            let mut state = state_of(&self.env, &flux);
             let last = &mut self.state;
             state.drift = std::mem::take(&mut last.drift);
             state.pods = std::mem::take(&mut last.pods);
@@ -283,13 +269,9 @@ impl FluxTask {
             if !last.resources.is_empty() {
                 state.resources = std::mem::take(&mut last.resources);
             }
-            drift::out_of_sync_when_drifted(&mut state);
             state.observed_at = last.observed_at.or(Some(Timestamp::now()));
-            if last.error.as_deref().is_some_and(|e| e.contains("drift: ")) {
-                state.error = last.error.take();
-            }
-            state
-        };
+        }
+        drift::add_drift_verdict(&mut state, self.drift_error.as_deref());
         self.state = state;
         self.flux = Some(flux.clone());
         self.publisher.publish(&self.state).await;
