@@ -521,6 +521,17 @@ pub enum EngineName {
     Flux,
 }
 
+impl EngineName {
+    /// The engine's name as its users write it in prose ("Argo CD", not the config word).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            EngineName::Driftdeck => "driftdeck",
+            EngineName::ArgoCd => "Argo CD",
+            EngineName::Flux => "Flux",
+        }
+    }
+}
+
 impl fmt::Display for EngineName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -28,11 +28,7 @@ pub fn run(global: &GlobalArgs, args: DiffArgs) -> CmdResult {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let mut out = std::io::stdout().lock();
     // Who would prune an extra object: driftdeck, or the engine that manages the env.
-    let manager = match env.engine {
-        crate::config::EngineSpec::Driftdeck => "driftdeck",
-        crate::config::EngineSpec::ArgoCd { .. } => "Argo CD",
-        crate::config::EngineSpec::Flux { .. } => "Flux",
-    };
+    let manager = env.engine.name().display_name();
     for d in &observed.state.drift {
         write_drift(&mut out, d, color, manager).map_err(Failure::stdout)?;
     }

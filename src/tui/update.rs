@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use ratatui_textarea::TextArea;
 
 use crate::config::keymap::Action;
-use crate::model::{Command, Notice, OperationResult, Snapshot, short_sha};
+use crate::model::{Command, Notice, OperationKind, OperationResult, Snapshot, short_sha};
 use crate::tui::action::UiAction;
 use crate::tui::clipboard;
 use crate::tui::dialogs;
@@ -114,20 +114,10 @@ fn needs_eyes(env: &crate::model::EnvState) -> bool {
 
 /// The toast or dialog for an operation's end.
 fn on_finished(view: &mut ViewState, env: String, entry: crate::model::HistoryEntry) {
+    // A newer head took over an automatic operation: routine, not an error to dismiss.
+    let superseded = entry.superseded_by_a_new_head();
     match entry.result {
-        // A newer head took over an automatic operation: routine, not an error to dismiss.
-        OperationResult::Interrupted if entry.superseded_by_a_new_head() => {
-            view.toast(format!(
-                "{} {env} @ {}: {}",
-                entry.op,
-                short_sha(&entry.revision),
-                entry
-                    .failure
-                    .as_ref()
-                    .map_or_else(String::new, ToString::to_string)
-            ));
-        }
-        OperationResult::Failed | OperationResult::Interrupted => {
+        OperationResult::Failed | OperationResult::Interrupted if !superseded => {
             let reason = entry
                 .failure
                 .as_ref()
@@ -135,30 +125,38 @@ fn on_finished(view: &mut ViewState, env: String, entry: crate::model::HistoryEn
             let title = format!("{} {env} @ {} failed", entry.op, short_sha(&entry.revision));
             show_error(view, title, reason);
         }
-        OperationResult::Succeeded | OperationResult::Running => {
+        // Succeeded, running or superseded: a toast, saying why when superseded.
+        OperationResult::Succeeded
+        | OperationResult::Running
+        | OperationResult::Failed
+        | OperationResult::Interrupted => {
+            let outcome = match &entry.failure {
+                Some(why) if superseded => why.to_string(),
+                _ => entry.result.to_string(),
+            };
             view.toast(format!(
-                "{} {env} @ {}: {}",
+                "{} {env} @ {}: {outcome}",
                 entry.op,
-                short_sha(&entry.revision),
-                entry.result
+                short_sha(&entry.revision)
             ));
         }
     }
 }
 
+/// The toast for an operation's start; its end finds and replaces it by this text.
+fn started_toast(op: OperationKind, env: &str, revision: &str) -> String {
+    format!("{op} {env} @ {} started", short_sha(revision))
+}
+
 fn on_notice(view: &mut ViewState, snap: &Snapshot, notice: Notice) {
     match notice {
         Notice::OperationStarted { env, op, revision } => {
-            view.toast(format!("{op} {env} @ {} started", short_sha(&revision)));
+            view.toast(started_toast(op, &env, &revision));
         }
         Notice::OperationFinished { env, entry } => {
             // One toast per operation: its end replaces its "started" toast, so routine
             // automation (a new head seen at once) does not push the operator's own toasts off.
-            let started = format!(
-                "{} {env} @ {} started",
-                entry.op,
-                short_sha(&entry.revision)
-            );
+            let started = started_toast(entry.op, &env, &entry.revision);
             if let Some(at) = view.toasts.iter().rposition(|t| t.text == started) {
                 view.toasts.remove(at);
             }

@@ -241,6 +241,23 @@ fn watch_mode_names_each_tiles_engine_over_mixed_engines() {
     }
 }
 
+/// Watch mode over Flux envs only: the tiles name the engine, as the envs table's ENGINE column
+/// does (one rule: some env is not driftdeck's own), since driftdeck's verbs work differently
+/// on an engine env.
+#[test]
+fn watch_mode_names_the_engine_when_every_env_is_flux() {
+    let mut snap = fixtures::degraded_with_hold();
+    for env in &mut snap.envs {
+        env.engine = EngineName::Flux;
+    }
+    let mut view = fixtures::view_state();
+    view.watch_mode = true;
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (120, 36)));
+    for tile in ["DEV · flux", "STAGING · flux", "PRODUCTION · flux"] {
+        assert!(screen.contains(tile), "{tile}:\n{screen}");
+    }
+}
+
 /// A wall: big health letters in filled tiles and the versions per env, at 120×36 and 200×50;
 /// at 80×24 the tiles are too small for big letters and fall back to plain words.
 #[test]

@@ -17,7 +17,9 @@
 //!   that revision, else Failed with Flux's reason and message. A source that is not a
 //!   GitRepository (OCIRepository, Bucket) is not annotated; the revision is then the
 //!   Kustomization's `lastAttemptedRevision`. Both waits are bounded by the config's
-//!   `validation_timeout`.
+//!   `validation_timeout` and are the same polling (each reading published); both end when the
+//!   Kustomization is suspended meanwhile (the sync then ends as interrupted, and after a
+//!   suspension during the source's wait the Kustomization is not annotated).
 //! - `sync --revision R` is refused: Flux applies what its source fetched (pin the source's
 //!   `spec.ref` or commit to Git). A sync of a suspended Kustomization is refused too: Flux
 //!   ignores requests while suspended (`resume` first).
@@ -65,7 +67,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use kube::api::{Api, DynamicObject};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -78,7 +79,10 @@ use super::super::driver::{EnvUpdate, Shared};
 use super::{Pending, Publisher, accepted, base_state, confirm, read_only_refusal, refuse};
 use status::{FluxStatus, REQUESTED_AT, SUSPEND_REASON, SUSPENDED_BY, sha_of};
 
-use api::{Target, gitrepositories, kustomizations, patch, read_crs, request, source_of};
+use api::{
+    Target, gitrepositories, kustomizations, patch, read_crs, read_kustomization, request,
+    source_of,
+};
 use drift::{observe_drift, render_env};
 
 /// The whole state of a Flux env, read once (for cold `status` and `diff`).
@@ -103,18 +107,21 @@ pub(crate) async fn observe_cold(config: &Config, env: &EnvConfig) -> EnvState {
         }
     };
     let flux = status::read(&ks, source.as_ref());
-    flux.apply_to(&mut state);
-    state.path = crate::controller::env_path(&render_env(env, &flux));
+    let mut state = state_of(env, &flux);
+    let observed = observe_drift(config, env, &flux, &cluster, &mut state).await;
+    drift::add_drift_verdict(&mut state, observed.as_ref().err().map(String::as_str));
     // `observed_at` says the drift was observed: `diff` shows it even when Flux reports a failure.
-    match observe_drift(config, env, &flux, &cluster, &mut state).await {
-        Ok(()) => state.observed_at = Some(Timestamp::now()),
-        Err(e) => {
-            state.error = Some(match state.error.take() {
-                Some(flux_error) => format!("{flux_error}; drift: {e}"),
-                None => format!("drift: {e}"),
-            });
-        }
+    if observed.is_ok() {
+        state.observed_at = Some(Timestamp::now());
     }
+    state
+}
+
+/// The env's state as the Flux reading says, before any drift observation.
+fn state_of(env: &EnvConfig, flux: &FluxStatus) -> EnvState {
+    let mut state = base_state(env);
+    flux.apply_to(&mut state);
+    state.path = crate::controller::env_path(&render_env(env, flux));
     state
 }
 
@@ -148,6 +155,9 @@ struct FluxTask {
     /// (applied, fetched) revisions drift was last observed for, and when.
     drift_for: Option<(Option<String>, Option<String>, Instant)>,
     drift_due: bool,
+    /// Why the last drift observation failed: it stands beside each reading's own Flux error
+    /// until the next observation.
+    drift_error: Option<String>,
     commands: mpsc::Receiver<Command>,
     /// Commands that arrived while a sync waited, in order (a pause does not wait).
     queued: std::collections::VecDeque<Command>,
@@ -175,6 +185,7 @@ pub(crate) async fn run(
         flux: None,
         drift_for: None,
         drift_due: true,
+        drift_error: None,
         commands,
         queued: std::collections::VecDeque::new(),
         closed: false,
@@ -230,9 +241,6 @@ impl FluxTask {
             }
         };
         let flux = status::read(&ks, source.as_ref());
-        let mut state = base_state(&self.env);
-        flux.apply_to(&mut state);
-        state.path = crate::controller::env_path(&render_env(&self.env, &flux));
         let key = (flux.last_applied.clone(), flux.source_revision.clone());
         let due = self.drift_due
             || match &self.drift_for {
@@ -242,15 +250,11 @@ impl FluxTask {
                         || at.elapsed() >= self.shared.config.repo.poll_interval
                 }
             };
+        let mut state = state_of(&self.env, &flux);
         if due {
-            if let Err(e) =
-                observe_drift(&self.shared.config, &self.env, &flux, &cluster, &mut state).await
-            {
-                state.error = Some(match state.error.take() {
-                    Some(f) => format!("{f}; drift: {e}"),
-                    None => format!("drift: {e}"),
-                });
-            }
+            let observed =
+                observe_drift(&self.shared.config, &self.env, &flux, &cluster, &mut state).await;
+            self.drift_error = observed.err();
             self.drift_for = Some((key.0, key.1, Instant::now()));
             self.drift_due = false;
             state.observed_at = Some(Timestamp::now());
@@ -265,14 +269,9 @@ impl FluxTask {
             if !last.resources.is_empty() {
                 state.resources = std::mem::take(&mut last.resources);
             }
-            if !state.drift.is_empty() && state.sync == SyncStatus::Synced {
-                state.sync = SyncStatus::OutOfSync;
-            }
             state.observed_at = last.observed_at.or(Some(Timestamp::now()));
-            if last.error.as_deref().is_some_and(|e| e.contains("drift: ")) {
-                state.error = last.error.take();
-            }
         }
+        drift::add_drift_verdict(&mut state, self.drift_error.as_deref());
         self.state = state;
         self.flux = Some(flux.clone());
         self.publisher.publish(&self.state).await;
@@ -474,44 +473,21 @@ impl FluxTask {
         }
     }
 
-    /// Waits for the GitRepository to echo `token`; its fetched revision then.
-    async fn wait_for_source(
-        &mut self,
-        cluster: &Cluster,
-        (name, ns): &(String, String),
-        token: &str,
-        wait: Duration,
-    ) -> Option<String> {
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(cluster.client().clone(), ns, &gitrepositories());
-        let deadline = Instant::now() + wait;
-        loop {
-            if let Ok(Some(obj)) = api.get_opt(name).await
-                && let Ok(v) = serde_json::to_value(&obj)
-                && v.pointer("/status/lastHandledReconcileAt")
-                    .and_then(Value::as_str)
-                    == Some(token)
-            {
-                return Some(
-                    v.pointer("/status/artifact/revision")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned(),
-                );
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            self.poll().await;
-            self.between_reads(Duration::from_millis(250)).await;
-        }
+    /// A sync ended by a suspension (by `by`) before Flux handled its request `token`.
+    fn interrupted(&self, by: Option<&str>, token: &str) -> FailureReason {
+        FailureReason::Interrupted(format!(
+            "{} was suspended (by {}) before Flux handled requestedAt={token}; Flux ignores \
+             requests while suspended",
+            self.target.describe(),
+            by.unwrap_or("unknown")
+        ))
     }
 
     async fn sync(&mut self, command: &Command) {
         let name = self.env.name.clone();
         let (cluster, ks) = match self.cluster().await {
-            Ok(cluster) => match read_crs(&cluster, &self.target).await {
-                Ok((ks, _)) => (cluster, ks),
+            Ok(cluster) => match read_kustomization(&cluster, &self.target).await {
+                Ok(ks) => (cluster, ks),
                 Err(e) => {
                     let why = FailureReason::ClusterUnreachable(e);
                     return refuse(&self.shared, &name, command, why).await;
@@ -560,25 +536,38 @@ impl FluxTask {
                 command,
                 &format!("GitRepository {}/{}: requestedAt={token}", src.1, src.0),
             );
-            match self.wait_for_source(&cluster, src, &token, wait).await {
-                Some(fetched) if !fetched.is_empty() => revision = sha_of(&fetched).to_owned(),
-                Some(_) => {}
-                None => {
-                    let pending =
-                        Pending::start(&self.shared, &name, OperationKind::Sync, revision).await;
-                    let reason = FailureReason::ValidationTimeout(format!(
+            let fetched = {
+                let token = token.clone();
+                self.wait_until(wait, move |f| f.source_handled(&token))
+                    .await
+            };
+            if !fetched {
+                let pending =
+                    Pending::start(&self.shared, &name, OperationKind::Sync, revision).await;
+                // Flux ignores requests while suspended: a pause meanwhile ends the wait.
+                let reason = match self.flux.as_ref().filter(|f| f.suspended) {
+                    Some(now) => self.interrupted(now.suspended_by.as_deref(), &token),
+                    None => FailureReason::ValidationTimeout(format!(
                         "GitRepository {}/{} did not handle requestedAt={token} within {}s (is \
                          source-controller running?)",
                         src.1,
                         src.0,
                         wait.as_secs()
-                    ));
-                    self.drift_due = true;
-                    pending
-                        .finish(&self.shared, &name, OperationResult::Failed, Some(reason))
-                        .await;
-                    return;
-                }
+                    )),
+                };
+                self.drift_due = true;
+                pending
+                    .finish(&self.shared, &name, OperationResult::Failed, Some(reason))
+                    .await;
+                return;
+            }
+            // The reading that showed the request handled has the revision fetched for it.
+            if let Some(fetched) = self
+                .flux
+                .as_ref()
+                .and_then(|f| f.source_revision.as_deref())
+            {
+                revision = sha_of(fetched).to_owned();
             }
         }
         let pending =
@@ -616,12 +605,9 @@ impl FluxTask {
         self.drift_due = true;
         self.poll().await;
         let failure = match (handled, &self.flux) {
-            (false, Some(now)) if now.suspended => Some(FailureReason::Interrupted(format!(
-                "{} was suspended (by {}) before Flux handled requestedAt={token}; Flux ignores \
-                 requests while suspended",
-                self.target.describe(),
-                now.suspended_by.as_deref().unwrap_or("unknown")
-            ))),
+            (false, Some(now)) if now.suspended => {
+                Some(self.interrupted(now.suspended_by.as_deref(), &token))
+            }
             (false, _) | (true, None) => Some(FailureReason::ValidationTimeout(format!(
                 "{} did not handle requestedAt={token} within {}s (is kustomize-controller \
                  running?)",

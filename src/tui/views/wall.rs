@@ -10,10 +10,12 @@
 //! when none fits (80×24 with three envs, or many envs) the word is ordinary bold text, so a
 //! small terminal stays readable. Ink on the fill is black or white, whichever has the higher
 //! WCAG contrast with the fill. Monochrome themes (no colours) fill by reversing.
-//! When the envs are driven by more than one engine (driftdeck, Argo CD, Flux), every tile's
-//! name line says its engine (`EU · argocd`), or a line of its own under the sync line
-//! (`engine argocd`) when the name line has no room beside the badges; a wall of driftdeck envs only stays as it was, since naming the one
-//! engine on every tile would say nothing.
+//! When some env is driven by an in-cluster engine (Argo CD, Flux) — the rule the envs pane and
+//! header use ([`crate::tui::rows::shows_engines`]) — every tile's name line says its engine
+//! (`EU · argocd`), or a line of its own under the sync line (`engine argocd`) when the name
+//! line has no room beside the badges; a wall of driftdeck envs only stays as it was, since
+//! naming driftdeck on every tile would say nothing. A wall of Flux (or Argo CD) envs only does
+//! name it: driftdeck's verbs work differently there (no rollback, sync asks the engine).
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
@@ -152,7 +154,7 @@ pub fn render_tile<'a>(
         },
     )];
     let badges = badges(env, stale, theme);
-    let engine = mixed_engines(snap).then(|| format!(" · {}", env.engine));
+    let engine = crate::tui::rows::shows_engines(snap).then(|| format!(" · {}", env.engine));
     // The engine joins the name when name, engine and badges fit; else it has its own line
     // under the sync line, so it never pushes a HOLD or STALE badge out of a narrow tile.
     let mut engine_line = false;
@@ -225,13 +227,6 @@ pub fn render_tile<'a>(
         lines.push(Line::from(text).alignment(Alignment::Center));
     }
     frame.render_widget(Paragraph::new(lines).style(tile), rest);
-}
-
-/// Whether the snapshot's envs are driven by more than one engine.
-fn mixed_engines(snap: &Snapshot) -> bool {
-    snap.envs
-        .first()
-        .is_some_and(|first| snap.envs.iter().any(|e| e.engine != first.engine))
 }
 
 /// STALE, not reconciling, PAUSED and HOLD, in the theme's badge colours (they sit on the

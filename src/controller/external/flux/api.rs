@@ -59,6 +59,27 @@ pub(crate) async fn read_crs(
     cluster: &Cluster,
     target: &Target,
 ) -> Result<(Value, Option<Value>), String> {
+    let ks = read_kustomization(cluster, target).await?;
+    let source = match source_of(&ks, target) {
+        Some(name_ns) => {
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(cluster.client().clone(), &name_ns.1, &gitrepositories());
+            api.get_opt(&name_ns.0)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|o| serde_json::to_value(&o).ok())
+        }
+        None => None,
+    };
+    Ok((ks, source))
+}
+
+/// Reads the Kustomization alone.
+pub(super) async fn read_kustomization(
+    cluster: &Cluster,
+    target: &Target,
+) -> Result<Value, String> {
     let api: Api<DynamicObject> = Api::namespaced_with(
         cluster.client().clone(),
         &target.namespace,
@@ -79,20 +100,7 @@ pub(crate) async fn read_crs(
             .to_string(),
         }
     })?;
-    let ks = serde_json::to_value(&ks).map_err(|e| format!("{}: {e}", target.describe()))?;
-    let source = match source_of(&ks, target) {
-        Some(name_ns) => {
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(cluster.client().clone(), &name_ns.1, &gitrepositories());
-            api.get_opt(&name_ns.0)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|o| serde_json::to_value(&o).ok())
-        }
-        None => None,
-    };
-    Ok((ks, source))
+    serde_json::to_value(&ks).map_err(|e| format!("{}: {e}", target.describe()))
 }
 
 /// The GitRepository (name, namespace) a Kustomization takes its source from, if it is one.

@@ -44,9 +44,24 @@ pub(crate) fn render_env(env: &EnvConfig, flux: &FluxStatus) -> EnvConfig {
     env
 }
 
+/// driftdeck's findings over Flux's word, in one place for every reading (drift observed now or
+/// carried from the last observation): drift makes an env Flux calls Synced OutOfSync (a sync
+/// would change it), and a failed drift observation joins Flux's own error as "…; drift: <why>".
+pub(super) fn add_drift_verdict(state: &mut EnvState, drift_error: Option<&str>) {
+    if !state.drift.is_empty() && state.sync == SyncStatus::Synced {
+        state.sync = SyncStatus::OutOfSync;
+    }
+    if let Some(e) = drift_error {
+        state.error = Some(match state.error.take() {
+            Some(flux_error) => format!("{flux_error}; drift: {e}"),
+            None => format!("drift: {e}"),
+        });
+    }
+}
+
 /// driftdeck's render of the env at the branch head against live: drift (with Flux's own
-/// prune candidates), resources, pods, images and the path's commits into `state`.
-/// Detect-only.
+/// prune candidates), resources, pods, images and the path's commits into `state`; the caller
+/// then decides the sync verdict ([`add_drift_verdict`]). Detect-only.
 pub(crate) async fn observe_drift(
     config: &Config,
     env: &EnvConfig,
@@ -128,12 +143,52 @@ pub(crate) async fn observe_drift(
         }
     }
     state.resources = rows;
-    if !state.drift.is_empty() && state.sync == SyncStatus::Synced {
-        state.sync = SyncStatus::OutOfSync;
-    }
     let live_health = crate::model::worst_health(state.resources.iter().map(|r| r.health.code));
     if live_health > state.health.code && state.health.code != HealthCode::Unknown {
         state.health = seen.health;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Drift, DriftKind, ResourceKey};
+
+    fn synced(error: Option<&str>) -> EnvState {
+        let mut state = EnvState::unknown("apps");
+        state.sync = SyncStatus::Synced;
+        state.error = error.map(str::to_owned);
+        state
+    }
+
+    #[test]
+    fn drift_makes_a_synced_flux_env_out_of_sync_and_a_failed_observation_joins_fluxs_error() {
+        let mut clean = synced(None);
+        add_drift_verdict(&mut clean, None);
+        assert_eq!((clean.sync, clean.error), (SyncStatus::Synced, None));
+
+        let mut drifted = synced(None);
+        drifted.drift.push(Drift {
+            key: ResourceKey::new("", "ConfigMap", "apps", "a"),
+            kind: DriftKind::Missing,
+            paths: Vec::new(),
+            diff: String::new(),
+        });
+        add_drift_verdict(&mut drifted, None);
+        assert_eq!(drifted.sync, SyncStatus::OutOfSync);
+
+        let mut failing = synced(Some("HealthCheckFailed: timeout"));
+        add_drift_verdict(&mut failing, Some("render: no such path"));
+        assert_eq!(
+            failing.error.as_deref(),
+            Some("HealthCheckFailed: timeout; drift: render: no such path")
+        );
+        let mut only_drift = synced(None);
+        add_drift_verdict(&mut only_drift, Some("render: no such path"));
+        assert_eq!(
+            only_drift.error.as_deref(),
+            Some("drift: render: no such path")
+        );
+    }
 }

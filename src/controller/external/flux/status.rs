@@ -79,8 +79,6 @@ pub struct FluxStatus {
     pub last_attempted: Option<String>,
     pub last_handled_reconcile_at: Option<String>,
     pub requested_at: Option<String>,
-    pub generation: Option<i64>,
-    pub observed_generation: Option<i64>,
     pub inventory: Vec<ResourceKey>,
     /// Each inventory entry's version (`v`), to address the live object.
     pub inventory_versions: std::collections::BTreeMap<ResourceKey, String>,
@@ -92,10 +90,10 @@ pub struct FluxStatus {
     /// `spec.path`, as written (`./kustomize`).
     pub spec_path: Option<String>,
     pub target_namespace: Option<String>,
-    /// `spec.sourceRef`: kind, name, namespace (default: the Kustomization's).
-    pub source: Option<(String, String, String)>,
     /// The GitRepository's `status.artifact.revision`, when it was read.
     pub source_revision: Option<String>,
+    /// The GitRepository's `status.lastHandledReconcileAt`, when it was read.
+    pub source_handled_reconcile_at: Option<String>,
     pub source_ready: Option<Condition>,
 }
 
@@ -173,6 +171,17 @@ fn history_entry(h: &Value) -> Option<HistoryEntry> {
     })
 }
 
+/// When a `requestedAt` value was written: RFC 3339 (what driftdeck and `flux reconcile`
+/// write), else integer Unix seconds (what some scripts write).
+fn requested_time(token: &str) -> Option<Timestamp> {
+    token.parse::<Timestamp>().ok().or_else(|| {
+        token
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| Timestamp::from_second(s).ok())
+    })
+}
+
 /// When `spec.suspend` was last written: the managedFields entry that owns it.
 fn suspend_time(ks: &Value) -> Option<Timestamp> {
     ks.pointer("/metadata/managedFields")?
@@ -186,6 +195,30 @@ fn suspend_time(ks: &Value) -> Option<Timestamp> {
         .max()
 }
 
+/// `status.inventory.entries`, in one walk: the keys in order and each key's version.
+fn inventory(
+    ks: &Value,
+) -> (
+    Vec<ResourceKey>,
+    std::collections::BTreeMap<ResourceKey, String>,
+) {
+    let mut keys = Vec::new();
+    let mut versions = std::collections::BTreeMap::new();
+    let entries = ks
+        .pointer("/status/inventory/entries")
+        .and_then(Value::as_array);
+    for e in entries.into_iter().flatten() {
+        let Some(key) = e.get("id").and_then(Value::as_str).and_then(inventory_key) else {
+            continue;
+        };
+        if let Some(v) = e.get("v").and_then(Value::as_str) {
+            versions.insert(key.clone(), v.to_owned());
+        }
+        keys.push(key);
+    }
+    (keys, versions)
+}
+
 /// Reads a Kustomization and (when it could be read) its GitRepository.
 pub fn read(ks: &Value, source: Option<&Value>) -> FluxStatus {
     let annotation = |name: &str| {
@@ -195,8 +228,8 @@ pub fn read(ks: &Value, source: Option<&Value>) -> FluxStatus {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
     };
-    let own_ns = text(ks, "/metadata/namespace").unwrap_or_default();
     let suspended = ks.pointer("/spec/suspend").and_then(Value::as_bool) == Some(true);
+    let (inventory, inventory_versions) = inventory(ks);
     FluxStatus {
         ready: condition(ks, "Ready"),
         reconciling: condition(ks, "Reconciling"),
@@ -206,32 +239,8 @@ pub fn read(ks: &Value, source: Option<&Value>) -> FluxStatus {
         last_attempted: text(ks, "/status/lastAttemptedRevision"),
         last_handled_reconcile_at: text(ks, "/status/lastHandledReconcileAt"),
         requested_at: annotation(REQUESTED_AT),
-        generation: ks.pointer("/metadata/generation").and_then(Value::as_i64),
-        observed_generation: ks
-            .pointer("/status/observedGeneration")
-            .and_then(Value::as_i64),
-        inventory: ks
-            .pointer("/status/inventory/entries")
-            .and_then(Value::as_array)
-            .map(|es| {
-                es.iter()
-                    .filter_map(|e| e.get("id").and_then(Value::as_str))
-                    .filter_map(inventory_key)
-                    .collect()
-            })
-            .unwrap_or_default(),
-        inventory_versions: ks
-            .pointer("/status/inventory/entries")
-            .and_then(Value::as_array)
-            .map(|es| {
-                es.iter()
-                    .filter_map(|e| {
-                        let key = inventory_key(e.get("id")?.as_str()?)?;
-                        Some((key, e.get("v")?.as_str()?.to_owned()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+        inventory,
+        inventory_versions,
         history: ks
             .pointer("/status/history")
             .and_then(Value::as_array)
@@ -245,20 +254,13 @@ pub fn read(ks: &Value, source: Option<&Value>) -> FluxStatus {
             .flatten(),
         spec_path: text(ks, "/spec/path"),
         target_namespace: text(ks, "/spec/targetNamespace"),
-        source: text(ks, "/spec/sourceRef/name").map(|name| {
-            (
-                text(ks, "/spec/sourceRef/kind").unwrap_or_else(|| "GitRepository".into()),
-                name,
-                text(ks, "/spec/sourceRef/namespace").unwrap_or(own_ns),
-            )
-        }),
         source_revision: source.and_then(|s| text(s, "/status/artifact/revision")),
+        source_handled_reconcile_at: source.and_then(|s| text(s, "/status/lastHandledReconcileAt")),
         source_ready: source.and_then(|s| condition(s, "Ready")),
     }
 }
 
 impl FluxStatus {
-    /// Whether the controller has handled the reconcile request `token`.
     /// The `apiVersion` of an inventory entry (`apps/v1`, `v1`), when its version is known.
     pub fn api_version_of(&self, key: &ResourceKey) -> Option<String> {
         let v = self.inventory_versions.get(key)?;
@@ -269,8 +271,15 @@ impl FluxStatus {
         })
     }
 
+    /// Whether the controller has handled the reconcile request `token`.
     pub fn handled(&self, token: &str) -> bool {
         self.last_handled_reconcile_at.as_deref() == Some(token)
+    }
+
+    /// Whether source-controller has handled the reconcile request `token` on the
+    /// GitRepository (`false` when the GitRepository could not be read).
+    pub fn source_handled(&self, token: &str) -> bool {
+        self.source_handled_reconcile_at.as_deref() == Some(token)
     }
 
     /// The applied revision differs from the one Flux last tried: it is failing on the new one.
@@ -381,11 +390,7 @@ impl FluxStatus {
                 op: OperationKind::Sync,
                 revision,
                 by: "reconcile.fluxcd.io/requestedAt".into(),
-                started: token
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(|s| Timestamp::from_second(s).ok())
-                    .unwrap_or(Timestamp::UNIX_EPOCH),
+                started: requested_time(token).unwrap_or(Timestamp::UNIX_EPOCH),
                 phase: format!("requested at {token}, not handled yet"),
             });
         }
@@ -520,9 +525,13 @@ mod tests {
                 .contains("HealthCheckFailed")
         );
         assert_eq!(s.spec_path.as_deref(), Some("./kustomize"));
+        let target = super::super::api::Target {
+            name: "podinfo".into(),
+            namespace: "default".into(),
+        };
         assert_eq!(
-            s.source,
-            Some(("GitRepository".into(), "podinfo".into(), "default".into()))
+            super::super::api::source_of(&ks, &target),
+            Some(("podinfo".into(), "default".into()))
         );
         // The source fetched a newer commit than the one applied: Flux has not applied it yet.
         assert_eq!(s.sync(), SyncStatus::OutOfSync);
@@ -652,6 +661,39 @@ mod tests {
         let op = s.operation().unwrap();
         assert_eq!(op.op, OperationKind::Sync);
         assert_eq!(op.phase, "requested at 1733500100, not handled yet");
+    }
+
+    #[test]
+    fn a_source_request_is_handled_once_the_gitrepository_echoes_it() {
+        let (ks, mut git) = fixture();
+        let token = "2025-08-16T09:00:00.123456789Z";
+        assert!(!read(&ks, Some(&git)).source_handled(token));
+        set(&mut git, "/status/lastHandledReconcileAt", token.into());
+        let s = read(&ks, Some(&git));
+        assert!(s.source_handled(token));
+        assert!(!s.source_handled("2025-08-16T09:00:01Z"));
+        // The Kustomization's own echo is not the source's.
+        assert!(!read(&ks, None).source_handled("1733500000"));
+    }
+
+    #[test]
+    fn a_reconcile_request_in_rfc3339_or_unix_seconds_started_when_it_says() {
+        let (mut ks, _) = fixture();
+        let token = "2025-08-16T09:00:00.123456789Z";
+        set(
+            &mut ks,
+            "/metadata/annotations",
+            serde_json::json!({REQUESTED_AT: token}),
+        );
+        let op = read(&ks, None).operation().unwrap();
+        assert_eq!(op.started, token.parse::<Timestamp>().unwrap());
+        set(
+            &mut ks,
+            "/metadata/annotations",
+            serde_json::json!({REQUESTED_AT: "1733500100"}),
+        );
+        let op = read(&ks, None).operation().unwrap();
+        assert_eq!(op.started, Timestamp::from_second(1_733_500_100).unwrap());
     }
 
     #[test]
