@@ -28,12 +28,11 @@ use std::io::Write;
 
 use clap::Args;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
-use kube::core::GroupVersionKind;
 use serde_json::Value;
 
 use super::{CmdResult, Failure, GlobalArgs};
 use crate::cluster::{self, Cluster};
-use crate::controller::external::argocd;
+use crate::controller::external::{argocd, flux};
 
 #[derive(Debug, Args)]
 pub struct EnginesArgs {
@@ -68,11 +67,7 @@ impl EngineKind {
     fn resource(self) -> ApiResource {
         match self {
             EngineKind::ArgoCd => argocd::application_resource(),
-            // Flux's own `kustomizations()` sits behind the private `flux::api` module.
-            EngineKind::Flux => ApiResource::from_gvk_with_plural(
-                &GroupVersionKind::gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
-                "kustomizations",
-            ),
+            EngineKind::Flux => flux::kustomization_resource(),
         }
     }
 }

@@ -18,7 +18,7 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::cluster::{self, Cluster};
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::model::{EventsRequest, InspectChunk, InspectRequest, LogRequest};
 
@@ -120,13 +120,7 @@ async fn connect(
     if let Some(c) = clusters.get(context) {
         return Ok(c.clone());
     }
-    let loaded =
-        cluster::load_kubeconfig(kubeconfig.map(PathBuf::as_path)).map_err(|e| e.to_string())?;
-    let c = Arc::new(
-        Cluster::connect(loaded.as_ref(), context)
-            .await
-            .map_err(|e| e.to_string())?,
-    );
+    let c = super::jobs::connect(kubeconfig.cloned(), context.to_owned()).await?;
     clusters.insert(context.to_owned(), c.clone());
     Ok(c)
 }

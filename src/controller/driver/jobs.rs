@@ -76,7 +76,8 @@ pub(super) fn summary(d: &Desired) -> RenderSummary {
     }
 }
 
-pub(super) async fn connect(
+/// A client for `context` of the kubeconfig at `kubeconfig` (the default one when `None`).
+pub(crate) async fn connect(
     kubeconfig: Option<PathBuf>,
     context: String,
 ) -> Result<Arc<Cluster>, String> {

@@ -32,6 +32,8 @@
 mod env;
 pub mod inspect;
 mod jobs;
+
+pub(crate) use jobs::connect;
 pub mod object;
 mod promote;
 mod rollouts;

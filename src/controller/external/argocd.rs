@@ -210,7 +210,7 @@ impl Task {
         if let Some(c) = &self.cluster {
             return Ok(c.clone());
         }
-        let c = Arc::new(connect(&self.shared.config, &self.env).await?);
+        let c = connect(&self.shared.config, &self.env).await?;
         self.server = context_server(&self.shared.config, &self.env);
         self.cluster = Some(c.clone());
         Ok(c)

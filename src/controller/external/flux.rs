@@ -60,6 +60,9 @@
 //! (`kustomize.toolkit.fluxcd.io/name|namespace`) are not drift.
 
 mod api;
+
+/// The Kustomization API resource, for `driftdeck engines`.
+pub(crate) use api::kustomizations as kustomization_resource;
 mod drift;
 pub(crate) mod status;
 
@@ -76,7 +79,9 @@ use crate::config::{Config, EnvConfig};
 use crate::model::{Command, EnvState, FailureReason, OperationKind, OperationResult, SyncStatus};
 
 use super::super::driver::{EnvUpdate, Shared};
-use super::{Pending, Publisher, accepted, base_state, confirm, read_only_refusal, refuse};
+use super::{
+    Pending, Publisher, accepted, base_state, confirm, connect, read_only_refusal, refuse,
+};
 use status::{FluxStatus, REQUESTED_AT, SUSPEND_REASON, SUSPENDED_BY, sha_of};
 
 use api::{
@@ -123,10 +128,6 @@ fn state_of(env: &EnvConfig, flux: &FluxStatus) -> EnvState {
     flux.apply_to(&mut state);
     state.path = crate::controller::env_path(&render_env(env, flux));
     state
-}
-
-async fn connect(config: &Config, env: &EnvConfig) -> Result<Arc<Cluster>, String> {
-    super::connect(config, env).await.map(Arc::new)
 }
 
 /// A reconcile request value: RFC 3339 with nanoseconds, as `flux reconcile` writes it.

@@ -36,7 +36,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
-use crate::cluster::{self, Cluster};
+use crate::cluster::Cluster;
 use crate::config::{Config, EngineSpec, EnvConfig};
 use crate::model::{
     Command, DriftCount, EnvState, FailureReason, HistoryEntry, Notice, OperationKind,
@@ -87,12 +87,8 @@ pub fn base_state(env: &EnvConfig) -> EnvState {
 }
 
 /// A client for the env's context, from the config's kubeconfig.
-pub(crate) async fn connect(config: &Config, env: &EnvConfig) -> Result<Cluster, String> {
-    let kubeconfig =
-        cluster::load_kubeconfig(config.kubeconfig.as_deref()).map_err(|e| e.to_string())?;
-    Cluster::connect(kubeconfig.as_ref(), &env.context)
-        .await
-        .map_err(|e| e.to_string())
+pub(crate) async fn connect(config: &Config, env: &EnvConfig) -> Result<Arc<Cluster>, String> {
+    super::driver::connect(config.kubeconfig.clone(), env.context.clone()).await
 }
 
 /// Whether a protected env's typed name lets `command` act; `plan` says what would happen.

@@ -13,7 +13,7 @@ use super::status::REQUESTED_AT;
 /// The field manager of Flux's own CLI for annotations and suspend/resume.
 pub const FIELD_MANAGER: &str = "flux-client-side-apply";
 
-pub(super) fn kustomizations() -> ApiResource {
+pub(crate) fn kustomizations() -> ApiResource {
     ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("kustomize.toolkit.fluxcd.io", "v1", "Kustomization"),
         "kustomizations",
