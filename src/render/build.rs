@@ -8,7 +8,7 @@
 //!
 //! Reads only through `FileSystem`; imports nothing from the crate outside `render`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::{Map, Value};
 
@@ -221,9 +221,7 @@ impl<'a> Builder<'a> {
                     config.vars.push(v);
                 }
             }
-            for r in added {
-                add_unique(set, r, file)?;
-            }
+            add_all_unique(set, added, file)?;
         }
         for entry in &k.components {
             let cdir = self.local(dir, file, entry)?;
@@ -703,21 +701,46 @@ fn drop_empty_annotations(obj: &mut Value) {
 }
 
 pub(super) fn add_unique(set: &mut Vec<Res>, r: Res, file: &str) -> Result<(), Error> {
-    let clash = set.iter().any(|o| {
-        o.kind() == r.kind()
-            && o.group() == r.group()
-            && o.name() == r.name()
-            && o.namespace() == r.namespace()
-    });
-    if clash {
-        return Err(Error::Kustomization {
-            file: file.to_owned(),
-            message: format!(
-                "may not add resource with an already registered id: {}",
-                describe(&r)
-            ),
-        });
+    let id = res_id(&r);
+    if set.iter().any(|o| res_id(o) == id) {
+        return Err(already_registered(&r, file));
     }
     set.push(r);
     Ok(())
+}
+
+/// [`add_unique`] for every resource of one entry, checked against one index of the ids
+/// instead of a scan of the set per resource: a file of 1,000 resources was half a million
+/// comparisons, most of a cold `status` over three such envs.
+fn add_all_unique(set: &mut Vec<Res>, added: Vec<Res>, file: &str) -> Result<(), Error> {
+    let mut ids: HashSet<(String, String, String, String)> =
+        set.iter().map(|o| owned_id(res_id(o))).collect();
+    for r in added {
+        if !ids.insert(owned_id(res_id(&r))) {
+            return Err(already_registered(&r, file));
+        }
+        set.push(r);
+    }
+    Ok(())
+}
+
+/// What makes a resource unique in a kustomization: kind, group, name, namespace.
+fn res_id(r: &Res) -> (&str, &str, &str, &str) {
+    (r.kind(), r.group(), r.name(), r.namespace())
+}
+
+fn owned_id(
+    (kind, group, name, namespace): (&str, &str, &str, &str),
+) -> (String, String, String, String) {
+    (kind.into(), group.into(), name.into(), namespace.into())
+}
+
+fn already_registered(r: &Res, file: &str) -> Error {
+    Error::Kustomization {
+        file: file.to_owned(),
+        message: format!(
+            "may not add resource with an already registered id: {}",
+            describe(r)
+        ),
+    }
 }

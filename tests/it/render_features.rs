@@ -245,3 +245,35 @@ fn an_empty_kustomization_is_refused_but_an_explicit_empty_list_is_not() {
     let fs = MemFs::new().with("app/kustomization.yaml", "resources: []\n");
     assert!(objects(&fs, "app").is_empty());
 }
+
+#[test]
+fn a_resource_id_declared_twice_is_an_error_naming_it_and_the_file() {
+    const CM: &str =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n";
+    let in_one_file = MemFs::new()
+        .with("app/kustomization.yaml", "resources: [cms.yaml]\n")
+        .with("app/cms.yaml", format!("{CM}---\n{SVC}---\n{CM}"));
+    let in_two_files = MemFs::new()
+        .with("app/kustomization.yaml", "resources: [a.yaml, b.yaml]\n")
+        .with("app/a.yaml", CM)
+        .with("app/b.yaml", CM);
+    for fs in [in_one_file, in_two_files] {
+        let message = error(&fs, "app");
+        assert!(
+            message.contains("already registered id") && message.contains("settings"),
+            "{message}"
+        );
+        assert!(message.contains("app/kustomization.yaml"), "{message}");
+    }
+    // The same name under another kind or namespace is another id.
+    let distinct = MemFs::new()
+        .with("app/kustomization.yaml", "resources: [a.yaml]\n")
+        .with(
+            "app/a.yaml",
+            format!(
+                "{CM}---\napiVersion: v1\nkind: Secret\nmetadata: {{name: settings}}\n---\n\
+                 apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings, namespace: other}}\n"
+            ),
+        );
+    assert_eq!(objects(&distinct, "app").len(), 3);
+}
