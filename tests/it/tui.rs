@@ -867,3 +867,26 @@ fn rollout_pipeline_running_halted_and_done() {
         }
     }
 }
+
+/// An 80-column header over a long local repository path: the path gives way to its last
+/// segment, so the selected env's context and engine stay whole.
+#[test]
+fn a_long_repository_path_gives_way_to_the_context_and_engine_in_the_header() {
+    let mut snap = fixtures::demo_healthy();
+    snap.repo.url = "/srv/gitops/checkouts/platform-team/log-platform/deploy".into();
+    snap.envs[1].engine = EngineName::ArgoCd;
+    let mut view = fixtures::view_state();
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (80, 24)));
+    let header = screen.lines().next().unwrap_or_default();
+    assert!(
+        header.contains(" deploy ") && !header.contains("/srv/gitops"),
+        "{header}"
+    );
+    assert!(header.contains("engine driftdeck"), "{header}");
+    let wide = text(&draw(&snap, &mut view, &Theme::default(), (160, 40)));
+    let header = wide.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("/srv/gitops/checkouts/platform-team/log-platform/deploy"),
+        "a header with room keeps the whole path: {header}"
+    );
+}

@@ -2,7 +2,9 @@
 //! global ALL PAUSED badge of the emergency stop, UTC clock from the last tick) and the hold
 //! banner shown when the selected env has a hold ([`hold_banner_text`]: each of who, why and
 //! when once, fitted to the width by cutting the reason, never `HOLD env at rev`).
-//! Imports `crate::model` and `crate::config`.
+//! Imports `crate::model` and `crate::config`. A line too long for the pane names the
+//! repository by its last path segment, so at 80 columns a long checkout path gives way before
+//! the context, engine and badges.
 //!
 //! The emergency stop (`pause --all`, from any console or the CLI) is cluster-held per env, so
 //! every console sees it from its own snapshot: when every env is paused the header says so,
@@ -18,6 +20,16 @@ use crate::config::theme::{Slot, Theme};
 use crate::model::{EnvState, Hold, Snapshot, short_sha};
 use crate::tui::rows::format_age;
 use crate::tui::state::ViewState;
+
+/// The last path segment of a repository path or URL (`…/deploy.git` → `deploy.git`).
+fn repo_name(url: &str) -> &str {
+    let trimmed = url.trim_end_matches('/');
+    trimmed
+        .rsplit(['/', ':'])
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(trimmed)
+}
 
 pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, theme: &Theme) {
     let style = theme.style(Slot::Header);
@@ -75,7 +87,33 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
     let clock_width = u16::try_from(clock.chars().count()).unwrap_or(u16::MAX);
     let [left, right] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(clock_width)]).areas(area);
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(style), left);
+    let line = Line::from(spans);
+    // Too long for the pane: the repository is named by its last path segment, so a long
+    // local path or URL gives way before the context, engine and badges do.
+    // The last span's trailing space is padding, not content.
+    let trailing = line
+        .spans
+        .last()
+        .map_or(0, |s| s.content.len() - s.content.trim_end().len());
+    let line = if line.width().saturating_sub(trailing) > usize::from(left.width) {
+        let url = snap.repo.url.as_str();
+        let short = format!(" {} ", repo_name(url));
+        Line::from(
+            line.spans
+                .into_iter()
+                .map(|span| {
+                    if span.content == format!(" {url} ") {
+                        Span::styled(short.clone(), span.style)
+                    } else {
+                        span
+                    }
+                })
+                .collect::<Vec<_>>(),
+        )
+    } else {
+        line
+    };
+    frame.render_widget(Paragraph::new(line).style(style), left);
     frame.render_widget(
         Paragraph::new(clock)
             .alignment(Alignment::Right)
