@@ -890,3 +890,63 @@ fn a_long_repository_path_gives_way_to_the_context_and_engine_in_the_header() {
         "a header with room keeps the whole path: {header}"
     );
 }
+
+/// A sync confirmation whose commit subject wraps at 80 columns grows to fit it: the whole
+/// subject and the key hints are on screen.
+#[test]
+fn a_long_commit_subject_in_a_sync_confirmation_keeps_its_key_hints_at_80_columns() {
+    let mut snap = fixtures::demo_healthy();
+    let staging = &mut snap.envs[1];
+    let sha = staging
+        .revision
+        .clone()
+        .expect("the fixture's staging has a revision");
+    let commit = staging
+        .commits
+        .iter_mut()
+        .find(|c| c.sha == sha)
+        .expect("staging's revision is among its commits");
+    commit.summary = "promote(dev→staging): log-processor 2.0.1 → 2.1.0, log-api 1.4.1 → \
+                      1.4.2, log-collector 0.9.2 → 0.9.3 (CHG-2231)"
+        .into();
+    let mut view = fixtures::view_state();
+    press(&mut view, &snap, KeyCode::Down);
+    press(&mut view, &snap, KeyCode::Char('s'));
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (80, 24)));
+    assert!(screen.contains("y/Enter confirm"), "{screen}");
+    assert!(screen.contains("(CHG-2231)"), "{screen}");
+    assert!(screen.contains("resources drifted now"), "{screen}");
+}
+
+/// The typed confirmation of a protected env grows the same way: with a wrapped commit subject
+/// the "Type production to confirm" prompt is still shown above the input.
+#[test]
+fn a_long_commit_subject_in_a_typed_confirmation_keeps_the_prompt_at_80_columns() {
+    let mut snap = fixtures::demo_healthy();
+    let production = snap
+        .envs
+        .iter_mut()
+        .find(|e| e.protected)
+        .expect("the fixture has a protected env");
+    let name = production.name.clone();
+    let sha = production.revision.clone().expect("a revision");
+    let commit = production
+        .commits
+        .iter_mut()
+        .find(|c| c.sha == sha)
+        .expect("production's revision is among its commits");
+    commit.summary = "promote(staging→production): log-processor 2.0.1 → 2.1.0, log-api 1.4.1 \
+                      → 1.4.2, log-collector 0.9.2 → 0.9.3 (CHG-2231)"
+        .into();
+    let mut view = fixtures::view_state();
+    while view.selected_env(&snap).map(|e| e.name.as_str()) != Some(name.as_str()) {
+        press(&mut view, &snap, KeyCode::Down);
+    }
+    press(&mut view, &snap, KeyCode::Char('s'));
+    let screen = text(&draw(&snap, &mut view, &Theme::default(), (80, 24)));
+    assert!(
+        screen.contains(&format!("Type {name} to confirm:")),
+        "{screen}"
+    );
+    assert!(screen.contains("Enter confirm"), "{screen}");
+}

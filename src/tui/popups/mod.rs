@@ -37,6 +37,34 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
 
 /// A centred rectangle of at most `width`×`height`, cleared, with a titled frame; returns the
 /// inner area.
+/// Rows `lines` take when word-wrapped to `width` columns (greedy, as ratatui's `Wrap`), so a
+/// dialog is tall enough for a long commit subject and its key hints stay on screen.
+pub fn wrapped_rows(lines: &[String], width: u16) -> u16 {
+    let width = usize::from(width.max(1));
+    let rows: usize = lines
+        .iter()
+        .map(|line| {
+            let mut rows = 1;
+            let mut used = 0;
+            for word in line.split(' ') {
+                let w = Line::from(word).width();
+                let needed = if used == 0 { w } else { used + 1 + w };
+                if needed <= width {
+                    used = needed;
+                } else {
+                    rows += usize::from(used > 0) + w.saturating_sub(1) / width;
+                    used = w % width;
+                    if used == 0 && w > 0 {
+                        used = width;
+                    }
+                }
+            }
+            rows
+        })
+        .sum();
+    u16::try_from(rows).unwrap_or(u16::MAX)
+}
+
 pub fn dialog_frame(
     frame: &mut Frame,
     area: Rect,

@@ -8,15 +8,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::config::theme::{Slot, Theme};
-use crate::tui::popups::dialog_frame;
+use crate::tui::popups::{dialog_frame, wrapped_rows};
 use crate::tui::state::TypedConfirm;
 
 pub fn render(frame: &mut Frame, area: Rect, typed: &mut TypedConfirm, theme: &Theme) {
-    let text_rows = u16::try_from(typed.lines.len()).unwrap_or(10);
+    // Borders take 2 columns of the 72; a long commit subject wraps and the dialog grows.
+    let text_width = WIDTH.min(area.width.saturating_sub(2)).saturating_sub(2);
+    let text_rows = wrapped_rows(&typed.lines, text_width);
     let inner = dialog_frame(
         frame,
         area,
-        72,
+        WIDTH,
         text_rows + 8,
         Line::from(format!(" {} — PROTECTED ", typed.title)),
         Slot::EnvProtected,
@@ -59,3 +61,6 @@ pub fn render(frame: &mut Frame, area: Rect, typed: &mut TypedConfirm, theme: &T
     };
     frame.render_widget(Paragraph::new(hint_line), hint);
 }
+
+/// The dialog's width, borders included.
+const WIDTH: u16 = 72;
