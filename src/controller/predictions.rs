@@ -49,9 +49,7 @@ pub struct PredictionCache {
 }
 
 fn resource_version(live: &LiveSet, key: &ResourceKey) -> Option<String> {
-    live.objects.get(key)?["metadata"]["resourceVersion"]
-        .as_str()
-        .map(str::to_owned)
+    super::preflight::resource_version(live.objects.get(key)?)
 }
 
 impl PredictionCache {

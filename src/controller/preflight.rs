@@ -494,7 +494,7 @@ pub(super) struct Outcome {
     pub answer: Option<(String, Value)>,
 }
 
-fn resource_version(obj: &Value) -> Option<String> {
+pub(super) fn resource_version(obj: &Value) -> Option<String> {
     obj["metadata"]["resourceVersion"]
         .as_str()
         .map(str::to_owned)

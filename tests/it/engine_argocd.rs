@@ -179,6 +179,32 @@ impl ArgoBench {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+
+    /// A Deployment `api` at `registry.example.com/shop/api:9.9` live in the bench namespace,
+    /// where Argo CD's summary of an app says 1.4.2.
+    pub fn apply_live_api(&self) {
+        let manifests = tempfile::tempdir().unwrap();
+        let file = manifests.path().join("api.yaml");
+        std::fs::write(
+            &file,
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 1\n  \
+             selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    \
+             spec: {containers: [{name: api, image: \"registry.example.com/shop/api:9.9\"}]}\n",
+        )
+        .unwrap();
+        self.kubectl_ok(&["apply", "-n", &self.ns, "-f", &file.display().to_string()]);
+    }
+}
+
+/// Points every resource of an Application's status at namespace `ns`.
+fn resources_in(app: &mut Value, ns: &str) {
+    for r in app["status"]["resources"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        r["namespace"] = json!(ns);
+    }
 }
 
 fn env_of(status: &str, name: &str) -> Value {
@@ -601,25 +627,11 @@ async fn an_app_deploying_elsewhere_is_noted_not_read(bench: ArgoBench) {
     let eu = bench.app("eu", true, &[&rev("a1")]).await;
     bench.app("prod", true, &[&rev("a1")]).await;
     // A Deployment of the same name lives in the context's cluster, in the app's namespace.
-    let manifests = tempfile::tempdir().unwrap();
-    let file = manifests.path().join("api.yaml");
-    std::fs::write(
-        &file,
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  selector: {matchLabels: {app: api}}\n  \
-         template:\n    metadata: {labels: {app: api}}\n    spec: {containers: [{name: api, image: \"registry.example.com/shop/api:9.9\"}]}\n",
-    )
-    .unwrap();
-    bench.kubectl_ok(&["apply", "-n", &ns, "-f", &file.display().to_string()]);
+    bench.apply_live_api();
     eu.update(|app| {
         app["spec"]["destination"] =
             json!({"server": "https://eu.example.com:6443", "namespace": ns});
-        for r in app["status"]["resources"]
-            .as_array_mut()
-            .into_iter()
-            .flatten()
-        {
-            r["namespace"] = json!(ns);
-        }
+        resources_in(app, &ns);
     })
     .await;
 
@@ -672,25 +684,10 @@ async fn sync_and_rollback_keep_the_live_images_and_pods(bench: ArgoBench) {
     let on_sandbox = bench._sandbox.is_some();
     let eu = bench.app("eu", false, &[&rev("a1"), &rev("b2")]).await;
     // The app's Deployment runs in the bench namespace at 9.9; Argo CD's summary says 1.4.2.
-    let manifests = tempfile::tempdir().unwrap();
-    let file = manifests.path().join("api.yaml");
-    std::fs::write(
-        &file,
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  replicas: 1\n  \
-         selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    \
-         spec: {containers: [{name: api, image: \"registry.example.com/shop/api:9.9\"}]}\n",
-    )
-    .unwrap();
-    bench.kubectl_ok(&["apply", "-n", &ns, "-f", &file.display().to_string()]);
+    bench.apply_live_api();
     eu.update(|app| {
         app["spec"]["destination"]["namespace"] = json!(ns);
-        for r in app["status"]["resources"]
-            .as_array_mut()
-            .into_iter()
-            .flatten()
-        {
-            r["namespace"] = json!(ns);
-        }
+        resources_in(app, &ns);
     })
     .await;
 

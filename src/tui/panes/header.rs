@@ -40,6 +40,8 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
         .map_or("-".to_owned(), |c| c.short_sha().to_owned());
     let env = view.selected_env(snap);
     let context = env.map_or("-", |e| e.context.as_str());
+    // The repository's span, shortened when the line is too long (below).
+    let mut repo_at = 1;
     let mut spans = vec![
         Span::styled(" driftdeck ", theme.style(Slot::Title)),
         Span::raw(format!(" {} ", snap.repo.url)),
@@ -73,6 +75,7 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
             1,
             Span::styled(format!(" {stop} "), theme.style(Slot::BannerHold)),
         );
+        repo_at += 1;
     }
     if let Some(error) = &snap.repo.error {
         spans.push(Span::styled(
@@ -87,32 +90,17 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &ViewState, 
     let clock_width = u16::try_from(clock.chars().count()).unwrap_or(u16::MAX);
     let [left, right] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(clock_width)]).areas(area);
-    let line = Line::from(spans);
-    // Too long for the pane: the repository is named by its last path segment, so a long
-    // local path or URL gives way before the context, engine and badges do.
-    // The last span's trailing space is padding, not content.
+    let mut line = Line::from(spans);
+    // Too long for the pane (the last span's trailing space is padding, not content): the
+    // repository is named by its last path segment, so a long local path or URL gives way
+    // before the context, engine and badges do.
     let trailing = line
         .spans
         .last()
         .map_or(0, |s| s.content.len() - s.content.trim_end().len());
-    let line = if line.width().saturating_sub(trailing) > usize::from(left.width) {
-        let url = snap.repo.url.as_str();
-        let short = format!(" {} ", repo_name(url));
-        Line::from(
-            line.spans
-                .into_iter()
-                .map(|span| {
-                    if span.content == format!(" {url} ") {
-                        Span::styled(short.clone(), span.style)
-                    } else {
-                        span
-                    }
-                })
-                .collect::<Vec<_>>(),
-        )
-    } else {
-        line
-    };
+    if line.width().saturating_sub(trailing) > usize::from(left.width) {
+        line.spans[repo_at].content = format!(" {} ", repo_name(&snap.repo.url)).into();
+    }
     frame.render_widget(Paragraph::new(line).style(style), left);
     frame.render_widget(
         Paragraph::new(clock)

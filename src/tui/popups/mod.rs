@@ -13,7 +13,7 @@ pub mod typed;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, BorderType, Borders, Clear};
+use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 
 use crate::config::theme::{Slot, Theme};
 use crate::model::Snapshot;
@@ -37,31 +37,13 @@ pub fn render(frame: &mut Frame, area: Rect, snap: &Snapshot, view: &mut ViewSta
 
 /// A centred rectangle of at most `width`×`height`, cleared, with a titled frame; returns the
 /// inner area.
-/// Rows `lines` take when word-wrapped to `width` columns (greedy, as ratatui's `Wrap`), so a
+/// Rows `lines` take word-wrapped to `width` columns, counted by ratatui's own wrapping, so a
 /// dialog is tall enough for a long commit subject and its key hints stay on screen.
 pub fn wrapped_rows(lines: &[String], width: u16) -> u16 {
-    let width = usize::from(width.max(1));
-    let rows: usize = lines
-        .iter()
-        .map(|line| {
-            let mut rows = 1;
-            let mut used = 0;
-            for word in line.split(' ') {
-                let w = Line::from(word).width();
-                let needed = if used == 0 { w } else { used + 1 + w };
-                if needed <= width {
-                    used = needed;
-                } else {
-                    rows += usize::from(used > 0) + w.saturating_sub(1) / width;
-                    used = w % width;
-                    if used == 0 && w > 0 {
-                        used = width;
-                    }
-                }
-            }
-            rows
-        })
-        .sum();
+    let text: Vec<Line> = lines.iter().map(|l| Line::from(l.as_str())).collect();
+    let rows = Paragraph::new(text)
+        .wrap(Wrap { trim: false })
+        .line_count(width.max(1));
     u16::try_from(rows).unwrap_or(u16::MAX)
 }
 
