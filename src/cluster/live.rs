@@ -69,14 +69,28 @@ pub struct LiveStatus {
     pub observed_at: Option<Timestamp>,
 }
 
-#[derive(Default)]
 struct KindState {
+    /// When this kind's watch was started ([`LiveCache::starting`]).
+    started: std::time::Instant,
     store: Option<(Store<DynamicObject>, ResolvedKind)>,
     ready: bool,
     error: Option<String>,
     last_ok: Option<Timestamp>,
     /// An optional kind refused with 403: the API's reason.
     unreadable: Option<String>,
+}
+
+impl KindState {
+    fn new() -> Self {
+        Self {
+            started: std::time::Instant::now(),
+            store: None,
+            ready: false,
+            error: None,
+            last_ok: None,
+            unreadable: None,
+        }
+    }
 }
 
 /// A watched kind: its shared state and the task feeding it.
@@ -136,7 +150,7 @@ impl LiveCache {
             if kinds.contains_key(spec) {
                 continue;
             }
-            let state = Arc::new(Mutex::new(KindState::default()));
+            let state = Arc::new(Mutex::new(KindState::new()));
             let task = tokio::spawn(run_kind(
                 self.cluster.clone(),
                 spec.clone(),
@@ -203,6 +217,26 @@ impl LiveCache {
             }
         }
         status
+    }
+
+    /// Whether a watch started less than `grace` ago is still in its first list, with no watch
+    /// failing: its store is on the way, so a list beside it would ask the API server for the
+    /// same objects twice. A watch whose first list takes longer than `grace` no longer counts.
+    pub fn starting(&self, grace: Duration) -> bool {
+        let Ok(kinds) = self.kinds.lock() else {
+            return false;
+        };
+        let mut starting = false;
+        for (state, _) in kinds.values() {
+            let Ok(state) = state.lock() else {
+                return false;
+            };
+            if state.error.is_some() {
+                return false;
+            }
+            starting |= !state.ready && state.started.elapsed() < grace;
+        }
+        starting
     }
 
     /// Waits until every kind has listed once, or the deadline passes. Returns whether ready.

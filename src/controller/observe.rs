@@ -68,6 +68,9 @@ pub use crate::model::{ENV_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, REVIS
 
 /// Dry-run applies in flight per env.
 const DRY_RUN_CONCURRENCY: usize = 16;
+/// Kinds listed at once by [`list_live`]: over a slow link a cold observation of the demo's 16
+/// kinds one after another cost 16 round trips before the first diff.
+const LIST_CONCURRENCY: usize = 8;
 
 /// Kinds always searched for prune candidates, besides the ones Git has now, as (group, kind):
 /// the version is the one the cluster serves ([`prune_kinds`]).
@@ -240,11 +243,20 @@ pub async fn list_live(
     let desired_keys: HashSet<&ResourceKey> = desired.iter().map(Manifest::key).collect();
     let mut live = LiveSet::default();
     let prune = prune_kinds(cluster).await?;
-    for (av, kind, ns) in batches(env, desired, &prune).keys() {
-        let read = list_kind(cluster, (av, kind, ns), desired, &env.ignore_differences).await?;
-        live.take_kind(read, env, &desired_keys);
+    let kinds = batches(env, desired, &prune);
+    let ignore = &env.ignore_differences;
+    let reads = stream::iter(kinds.keys())
+        .map(|(av, kind, ns)| list_kind(cluster, (av, kind, ns), desired, ignore))
+        .buffered(LIST_CONCURRENCY)
+        .collect::<Vec<_>>();
+    let (reads, pods) = futures::join!(
+        reads,
+        cluster.list_lean("v1", "Pod", &env.namespace, "")
+    );
+    for read in reads {
+        live.take_kind(read?, env, &desired_keys);
     }
-    live.pods = cluster.list_lean("v1", "Pod", &env.namespace, "").await?;
+    live.pods = pods?;
     Ok(live)
 }
 

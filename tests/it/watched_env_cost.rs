@@ -15,7 +15,7 @@ use driftdeck::config::Config;
 use driftdeck::controller::DriverOptions;
 use driftdeck::controller::audit::AuditLog;
 use driftdeck::model::{HealthCode, Snapshot, SyncStatus};
-use driftdeck::sandbox::{Cluster, RequestTally};
+use driftdeck::sandbox::{Cluster, FaultConfig, RequestTally};
 use tokio::sync::broadcast;
 
 use crate::drift_support::{Demo, text};
@@ -31,6 +31,13 @@ const WINDOW_RENEWALS: usize = 6;
 /// The demo with dev synced and healthy, dev's self-heal off, and a controller holding dev's
 /// Lease, settled ([`SETTLE_RENEWALS`]). Returns the running driver's handles.
 async fn settled_controller() -> (Demo, driftdeck::controller::driver::Spawned) {
+    let demo = synced_demo().await;
+    let spawned = spawn_settled(&demo).await;
+    (demo, spawned)
+}
+
+/// The demo with dev synced and healthy and dev's self-heal off; no controller yet.
+async fn synced_demo() -> Demo {
     let demo = Demo::start().await;
     let config_path = demo.dir.join("driftdeck.yaml");
     let config = std::fs::read_to_string(&config_path).unwrap();
@@ -52,7 +59,13 @@ async fn settled_controller() -> (Demo, driftdeck::controller::driver::Spawned) 
         text(&synced.stderr)
     );
     demo.wait_rollouts("dev").await;
+    demo
+}
 
+/// A controller holding dev's Lease, with dev Synced and Healthy in its snapshot, then settled
+/// ([`SETTLE_RENEWALS`]).
+async fn spawn_settled(demo: &Demo) -> driftdeck::controller::driver::Spawned {
+    let config_path = demo.dir.join("driftdeck.yaml");
     let config: Config = driftdeck::config::load(&config_path).unwrap();
     let operator = format!("cost@it/{}", std::process::id());
     let opts = DriverOptions {
@@ -62,8 +75,6 @@ async fn settled_controller() -> (Demo, driftdeck::controller::driver::Spawned) 
         audit: AuditLog::at(demo.dir.join("audit.jsonl")),
         envs: Some(vec!["dev".into()]),
     };
-    let cluster = demo.sandbox().cluster("dev").unwrap();
-    let mut leases = cluster.lock().subscribe();
     let mut spawned = driftdeck::controller::driver::spawn(config, opts);
     snapshot_where(
         &mut spawned,
@@ -77,8 +88,10 @@ async fn settled_controller() -> (Demo, driftdeck::controller::driver::Spawned) 
         },
     )
     .await;
+    // Counted from here: the Lease writes of its acquisition are not the settling time.
+    let mut leases = demo.sandbox().cluster("dev").unwrap().lock().subscribe();
     renewals(&mut leases, SETTLE_RENEWALS).await;
-    (demo, spawned)
+    spawned
 }
 
 async fn snapshot_where(
@@ -197,5 +210,43 @@ async fn one_changed_object_costs_at_most_two_requests() {
         spent.dry_runs >= 1,
         "the changed object was not dry-run again: {requests:#?}"
     );
+    drop(spawned);
+}
+
+/// A cold start lists each of the env's kinds once. The first observation lists and discovers
+/// the prune kinds, whose watches then start; the next ticks wait for those watches' first
+/// lists instead of listing every kind beside them, even on an API server slow enough (1.5 s a
+/// request) that several ticks pass before the watches are in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cold_start_lists_each_kind_once_while_its_watches_fill() {
+    let demo = synced_demo().await;
+    let cluster = demo.sandbox().cluster("dev").unwrap();
+    demo.sandbox()
+        .set_faults(
+            Some("dev"),
+            FaultConfig {
+                latency_ms: 1500,
+                ..FaultConfig::default()
+            },
+        )
+        .unwrap();
+    let before = cluster.tally();
+    let spawned = spawn_settled(&demo).await;
+    let (_, requests) = since(&cluster, before);
+    // The observation's own lists; a watch's list pages with `limit=`.
+    let listed = |plural: &str| -> Vec<&String> {
+        requests
+            .iter()
+            .filter(|r| r.starts_with("GET ") && r.contains(&format!("/{plural}?")))
+            .filter(|r| !r.contains("limit="))
+            .collect()
+    };
+    for plural in ["deployments", "services", "configmaps", "pods"] {
+        assert_eq!(
+            listed(plural).len(),
+            1,
+            "{plural} listed other than once from the start until settled: {requests:#?}"
+        );
+    }
     drop(spawned);
 }

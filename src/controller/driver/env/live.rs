@@ -6,10 +6,14 @@
 //! every field), over a `LiveSet` read from the env's watch stores once every watch has listed
 //! (`controller::read_live`): a watch event costs no list. Live is listed instead at cold start
 //! (the first observation, which also discovers the prune kinds the watches then follow), while
-//! any watch is not listed yet or failing (then every second, as before), for a few seconds
+//! any watch is failing or slow to list (then every second, as before), for a few seconds
 //! after this task's own apply ([`LIST_AFTER_APPLY`]: the stores may not hold it yet), and on
 //! the periodic resync, `live_resync:` in the config (default 5 min; a watch can be stuck
-//! without an error).
+//! without an error). A watch just started (the prune kinds the first list discovered, or the
+//! kinds of a new head) is waited for, not listed beside: its first list is the same request,
+//! and listing every kind because one store is still filling cost a whole re-list of the env
+//! right after every cold start. Past [`WATCH_START_GRACE`] a slow first list no longer holds
+//! the observation back.
 //! Dry-runs are asked only for objects whose live `resourceVersion` moved since the last answer,
 //! or whose answer is older than `controller::PREDICTION_TTL` (the env task's
 //! `PredictionCache`), so a change to one object costs one dry-run, and an idle env none.
@@ -37,6 +41,10 @@ pub(super) const LIVE_GRACE: Duration = Duration::from_secs(30);
 /// moment later, longer while it reconnects), and an observation from it would show the
 /// objects just applied as drift, which self-heal would then "repair" with a second operation.
 pub(super) const LIST_AFTER_APPLY: Duration = Duration::from_secs(5);
+
+/// How long an observation waits for a new watch's first list instead of listing
+/// (`LiveCache::starting`).
+pub(super) const WATCH_START_GRACE: Duration = Duration::from_secs(10);
 
 /// A good observation's summary, when it was taken, and the `live_gen` it was made at.
 pub(in super::super) struct LastObservation {

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use super::super::jobs;
-use super::{EnvTask, Msg};
+use super::{EnvTask, Msg, live};
 
 impl EnvTask {
     pub(super) fn connect(&mut self) {
@@ -72,15 +72,22 @@ impl EnvTask {
         let Some(desired) = self.head_desired.clone() else {
             return;
         };
-        self.live_busy = true;
-        self.live_dirty = false;
-        let generation = self.live_gen;
         // Without a cache the observation lists: the periodic resync (`live.rs`).
         let cache = if self.resync_due() {
             None
         } else {
             self.live_cache.clone()
         };
+        if cache
+            .as_ref()
+            .is_some_and(|c| c.starting(live::WATCH_START_GRACE))
+        {
+            // New watches are in their first list: observed when it is in (`live_changes`).
+            return;
+        }
+        self.live_busy = true;
+        self.live_dirty = false;
+        let generation = self.live_gen;
         let env = self.env.clone();
         // Under a rejected head, also drift from the synced revision: what self-heal keeps.
         let heal = self.engine.heal_target().map(str::to_owned);
