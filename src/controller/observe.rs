@@ -245,8 +245,13 @@ pub async fn list_live(
     let prune = prune_kinds(cluster).await?;
     let kinds = batches(env, desired, &prune);
     let ignore = &env.ignore_differences;
-    let reads = stream::iter(kinds.keys())
+    // Named futures collected first, as in `observe`: a closure inside the stream makes the
+    // caller's future lose `Send`.
+    let lists: Vec<_> = kinds
+        .keys()
         .map(|(av, kind, ns)| list_kind(cluster, (av, kind, ns), desired, ignore))
+        .collect();
+    let reads = stream::iter(lists)
         .buffered(LIST_CONCURRENCY)
         .collect::<Vec<_>>();
     let (reads, pods) = futures::join!(

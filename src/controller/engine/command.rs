@@ -142,14 +142,14 @@ impl Engine {
 
     /// Live drift as a plan states it: the counts when live was observed, else why they are
     /// not known (a plan must never claim "0 missing" about a cluster it could not read).
-    fn drift_now(&self) -> String {
+    fn drift_now(&self) -> Result<String, String> {
         match &self.live {
-            Live::Observed { drift, .. } => format!(
+            Live::Observed { drift, .. } => Ok(format!(
                 "{} missing, {} modified, {} extra",
                 drift.missing, drift.modified, drift.extra
-            ),
-            Live::Unavailable { error, .. } => format!("live state unknown: {error}"),
-            Live::NotObserved => "live state not observed yet".into(),
+            )),
+            Live::Unavailable { error, .. } => Err(format!("live state unknown: {error}")),
+            Live::NotObserved => Err("live state not observed yet".into()),
         }
     }
 
@@ -202,15 +202,18 @@ impl Engine {
         };
         if dry_run {
             let view = self.view();
-            let message = format!(
-                "dry run: nothing applied to {}; live differs from {} in {}",
-                self.env,
-                view.revision
-                    .as_deref()
-                    .map(short_sha)
-                    .unwrap_or("the head"),
-                self.drift_now()
-            );
+            let target = view
+                .revision
+                .as_deref()
+                .map(short_sha)
+                .unwrap_or("the head");
+            let message = match self.drift_now() {
+                Ok(counts) => format!(
+                    "dry run: nothing applied to {}; live differs from {target} in {counts}",
+                    self.env
+                ),
+                Err(unknown) => format!("dry run: nothing applied to {}; {unknown}", self.env),
+            };
             fx.push(self.warn(message));
             self.audit(
                 "sync --dry-run",
@@ -223,12 +226,11 @@ impl Engine {
             self.refuse("sync", reason, fx);
             return;
         }
-        let plan = format!(
-            "sync {} to {} ({} now)",
-            self.env,
-            short_sha(&revision),
-            self.drift_now()
-        );
+        let drift = match self.drift_now() {
+            Ok(counts) => format!("{counts} now"),
+            Err(unknown) => unknown,
+        };
+        let plan = format!("sync {} to {} ({drift})", self.env, short_sha(&revision));
         let guarded = confirmation(
             self.policy.protected,
             &self.env,
