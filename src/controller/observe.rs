@@ -254,10 +254,7 @@ pub async fn list_live(
     let reads = stream::iter(lists)
         .buffered(LIST_CONCURRENCY)
         .collect::<Vec<_>>();
-    let (reads, pods) = futures::join!(
-        reads,
-        cluster.list_lean("v1", "Pod", &env.namespace, "")
-    );
+    let (reads, pods) = futures::join!(reads, cluster.list_lean("v1", "Pod", &env.namespace, ""));
     for read in reads {
         live.take_kind(read?, env, &desired_keys);
     }

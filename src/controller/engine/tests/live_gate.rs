@@ -33,6 +33,13 @@ fn listed(t0: Instant) -> LiveGate {
     gate
 }
 
+/// [`listed`], then an observation from the watches in flight.
+fn observing(t0: Instant) -> LiveGate {
+    let mut gate = listed(t0);
+    assert_eq!(gate.start(t0, RESYNC, READY, || false), observe(0, true));
+    gate
+}
+
 #[test]
 fn the_first_observation_lists_and_later_ones_read_the_watches() {
     let t0 = Instant::now();
@@ -138,8 +145,7 @@ fn a_successful_list_restarts_the_resync_clock() {
 #[test]
 fn a_result_from_before_a_new_head_is_dropped() {
     let t0 = Instant::now();
-    let mut gate = listed(t0);
-    assert_eq!(gate.start(t0, RESYNC, READY, || false), observe(0, true));
+    let mut gate = observing(t0);
     gate.head_moved();
     assert_eq!(gate.ended(t0, 0, false), LiveResult::Drop);
     assert_eq!(gate.start(t0, RESYNC, READY, || false), observe(1, true));
@@ -149,8 +155,7 @@ fn a_result_from_before_a_new_head_is_dropped() {
 #[test]
 fn a_change_during_an_observation_takes_its_result_and_looks_again() {
     let t0 = Instant::now();
-    let mut gate = listed(t0);
-    assert_eq!(gate.start(t0, RESYNC, READY, || false), observe(0, true));
+    let mut gate = observing(t0);
     gate.changed();
     assert_eq!(gate.phase(), LivePhase::ObservingDirty);
     assert_eq!(gate.ended(t0, 0, false), LiveResult::Take { again: true });

@@ -36,6 +36,14 @@ fn loaded(t0: Instant) -> Io {
     io
 }
 
+/// Loaded, write 2 in flight at version "1", write 3 queued behind it.
+fn writing_with_one_queued(t0: Instant) -> Io {
+    let mut io = loaded(t0);
+    assert_eq!(io.write(2, held(2)), write(2, Some("1")));
+    assert_eq!(io.write(3, held(3)), None);
+    io
+}
+
 #[test]
 fn state_io_waits_for_a_cluster_then_reads_first() {
     let mut io = Io::default();
@@ -79,9 +87,7 @@ fn one_state_read_or_write_in_flight_and_a_write_queued_behind_a_read() {
 #[test]
 fn a_newer_write_replaces_the_queued_one() {
     let t0 = Instant::now();
-    let mut io = loaded(t0);
-    assert_eq!(io.write(2, held(2)), write(2, Some("1")));
-    assert_eq!(io.write(3, held(3)), None);
+    let mut io = writing_with_one_queued(t0);
     assert_eq!(io.write(4, held(4)), None);
     io.write_ended(Ok("2".into()));
     assert_eq!(io.after_write(false), write(4, Some("2")));
@@ -90,9 +96,7 @@ fn a_newer_write_replaces_the_queued_one() {
 #[test]
 fn a_conflicting_write_re_reads_and_the_engine_writes_again() {
     let t0 = Instant::now();
-    let mut io = loaded(t0);
-    assert_eq!(io.write(2, held(2)), write(2, Some("1")));
-    assert_eq!(io.write(3, held(3)), None);
+    let mut io = writing_with_one_queued(t0);
     io.write_ended(Err(()));
     assert_eq!(
         io.after_write(true),
@@ -107,9 +111,7 @@ fn a_conflicting_write_re_reads_and_the_engine_writes_again() {
 #[test]
 fn a_failed_write_that_is_no_conflict_goes_on_with_the_queue() {
     let t0 = Instant::now();
-    let mut io = loaded(t0);
-    assert_eq!(io.write(2, held(2)), write(2, Some("1")));
-    assert_eq!(io.write(3, held(3)), None);
+    let mut io = writing_with_one_queued(t0);
     io.write_ended(Err(()));
     assert_eq!(io.after_write(false), write(3, Some("1")));
 }
