@@ -5,8 +5,8 @@
 //! in a spawned job that answers on this task's message channel, so the loop never waits on
 //! IO. What may happen when (one ConfigMap read or write in flight, the head held back for a
 //! fresh state read, one Git poll, commands waiting for the env to be known) is decided by the
-//! pure gates in `engine` ([`StateIo`], [`GitPoll`], [`Waiting`]), tested there; this file is
-//! the struct, the select loop and the dispatch, its child modules the handlers.
+//! pure gates in `engine` ([`StateIo`], [`GitPoll`], [`LiveGate`], [`Waiting`]), tested there;
+//! this file is the struct, the select loop and the dispatch, its child modules the handlers.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,6 +33,7 @@ mod starts;
 mod state;
 
 pub use super::super::engine::READY_WAIT;
+use lifecycle::ticker;
 pub(super) use repo_watch::watch_repo;
 
 /// The Git tick: a remote's mirror refs are read this often (cheap), so a commit another env
@@ -189,10 +190,4 @@ impl EnvTask {
             } => self.on_applied(event, desired, warnings).await,
         }
     }
-}
-
-fn ticker(period: Duration) -> tokio::time::Interval {
-    let mut t = tokio::time::interval(period);
-    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    t
 }

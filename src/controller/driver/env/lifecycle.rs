@@ -162,3 +162,10 @@ impl EnvTask {
         }
     }
 }
+
+/// A timer whose missed ticks are delayed, not burst: a busy task catches up with one tick.
+pub(super) fn ticker(period: Duration) -> tokio::time::Interval {
+    let mut t = tokio::time::interval(period);
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    t
+}
