@@ -5,6 +5,13 @@
 //! Imports only `crate::model` (plus std, serde, jiff). No tokio, no IO, no clock reads: every
 //! event carries its time, so the engine is deterministic and tested by feeding events.
 //!
+//! The env task's IO gates are here too, pure in the same way: [`StateIo`] (one ConfigMap read
+//! or write in flight, 409 and watch re-reads, a new head held back for a fresh state read),
+//! [`GitPoll`] (one poll, when it fetches, which error shows), [`LiveGate`] (when live is
+//! observed, listed or confirmed without a request) and [`Waiting`] (commands held until the
+//! env is known). They take `std::time::Instant`s passed in (monotonic clocks for waits and
+//! resyncs, never shown); `driver/env.rs` only runs the steps they return.
+//!
 //! Decisions the design left open, made here:
 //! - One operation at a time; a Sync/Rollback arriving during one is refused, not queued
 //!   (except Rollback superseding a validation or backoff wait — see `command.rs`).
@@ -61,15 +68,21 @@
 mod command;
 mod event;
 mod gate;
+mod git_poll;
 mod held;
+mod live_gate;
 mod operation;
 mod policy;
 mod promotion;
 mod reconciler;
+mod state_io;
 mod view;
+mod waiting;
 
 pub use event::{ApplyFailure, ApplyReport, CommitReport, Effect, Event, OpId, RenderSummary};
+pub use git_poll::GitPoll;
 pub use held::{HISTORY_LIMIT, HeldState, REJECTED_LIMIT, Rejected};
+pub use live_gate::{LIVE_GRACE, LiveGate, LivePhase, LiveResult, LiveStart, LiveTick};
 pub use operation::empty_render_reason;
 pub use policy::{
     Guarded, ORPHAN_GRACE, Policy, RETRY_BASE, RETRY_LIMIT, RETRY_MAX, SELF_HEAL_INTERVAL,
@@ -77,7 +90,9 @@ pub use policy::{
 };
 pub use promotion::{ImageChange, promotion_check, promotion_message};
 pub use reconciler::Engine;
+pub use state_io::{IoPhase, STATE_GATE, STATE_POLL, STATE_RESYNC, StateIo, StateStep};
 pub use view::EnvView;
+pub use waiting::{READY_WAIT, Waiting};
 
 #[cfg(test)]
 mod tests;

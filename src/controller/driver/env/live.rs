@@ -1,13 +1,15 @@
 //! The env task's live side: watch caches of the env's kinds trigger re-observation, a quiet
 //! tick confirms the last observation without a request, and observation results are taken
-//! in. A child module of the env task, sharing its private state.
+//! in. When to observe, whether to list or read the watches, and which results count is the
+//! pure [`LiveGate`](crate::controller::engine::LiveGate)'s to decide (tested in `engine`); this runs what it says. A child module
+//! of the env task, sharing its private state.
 //!
 //! Decisions: an observation is the same diff as `status` and `diff` make (so they agree on
 //! every field), over a `LiveSet` read from the env's watch stores once every watch has listed
 //! (`controller::read_live`): a watch event costs no list. Live is listed instead at cold start
 //! (the first observation, which also discovers the prune kinds the watches then follow), while
 //! any watch is failing or slow to list (then every second, as before), for a few seconds
-//! after this task's own apply ([`LIST_AFTER_APPLY`]: the stores may not hold it yet), and on
+//! after this task's own apply (`LIST_AFTER_APPLY`: the stores may not hold it yet), and on
 //! the periodic resync, `live_resync:` in the config (default 5 min; a watch can be stuck
 //! without an error). A watch just started (the prune kinds the first list discovered, or the
 //! kinds of a new head) is waited for, not listed beside: its first list is the same request,
@@ -18,47 +20,23 @@
 //! or whose answer is older than `controller::PREDICTION_TTL` (the env task's
 //! `PredictionCache`), so a change to one object costs one dry-run, and an idle env none.
 
-use std::time::{Duration, Instant};
-
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use tokio::sync::watch;
 
 use crate::cluster::LiveCache;
-use crate::model::{DriftCount, Health};
+use crate::model::DriftCount;
 
 use super::super::super::LiveSource;
-use super::super::super::engine::Event;
-use super::super::jobs::LiveObs;
-use super::EnvTask;
-
-/// Failed live observations are reported only once the last good one is this old.
-pub(super) const LIVE_GRACE: Duration = Duration::from_secs(30);
-
-/// For this long after this task's own apply, observations list instead of reading the
-/// watches: a store may not have received the apply's changes yet (a watch delivers them a
-/// moment later, longer while it reconnects), and an observation from it would show the
-/// objects just applied as drift, which self-heal would then "repair" with a second operation.
-pub(super) const LIST_AFTER_APPLY: Duration = Duration::from_secs(5);
+use super::super::super::engine::{Event, LiveResult, LiveStart, LiveTick};
+use super::super::jobs::{self, LiveObs};
+use super::{EnvTask, Msg};
 
 /// How long an observation waits for a new watch's first list instead of listing
 /// (`LiveCache::starting`).
-pub(super) const WATCH_START_GRACE: Duration = Duration::from_secs(10);
-
-/// A good observation's summary, when it was taken, and the `live_gen` it was made at.
-pub(in super::super) struct LastObservation {
-    at: Instant,
-    generation: u64,
-    drift: DriftCount,
-    health: Health,
-}
-
-impl LastObservation {
-    fn younger_than(&self, age: Duration) -> bool {
-        self.at.elapsed() < age
-    }
-}
+const WATCH_START_GRACE: Duration = Duration::from_secs(10);
 
 impl EnvTask {
     /// Points the watch caches at the kinds of the head's render (starting them on first use).
@@ -79,61 +57,103 @@ impl EnvTask {
         ));
     }
 
-    /// Whether the next observation lists rather than reads the watches: never listed yet, or
-    /// the last list is older than the configured `live_resync`.
-    /// Also right after this task's own apply ([`LIST_AFTER_APPLY`]).
-    pub(super) fn resync_due(&self) -> bool {
-        self.live_listed_at
-            .is_none_or(|t| t.elapsed() >= self.shared.config.live_resync)
-            || self
-                .applied_at
-                .is_some_and(|t| t.elapsed() < LIST_AFTER_APPLY)
-    }
-
-    /// Once a second: with every watch listed, healthy and quiet since the last observation
-    /// (made at the current head) and no resync due, that observation still holds and is
-    /// confirmed as of now without a request; otherwise live is observed again.
-    pub(super) async fn live_tick(&mut self) {
-        let current = !self.live_busy
-            && !self.live_dirty
-            && self.live_cache.as_ref().is_some_and(|c| {
-                let status = c.status();
-                status.ready && status.error.is_none()
-            });
-        match &self.live_last {
-            Some(last) if current && last.generation == self.live_gen && !self.resync_due() => {
-                let (drift, health) = (last.drift, last.health.clone());
-                self.feed(Event::LiveObserved {
-                    drift,
-                    health,
-                    at: Timestamp::now(),
-                })
+    /// Observes live if the gate allows it now.
+    pub(super) fn observe_live(&mut self) {
+        let inputs = (
+            self.engine.applying(),
+            self.cluster.is_some(),
+            self.head_desired.is_some(),
+        );
+        let resync = self.shared.config.live_resync;
+        let cache = &self.live_cache;
+        let starting = || {
+            cache
+                .as_ref()
+                .is_some_and(|c| c.starting(WATCH_START_GRACE))
+        };
+        let (generation, from_watches) =
+            match self.live.start(Instant::now(), resync, inputs, starting) {
+                LiveStart::Wait => return,
+                LiveStart::Connect => return self.connect(),
+                LiveStart::Observe {
+                    generation,
+                    from_watches,
+                } => (generation, from_watches),
+            };
+        let (Some(cluster), Some(desired)) = (self.cluster.clone(), self.head_desired.clone())
+        else {
+            return; // `start` saw both.
+        };
+        // Without a cache the observation lists.
+        let cache = self.live_cache.clone().filter(|_| from_watches);
+        let env = self.env.clone();
+        // Under a rejected head, also drift from the synced revision: what self-heal keeps.
+        let heal = self.engine.heal_target().map(str::to_owned);
+        let (shared, source, cached, predictions) = (
+            self.shared.clone(),
+            self.source.clone(),
+            self.heal_desired.clone(),
+            self.predictions.clone(),
+        );
+        self.spawn_msg(async move {
+            let mut result = jobs::observe_live(
+                cluster.clone(),
+                env.clone(),
+                desired,
+                predictions.clone(),
+                cache.clone(),
+            )
+            .await;
+            if let (Ok(obs), Some(revision)) = (&mut result, heal) {
+                obs.heal = jobs::observe_heal(
+                    shared,
+                    cluster,
+                    env,
+                    source,
+                    cached,
+                    revision,
+                    predictions,
+                    cache,
+                )
                 .await;
             }
-            _ => self.observe_live(),
+            Msg::Live { generation, result }
+        });
+    }
+
+    /// Once a second: the last observation confirmed as of now without a request, when the
+    /// gate finds it still holds (every watch listed, healthy and quiet); else observed again.
+    pub(super) async fn live_tick(&mut self) {
+        let quiet = self.live_cache.as_ref().is_some_and(|c| {
+            let status = c.status();
+            status.ready && status.error.is_none()
+        });
+        let resync = self.shared.config.live_resync;
+        match self.live.tick(Instant::now(), resync, quiet) {
+            LiveTick::Confirm { drift, health } => {
+                let at = Timestamp::now();
+                self.feed(Event::LiveObserved { drift, health, at }).await;
+            }
+            LiveTick::Observe => self.observe_live(),
         }
     }
 
     /// An observation's result: taken if made at the current head, else observed again.
     pub(super) async fn on_live(&mut self, generation: u64, result: Result<LiveObs, String>) {
-        self.live_busy = false;
-        if result
+        let listed = result
             .as_ref()
-            .is_ok_and(|obs| obs.source == LiveSource::Listed)
-        {
-            // The resync clock restarts before any re-observation below, which then reads the
-            // watches; the list discovered the prune kinds, which the watches follow from now.
-            self.live_listed_at = Some(Instant::now());
+            .is_ok_and(|obs| obs.source == LiveSource::Listed);
+        let verdict = self.live.ended(Instant::now(), generation, listed);
+        if listed {
+            // The list discovered the prune kinds, which the watches follow from now.
             self.rewatch();
         }
-        if generation != self.live_gen {
-            self.observe_live();
-            return;
-        }
-        if self.live_dirty {
-            // Changed while observed: this result may already be out of date, but it
-            // is newer than the last; take it and look again.
-            self.observe_live();
+        match verdict {
+            LiveResult::Drop => return self.observe_live(),
+            // Changed while observed: this result may already be out of date, but it is
+            // newer than the last; take it and look again.
+            LiveResult::Take { again: true } => self.observe_live(),
+            LiveResult::Take { again: false } => {}
         }
         let at = Timestamp::now();
         match result {
@@ -151,12 +171,8 @@ impl EnvTask {
                 }
                 let count = DriftCount::of(&obs.drift);
                 let health = obs.health.clone();
-                self.live_last = Some(LastObservation {
-                    at: Instant::now(),
-                    generation,
-                    drift: count,
-                    health: health.clone(),
-                });
+                self.live
+                    .observed(Instant::now(), generation, count, health.clone());
                 self.state.drift = obs.drift;
                 self.state.resources = obs.resources;
                 self.state.pods = obs.pods;
@@ -169,16 +185,11 @@ impl EnvTask {
                 })
                 .await;
             }
+            Err(error) if self.live.failure_shown(Instant::now()) => {
+                self.feed(Event::LiveUnavailable { error, at }).await;
+            }
             Err(error) => {
-                let recent = self
-                    .live_last
-                    .as_ref()
-                    .is_some_and(|l| l.younger_than(LIVE_GRACE));
-                if recent {
-                    tracing::debug!(env = %self.env.name, "live observation failed: {error}");
-                } else {
-                    self.feed(Event::LiveUnavailable { error, at }).await;
-                }
+                tracing::debug!(env = %self.env.name, "live observation failed: {error}");
             }
         }
     }

@@ -3,16 +3,20 @@
 //! `sync` (manual sync, validation, retries), `automation` (auto-sync, self-heal, pause),
 //! `rollback` (auto-rollback, rollback, hold, revert), `commands` (admission, read-only, busy,
 //! audit), `state` (restart, lease, cluster-held writes), `promotion`, `faults` (backoff and
-//! record-once of repeated failures, empty renders, the observation after an apply).
+//! record-once of repeated failures, empty renders, the observation after an apply),
+//! `state_io` and `live_gate` (the env task's IO gates: the state ConfigMap, the held head,
+//! Git polls, waiting commands, live observation).
 
 mod automation;
 mod commands;
 mod faults;
 mod gate;
 mod guards;
+mod live_gate;
 mod promotion;
 mod rollback;
 mod state;
+mod state_io;
 mod sync;
 
 use jiff::Timestamp;
