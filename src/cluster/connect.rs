@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::Client;
@@ -33,6 +33,9 @@ pub struct Cluster {
     pub(super) kinds: Mutex<HashMap<(String, String), ResolvedKind>>,
     /// Preferred versions of the searched kinds (see `discovery`), with when they were found.
     pub(super) served: Mutex<Option<super::discovery::Served>>,
+    /// When the API server last answered; `None` for [`Cluster::from_client`] clients, which
+    /// do not pass through [`Cluster::connect`]'s layers.
+    answered: Option<Arc<super::requests::Answered>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -127,6 +130,8 @@ impl Cluster {
         // default retry would hide a flapping cluster.
         config.default_retry = false;
         let counter = super::requests::counter(context);
+        let answered = Arc::new(super::requests::Answered::default());
+        let stamp = answered.clone();
         let client = kube::client::ClientBuilder::try_from(config)
             .map_err(|e| connect_err(e.to_string()))?
             .with_layer(&tower::util::MapRequestLayer::new(
@@ -135,8 +140,23 @@ impl Cluster {
                     request
                 },
             ))
+            .with_layer(&tower::util::MapResponseLayer::new(
+                move |response: http::Response<Box<kube::client::DynBody>>| {
+                    stamp.now();
+                    response
+                },
+            ))
             .build();
-        Ok(Self::from_client(client, context))
+        Ok(Self {
+            answered: Some(answered),
+            ..Self::from_client(client, context)
+        })
+    }
+
+    /// Whether the API server answered any request within `window`; `true` for clients that
+    /// do not track answers ([`Cluster::from_client`]). See [`super::requests::Answered`].
+    pub fn answered_within(&self, window: Duration) -> bool {
+        self.answered.as_ref().is_none_or(|a| a.within(window))
     }
 
     /// Wraps an existing client (tests use one over the sandbox's tower service).
@@ -146,6 +166,7 @@ impl Cluster {
             context: context.into(),
             kinds: Mutex::new(HashMap::new()),
             served: Mutex::new(None),
+            answered: None,
         }
     }
 

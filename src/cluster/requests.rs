@@ -1,5 +1,6 @@
 //! How many requests this process sent to each cluster (kubeconfig context): what driftdeck
-//! costs an API server, for the controller's `/metrics`.
+//! costs an API server, for the controller's `/metrics`; and when each client last got an
+//! answer ([`Answered`]).
 //!
 //! Counted client-side by a tower layer every [`super::Cluster::connect`] client carries, in one
 //! process-wide table keyed by context (several `Cluster`s for one context add up). A watch
@@ -9,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 fn table() -> &'static Mutex<BTreeMap<String, Arc<AtomicU64>>> {
     static TABLE: OnceLock<Mutex<BTreeMap<String, Arc<AtomicU64>>>> = OnceLock::new();
@@ -31,4 +33,28 @@ pub fn api_requests() -> BTreeMap<String, u64> {
         .iter()
         .map(|(context, n)| (context.clone(), n.load(Ordering::Relaxed)))
         .collect()
+}
+
+/// When a client's API server last answered a request, with any status. A frozen API server
+/// (a stopped process, a half-dead node, a black-holed network) keeps its connections open and
+/// answers nothing: its watches report no error, only silence, which from the client looks
+/// exactly like a quiet cluster. This is what tells the two apart.
+#[derive(Debug, Default)]
+pub struct Answered(Mutex<Option<Instant>>);
+
+impl Answered {
+    pub(super) fn now(&self) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
+    }
+
+    /// Whether an answer came within `window` of now.
+    pub fn within(&self, window: Duration) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|t| t.elapsed() < window)
+    }
 }

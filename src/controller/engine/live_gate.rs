@@ -18,8 +18,12 @@
 //!   self-heal would then "repair"). Reading the watches waits while a new watch is in its
 //!   first list (its first list is the same request; the driver bounds the wait).
 //! - A quiet tick (no observation in flight, nothing changed, every watch listed and healthy)
-//!   confirms the last observation as of now, if it was made at the current generation and no
-//!   resync is due; otherwise the tick observes.
+//!   confirms the last observation as of now, if it was made at the current generation, no
+//!   resync is due and the API server answered something within [`SERVER_SILENCE`]; otherwise
+//!   the tick observes. A frozen API server (seen on the real tier: a stopped kube-apiserver)
+//!   keeps its watch connections open without an error, so silence alone once confirmed stale
+//!   data as fresh for minutes; without answers the observation lists instead of reading the
+//!   watches, and that list fails.
 //! - A failed observation within [`LIVE_GRACE`] of the last good one goes unreported: a flaky
 //!   API server must not stall automation.
 
@@ -29,6 +33,11 @@ use crate::model::{DriftCount, Health};
 
 /// Failed live observations are reported only once the last good one is this old.
 pub const LIVE_GRACE: Duration = Duration::from_secs(30);
+
+/// A quiet watch proves live unchanged only while its API server answers: past this long
+/// without any answer (the env task reads its Lease every 5 s) the last observation is no
+/// longer confirmed and live is listed, which fails on a frozen server and turns the env stale.
+pub const SERVER_SILENCE: Duration = Duration::from_secs(10);
 
 /// For this long after this task's own apply, observations list instead of reading the
 /// watches (module docs).
@@ -146,13 +155,14 @@ impl LiveGate {
     }
 
     /// Whether to observe now. `applying`: an apply is out; `connected`, `head`: a cluster and
-    /// a render to compare with; `watches_starting` is asked only when the observation would
-    /// read the watches.
+    /// a render to compare with; `answering`: the API server answered within
+    /// [`SERVER_SILENCE`] (else the watches' silence proves nothing and the observation lists);
+    /// `watches_starting` is asked only when the observation would read the watches.
     pub fn start(
         &mut self,
         now: Instant,
         live_resync: Duration,
-        (applying, connected, head): (bool, bool, bool),
+        (applying, connected, head, answering): (bool, bool, bool, bool),
         watches_starting: impl FnOnce() -> bool,
     ) -> LiveStart {
         if matches!(self.phase, LivePhase::Observing | LivePhase::ObservingDirty) {
@@ -169,7 +179,7 @@ impl LiveGate {
         if !head {
             return LiveStart::Wait;
         }
-        let from_watches = !self.resync_due(now, live_resync);
+        let from_watches = answering && !self.resync_due(now, live_resync);
         if from_watches && watches_starting() {
             return LiveStart::Wait;
         }
@@ -180,9 +190,16 @@ impl LiveGate {
         }
     }
 
-    /// The live tick. `watches_quiet`: every watch listed and without error.
-    pub fn tick(&self, now: Instant, live_resync: Duration, watches_quiet: bool) -> LiveTick {
-        let quiet = self.phase == LivePhase::Idle && watches_quiet;
+    /// The live tick. `watches_quiet`: every watch listed and without error; `answering`: the
+    /// API server answered within [`SERVER_SILENCE`].
+    pub fn tick(
+        &self,
+        now: Instant,
+        live_resync: Duration,
+        watches_quiet: bool,
+        answering: bool,
+    ) -> LiveTick {
+        let quiet = self.phase == LivePhase::Idle && watches_quiet && answering;
         match &self.last {
             Some(last)
                 if quiet

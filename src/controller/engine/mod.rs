@@ -82,7 +82,9 @@ mod waiting;
 pub use event::{ApplyFailure, ApplyReport, CommitReport, Effect, Event, OpId, RenderSummary};
 pub use git_poll::GitPoll;
 pub use held::{HISTORY_LIMIT, HeldState, REJECTED_LIMIT, Rejected};
-pub use live_gate::{LIVE_GRACE, LiveGate, LivePhase, LiveResult, LiveStart, LiveTick};
+pub use live_gate::{
+    LIVE_GRACE, LiveGate, LivePhase, LiveResult, LiveStart, LiveTick, SERVER_SILENCE,
+};
 pub use operation::empty_render_reason;
 pub use policy::{
     Guarded, ORPHAN_GRACE, Policy, RETRY_BASE, RETRY_LIMIT, RETRY_MAX, SELF_HEAL_INTERVAL,

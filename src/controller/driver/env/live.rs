@@ -30,7 +30,7 @@ use crate::cluster::LiveCache;
 use crate::model::DriftCount;
 
 use super::super::super::LiveSource;
-use super::super::super::engine::{Event, LiveResult, LiveStart, LiveTick};
+use super::super::super::engine::{Event, LiveResult, LiveStart, LiveTick, SERVER_SILENCE};
 use super::super::jobs::{self, LiveObs};
 use super::{EnvTask, Msg};
 
@@ -57,12 +57,20 @@ impl EnvTask {
         ));
     }
 
+    /// Whether the env's API server answered within `SERVER_SILENCE` (see `LiveGate`).
+    fn server_answering(&self) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.answered_within(SERVER_SILENCE))
+    }
+
     /// Observes live if the gate allows it now.
     pub(super) fn observe_live(&mut self) {
         let inputs = (
             self.engine.applying(),
             self.cluster.is_some(),
             self.head_desired.is_some(),
+            self.server_answering(),
         );
         let resync = self.shared.config.live_resync;
         let cache = &self.live_cache;
@@ -129,7 +137,8 @@ impl EnvTask {
             status.ready && status.error.is_none()
         });
         let resync = self.shared.config.live_resync;
-        match self.live.tick(Instant::now(), resync, quiet) {
+        let answering = self.server_answering();
+        match self.live.tick(Instant::now(), resync, quiet, answering) {
             LiveTick::Confirm { drift, health } => {
                 let at = Timestamp::now();
                 self.feed(Event::LiveObserved { drift, health, at }).await;

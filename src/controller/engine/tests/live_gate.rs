@@ -10,8 +10,8 @@ use super::super::live_gate::{
 use super::*;
 
 const RESYNC: Duration = Duration::from_secs(300);
-/// No apply out, connected, a head rendered.
-const READY: (bool, bool, bool) = (false, true, true);
+/// No apply out, connected, a head rendered, the API server answering.
+const READY: (bool, bool, bool, bool) = (false, true, true, true);
 
 fn healthy() -> Health {
     Health::new(HealthCode::Healthy, "")
@@ -61,7 +61,7 @@ fn one_observation_in_flight() {
 fn no_observation_while_an_apply_is_out_then_one_after_it() {
     let t0 = Instant::now();
     let mut gate = listed(t0);
-    let applying = (true, true, true);
+    let applying = (true, true, true, true);
     assert_eq!(gate.start(t0, RESYNC, applying, || false), LiveStart::Wait);
     assert_eq!(
         gate.phase(),
@@ -80,12 +80,12 @@ fn no_observation_while_an_apply_is_out_then_one_after_it() {
 fn an_observation_needs_a_cluster_and_a_rendered_head() {
     let t0 = Instant::now();
     let mut gate = LiveGate::default();
-    let offline = (false, false, true);
+    let offline = (false, false, true, false);
     assert_eq!(
         gate.start(t0, RESYNC, offline, || false),
         LiveStart::Connect
     );
-    let unrendered = (false, true, false);
+    let unrendered = (false, true, false, true);
     assert_eq!(
         gate.start(t0, RESYNC, unrendered, || false),
         LiveStart::Wait
@@ -175,25 +175,25 @@ fn a_quiet_tick_confirms_the_last_observation_without_a_request() {
     gate.observed(t0, 0, drift, healthy());
     let soon = t0 + Duration::from_secs(1);
     assert_eq!(
-        gate.tick(soon, RESYNC, true),
+        gate.tick(soon, RESYNC, true, true),
         LiveTick::Confirm {
             drift,
             health: healthy()
         }
     );
     assert_eq!(
-        gate.tick(soon, RESYNC, false),
+        gate.tick(soon, RESYNC, false, true),
         LiveTick::Observe,
         "a watch failing"
     );
     assert_eq!(
-        gate.tick(t0 + RESYNC, RESYNC, true),
+        gate.tick(t0 + RESYNC, RESYNC, true, true),
         LiveTick::Observe,
         "resync due"
     );
     gate.changed();
     assert_eq!(
-        gate.tick(soon, RESYNC, true),
+        gate.tick(soon, RESYNC, true, true),
         LiveTick::Observe,
         "a watch event"
     );
@@ -206,14 +206,14 @@ fn a_tick_observes_after_a_new_head_or_while_one_is_in_flight() {
     let soon = t0 + Duration::from_secs(1);
     gate.head_moved();
     assert_eq!(
-        gate.tick(soon, RESYNC, true),
+        gate.tick(soon, RESYNC, true, true),
         LiveTick::Observe,
         "made at the old head"
     );
     gate.start(soon, RESYNC, READY, || false);
-    assert_eq!(gate.tick(soon, RESYNC, true), LiveTick::Observe);
+    assert_eq!(gate.tick(soon, RESYNC, true, true), LiveTick::Observe);
     assert_eq!(
-        LiveGate::default().tick(soon, RESYNC, true),
+        LiveGate::default().tick(soon, RESYNC, true, true),
         LiveTick::Observe,
         "none yet"
     );
@@ -229,4 +229,23 @@ fn a_failed_observation_is_shown_only_past_the_grace() {
     let gate = listed(t0);
     assert!(!gate.failure_shown(t0 + LIVE_GRACE - Duration::from_millis(1)));
     assert!(gate.failure_shown(t0 + LIVE_GRACE));
+}
+
+#[test]
+fn a_silent_api_server_is_not_confirmed_and_live_is_listed() {
+    let t0 = Instant::now();
+    let mut gate = listed(t0);
+    gate.observed(t0, 0, DriftCount::default(), healthy());
+    let soon = t0 + Duration::from_secs(1);
+    assert_eq!(
+        gate.tick(soon, RESYNC, true, false),
+        LiveTick::Observe,
+        "quiet watches of a server that answers nothing prove nothing"
+    );
+    let silent = (false, true, true, false);
+    assert_eq!(
+        gate.start(soon, RESYNC, silent, || false),
+        observe(0, false),
+        "the observation lists, which a frozen server fails"
+    );
 }
