@@ -51,6 +51,7 @@
 //! - `render_env`: `demo init` then `render --env` equals `kubectl kustomize` for every env; committed tree only
 //! - `rollout`: `driftdeck rollout` on the sandbox with three region clusters: waves in order with one promotion each, a crashloop version halting at wave 1 with every region paused, a driver killed mid-soak continued from the same wave
 //! - `safety_cli`: unconfirmed verbs on a protected env exit 2, say what they would do, change neither cluster nor Git; `promote_from` is followed unless `--force`, which is recorded
+//! - `pause_race`: `pause dev` from the CLI 20 times while an in-process controller holding dev's Lease has drift for self-heal to repair: after the verb returns no automatic operation starts and nothing is applied unless an operation recorded before it was in flight
 //! - `safety_pause`: `pause --all` with two controllers running: no apply starts after it returns (20 rounds), every env shows who paused and why
 //! - `safety_git`: driftdeck's commits name the configured user with an operator trailer, leave a clean checkout clean, refuse a dirty one, and survive two push races
 //! - `sandbox_cli`: `driftdeck sandbox` as a process (startup line, kubeconfig, SIGTERM)
@@ -112,6 +113,7 @@ mod install_doctor;
 mod metrics;
 mod notify;
 mod object_views;
+mod pause_race;
 mod promote;
 mod publish;
 mod real_access;
