@@ -82,32 +82,18 @@ pub(in super::super) async fn release_lease(cluster: &Cluster, env: &EnvConfig, 
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
+    use std::path::Path;
 
     use super::*;
-    use crate::config::EngineSpec;
     use crate::controller::held_io::read_lease_view;
     use crate::model::OperationKind;
     use crate::sandbox::{Sandbox, SandboxOptions};
 
     fn env() -> EnvConfig {
-        EnvConfig {
-            name: "dev".into(),
-            path: PathBuf::from("overlays/dev"),
-            context: "dev".into(),
-            namespace: "default".into(),
-            state_namespace: "default".into(),
-            auto_sync: true,
-            self_heal: false,
-            prune: false,
-            protected: false,
-            auto_rollback: false,
-            allow_empty: false,
-            promote_from: None,
-            renderer: None,
-            ignore_differences: Vec::new(),
-            engine: EngineSpec::Driftdeck,
-        }
+        let text = "repo: {url: ./repo}\nenvironments:\n  \
+            - {name: dev, path: overlays/dev, context: dev, namespace: default}\n";
+        let config = crate::config::parse(text, Path::new("/etc/driftdeck.yaml"));
+        config.expect("a valid config").environments.remove(0)
     }
 
     fn cluster() -> Cluster {
@@ -122,43 +108,43 @@ mod tests {
         Cluster::from_client(kube::Client::new(service, "default"), "dev")
     }
 
-    #[tokio::test]
-    async fn an_automating_round_takes_the_lease_and_publishes_the_running_operation() {
-        let (cluster, env) = (cluster(), env());
-        let running = RunningOperation {
-            op: OperationKind::Sync,
-            revision: "3333333333333333333333333333333333333333".into(),
-            by: "ana@box/7".into(),
-            started: Timestamp::now(),
-            phase: "applying 3/12".into(),
-        };
-        let events = lease(&cluster, &env, "ana@box/7", true, Some(running.clone())).await;
-        let observed: Vec<_> = events
+    /// `(mine, holder)` of each event of a round.
+    fn observed(events: &[Event]) -> Vec<(bool, Option<String>)> {
+        events
             .iter()
             .map(|e| match e {
                 Event::LeaseObserved { mine, holder, .. } => (*mine, holder.clone()),
                 other => panic!("a Lease round answers only LeaseObserved, got {other:?}"),
             })
-            .collect();
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn an_automating_round_takes_the_lease_and_publishes_the_running_operation() {
+        let (cluster, env) = (cluster(), env());
+        let me = "ana@box/7";
+        let running = RunningOperation {
+            op: OperationKind::Sync,
+            revision: "1f".repeat(20),
+            by: me.to_owned(),
+            started: Timestamp::now(),
+            phase: "validating".into(),
+        };
+        let events = lease(&cluster, &env, me, true, Some(running.clone())).await;
         // Unheld when read, then ours once acquired.
         assert_eq!(
-            observed,
-            [(false, None), (true, Some("ana@box/7".to_owned()))]
+            observed(&events),
+            [(false, None), (true, Some(me.to_owned()))]
         );
         let view = read_lease_view(&cluster, &env, Timestamp::now())
             .await
             .expect("the sandbox serves Leases");
-        assert_eq!(view.holder.as_deref(), Some("ana@box/7"));
+        assert_eq!(view.holder.as_deref(), Some(me));
         assert_eq!(view.operation, Some(running));
 
         // Another console's round sees the holder and, automating too, does not take it.
         let events = lease(&cluster, &env, "bo@box/8", true, None).await;
-        assert!(
-            events.iter().all(|e| matches!(
-                e,
-                Event::LeaseObserved { mine: false, holder: Some(h), .. } if h == "ana@box/7"
-            )),
-            "{events:?}"
-        );
+        let held_by_me = (false, Some(me.to_owned()));
+        assert_eq!(observed(&events), [held_by_me.clone(), held_by_me]);
     }
 }
