@@ -27,7 +27,7 @@ use crate::model::RunningOperation;
 
 use super::engine::HeldState;
 
-/// How long a Lease stays valid without renewal (the holder renews well before).
+/// How long a Lease stays valid without renewal (the driver renews it every 5 s).
 pub const LEASE_DURATION: Duration = Duration::from_secs(15);
 
 const KEY_PAUSED: &str = "paused";

@@ -52,12 +52,7 @@ impl EnvTask {
         let env = self.env.clone();
         let operator = self.shared.opts.operator.clone();
         let automation = self.shared.opts.automation && !self.shared.opts.read_only;
-        let operation = self
-            .engine
-            .view()
-            .operation
-            .filter(|o| o.by == operator)
-            .and_then(|o| serde_json::to_string(&o).ok());
+        let operation = self.engine.view().operation.filter(|o| o.by == operator);
         let tx = self.tx.clone();
         tokio::spawn(async move {
             for event in jobs::lease(&cluster, &env, &operator, automation, operation).await {
