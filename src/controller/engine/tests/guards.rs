@@ -127,20 +127,14 @@ fn manual_sync_of_another_revision_during_a_hold_warns_that_the_hold_stays() {
 
 #[test]
 fn a_sync_plan_never_claims_drift_counts_about_a_cluster_it_could_not_read() {
-    let protected = Policy {
-        protected: true,
-        ..Policy::default()
-    };
-    let mut h = H::ready(protected);
+    let mut h = H::ready(protected());
     let at = h.at();
     h.send(Event::LiveUnavailable {
         error: "kind autoscaling/v2 HorizontalPodAutoscaler is not served".into(),
         at,
     });
     let fx = h.cmd(sync_cmd(Some("c2")));
-    let Some(FailureReason::NeedsConfirmation(text)) = refusal(&fx) else {
-        panic!("a protected sync needs confirmation: {fx:#?}");
-    };
+    let text = needs_confirmation(&fx);
     assert!(
         text.contains("live state unknown: kind autoscaling/v2") && !text.contains("0 missing"),
         "{text}"
@@ -149,18 +143,12 @@ fn a_sync_plan_never_claims_drift_counts_about_a_cluster_it_could_not_read() {
 
 #[test]
 fn a_sync_plan_before_live_is_observed_says_so_in_plain_words() {
-    let protected = Policy {
-        protected: true,
-        ..Policy::default()
-    };
-    let mut h = H::new(protected, false);
+    let mut h = H::new(protected(), false);
     h.load(synced_at_c1());
     h.lease(true, Some(ME));
     h.git("c2");
     let fx = h.cmd(sync_cmd(Some("c2")));
-    let Some(FailureReason::NeedsConfirmation(text)) = refusal(&fx) else {
-        panic!("a protected sync needs confirmation: {fx:#?}");
-    };
+    let text = needs_confirmation(&fx);
     assert!(
         text.contains("(live state not observed yet)") && !text.contains("yet now"),
         "{text}"
@@ -169,16 +157,10 @@ fn a_sync_plan_before_live_is_observed_says_so_in_plain_words() {
 
 #[test]
 fn a_sync_plan_states_the_drift_counts_as_of_now() {
-    let protected = Policy {
-        protected: true,
-        ..Policy::default()
-    };
-    let mut h = H::ready(protected);
+    let mut h = H::ready(protected());
     h.live(1, 2, 0, HealthCode::Healthy);
     let fx = h.cmd(sync_cmd(Some("c1")));
-    let Some(FailureReason::NeedsConfirmation(text)) = refusal(&fx) else {
-        panic!("a protected sync needs confirmation: {fx:#?}");
-    };
+    let text = needs_confirmation(&fx);
     assert!(
         text.contains("(1 missing, 2 modified, 0 extra now)"),
         "{text}"
