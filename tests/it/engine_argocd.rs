@@ -741,12 +741,10 @@ async fn sync_and_rollback_keep_the_live_images_and_pods(bench: ArgoBench) {
         let mut seen = 0;
         let ended = tokio::time::timeout(wait, async {
             loop {
+                // Rows first: a row published before the operation's end notice is checked
+                // even when both are ready at once (unbiased, the notice could win every time).
                 tokio::select! {
-                    notice = driver.notices.recv() => match notice.expect("driver gone") {
-                        Notice::OperationFinished { env, entry } if env == "eu" => return entry,
-                        Notice::Refused { reason, .. } => panic!("{verb} refused: {reason}"),
-                        _ => {}
-                    },
+                    biased;
                     changed = driver.snapshots.changed() => {
                         changed.expect("driver gone");
                         let snapshot = driver.snapshots.borrow_and_update().clone();
@@ -757,6 +755,11 @@ async fn sync_and_rollback_keep_the_live_images_and_pods(bench: ArgoBench) {
                             snapshot.env("eu").map(|e| (&e.images, &e.pods, &e.unreadable))
                         );
                     }
+                    notice = driver.notices.recv() => match notice.expect("driver gone") {
+                        Notice::OperationFinished { env, entry } if env == "eu" => return entry,
+                        Notice::Refused { reason, .. } => panic!("{verb} refused: {reason}"),
+                        _ => {}
+                    },
                 }
             }
         })
